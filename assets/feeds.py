@@ -1,0 +1,105 @@
+"""The four monthly feeds: landing -> parsed -> checked -> warehouse (or quarantine).
+
+One asset factory serves all four feeds. Each feed-month delivery in
+``landing/<feed>/<YYYY-MM>/`` is parsed against the contract and judged by
+the feed's Great Expectations suite inside the step; a good delivery replaces
+the month in DuckDB in one transaction, a bad one is rejected whole and
+copied to ``quarantine/`` while the month's earlier data stays in force.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from assets.checks import feed_check_results, feed_check_specs
+from oemkpi import markdown
+from oemkpi.contract import FEEDS, Feed
+from oemkpi.ingest import DeliveryOutcome, ingest_delivery
+from oemkpi.reference import load_reference
+from oemkpi.warehouse import sql
+from pipelines.partitions import monthly_partitions, single_run
+from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
+
+
+def _month_metadata(outcome: DeliveryOutcome, preview: str) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "dagster/row_count": outcome.rows_in_force,
+        "status": outcome.status,
+        "partners": outcome.partners,
+        "rows_delivered": outcome.rows,
+        "files": ", ".join(outcome.files) or "(none)",
+        "problems": len(outcome.problems),
+        "warnings": len(outcome.warnings),
+        "preview": dg.MetadataValue.md(preview),
+    }
+    if outcome.quarantine is not None:
+        metadata["quarantine"] = dg.MetadataValue.path(str(outcome.quarantine))
+        metadata["first_problem"] = outcome.problems[0].message
+    for stage, seconds in outcome.seconds.items():
+        metadata[f"seconds_{stage}"] = round(seconds, 3)
+    return metadata
+
+
+def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
+    """The asset for one feed: monthly partitions, its suite's checks, the warehouse pool."""
+
+    @dg.asset(
+        name=feed.name,
+        description=(
+            f"{feed.description} Each month's delivery in landing/{feed.name}/<YYYY-MM>/ is "
+            "parsed against the feed contract and validated by expectations/"
+            f"{feed.name}.json before it replaces that month in the warehouse; a delivery with "
+            "any problem is rejected whole, copied to quarantine/ with an errors.json, and the "
+            "month's earlier good data stays in force."
+        ),
+        partitions_def=monthly_partitions,
+        backfill_policy=single_run,
+        group_name="feeds",
+        kinds={"duckdb"},
+        pool=WAREHOUSE_POOL,
+        check_specs=feed_check_specs(feed.name),
+        metadata={"contract_columns": ", ".join(feed.column_names)},
+    )
+    def _feed(
+        context: dg.AssetExecutionContext, oemkpi: OemkpiResource
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult | dg.AssetMaterialization]:
+        home = oemkpi.get_home()
+        reference = load_reference(home.reference)
+        months = list(context.partition_keys)
+        outcomes: list[DeliveryOutcome] = []
+        previews: dict[str, str] = {}
+        with oemkpi.warehouse() as con:
+            for month in months:
+                outcomes.append(
+                    ingest_delivery(con, home, feed.name, month, reference, log=context.log.info)
+                )
+                rows = con.execute(sql(f"select_preview_{feed.name}"), {"month": month})
+                header = [d[0] for d in rows.description or []]
+                previews[month] = markdown.table(header, rows.fetchall())
+        yield from feed_check_results(feed.name, outcomes)
+        if len(outcomes) == 1:
+            yield dg.MaterializeResult(metadata=_month_metadata(outcomes[0], previews[months[0]]))
+            return
+        rejected = [o.month for o in outcomes if o.status == "rejected"]
+        yield dg.MaterializeResult(
+            metadata={
+                "months": len(outcomes),
+                "dagster/row_count": sum(o.rows_in_force for o in outcomes),
+                "rejected_months": ", ".join(rejected) or "none",
+                "missing_months": ", ".join(o.month for o in outcomes if o.status == "missing")
+                or "none",
+            }
+        )
+        # A range run materializes every month; give each its own numbers in the UI.
+        for outcome in outcomes:
+            yield dg.AssetMaterialization(
+                asset_key=feed.name,
+                partition=outcome.month,
+                metadata=_month_metadata(outcome, previews[outcome.month]),
+            )
+
+    return _feed
+
+
+feed_assets: list[dg.AssetsDefinition] = [build_feed_asset(feed) for feed in FEEDS.values()]

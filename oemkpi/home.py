@@ -1,0 +1,111 @@
+"""The data home: every path the project reads or writes, chosen in one place.
+
+All state lives under ``$OEMKPI_HOME`` (default ``./data``), laid out as in
+SPEC section 2. Paths built from names that come from outside (a feed, a
+month, a partner id) go through the validators here, so no path is ever built
+from an unchecked name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from oemkpi.contract import FEEDS, PARTNER_ID_RE
+from oemkpi.errors import OemkpiError
+from oemkpi.months import parse_month
+
+DEFAULT_HOME = "data"
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".xlsx")
+
+
+def _checked_feed(feed: str) -> str:
+    if feed not in FEEDS:
+        raise OemkpiError(f"There is no feed called {feed!r}; use one of {', '.join(FEEDS)}.")
+    return feed
+
+
+def checked_partner_id(partner_id: str) -> str:
+    """Return ``partner_id`` if it is safe to use as a file name (SPEC section 3)."""
+    if not isinstance(partner_id, str) or not PARTNER_ID_RE.match(partner_id):
+        raise OemkpiError(
+            f"The partner id {partner_id!r} is not valid; ids are 1-32 characters of a-z, 0-9, "
+            "'_' and '-', starting with a letter or digit."
+        )
+    return partner_id
+
+
+@dataclass(frozen=True)
+class Home:
+    """A data home rooted at ``root`` (an absolute path)."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | os.PathLike[str]) -> Home:
+        return cls(Path(root).expanduser().resolve())
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Home:
+        """The home named by ``$OEMKPI_HOME``, or ``./data`` in the working directory."""
+        env = os.environ if environ is None else environ
+        return cls.at(env.get("OEMKPI_HOME") or DEFAULT_HOME)
+
+    # -- inputs -----------------------------------------------------------
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    def landing_dir(self, feed: str, month: str) -> Path:
+        return self.landing / _checked_feed(feed) / parse_month(month)
+
+    @property
+    def reference(self) -> Path:
+        return self.root / "reference"
+
+    @property
+    def partners_csv(self) -> Path:
+        return self.reference / "partners.csv"
+
+    @property
+    def countries_csv(self) -> Path:
+        return self.reference / "countries.csv"
+
+    @property
+    def targets_csv(self) -> Path:
+        return self.reference / "targets.csv"
+
+    @property
+    def red_flags_yaml(self) -> Path:
+        return self.reference / "red_flags.yaml"
+
+    def commentary_file(self, month: str, partner_id: str) -> Path:
+        return (
+            self.root / "commentary" / parse_month(month) / f"{checked_partner_id(partner_id)}.md"
+        )
+
+    # -- outputs ----------------------------------------------------------
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def quarantine_dir(self, feed: str, month: str) -> Path:
+        return self.root / "quarantine" / _checked_feed(feed) / parse_month(month)
+
+    def reports_dir(self, month: str) -> Path:
+        return self.root / "reports" / parse_month(month)
+
+    @property
+    def staging(self) -> Path:
+        """Scratch space for deliveries being checked; emptied after each check."""
+        return self.root / "staging"
+
+    @property
+    def validation_docs(self) -> Path:
+        return self.root / "validation"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"

@@ -1,0 +1,96 @@
+"""Problems found in a delivery, in the one shape users read.
+
+Parsing, the contract rules and the Great Expectations suite all report
+:class:`Problem` values; ``<file>.errors.json`` in quarantine and the CLI print
+them the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: Per (file, column, rule) at most this many problems are listed one by one; the
+#: rest are counted in a summary problem so a million bad rows stay readable.
+MAX_LISTED_PER_RULE = 1000
+
+#: What to do, by rule: the second half of every problem sentence.
+_ADVICE: dict[str, str] = {
+    "file_format": "deliver CSV, Parquet or XLSX files",
+    "file_unreadable": "re-export the file and deliver it again",
+    "file_empty": "deliver a file with a header row and data",
+    "csv_structure": "fix the row so it has one value per header column and deliver again",
+    "encoding": "save the file as UTF-8 and deliver again",
+    "required_column": "add the column to the header and deliver again",
+    "duplicate_column": "keep one column of that name and deliver again",
+    "extra_column": "nothing to do; the column is ignored",
+    "plain_number": "write plain numbers like 1234 or 1234.5 (no thousands separators, currency signs or text) and deliver again",
+    "integer": "write a whole number and deliver again",
+    "out_of_range": "check the value and deliver again",
+    "not_null": "fill in the value and deliver again",
+    "month": "write the delivery's month as YYYY-MM in every row, or move the file to the right month folder",
+    "in_set": "use one of the allowed values and deliver again",
+    "partner_id": "use an id from reference/partners.csv, or add the partner there first",
+    "country": "use a two-letter code from reference/countries.csv, or add the country there first",
+    "sku": "use 1-64 printable characters for the SKU and deliver again",
+    "unique_key": "send each key once per delivery and deliver again",
+    "attached_le_base": "attached_units cannot exceed base_units; correct the row and deliver again",
+    "row_count": "deliver the full month",
+    "suite": "fix the values the expectation lists and deliver again",
+    "sibling_rejected": "nothing is wrong in this file, but the delivery is rejected as a whole; fix the other files and deliver them all again",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a delivery: where it is, what it is, which rule."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: Any
+    rule: str
+    message: str
+    severity: str = "error"  # "error" rejects the delivery; "warning" does not
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sentence(
+    file: str, row: int | None, column: str | None, value: Any, what: str, rule: str
+) -> str:
+    """One sentence naming file, row, column and value, then what to do."""
+    where = file
+    if row is not None:
+        where += f" row {row}"
+    if column is not None:
+        where += f", column {column}" if row is not None else f" column {column}"
+    shown = "" if value is None else f" value {_show(value)}"
+    return f"{where}:{shown} {what}; {_ADVICE.get(rule, 'correct it and deliver again')}."
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def problem(
+    file: str,
+    row: int | None,
+    column: str | None,
+    value: Any,
+    rule: str,
+    what: str,
+    severity: str = "error",
+) -> Problem:
+    """Build a :class:`Problem` with its one-sentence message."""
+    return Problem(
+        file, row, column, value, rule, sentence(file, row, column, value, what, rule), severity
+    )
+
+
+def summary_problem(file: str, column: str | None, rule: str, more: int) -> Problem:
+    """The line that stands for problems beyond :data:`MAX_LISTED_PER_RULE`."""
+    what = f"{more} more rows break the rule {rule!r} (only the first {MAX_LISTED_PER_RULE} are listed)"
+    return Problem(file, None, column, None, rule, sentence(file, None, column, None, what, rule))

@@ -1,0 +1,190 @@
+"""Reference data: partners, countries and quarterly targets.
+
+The reference files are small and hand-edited, so they are read with the
+standard library and checked strictly: a bad row stops the run with one
+sentence naming file, row, column and value.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from oemkpi.contract import COUNTRY_RE, PARTNER_ID_RE
+from oemkpi.errors import OemkpiError
+
+#: KPIs that may carry a quarterly target, and whether the target is a volume.
+TARGET_KPIS: dict[str, str] = {
+    "shipped_units": "volume",
+    "license_revenue_usd": "volume",
+    "windows_share": "ratio",
+    "pro_mix": "ratio",
+    "premium_mix": "ratio",
+    "forecast_attainment": "ratio",
+    "office_attach": "ratio",
+    "server_attach": "ratio",
+}
+
+_FQ_RE = re.compile(r"^FY\d{2}-Q[1-4]$")
+_NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class Partner:
+    partner_id: str
+    partner_name: str
+    region: str
+    pam_name: str
+    pam_email: str
+
+
+@dataclass(frozen=True)
+class Country:
+    country: str
+    country_name: str
+    region: str
+    subregion: str
+
+
+@dataclass(frozen=True)
+class Target:
+    partner_id: str
+    fiscal_quarter: str
+    kpi: str
+    target: float
+
+
+@dataclass(frozen=True)
+class Reference:
+    partners: tuple[Partner, ...]
+    countries: tuple[Country, ...]
+    targets: tuple[Target, ...]
+
+    @property
+    def partner_ids(self) -> list[str]:
+        return [p.partner_id for p in self.partners]
+
+    @property
+    def country_codes(self) -> list[str]:
+        return [c.country for c in self.countries]
+
+
+def _read_rows(
+    path: Path, columns: tuple[str, ...], *, required: bool = True
+) -> list[dict[str, str]]:
+    """Rows of a small CSV as dicts keyed by contract column; header matched loosely."""
+    if not path.is_file():
+        if not required:
+            return []
+        raise OemkpiError(f"{path} is missing; create it with the header {','.join(columns)}.")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except UnicodeDecodeError:
+        raise OemkpiError(f"{path} is not UTF-8 text; save it as UTF-8 CSV.") from None
+    if not rows:
+        raise OemkpiError(f"{path} is empty; it needs the header {','.join(columns)}.")
+    header = [h.strip().lower() for h in rows[0]]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise OemkpiError(
+            f"{path} row 1 has no column {missing[0]}; the header must be {','.join(columns)}."
+        )
+    index = {c: header.index(c) for c in columns}
+    out = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        values = {c: (row[i].strip() if i < len(row) else "") for c, i in index.items()}
+        values["_row"] = str(number)
+        out.append(values)
+    return out
+
+
+def _fail(path: Path, row: dict[str, str], column: str, what: str) -> OemkpiError:
+    return OemkpiError(f"{path} row {row['_row']}, column {column}: value {row[column]!r} {what}.")
+
+
+def load_partners(path: Path) -> tuple[Partner, ...]:
+    rows = _read_rows(path, ("partner_id", "partner_name", "region", "pam_name", "pam_email"))
+    seen: set[str] = set()
+    partners = []
+    for row in rows:
+        pid = row["partner_id"]
+        if not PARTNER_ID_RE.match(pid):
+            raise _fail(
+                path,
+                row,
+                "partner_id",
+                "is not a valid partner id; use 1-32 characters of a-z, 0-9, '_' and '-', "
+                "starting with a letter or digit",
+            )
+        if pid in seen:
+            raise _fail(path, row, "partner_id", "is listed twice; keep one row per partner")
+        seen.add(pid)
+        partners.append(
+            Partner(
+                pid, row["partner_name"] or pid, row["region"], row["pam_name"], row["pam_email"]
+            )
+        )
+    if not partners:
+        raise OemkpiError(f"{path} lists no partners; add one row per partner.")
+    return tuple(partners)
+
+
+def load_countries(path: Path) -> tuple[Country, ...]:
+    rows = _read_rows(path, ("country", "country_name", "region", "subregion"))
+    seen: set[str] = set()
+    countries = []
+    for row in rows:
+        code = row["country"]
+        if not COUNTRY_RE.match(code):
+            raise _fail(path, row, "country", "is not a two-letter upper-case ISO 3166-1 code")
+        if code in seen:
+            raise _fail(path, row, "country", "is listed twice; keep one row per country")
+        seen.add(code)
+        countries.append(
+            Country(code, row["country_name"] or code, row["region"], row["subregion"])
+        )
+    if not countries:
+        raise OemkpiError(f"{path} lists no countries; add one row per country.")
+    return tuple(countries)
+
+
+def load_targets(path: Path, partner_ids: set[str]) -> tuple[Target, ...]:
+    rows = _read_rows(path, ("partner_id", "fiscal_quarter", "kpi", "target"), required=False)
+    seen: set[tuple[str, str, str]] = set()
+    targets = []
+    for row in rows:
+        if row["partner_id"] not in partner_ids:
+            raise _fail(
+                path, row, "partner_id", "is not in reference/partners.csv; add it there first"
+            )
+        if not _FQ_RE.match(row["fiscal_quarter"]):
+            raise _fail(
+                path, row, "fiscal_quarter", "is not a fiscal quarter; write it like FY27-Q2"
+            )
+        if row["kpi"] not in TARGET_KPIS:
+            raise _fail(
+                path, row, "kpi", f"is not a KPI with targets; use one of {', '.join(TARGET_KPIS)}"
+            )
+        if not _NUMBER_RE.match(row["target"]):
+            raise _fail(path, row, "target", "is not a plain number; write it like 0.92 or 1500000")
+        key = (row["partner_id"], row["fiscal_quarter"], row["kpi"])
+        if key in seen:
+            raise _fail(
+                path, row, "kpi", "has a second target for the same partner and quarter; keep one"
+            )
+        seen.add(key)
+        targets.append(Target(*key, float(row["target"])))
+    return tuple(targets)
+
+
+def load_reference(reference_dir: Path) -> Reference:
+    """Read and check ``partners.csv``, ``countries.csv`` and ``targets.csv``."""
+    partners = load_partners(reference_dir / "partners.csv")
+    countries = load_countries(reference_dir / "countries.csv")
+    targets = load_targets(reference_dir / "targets.csv", {p.partner_id for p in partners})
+    return Reference(partners, countries, targets)

@@ -1,0 +1,348 @@
+"""The Great Expectations suites in ``expectations/``: reading them, running them.
+
+Reading a suite is plain JSON and costs nothing, so the Dagster code location
+can name one asset check per expectation without importing Great
+Expectations. Running a suite imports GX (once per process) and validates
+the staged delivery through DuckDB, turning each failing row GX reports into
+a :class:`~oemkpi.problems.Problem` with file, row, column and value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from oemkpi.contract import FEEDS
+from oemkpi.errors import OemkpiError
+from oemkpi.problems import MAX_LISTED_PER_RULE, Problem, problem, summary_problem
+
+SUITES_DIR = Path(__file__).resolve().parent.parent / "expectations"
+
+_CHECK_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_PARAMETERS = ("month", "partner_ids", "countries")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One expectation of a suite, with the Dagster check name it reports as."""
+
+    check: str
+    type: str
+    kwargs: dict[str, Any]
+    rule: str
+
+    @property
+    def columns(self) -> list[str]:
+        kw = self.kwargs
+        if "column" in kw:
+            return [kw["column"]]
+        if "column_list" in kw:
+            return list(kw["column_list"])
+        if "column_A" in kw:
+            return [kw["column_A"], kw["column_B"]]
+        return []
+
+    @property
+    def description(self) -> str:
+        """A short human description, for the Dagster UI."""
+        kw = self.kwargs
+        name = self.type.removeprefix("expect_").replace("_", " ")
+        args = ", ".join(
+            f"{k}={_describe_value(v)}" for k, v in kw.items() if k not in {"exact_match"}
+        )
+        return f"{name} ({args})"
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return f"<{value['$PARAMETER']}>"
+    if isinstance(value, list) and len(value) > 6:
+        return "[" + ", ".join(map(str, value[:6])) + ", ...]"
+    return json.dumps(value) if isinstance(value, list) else str(value)
+
+
+@dataclass(frozen=True)
+class Suite:
+    feed: str
+    path: Path
+    document: dict[str, Any]
+    expectations: tuple[Expectation, ...]
+
+
+@cache
+def load_suite(feed: str, directory: Path = SUITES_DIR) -> Suite:
+    """Read ``expectations/<feed>.json`` and check its shape (no GX import)."""
+    if feed not in FEEDS:
+        raise OemkpiError(f"There is no feed called {feed!r}.")
+    path = directory / f"{feed}.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise OemkpiError(f"The suite {path} is missing; every feed needs one.") from None
+    except json.JSONDecodeError as err:
+        raise OemkpiError(f"The suite {path} is not valid JSON ({err}); fix the file.") from None
+    items = document.get("expectations")
+    if not isinstance(items, list) or not items:
+        raise OemkpiError(f"The suite {path} has no expectations list; add one.")
+    expectations = []
+    seen: set[str] = set()
+    for number, item in enumerate(items, start=1):
+        where = f"The suite {path}, expectation {number}"
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            raise OemkpiError(f'{where} has no type; give each expectation a "type".')
+        meta = item.get("meta") or {}
+        check = meta.get("check")
+        if not isinstance(check, str) or not _CHECK_NAME.match(check):
+            raise OemkpiError(f"{where} needs meta.check, a lower-case name for its Dagster check.")
+        if check in seen:
+            raise OemkpiError(f"{where} repeats the check name {check!r}; names must be unique.")
+        seen.add(check)
+        kwargs = item.get("kwargs") or {}
+        for value in kwargs.values():
+            if isinstance(value, dict) and value.get("$PARAMETER") not in _PARAMETERS:
+                raise OemkpiError(
+                    f"{where} uses the parameter {value.get('$PARAMETER')!r}; "
+                    f"only {', '.join(_PARAMETERS)} are bound."
+                )
+        expectations.append(
+            Expectation(check, item["type"], kwargs, str(meta.get("rule", "suite")))
+        )
+    return Suite(feed, path, document, tuple(expectations))
+
+
+@dataclass
+class CheckOutcome:
+    """What one check found: pass or fail, counts, sample values, problems."""
+
+    check: str
+    passed: bool
+    description: str
+    element_count: int | None = None
+    unexpected_count: int | None = None
+    sample: list[Any] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    error: str | None = None
+
+
+def run_suite(
+    suite: Suite,
+    staging_db: Path,
+    *,
+    month: str,
+    partner_ids: list[str],
+    countries: list[str],
+    present_columns: list[str],
+    folder: str,
+) -> list[CheckOutcome]:
+    """Validate table ``delivery`` of ``staging_db`` with ``suite``; one outcome per expectation."""
+    import great_expectations as gx
+    from great_expectations.exceptions import InvalidExpectationConfigurationError
+
+    from oemkpi import gx_duckdb  # Great Expectations is imported here and only here.
+
+    try:
+        gx_suite = gx.ExpectationSuite(name=suite.feed, expectations=suite.document["expectations"])
+    except (InvalidExpectationConfigurationError, TypeError, ValueError) as err:
+        raise OemkpiError(
+            f"The suite {suite.path} cannot be loaded ({_first_line(err)}); fix the expectation."
+        ) from None
+    if len(gx_suite.expectations) != len(suite.expectations):
+        # GX only logs an unknown expectation type and drops it; a suite must never shrink silently.
+        known = {e.expectation_type for e in gx_suite.expectations}
+        lost = [e for e in suite.expectations if e.type not in known]
+        names = ", ".join(f"{e.check} ({e.type})" for e in lost) or "some expectations"
+        raise OemkpiError(
+            f"The suite {suite.path} has expectation types Great Expectations does not know: "
+            f"{names}; correct the type names."
+        )
+
+    context = gx_duckdb.ephemeral_context()
+    datasource = context.data_sources.add_oemkpi_duckdb(
+        name="staging",
+        connection_string=f"duckdb:///{staging_db}",
+        kwargs={"connect_args": {"read_only": True}},
+    )
+    batch = (
+        datasource.add_table_asset("delivery", table_name="delivery")
+        .add_batch_definition_whole_table("whole")
+        .get_batch()
+    )
+    try:
+        result = batch.validate(
+            gx_suite,
+            expectation_parameters={
+                "month": [month],
+                "partner_ids": list(partner_ids),
+                "countries": list(countries),
+            },
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": MAX_LISTED_PER_RULE,
+                "unexpected_index_column_names": ["_file", "_row"],
+            },
+        )
+    finally:
+        # The execution engine has an SQLAlchemy engine of its own; both hold DuckDB
+        # connections, and the staging file must be free before it is attached or deleted.
+        datasource.get_execution_engine().engine.dispose()
+        datasource.get_engine().dispose()
+
+    # GX does not keep the suite's order; each result carries its expectation's meta.
+    by_check = {res.expectation_config.meta["check"]: res for res in result.results}
+    present = set(present_columns)
+    outcomes = [
+        _outcome(spec, by_check[spec.check], present, folder, month) for spec in suite.expectations
+    ]
+    for spec, outcome in zip(suite.expectations, outcomes, strict=True):
+        if (
+            spec.type == "expect_compound_columns_to_be_unique"
+            and not outcome.passed
+            and not outcome.error
+        ):
+            outcome.problems = _duplicate_key_problems(staging_db, spec, folder)
+    return outcomes
+
+
+def _duplicate_key_problems(staging_db: Path, spec: Expectation, folder: str) -> list[Problem]:
+    """Where the duplicated keys GX counted are: GX reports no rows for compound keys."""
+    import duckdb
+
+    from oemkpi.warehouse import render_sql
+
+    keys = ", ".join(spec.columns)
+    con = duckdb.connect(str(staging_db), read_only=True)
+    try:
+        rows = con.execute(
+            render_sql("select_duplicate_keys", keys=keys), {"limit": MAX_LISTED_PER_RULE}
+        ).fetchall()
+    finally:
+        con.close()
+    problems = []
+    total = int(rows[0][4]) if rows else 0
+    for file, row, first_file, first_row, _repeats, *key in rows:
+        shown = ", ".join(str(v) for v in key)
+        problems.append(
+            problem(
+                file,
+                int(row),
+                "+".join(spec.columns),
+                shown,
+                spec.rule,
+                f"repeats the key ({keys}) of {first_file} row {first_row}",
+            )
+        )
+    if total > len(problems):
+        problems.append(
+            summary_problem(folder, "+".join(spec.columns), spec.rule, total - len(problems))
+        )
+    return problems
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+_RULE_TEXT = {
+    "not_null": "is empty",
+    "partner_id": "is not a partner in reference/partners.csv",
+    "country": "is not a country in reference/countries.csv",
+    "out_of_range": "is negative",
+    "sku": "is not 1-64 characters long",
+    "unique_key": "repeats a key that another row of this delivery has",
+    "attached_le_base": "is larger than base_units",
+}
+
+
+def _what(spec: Expectation, month: str) -> str:
+    if spec.rule == "month":
+        return f"is not the delivery's month {month}"
+    if spec.rule == "in_set":
+        allowed = spec.kwargs.get("value_set")
+        return f"is not one of {', '.join(allowed) if isinstance(allowed, list) else allowed}"
+    return _RULE_TEXT.get(spec.rule, f"breaks {spec.type}")
+
+
+def _outcome(
+    spec: Expectation, res: Any, present: set[str], folder: str, month: str
+) -> CheckOutcome:
+    body = res.result or {}
+    info = res.exception_info or {}
+    raised = (
+        info.get("raised_exception")
+        if "raised_exception" in info
+        else any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
+    )
+    missing = [c for c in spec.columns if c not in present]
+    outcome = CheckOutcome(
+        check=spec.check,
+        passed=bool(res.success) and not raised,
+        description=spec.description,
+        element_count=body.get("element_count"),
+        unexpected_count=body.get("unexpected_count"),
+        sample=list(body.get("partial_unexpected_list") or [])[:20],
+    )
+    if missing:
+        outcome.passed = False
+        outcome.error = f"column {', '.join(missing)} is missing from the delivery"
+        return outcome
+    if raised:
+        outcome.error = _exception_message(info)
+        return outcome
+    if outcome.passed:
+        return outcome
+    if spec.type == "expect_table_row_count_to_be_between":
+        observed = body.get("observed_value")
+        outcome.unexpected_count = 1
+        outcome.sample = [observed]
+        outcome.problems.append(
+            problem(
+                folder,
+                None,
+                None,
+                observed,
+                "row_count",
+                f"the delivery has {observed} rows, fewer than {spec.kwargs.get('min_value')}",
+            )
+        )
+        return outcome
+    if spec.type == "expect_table_columns_to_match_set":
+        # Missing columns are already listed per file by the parser.
+        outcome.sample = list((body.get("details") or {}).get("mismatched", {}).get("missing", []))
+        return outcome
+    column = "+".join(spec.columns)
+    for item in body.get("partial_unexpected_index_list") or []:
+        value: Any
+        if spec.type == "expect_column_pair_values_a_to_be_greater_than_b":
+            value = item.get(spec.kwargs["column_B"])
+            what = f"is larger than {spec.kwargs['column_A']} ({item.get(spec.kwargs['column_A'])})"
+            col = spec.kwargs["column_B"]
+        elif len(spec.columns) > 1:
+            value = ", ".join(str(item.get(c)) for c in spec.columns)
+            what = _what(spec, month)
+            col = column
+        else:
+            value = item.get(spec.columns[0]) if spec.columns else None
+            what = _what(spec, month)
+            col = column
+        outcome.problems.append(
+            problem(item["_file"], int(item["_row"]), col, value, spec.rule, what)
+        )
+    listed = len(outcome.problems)
+    total = outcome.unexpected_count or listed
+    if total > listed:
+        outcome.problems.append(summary_problem(folder, column, spec.rule, total - listed))
+    return outcome
+
+
+def _exception_message(info: dict[str, Any]) -> str:
+    if "exception_message" in info:
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, dict) and value.get("exception_message"):
+            return str(value["exception_message"])
+    return "the expectation could not be evaluated"

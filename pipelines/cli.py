@@ -1,0 +1,211 @@
+"""The ``oemkpi`` command: thin argument parsing over the code Dagster runs.
+
+Exit codes: 0 done; 1 done, but a delivery was rejected (or a validated file
+would be); 2 the command could not do its work (the message says why).
+A user's mistake is one sentence on standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from oemkpi.errors import OemkpiError
+from oemkpi.home import Home
+
+EXIT_OK, EXIT_REJECTED, EXIT_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oemkpi",
+        description="Monthly OEM partner KPI updates: feeds -> checks -> KPIs -> reports.",
+    )
+    parser.add_argument(
+        "--home",
+        help="data home (default: $OEMKPI_HOME, else ./data)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="write a sample data home and run every month of it")
+    demo.add_argument("--months", type=int, default=36, help="months of history (default 36)")
+    demo.add_argument("--partners", type=int, default=6, help="partners, 1-8 (default 6)")
+    demo.add_argument("--scale", type=float, default=1.0, help="multiply SKU rows (benchmarks)")
+    demo.add_argument("--end-month", help="last month (default: the last complete month)")
+    demo.add_argument("--seed", type=int, default=20261022, help="random seed (default fixed)")
+    demo.add_argument("--no-run", action="store_true", help="only write the sample files")
+
+    run = sub.add_parser("run", help="run every asset for a month or a month range")
+    run.add_argument("--month", help="the month, YYYY-MM")
+    run.add_argument("--from", dest="first", help="first month of a range, YYYY-MM")
+    run.add_argument("--to", dest="last", help="last month of a range, YYYY-MM")
+
+    validate = sub.add_parser(
+        "validate", help="check one file against a feed's contract and suite, load nothing"
+    )
+    validate.add_argument("file", help="a CSV, Parquet or XLSX file")
+    validate.add_argument("--feed", required=True, help="pc_shipments, windows_share, ...")
+    validate.add_argument("--month", help="the month the file is for (default: its folder's name)")
+
+    ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1 for this data home")
+    ui.add_argument("--port", type=int, default=3000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.home:
+        os.environ["OEMKPI_HOME"] = args.home
+    home = Home.from_env()
+    try:
+        if args.command == "demo":
+            return _demo(home, args)
+        if args.command == "run":
+            return _run(home, args)
+        if args.command == "validate":
+            return _validate(home, args)
+        if args.command == "ui":
+            return _ui(home, args)
+    except OemkpiError as err:
+        print(f"oemkpi: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("oemkpi: interrupted.", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_ERROR
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _demo(home: Home, args: argparse.Namespace) -> int:
+    from oemkpi.sample import write_sample_home
+
+    started = time.perf_counter()
+    _say(f"Writing the sample data home in {home.root} ...")
+    summary = write_sample_home(
+        home.root,
+        end_month=args.end_month,
+        months=args.months,
+        partners=args.partners,
+        scale=args.scale,
+        seed=args.seed,
+    )
+    _say(
+        f"Sample home: {len(summary.partners)} partners, {len(summary.countries)} countries, "
+        f"{len(summary.months)} months ({summary.months[0]}..{summary.months[-1]}), "
+        f"{summary.files} landing files, {sum(summary.rows.values()):,} rows "
+        f"({time.perf_counter() - started:.1f} s)."
+    )
+    if args.no_run:
+        return EXIT_OK
+    return _run_range(home, summary.months[0], summary.months[-1])
+
+
+def _run(home: Home, args: argparse.Namespace) -> int:
+    if args.month and (args.first or args.last):
+        raise OemkpiError("Give either --month or --from/--to, not both.")
+    if args.month:
+        return _run_range(home, args.month, args.month)
+    if not (args.first and args.last):
+        raise OemkpiError(
+            "Say which months to run: --month YYYY-MM, or --from YYYY-MM --to YYYY-MM."
+        )
+    return _run_range(home, args.first, args.last)
+
+
+def _run_range(home: Home, first: str, last: str) -> int:
+    from pipelines.runs import check_months, run_months
+
+    months = check_months(first, last)
+    label = months[0] if len(months) == 1 else f"{months[0]}..{months[-1]} ({len(months)} months)"
+    _say(f"Running monthly_update for {label} on {home.root} ...")
+    started = time.perf_counter()
+    summary = run_months(home, months[0], months[-1])
+    seconds = time.perf_counter() - started
+    for status in summary.rejected:
+        _say(
+            f"  rejected: {status.feed} {status.month}, {status.problems} problems; "
+            f"see {status.quarantine}"
+        )
+    counts = (
+        f"{summary.count('loaded')} feed deliveries in force, {summary.count('rejected')} rejected, "
+        f"{summary.count('missing')} missing"
+    )
+    if summary.failure:
+        print(f"oemkpi: the run failed after {seconds:.1f} s: {summary.failure}", file=sys.stderr)
+        return EXIT_ERROR
+    if summary.rejected:
+        print(
+            f"oemkpi: finished {label} in {seconds:.1f} s with rejected deliveries: {counts}. "
+            "Fix the files named in quarantine/*/*.errors.json and run the month again.",
+            file=sys.stderr,
+        )
+        return EXIT_REJECTED
+    _say(f"Done: {label} in {seconds:.1f} s; {counts}. Dagster run {summary.run_id}.")
+    return EXIT_OK
+
+
+def _validate(home: Home, args: argparse.Namespace) -> int:
+    from pipelines.validate import validate_file
+
+    report = validate_file(home, Path(args.file), args.feed, args.month)
+    for warning in report.warnings:
+        _say(f"warning: {warning.message}")
+    for problem in report.problems:
+        _say(problem.message)
+    if report.problems:
+        _say(
+            f"{args.file}: would be rejected, {len(report.problems)} problems "
+            f"({report.checks_failed} checks failed) for {args.feed} {report.month}."
+        )
+        return EXIT_REJECTED
+    _say(f"{args.file}: would be accepted, {report.rows} rows for {args.feed} {report.month}.")
+    return EXIT_OK
+
+
+def _ui(home: Home, args: argparse.Namespace) -> int:
+    from pipelines.instance import ensure_instance
+
+    dagster_home = ensure_instance(home)
+    os.environ["OEMKPI_HOME"] = str(home.root)
+    _say(
+        f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={dagster_home}); Ctrl-C stops it."
+    )
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        str(workspace),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(args.port),
+    ]
+    os.execv(command[0], command)
+
+
+def entry() -> None:
+    """Console-script entry point: run, flush, and leave without interpreter teardown.
+
+    Great Expectations keeps DuckDB objects in module-level caches; at interpreter
+    shutdown DuckDB's bindings then print pages of "nanobind: leaked ..." noise.
+    Every file and connection is closed by the time ``main`` returns, so the
+    process ends with its exit code and nothing else.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    entry()

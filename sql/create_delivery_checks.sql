@@ -1,0 +1,11 @@
+-- Result of each check (contract and suite expectation) of the latest check of a delivery.
+create table if not exists delivery_checks (
+    feed varchar not null,
+    month varchar not null,
+    fingerprint varchar not null,
+    check_name varchar not null,
+    passed boolean not null,
+    unexpected_count bigint,
+    detail varchar,
+    primary key (feed, month, fingerprint, check_name)
+)

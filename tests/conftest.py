@@ -1,0 +1,69 @@
+"""Shared fixtures: every test builds its own data home under ``tmp_path``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from oemkpi.home import Home
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+PARTNERS_CSV = (
+    "partner_id,partner_name,region,pam_name,pam_email\n"
+    "acme,Acme PCs,EMEA,Ann Lee,ann@example.com\n"
+    "bolt-pc,Bolt PC,APJ,Bo Chen,bo@example.com\n"
+)
+COUNTRIES_CSV = (
+    "country,country_name,region,subregion\n"
+    "DE,Germany,EMEA,Western Europe\n"
+    "JP,Japan,APJ,Japan\n"
+    "BR,Brazil,Americas,LATAM\n"
+)
+
+
+def write_reference(root: Path) -> None:
+    reference = root / "reference"
+    reference.mkdir(parents=True, exist_ok=True)
+    (reference / "partners.csv").write_text(PARTNERS_CSV, encoding="utf-8")
+    (reference / "countries.csv").write_text(COUNTRIES_CSV, encoding="utf-8")
+    (reference / "targets.csv").write_text(
+        "partner_id,fiscal_quarter,kpi,target\n", encoding="utf-8"
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    """An empty data home with small reference files (partners acme, bolt-pc; DE, JP, BR)."""
+    root = tmp_path / "home"
+    write_reference(root)
+    return Home.at(root)
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Dagster instance of the test's own, never the developer's."""
+    path = tmp_path / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(path))
+    return path
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without interpreter teardown once pytest has printed its summary.
+
+    After Great Expectations has run, DuckDB's bindings print pages of
+    "nanobind: leaked ..." at interpreter shutdown (module-level type objects kept
+    alive by GX's caches). The same reason and remedy as ``pipelines.cli.entry``.
+    """
+    if "great_expectations" in sys.modules and _EXIT_STATUS in config.stash:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(config.stash[_EXIT_STATUS])

@@ -1,0 +1,606 @@
+"""The feed contract of SPEC section 3: every format, every rule, every outcome.
+
+Each bad-input case delivers a file that breaks one rule and asserts the
+exact sentence a user reads, the quarantine copy with its errors.json, that
+landing is untouched, and that the month's earlier good data stays in force.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from oemkpi.contract import FEEDS
+from oemkpi.home import Home
+from oemkpi.ingest import DeliveryOutcome, ingest_delivery
+from oemkpi.reference import load_reference
+from oemkpi.warehouse import warehouse
+from tests.feedfiles import (
+    good_rows,
+    header,
+    landing,
+    snapshot,
+    write_csv,
+    write_parquet,
+    write_xlsx,
+)
+
+MONTH = "2026-10"
+ADVICE = {
+    "plain_number": "write plain numbers like 1234 or 1234.5 (no thousands separators, currency signs or text) and deliver again",
+    "integer": "write a whole number and deliver again",
+    "out_of_range": "check the value and deliver again",
+    "not_null": "fill in the value and deliver again",
+    "in_set": "use one of the allowed values and deliver again",
+    "month": "write the delivery's month as YYYY-MM in every row, or move the file to the right month folder",
+    "partner_id": "use an id from reference/partners.csv, or add the partner there first",
+    "country": "use a two-letter code from reference/countries.csv, or add the country there first",
+}
+
+
+def ingest(home: Home, feed: str, month: str = MONTH) -> DeliveryOutcome:
+    with warehouse(home.warehouse) as con:
+        return ingest_delivery(con, home, feed, month, load_reference(home.reference))
+
+
+def table(home: Home, feed: str, month: str = MONTH) -> list[tuple[object, ...]]:
+    columns = ", ".join(FEEDS[feed].column_names)
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        return con.execute(
+            f"select {columns} from {feed} where month = ? order by all", [month]
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def replace_delivery(folder: Path, name: str, head: list[str], rows: list[list[str]]) -> Path:
+    for old in folder.iterdir():
+        old.unlink()
+    return write_csv(folder / name, head, rows)
+
+
+# -- accepted deliveries -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("feed", sorted(FEEDS))
+def test_clean_csv_delivery_loads_every_row_typed(home: Home, feed: str) -> None:
+    rows = good_rows(feed)
+    write_csv(landing(home, feed) / "all.csv", header(feed), rows)
+
+    outcome = ingest(home, feed)
+
+    assert (outcome.status, outcome.rows, outcome.rows_in_force, outcome.partners) == (
+        "loaded",
+        len(rows),
+        len(rows),
+        2,
+    )
+    assert outcome.problems == []
+    assert all(c.passed for c in outcome.checks)
+    loaded = table(home, feed)
+    assert len(loaded) == len(rows)
+    # Numbers arrive as numbers, empty optional measures as NULL.
+    contract = FEEDS[feed]
+    for row in loaded:
+        for col, value in zip(contract.columns, row, strict=True):
+            if col.type == "int" and value is not None:
+                assert isinstance(value, int)
+            if not col.nullable:
+                assert value is not None
+
+
+def test_bom_crlf_header_spelling_and_extra_column_are_accepted_with_a_warning(home: Home) -> None:
+    feed = "pc_shipments"
+    head = [
+        "Month",
+        " Partner_ID ",
+        "COUNTRY",
+        "Segment",
+        "form_factor ",
+        "Shipped_Units",
+        "forecast_units",
+        "source_system",
+    ]
+    rows = [r + ["sap"] for r in good_rows(feed)]
+    write_csv(landing(home, feed) / "emea.csv", head, rows, bom=True, crlf=True)
+
+    outcome = ingest(home, feed)
+
+    assert outcome.status == "loaded"
+    assert outcome.rows_in_force == len(rows)
+    assert [w.message for w in outcome.warnings] == [
+        "landing/pc_shipments/2026-10/emea.csv row 1, column source_system: value 'source_system' "
+        "is not a column of the contract; nothing to do; the column is ignored."
+    ]
+    assert table(home, feed)[0][0] == MONTH  # the BOM did not stick to the first header
+
+
+def test_parquet_and_xlsx_with_typed_cells_and_several_files_make_one_delivery(home: Home) -> None:
+    feed = "attach_rate"
+    rows = good_rows(feed)
+    folder = landing(home, feed)
+    write_parquet(folder / "americas.parquet", feed, header(feed), rows[:5])
+    write_xlsx(folder / "apj.xlsx", feed, header(feed), rows[5:10])
+    write_csv(folder / "emea.csv", header(feed), rows[10:])
+
+    outcome = ingest(home, feed)
+
+    assert outcome.status == "loaded", [p.message for p in outcome.problems]
+    assert outcome.files == ["americas.parquet", "apj.xlsx", "emea.csv"]
+    assert outcome.rows_in_force == len(rows)
+    expected = sorted(
+        (r[0], r[1], r[2], r[3], r[4], int(r[5]), int(r[6]), int(r[7]) if r[7] else None)
+        for r in rows
+    )
+    assert table(home, feed) == expected
+
+
+def test_month_given_as_a_date_on_the_first_is_accepted(home: Home) -> None:
+    feed = "premium_mix"
+    rows = [["2026-10-01"] + r[1:] for r in good_rows(feed)]
+    write_csv(landing(home, feed) / "dates.csv", header(feed), rows)
+
+    outcome = ingest(home, feed)
+
+    assert outcome.status == "loaded"
+    assert {r[0] for r in table(home, feed)} == {MONTH}
+
+
+def test_hidden_files_and_office_lock_files_are_not_part_of_a_delivery(home: Home) -> None:
+    feed = "windows_share"
+    folder = landing(home, feed)
+    write_csv(folder / "all.csv", header(feed), good_rows(feed))
+    (folder / ".DS_Store").write_bytes(b"\x00\x01")
+    (folder / "~$all.xlsx").write_bytes(b"lock")
+
+    outcome = ingest(home, feed)
+
+    assert outcome.status == "loaded"
+    assert outcome.files == ["all.csv"]
+
+
+# -- rejected deliveries: one rule each ----------------------------------------------------
+
+
+def _break(
+    rows: list[list[str]], feed: str, row_index: int, column: str, value: str
+) -> list[list[str]]:
+    broken = [list(r) for r in rows]
+    broken[row_index][FEEDS[feed].column_names.index(column)] = value
+    return broken
+
+
+# (feed, column, bad value, rule, what the sentence says)
+VALUE_CASES = [
+    (
+        "pc_shipments",
+        "shipped_units",
+        "1,234",
+        "plain_number",
+        "value '1,234' is not a plain number",
+    ),
+    (
+        "pc_shipments",
+        "shipped_units",
+        "$1234",
+        "plain_number",
+        "value '$1234' is not a plain number",
+    ),
+    ("pc_shipments", "forecast_units", "N/A", "plain_number", "value 'N/A' is not a plain number"),
+    ("windows_share", "units", "12.5", "integer", "value '12.5' is not a whole number"),
+    ("windows_share", "units", "-3", "out_of_range", "value -3 is negative"),
+    ("premium_mix", "license_revenue_usd", "-10.5", "out_of_range", "value -10.5 is negative"),
+    (
+        "premium_mix",
+        "license_revenue_usd",
+        "1.2e3",
+        "plain_number",
+        "value '1.2e3' is not a plain number",
+    ),
+    ("attach_rate", "base_units", "", "not_null", "is empty"),
+    (
+        "pc_shipments",
+        "month",
+        "Oct 2026",
+        "month",
+        "value 'Oct 2026' is not a month; write it as YYYY-MM",
+    ),
+    (
+        "pc_shipments",
+        "month",
+        "2026-09",
+        "month",
+        "value '2026-09' is not the delivery's month 2026-10",
+    ),
+    (
+        "pc_shipments",
+        "partner_id",
+        "zeta",
+        "partner_id",
+        "value 'zeta' is not a partner in reference/partners.csv",
+    ),
+    (
+        "pc_shipments",
+        "partner_id",
+        "Acme Inc",
+        "partner_id",
+        "value 'Acme Inc' is not a partner in reference/partners.csv",
+    ),
+    (
+        "windows_share",
+        "country",
+        "XX",
+        "country",
+        "value 'XX' is not a country in reference/countries.csv",
+    ),
+    (
+        "windows_share",
+        "country",
+        "de",
+        "country",
+        "value 'de' is not a country in reference/countries.csv",
+    ),
+    (
+        "pc_shipments",
+        "segment",
+        "Consumer",
+        "in_set",
+        "value 'Consumer' is not one of consumer, commercial",
+    ),
+    (
+        "pc_shipments",
+        "form_factor",
+        "tablet",
+        "in_set",
+        "value 'tablet' is not one of notebook, desktop, workstation, detachable, server",
+    ),
+    (
+        "windows_share",
+        "os_family",
+        "macos",
+        "in_set",
+        "value 'macos' is not one of windows, chromeos, linux, freedos, other",
+    ),
+    (
+        "premium_mix",
+        "edition",
+        "enterprise",
+        "in_set",
+        "value 'enterprise' is not one of home, pro, pro_workstation, education, other",
+    ),
+    (
+        "premium_mix",
+        "price_band",
+        "luxury",
+        "in_set",
+        "value 'luxury' is not one of entry, mainstream, premium",
+    ),
+    (
+        "attach_rate",
+        "product",
+        "teams",
+        "in_set",
+        "value 'teams' is not one of office, windows_server",
+    ),
+    ("windows_share", "sku", "X" * 65, "sku", f"value '{'X' * 65}' is not 1-64 characters long"),
+    ("windows_share", "sku", "NB\x07-01", "sku", "value 'NB\\x07-01' contains a control character"),
+]
+
+
+@pytest.mark.parametrize(("feed", "column", "value", "rule", "what"), VALUE_CASES)
+def test_a_bad_value_rejects_the_delivery_with_one_clear_sentence(
+    home: Home, feed: str, column: str, value: str, rule: str, what: str
+) -> None:
+    folder = landing(home, feed)
+    write_csv(folder / "good.csv", header(feed), good_rows(feed))
+    assert ingest(home, feed).status == "loaded"
+    before_rows = table(home, feed)
+
+    replace_delivery(
+        folder, "bad.csv", header(feed), _break(good_rows(feed), feed, 2, column, value)
+    )
+    landing_before = snapshot(folder)
+    outcome = ingest(home, feed)
+
+    expected = f"landing/{feed}/2026-10/bad.csv row 4, column {column}: {what}; {_advice(rule)}."
+    assert outcome.status == "rejected"
+    assert [p.message for p in outcome.problems] == [expected]
+    assert (outcome.problems[0].row, outcome.problems[0].column, outcome.problems[0].rule) == (
+        4,
+        column,
+        rule,
+    )
+    _assert_quarantined(home, feed, "bad.csv", [expected])
+    assert snapshot(folder) == landing_before  # landing is only ever read
+    assert table(home, feed) == before_rows  # the earlier good delivery stays in force
+    assert outcome.rows_in_force == len(before_rows)
+
+
+def _advice(rule: str) -> str:
+    return {"sku": "use 1-64 printable characters for the SKU and deliver again"}.get(
+        rule
+    ) or ADVICE[rule]
+
+
+def _assert_quarantined(home: Home, feed: str, name: str, messages: list[str]) -> dict[str, object]:
+    quarantine = home.quarantine_dir(feed, MONTH)
+    assert (quarantine / name).read_bytes() == (home.landing_dir(feed, MONTH) / name).read_bytes()
+    errors = json.loads((quarantine / f"{name}.errors.json").read_text(encoding="utf-8"))
+    assert errors["status"] == "rejected"
+    assert [p["message"] for p in errors["problems"]] == messages
+    for p in errors["problems"]:
+        assert set(p) >= {"file", "row", "column", "value", "rule"}
+    return errors
+
+
+def test_attached_units_above_base_units_is_rejected(home: Home) -> None:
+    feed = "attach_rate"
+    rows = _break(good_rows(feed), feed, 0, "attached_units", "5000")
+    write_csv(landing(home, feed) / "bad.csv", header(feed), rows)
+
+    outcome = ingest(home, feed)
+
+    expected = (
+        "landing/attach_rate/2026-10/bad.csv row 2, column attached_units: value 5000 is larger "
+        "than base_units (901); attached_units cannot exceed base_units; correct the row and deliver again."
+    )
+    assert outcome.status == "rejected"
+    assert [p.message for p in outcome.problems] == [expected]
+    assert next(c for c in outcome.checks if c.check == "attached_within_base").passed is False
+    _assert_quarantined(home, feed, "bad.csv", [expected])
+    assert table(home, feed) == []
+
+
+def test_a_key_repeated_across_two_files_rejects_both_files(home: Home) -> None:
+    feed = "windows_share"
+    rows = good_rows(feed)
+    folder = landing(home, feed)
+    write_csv(folder / "a.csv", header(feed), rows)
+    write_csv(folder / "b.csv", header(feed), rows[3:4])
+
+    outcome = ingest(home, feed)
+
+    expected = (
+        "landing/windows_share/2026-10/b.csv row 2, column month+partner_id+country+segment+sku: "
+        "value '2026-10, acme, DE, commercial, CB-02' repeats the key (month, partner_id, country, "
+        "segment, sku) of landing/windows_share/2026-10/a.csv row 5; send each key once per delivery "
+        "and deliver again."
+    )
+    assert [p.message for p in outcome.problems] == [expected]
+    errors_a = _assert_quarantined(home, feed, "a.csv", [])
+    assert "other files of it have problems" in str(errors_a["note"])
+    _assert_quarantined(home, feed, "b.csv", [expected])
+
+
+def test_a_missing_column_names_the_file_and_column(home: Home) -> None:
+    feed = "pc_shipments"
+    head = header(feed)
+    drop = head.index("forecast_units")
+    rows = [r[:drop] + r[drop + 1 :] for r in good_rows(feed)]
+    write_csv(landing(home, feed) / "short.csv", head[:drop] + head[drop + 1 :], rows)
+
+    outcome = ingest(home, feed)
+
+    expected = (
+        "landing/pc_shipments/2026-10/short.csv row 1, column forecast_units: the header has no "
+        "such column; add the column to the header and deliver again."
+    )
+    assert [p.message for p in outcome.problems] == [expected]
+    failed = {c.check for c in outcome.checks if not c.passed}
+    assert failed == {"contract", "required_columns", "forecast_units_non_negative"}
+    _assert_quarantined(home, feed, "short.csv", [expected])
+
+
+def test_a_column_named_twice_is_rejected(home: Home) -> None:
+    feed = "pc_shipments"
+    head = [*header(feed), "Shipped_Units "]
+    rows = [[*r, "1"] for r in good_rows(feed)]
+    write_csv(landing(home, feed) / "twice.csv", head, rows)
+
+    outcome = ingest(home, feed)
+
+    expected = (
+        "landing/pc_shipments/2026-10/twice.csv row 1, column Shipped_Units: value 'Shipped_Units ' "
+        "the header names column shipped_units twice (also column 6); keep one column of that name "
+        "and deliver again."
+    )
+    assert [p.message for p in outcome.problems] == [expected]
+
+
+FILE_CASES = [
+    (
+        "empty.csv",
+        b"",
+        "file_empty",
+        "the file is empty; deliver a file with a header row and data",
+    ),
+    (
+        "notes.txt",
+        b"hello",
+        "file_format",
+        "files of type '.txt' are not accepted; deliver CSV, Parquet or XLSX files",
+    ),
+    ("broken.parquet", b"PAR1 not really", "file_unreadable", None),
+    ("broken.xlsx", b"PK\x03\x04 not a zip", "file_unreadable", None),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "rule", "sentence"), FILE_CASES)
+def test_a_file_that_cannot_be_read_rejects_the_delivery(
+    home: Home, name: str, content: bytes, rule: str, sentence: str | None
+) -> None:
+    feed = "premium_mix"
+    folder = landing(home, feed)
+    write_csv(folder / "good.csv", header(feed), good_rows(feed))
+    (folder / name).write_bytes(content)
+
+    outcome = ingest(home, feed)
+
+    assert outcome.status == "rejected"
+    file_problems = [p for p in outcome.problems if p.file.endswith(name)]
+    assert [p.rule for p in file_problems] == [rule]
+    message = file_problems[0].message
+    assert message.startswith(f"landing/premium_mix/2026-10/{name}: ")
+    if sentence:
+        assert message == f"landing/premium_mix/2026-10/{name}: {sentence}."
+    assert (home.quarantine_dir(feed, MONTH) / f"{name}.errors.json").exists()
+    assert table(home, feed) == []
+
+
+def test_a_header_only_file_is_below_the_row_count_floor(home: Home) -> None:
+    feed = "attach_rate"
+    write_csv(landing(home, feed) / "empty.csv", header(feed), [])
+
+    outcome = ingest(home, feed)
+
+    assert [p.message for p in outcome.problems] == [
+        "landing/attach_rate/2026-10: value 0 the delivery has 0 rows, fewer than 1; deliver the full month."
+    ]
+    assert next(c for c in outcome.checks if c.check == "row_count_floor").passed is False
+
+
+def test_a_ragged_csv_row_names_its_row_and_later_rows_keep_their_numbers(home: Home) -> None:
+    feed = "pc_shipments"
+    rows = good_rows(feed)
+    text = (
+        ",".join(header(feed))
+        + "\n"
+        + ",".join(rows[0])
+        + "\n"
+        + ",".join(rows[1])
+        + ",extra\n"
+        + ",".join(_break(rows, feed, 2, "shipped_units", "1,5")[2][:5])
+        + ',"1,5",\n'
+    )
+    path = landing(home, feed) / "ragged.csv"
+    path.write_text(text, encoding="utf-8")
+
+    outcome = ingest(home, feed)
+
+    messages = [p.message for p in outcome.problems]
+    assert messages[0] == (
+        "landing/pc_shipments/2026-10/ragged.csv row 3: value '2026-10,acme,DE,consumer,desktop,201,,extra' "
+        "cannot be read as CSV (Expected Number of Columns: 7 Found: 8); fix the row so it has one "
+        "value per header column and deliver again."
+    )
+    assert messages[1] == (
+        "landing/pc_shipments/2026-10/ragged.csv row 4, column shipped_units: value '1,5' is not a "
+        f"plain number; {ADVICE['plain_number']}."
+    )
+
+
+def test_text_that_is_not_utf8_is_rejected_with_its_row(home: Home) -> None:
+    feed = "windows_share"
+    rows = good_rows(feed)
+    path = landing(home, feed) / "latin1.csv"
+    text = ",".join(header(feed)) + "\n" + ",".join(rows[0]) + "\n"
+    path.write_bytes(
+        text.encode() + "2026-10,acme,DE,consumer,Caf\xe9,windows,5\n".encode("latin-1")
+    )
+
+    outcome = ingest(home, feed)
+
+    assert [(p.row, p.rule) for p in outcome.problems] == [(3, "encoding")]
+    assert outcome.problems[0].message.startswith(
+        "landing/windows_share/2026-10/latin1.csv row 3: "
+    )
+    assert outcome.problems[0].message.endswith(
+        "is not UTF-8 text; save the file as UTF-8 and deliver again."
+    )
+
+
+def test_every_problem_is_listed_not_just_the_first(home: Home) -> None:
+    feed = "pc_shipments"
+    rows = good_rows(feed)
+    rows = _break(rows, feed, 0, "shipped_units", "1,000")
+    rows = _break(rows, feed, 1, "country", "XX")
+    rows = _break(rows, feed, 2, "segment", "smb")
+    write_csv(landing(home, feed) / "bad.csv", header(feed), rows)
+
+    outcome = ingest(home, feed)
+
+    assert [(p.row, p.column, p.rule) for p in outcome.problems] == [
+        (2, "shipped_units", "plain_number"),
+        (3, "country", "country"),
+        (4, "segment", "in_set"),
+    ]
+    errors = json.loads(
+        (home.quarantine_dir(feed, MONTH) / "bad.csv.errors.json").read_text(encoding="utf-8")
+    )
+    assert errors["problem_count"] == 3
+    # The unparseable number also leaves shipped_units empty, which its not-null check reports.
+    assert errors["checks_failed"] == [
+        "contract",
+        "country_in_reference",
+        "segment_in_set",
+        "shipped_units_not_null",
+    ]
+
+
+# -- re-deliveries and re-runs ---------------------------------------------------------------
+
+
+def test_a_corrected_redelivery_replaces_the_month(home: Home) -> None:
+    feed = "pc_shipments"
+    folder = landing(home, feed)
+    write_csv(folder / "v1.csv", header(feed), good_rows(feed))
+    ingest(home, feed)
+
+    corrected = [r[:5] + [str(int(r[5]) + 7), r[6]] for r in good_rows(feed)[:6]]
+    replace_delivery(folder, "v2.csv", header(feed), corrected)
+    outcome = ingest(home, feed)
+
+    assert outcome.status == "loaded"
+    assert outcome.rows_in_force == 6
+    assert table(home, feed) == sorted(
+        (r[0], r[1], r[2], r[3], r[4], int(r[5]), int(r[6]) if r[6] else None) for r in corrected
+    )
+
+
+def test_rerunning_a_month_changes_nothing(home: Home) -> None:
+    feed = "windows_share"
+    write_csv(landing(home, feed) / "all.csv", header(feed), good_rows(feed))
+    other = landing(home, feed, "2026-09")
+    write_csv(other / "all.csv", header(feed), good_rows(feed, "2026-09"))
+    ingest(home, feed, "2026-09")
+    ingest(home, feed)
+    first = (table(home, feed), table(home, feed, "2026-09"), _deliveries(home))
+
+    ingest(home, feed)
+
+    assert (table(home, feed), table(home, feed, "2026-09"), _deliveries(home)) == first
+
+
+def test_a_rejected_redelivery_is_recorded_while_the_good_rows_stay(home: Home) -> None:
+    feed = "attach_rate"
+    folder = landing(home, feed)
+    write_csv(folder / "good.csv", header(feed), good_rows(feed))
+    ingest(home, feed)
+    replace_delivery(
+        folder, "bad.csv", header(feed), _break(good_rows(feed), feed, 0, "segment", "x")
+    )
+
+    outcome = ingest(home, feed)
+
+    statuses = [(s, r) for _f, _m, s, r in _deliveries(home)]
+    assert sorted(statuses) == [("loaded", 16), ("rejected", 16)]
+    assert outcome.rows_in_force == 16
+
+
+def test_a_month_with_no_delivery_is_missing_and_loads_nothing(home: Home) -> None:
+    outcome = ingest(home, "premium_mix")
+    assert (outcome.status, outcome.rows_in_force, outcome.problems) == ("missing", 0, [])
+
+
+def _deliveries(home: Home) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        return con.execute(
+            "select feed, month, status, rows from deliveries order by all"
+        ).fetchall()
+    finally:
+        con.close()
