@@ -27,6 +27,14 @@ SCHEMA = (
     "create_attach_rate",
     "create_deliveries",
     "create_delivery_checks",
+    "create_kpi_sums",
+    "create_targets",
+    "create_kpi_values",
+    "create_assortment",
+    "create_feed_status",
+    "create_missing_partner_data",
+    "create_reconciliation",
+    "create_red_flags",
 )
 
 _LOCK_WAIT_SECONDS = 120.0

@@ -1,0 +1,8 @@
+-- Quarterly targets from reference/targets.csv, refreshed before KPIs are computed.
+create table if not exists targets (
+    partner_id varchar not null,
+    fiscal_quarter varchar not null,
+    kpi varchar not null,
+    target double not null,
+    primary key (partner_id, fiscal_quarter, kpi)
+)

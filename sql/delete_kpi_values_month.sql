@@ -1,0 +1,3 @@
+-- Remove one month of KPI values before it is computed again.
+delete from kpi_values
+where month = $month

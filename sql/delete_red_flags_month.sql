@@ -1,0 +1,3 @@
+-- Remove one month of red flags before they are evaluated again.
+delete from red_flags
+where month = $month

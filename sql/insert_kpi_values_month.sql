@@ -1,0 +1,149 @@
+-- KPIs of one month from kpi_sums: value, prior month, prior year, changes, QTD, target.
+-- Ratios are ratios of sums at each scope; QTD is the same over the quarter's months so far.
+insert into kpi_values
+with base as (
+    select *
+    from kpi_sums
+    where month in ($month, $prior_month, $prior_year_month)
+    union all
+    select * replace ('qtd' as month)
+    from kpi_sums
+    where list_contains($qtd_months, month)
+),
+
+summed as (
+    select
+        month,
+        partner_id,
+        case
+            when grouping(country) = 0 then 'country'
+            when grouping(segment) = 0 then 'segment'
+            else 'partner'
+        end as scope,
+        country,
+        segment,
+        sum(shipped_units) as shipped_units,
+        sum(server_units) as server_units,
+        sum(fc_shipped_units) as fc_shipped_units,
+        sum(fc_forecast_units) as fc_forecast_units,
+        sum(windows_units) as windows_units,
+        sum(ws_units) as ws_units,
+        sum(pro_units) as pro_units,
+        sum(premium_units) as premium_units,
+        sum(pm_units) as pm_units,
+        sum(license_revenue_usd) as license_revenue_usd,
+        sum(office_attached_units) as office_attached_units,
+        sum(office_base_units) as office_base_units,
+        sum(office_sell_thru_units) as office_sell_thru_units,
+        sum(server_attached_units) as server_attached_units,
+        sum(server_base_units) as server_base_units,
+        sum(server_sell_thru_units) as server_sell_thru_units
+    from base
+    group by grouping sets (
+        (month, partner_id),
+        (month, partner_id, country),
+        (month, partner_id, segment)
+    )
+),
+
+ratios as (
+    select
+        month,
+        partner_id,
+        scope,
+        country,
+        segment,
+        shipped_units::double as shipped_units,
+        server_units::double as server_units,
+        fc_shipped_units / nullif(fc_forecast_units, 0) as forecast_attainment,
+        windows_units / nullif(ws_units, 0) as windows_share,
+        pro_units / nullif(pm_units, 0) as pro_mix,
+        premium_units / nullif(pm_units, 0) as premium_mix,
+        license_revenue_usd,
+        office_attached_units / nullif(office_base_units, 0) as office_attach,
+        server_attached_units / nullif(server_base_units, 0) as server_attach,
+        office_sell_thru_units::double as office_sell_thru_units,
+        server_sell_thru_units::double as server_sell_thru_units
+    from summed
+),
+
+long as (
+    select *
+    from ratios
+    unpivot include nulls (
+        value for kpi in (
+            shipped_units, server_units, forecast_attainment, windows_share, pro_mix,
+            premium_mix, license_revenue_usd, office_attach, server_attach,
+            office_sell_thru_units, server_sell_thru_units
+        )
+    )
+),
+
+keys as (
+    select distinct partner_id, scope, country, segment, kpi
+    from long
+    where month = $month or scope = 'partner'
+),
+
+joined as (
+    select
+        k.partner_id,
+        k.scope,
+        k.country,
+        k.segment,
+        k.kpi,
+        cur.value,
+        pm.value as prior_month,
+        py.value as prior_year,
+        q.value as qtd,
+        t.target
+    from keys as k
+    left join long as cur
+        on cur.month = $month
+        and cur.partner_id = k.partner_id and cur.scope = k.scope and cur.kpi = k.kpi
+        and cur.country is not distinct from k.country
+        and cur.segment is not distinct from k.segment
+    left join long as pm
+        on pm.month = $prior_month
+        and pm.partner_id = k.partner_id and pm.scope = k.scope and pm.kpi = k.kpi
+        and pm.country is not distinct from k.country
+        and pm.segment is not distinct from k.segment
+    left join long as py
+        on py.month = $prior_year_month
+        and py.partner_id = k.partner_id and py.scope = k.scope and py.kpi = k.kpi
+        and py.country is not distinct from k.country
+        and py.segment is not distinct from k.segment
+    left join long as q
+        on q.month = 'qtd'
+        and q.partner_id = k.partner_id and q.scope = k.scope and q.kpi = k.kpi
+        and q.country is not distinct from k.country
+        and q.segment is not distinct from k.segment
+    left join targets as t
+        on k.scope = 'partner'
+        and t.partner_id = k.partner_id
+        and t.fiscal_quarter = $fiscal_quarter
+        and t.kpi = k.kpi
+)
+
+select
+    $month as month,
+    partner_id,
+    scope,
+    country,
+    segment,
+    kpi,
+    value,
+    prior_month,
+    prior_year,
+    case
+        when list_contains($volume_kpis, kpi) then (value - prior_month) / nullif(prior_month, 0)
+        else value - prior_month
+    end as mom_change,
+    case
+        when list_contains($volume_kpis, kpi) then (value - prior_year) / nullif(prior_year, 0)
+        else value - prior_year
+    end as yoy_change,
+    qtd,
+    target
+from joined
+order by partner_id, scope, country, segment, kpi
