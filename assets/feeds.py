@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 
 from assets.checks import feed_check_results, feed_check_specs
+from assets.emit import month_results
 from oemkpi import markdown
 from oemkpi.contract import FEEDS, Feed
 from oemkpi.ingest import DeliveryOutcome, ingest_delivery
@@ -78,26 +79,17 @@ def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
                 header = [d[0] for d in rows.description or []]
                 previews[month] = markdown.table(header, rows.fetchall())
         yield from feed_check_results(feed.name, outcomes)
-        if len(outcomes) == 1:
-            yield dg.MaterializeResult(metadata=_month_metadata(outcomes[0], previews[months[0]]))
-            return
-        rejected = [o.month for o in outcomes if o.status == "rejected"]
-        yield dg.MaterializeResult(
-            metadata={
-                "months": len(outcomes),
+        yield from month_results(
+            feed.name,
+            {o.month: _month_metadata(o, previews[o.month]) for o in outcomes},
+            {
                 "dagster/row_count": sum(o.rows_in_force for o in outcomes),
-                "rejected_months": ", ".join(rejected) or "none",
+                "rejected_months": ", ".join(o.month for o in outcomes if o.status == "rejected")
+                or "none",
                 "missing_months": ", ".join(o.month for o in outcomes if o.status == "missing")
                 or "none",
-            }
+            },
         )
-        # A range run materializes every month; give each its own numbers in the UI.
-        for outcome in outcomes:
-            yield dg.AssetMaterialization(
-                asset_key=feed.name,
-                partition=outcome.month,
-                metadata=_month_metadata(outcome, previews[outcome.month]),
-            )
 
     return _feed
 

@@ -1,0 +1,63 @@
+"""The monthly business update per partner: HTML with charts, Markdown, JSON, index."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from assets.emit import month_results
+from assets.kpis import assortment, data_quality, kpi_sums, kpis, red_flags
+from oemkpi.reports import write_month_reports
+from pipelines.partitions import monthly_partitions, previous, single_run
+from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
+
+
+@dg.asset(
+    group_name="reports",
+    kinds={"python", "html"},
+    partitions_def=monthly_partitions,
+    backfill_policy=single_run,
+    pool=WAREHOUSE_POOL,
+    deps=[
+        dg.AssetDep(kpi_sums, partition_mapping=previous(12)),
+        dg.AssetDep(kpis),
+        dg.AssetDep(assortment),
+        dg.AssetDep(data_quality),
+        dg.AssetDep(red_flags),
+    ],
+)
+def monthly_reports(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[Any]:
+    """The monthly business update of every partner in reference/partners.csv, as a
+    self-contained HTML page with 13-month trend charts, a Markdown version for mail and
+    chat, and the JSON export, in reports/<YYYY-MM>/, with an index.html of all partners.
+    PAM commentary from commentary/<YYYY-MM>/<partner_id>.md is merged in. Written also
+    when a feed of the month was rejected or is missing: its KPIs show as unavailable
+    and the data-quality appendix says why."""
+    home = oemkpi.get_home()
+    per_month: dict[str, dict[str, Any]] = {}
+    with oemkpi.warehouse(read_only=True) as con:
+        for month in context.partition_keys:
+            written = write_month_reports(
+                con, home, month, fy_start_month=oemkpi.fiscal_year_start_month
+            )
+            summary_md = "\n\n".join(
+                f"**{r.partner.partner_name}** ({r.flag_counts['high']} high, "
+                f"{r.flag_counts['medium']} medium red flags)\n\n"
+                + "\n".join(f"- {s}" for s in r.summary)
+                for r in written.reports
+            )
+            per_month[month] = {
+                "index": dg.MetadataValue.path(str(written.index)),
+                "reports": len(written.reports),
+                "red_flags": sum(sum(r.flag_counts.values()) for r in written.reports),
+                "red_flags_high": sum(r.flag_counts["high"] for r in written.reports),
+                "executive_summary": dg.MetadataValue.md(summary_md),
+                "folder": dg.MetadataValue.path(str(written.index.parent)),
+            }
+            context.log.info(
+                f"{month}: {len(written.reports)} partner updates in {written.index.parent}"
+            )
+    yield from month_results("monthly_reports", per_month)
+
+
+report_assets = [monthly_reports]

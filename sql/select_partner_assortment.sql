@@ -1,0 +1,8 @@
+-- One partner's assortment wins, losses and discontinued SKUs for a month.
+select type, reason, country, segment, sku, from_os, to_os, units, prior_units
+from assortment
+where month = $month and partner_id = $partner_id
+order by
+    case type when 'loss' then 0 when 'win' then 1 else 2 end,
+    coalesce(prior_units, units) desc,
+    country, segment, sku

@@ -1,0 +1,846 @@
+"""The monthly update's HTML and Markdown: sections, self-containment, escaping, formatting."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+
+from oemkpi.reference import Partner
+from oemkpi.render import (
+    SECTIONS,
+    kpi_value,
+    md_escape,
+    month_label,
+    num,
+    pct,
+    pts,
+    rel,
+    render_html,
+    render_index,
+    render_markdown,
+    usd,
+    when,
+)
+from oemkpi.report_model import (
+    AssortmentItem,
+    Chart,
+    Commentary,
+    FeedState,
+    ForecastRow,
+    IndexRow,
+    KpiFigure,
+    MarketRow,
+    MonthIndex,
+    MonthlyReport,
+    ReconciliationRow,
+    RedFlag,
+    ScopeRow,
+    Series,
+)
+
+HOSTILE_SKU = "Aero&14 <Pro>"
+PIPE_SKU = "Bolt|X 13"
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+JS_LINK = "[x](javascript:alert(1))"
+MONTHS = [f"{2025 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(13)]  # 2025-10..2026-10
+PARTNER = Partner("acme", "Acme PCs", "EMEA", "Ann Lee", "ann@example.com")
+
+
+def figure(
+    kpi: str,
+    label: str,
+    kind: str,
+    value: float | None,
+    mom: float | None = None,
+    yoy: float | None = None,
+    *,
+    qtd: float | None = None,
+    target: float | None = None,
+    status: str = "no_target",
+    flagged: bool = False,
+) -> KpiFigure:
+    attainment = qtd / target if kind == "volume" and qtd is not None and target else None
+    return KpiFigure(
+        kpi=kpi,
+        label=label,
+        kind=kind,  # type: ignore[arg-type]
+        value=value,
+        prior_month=None,
+        prior_year=None,
+        mom_change=mom,
+        yoy_change=yoy,
+        qtd=qtd,
+        target=target,
+        attainment=attainment,
+        elapsed_share=2 / 3,
+        target_status=status,  # type: ignore[arg-type]
+        flagged=flagged,
+    )
+
+
+def series(name: str, start: float, step: float, gaps: tuple[int, ...] = ()) -> Series:
+    return Series(
+        name, [(m, None if i in gaps else start + i * step) for i, m in enumerate(MONTHS)]
+    )
+
+
+def scope(code: str, label: str, scale: float) -> ScopeRow:
+    values: dict[str, float | None] = {
+        "shipped_units": 80_000 * scale,
+        "windows_share": 0.93 + 0.01 * scale,
+        "pro_mix": 0.41,
+        "premium_mix": 0.18,
+        "license_revenue_usd": 600_000 * scale,
+        "office_attach": 0.62,
+        "server_attach": None,
+        "office_sell_thru_units": 27_000 * scale,
+        "server_sell_thru_units": None,
+    }
+    changes: dict[str, float | None] = {
+        "windows_share": -0.012,
+        "pro_mix": 0.004,
+        "premium_mix": None,
+        "license_revenue_usd": 0.05,
+        "office_attach": -0.02,
+        "server_attach": None,
+    }
+    return ScopeRow(code, label, values, changes)
+
+
+def make_commentary() -> Commentary:
+    return Commentary(
+        marketing=f"Back-to-school campaign in **Germany**.\n\n{SCRIPT}\n\n{JS_LINK}",
+        account_plan="- Win two Pro SKUs in Japan\n- QBR on 12 Nov\n\n| step | owner |\n|---|---|\n| pitch | Ann |",
+        best_practices=f"Bundle Office with every commercial notebook. {IMG}",
+        escalations="Pricing dispute with the Japanese distributor.",
+        why={HOSTILE_SKU: f"Converted after a joint pitch. {SCRIPT}", "Ghost-1": "Typo in SKU."},
+        coe={PIPE_SKU: "The partner mis-coded the OS; corrected in the next delivery."},
+        notes=[("Notes", "Preamble before any heading."), ("Travel", "Visiting Tokyo in week 46.")],
+    )
+
+
+def make_report(*, with_commentary: bool = True, charts: bool = True) -> MonthlyReport:
+    """A realistic month: two countries, both segments, hostile SKUs, a rejected feed."""
+    c = make_commentary() if with_commentary else None
+    tiles = [
+        figure(
+            "shipped_units",
+            "PC shipments",
+            "volume",
+            152_340,
+            0.0293,
+            0.0881,
+            qtd=300_340,
+            target=480_000,
+            status="on_track",
+        ),
+        figure("forecast_attainment", "Forecast attainment", "ratio", 0.912, -0.031, 0.004),
+        figure(
+            "windows_share",
+            "Windows share",
+            "ratio",
+            0.9312,
+            -0.0141,
+            -0.0052,
+            qtd=0.938,
+            target=0.95,
+            status="at_risk",
+            flagged=True,
+        ),
+        figure(
+            "pro_mix",
+            "Pro mix",
+            "ratio",
+            0.4123,
+            0.012,
+            0.035,
+            qtd=0.405,
+            target=0.40,
+            status="on_track",
+        ),
+        figure("premium_mix", "Premium mix", "ratio", 0.1875, -0.0004, 0.01),
+        figure(
+            "license_revenue_usd",
+            "Licence revenue (USD)",
+            "volume",
+            1_234_567.0,
+            0.051,
+            -0.12,
+            qtd=2_400_000,
+            target=4_000_000,
+            status="on_track",
+        ),
+        figure(
+            "office_attach",
+            "Office attach",
+            "ratio",
+            0.6234,
+            -0.025,
+            0.02,
+            qtd=0.63,
+            target=0.65,
+            status="at_risk",
+            flagged=True,
+        ),
+        figure("server_attach", "Server attach", "ratio", None, status="unavailable"),
+    ]
+    others = [
+        figure("server_units", "Server shipments", "volume", 1_200, 0.1, 0.2),
+        figure("office_sell_thru_units", "Office sell-thru", "volume", 54_000, 0.1, None),
+        figure("server_sell_thru_units", "Server sell-thru", "volume", None),
+    ]
+    trend = {
+        "shipments": Chart(
+            "shipments",
+            "PC shipments vs forecast",
+            "volume",
+            [series("Shipped", 120_000, 2_500), series("Forecast", 130_000, 1_000, gaps=(6,))],
+        ),
+        "windows_share": Chart(
+            "windows_share",
+            "Windows share",
+            "ratio",
+            [series("Windows share", 0.95, -0.0015)],
+            0.95,
+            "Quarter target",
+        ),
+        "mix": Chart(
+            "mix",
+            "Pro and premium mix",
+            "ratio",
+            [series("Pro mix", 0.38, 0.0025), series("Premium mix", 0.17, 0.001)],
+        ),
+        "revenue": Chart(
+            "revenue",
+            "Licence revenue (USD)",
+            "volume",
+            [series("Licence revenue", 1_000_000, 20_000)],
+        ),
+        "attach": Chart(
+            "attach",
+            "Office and Server attach",
+            "ratio",
+            [
+                series("Office attach", 0.6, 0.002),
+                Series("Server attach", [(m, None) for m in MONTHS]),
+            ],
+        ),
+    }
+    items = [
+        AssortmentItem(
+            "win", "converted", "DE", "consumer", HOSTILE_SKU, "chromeos", "windows", 2_300, 2_100
+        ),
+        AssortmentItem(
+            "loss", "competitive", "JP", "commercial", PIPE_SKU, "windows", "chromeos", 1_500, 1_800
+        ),
+        AssortmentItem(
+            "discontinued", "discontinued", "DE", "commercial", "Zen 5", "windows", None, None, 450
+        ),
+    ]
+    if c is not None:
+        items = [dataclasses.replace(i, why=c.why.get(i.sku), coe=c.coe.get(i.sku)) for i in items]
+    return MonthlyReport(
+        partner=PARTNER,
+        month="2026-10",
+        month_label="October 2026",
+        fiscal_quarter="FY27-Q2",
+        data_as_of="2026-11-05T08:12:00+00:00",
+        generated_at="2026-11-06T07:00:00+00:00",
+        tiles=tiles,
+        summary=[
+            "Acme PCs shipped 152k PCs in October 2026, +2.9 % on September 2026.",
+            "Windows share fell 1.4 pts to 93.1 %, most of it in Japan commercial.",
+            "Three red flags: one high, two medium.",
+        ],
+        flag_counts={"high": 1, "medium": 2},
+        market_by_country=[
+            MarketRow("DE", "Germany", 1_200_000, 0.051, 0.02, 0.94, -0.003),
+            MarketRow("JP", "Japan", 800_000, -0.032, -0.01, 0.91, 0.004),
+        ],
+        market_by_segment=[
+            MarketRow("commercial", "commercial", 1_100_000, 0.02, 0.03, 0.95, 0.001),
+            MarketRow("consumer", "consumer", 900_000, -0.01, None, 0.90, None),
+        ],
+        forecast_rows=[
+            ForecastRow("DE", "Germany", "commercial", 50_000, 52_000, 50_000 / 52_000),
+            ForecastRow("DE", "Germany", "consumer", 40_000, 41_000, 40_000 / 41_000),
+            ForecastRow("JP", "Japan", "commercial", 32_340, None, None),
+            ForecastRow("JP", "Japan", "consumer", 30_000, 40_000, 0.75),
+        ],
+        by_country=[scope("DE", "Germany", 1.0), scope("JP", "Japan", 0.8)],
+        by_segment=[scope("commercial", "commercial", 1.1), scope("consumer", "consumer", 0.9)],
+        kpis=tiles + others,
+        charts=trend if charts else {},
+        assortment=items,
+        commentary=c,
+        red_flags=[
+            RedFlag(
+                "target_gap",
+                "medium",
+                "partner",
+                "office_attach",
+                0.63,
+                0.65,
+                "Office attach QTD 63.0 % is 2.0 pts below the 65.0 % target.",
+            ),
+            RedFlag(
+                "windows_share_drop",
+                "high",
+                "partner",
+                "windows_share",
+                -0.0141,
+                -0.01,
+                "Windows share fell 1.4 pts MoM.",
+            ),
+            RedFlag(
+                "forecast_miss",
+                "medium",
+                "JP",
+                "forecast_attainment",
+                0.75,
+                0.9,
+                "Japan shipped 75.0 % of forecast <R&D>.",
+            ),
+        ],
+        feeds=[
+            FeedState("pc_shipments", "loaded", 1_200, 0, 0, "2026-11-03T09:00:00"),
+            FeedState(
+                "windows_share",
+                "rejected",
+                980,
+                3,
+                2,
+                "2026-11-04T10:30:00",
+                ["expect_column_values_to_be_in_set", "expect_compound_columns_to_be_unique"],
+                "windows_share.csv row 7, column os_family: value 'win<dows>' is not allowed.",
+            ),
+            FeedState("premium_mix", "late", 0, 0, 0, None),
+            FeedState("attach_rate", "loaded", 640, 0, 0, "2026-11-05T08:12:00"),
+        ],
+        reconciliation=[
+            ReconciliationRow(
+                "JP",
+                "commercial",
+                "shipments_vs_windows_share",
+                "pc_shipments",
+                32_340,
+                "windows_share",
+                30_100,
+                0.0693,
+            ),
+        ],
+        missing_feeds=["premium_mix"],
+        export={},
+        quarter_end=False,
+    )
+
+
+SECTION_HEADINGS = [
+    "Executive summary",
+    "Market trends",
+    "Partner performance",
+    "KPI updates",
+    "Assortment wins and losses",
+    "Attach and sell-thru",
+    "Marketing activities, account plan and best practices",
+    "Red flags and escalations",
+    "Quarterly conditions of satisfaction",
+    "Data-quality appendix",
+]
+
+
+class _Tags(HTMLParser):
+    """Every start tag with its attributes, as a browser would see them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    handle_startendtag = handle_starttag
+
+
+def tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = _Tags()
+    parser.feed(html)
+    return parser.tags
+
+
+def text_of(fragment: str) -> str:
+    return re.sub(r"<[^>]+>", "", fragment)
+
+
+@pytest.fixture(scope="module")
+def report() -> MonthlyReport:
+    return make_report()
+
+
+@pytest.fixture(scope="module")
+def html(report: MonthlyReport) -> str:
+    return render_html(report)
+
+
+@pytest.fixture(scope="module")
+def markdown(report: MonthlyReport) -> str:
+    return render_markdown(report)
+
+
+def test_sections_match_spec():
+    assert [title for _, title in SECTIONS] == SECTION_HEADINGS
+
+
+def test_html_has_every_section_in_order(html: str):
+    assert re.findall(r"<h2 id=\"[^\"]+\">([^<]+)<a", html) == SECTION_HEADINGS
+    assert html.index("<h1>") < html.index("<h2")
+    headline = html[html.index("<header") : html.index("</header>")]
+    for fact in ("Acme PCs", "October 2026", "FY27-Q2", "2026-11-05 08:12 UTC", "Ann Lee"):
+        assert fact in headline
+    # The table of contents links every section's anchor.
+    for anchor, _ in SECTIONS:
+        assert f'href="#{anchor}"' in html and f'id="{anchor}"' in html
+
+
+def test_markdown_has_every_section_in_order(markdown: str):
+    assert markdown.startswith("# Acme PCs — monthly update, October 2026\n")
+    assert re.findall(r"^## (.+)$", markdown, re.M) == SECTION_HEADINGS
+    assert "<svg" not in markdown
+
+
+def test_html_is_self_contained(html: str):
+    lowered = html.lower()
+    assert "<script" not in lowered
+    assert "<link" not in lowered
+    assert "@import" not in lowered
+    assert "url(" not in lowered
+    assert "<iframe" not in lowered and "<img" not in lowered
+    for tag, attrs in tags(html):
+        assert tag not in {"script", "link", "img", "iframe", "object", "embed", "base"}
+        assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
+        for name in ("src", "href", "xlink:href", "action", "srcset"):
+            value = (attrs.get(name) or "").strip().lower()
+            assert not value.startswith(("http:", "https:", "//", "javascript:", "data:")), (
+                tag,
+                attrs,
+            )
+    assert lowered.count("<svg") == 5
+    assert "<style>" in html and "@media print" in html
+
+
+def test_hostile_sku_is_escaped_in_html(html: str):
+    assert "Aero&amp;14 &lt;Pro&gt;" in html
+    assert HOSTILE_SKU not in html
+    assert "Bolt|X 13" in html
+    assert "forecast &lt;R&amp;D&gt;" in html
+    assert "value &#39;win&lt;dows&gt;&#39; is not allowed" in html
+
+
+def test_hostile_commentary_is_escaped_in_html(html: str):
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "[x](javascript:alert(1))" in html  # shown as text, not made a link
+    assert not [a for t, a in tags(html) if t == "a" and "javascript" in (a.get("href") or "")]
+
+
+def test_markdown_escapes_feed_values_and_tables_hold(markdown: str):
+    assert "| Aero&amp;14 &lt;Pro&gt; |" in markdown
+    assert "| Bolt\\|X 13 |" in markdown
+    assert HOSTILE_SKU not in markdown
+    assert "forecast &lt;R&amp;D&gt;." in markdown
+    # Render it as a permissive chat/mail client would (raw HTML on): tables keep their shape
+    # and nothing from the data becomes a tag or a link.
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
+    tables = re.findall(r"<table>.*?</table>", rendered, re.S)
+    assortment = next(t for t in tables if "Prior units" in t)
+    rows = re.findall(r"<tr>(.*?)</tr>", assortment, re.S)
+    assert [len(re.findall(r"<t[hd]", row)) for row in rows] == [8, 8, 8, 8]
+    skus = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[4] for row in rows[1:]]
+    assert skus == ["Aero&amp;14 &lt;Pro&gt;", "Bolt|X 13", "Zen 5"]
+    assert "<script" not in rendered and "<img" not in rendered
+    assert "javascript:" not in "".join(re.findall(r'href="([^"]*)"', rendered))
+
+
+def test_markdown_commentary_is_kept_but_neutralised(markdown: str):
+    assert "Back-to-school campaign in **Germany**." in markdown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markdown
+    assert "[x]\\(javascript:alert(1))" in markdown
+    assert "| step | owner |" in markdown  # the PAM's own table survives
+
+
+def test_none_renders_as_na_never_zero(html: str, markdown: str):
+    tile = re.search(
+        r'<article class="tile[^"]*" id="tile-server_attach">.*?</article>', html, re.S
+    )
+    assert tile is not None
+    tile_text = text_of(tile.group(0))
+    assert "n/a — data unavailable" in tile_text
+    assert not re.search(r"\d", tile_text)
+    assert "| Server attach | n/a — data unavailable | n/a | n/a | No target |" in markdown
+    assert "| Germany | 62.0 % | ▼ −2.0 pts | n/a | n/a | 27,000 | n/a |" in markdown
+    assert "| Japan | commercial | 32,340 | n/a | n/a |" in markdown
+    assert (
+        "| discontinued | discontinued | Germany | commercial | Zen 5 | windows → — | n/a | 450 |"
+        in markdown
+    )
+
+
+def test_executive_summary_markdown_golden(markdown: str):
+    section = markdown.split("## Executive summary\n", 1)[1].split("\n## ", 1)[0]
+    assert section.strip().splitlines() == [
+        "| KPI | Value | MoM | YoY | vs target |",
+        "|---|---:|---:|---:|---|",
+        "| PC shipments | 152,340 | ▲ +2.9 % | ▲ +8.8 % | 63 % of 480,000 with 67 % of the quarter gone · ✓ On track |",
+        "| Forecast attainment | 91.2 % | ▼ −3.1 pts | ▲ +0.4 pts | No target |",
+        "| Windows share ⚑ | 93.1 % | ▼ −1.4 pts | ▼ −0.5 pts | QTD 93.8 % vs 95.0 % (−1.2 pts) · ⚠ At risk |",
+        "| Pro mix | 41.2 % | ▲ +1.2 pts | ▲ +3.5 pts | QTD 40.5 % vs 40.0 % (+0.5 pts) · ✓ On track |",
+        "| Premium mix | 18.8 % | ▶ 0.0 pts | ▲ +1.0 pts | No target |",
+        "| Licence revenue (USD) | $1.23M | ▲ +5.1 % | ▼ −12.0 % | 60 % of $4.00M with 67 % of the quarter gone · ✓ On track |",
+        "| Office attach ⚑ | 62.3 % | ▼ −2.5 pts | ▲ +2.0 pts | QTD 63.0 % vs 65.0 % (−2.0 pts) · ⚠ At risk |",
+        "| Server attach | n/a — data unavailable | n/a | n/a | No target |",
+        "",
+        "**Red flags:** ⚑ 1 high, 2 medium (see below).",
+        "",
+        "- Acme PCs shipped 152k PCs in October 2026, +2.9 % on September 2026.",
+        "- Windows share fell 1.4 pts to 93.1 %, most of it in Japan commercial.",
+        "- Three red flags: one high, two medium.",
+    ]
+
+
+def test_markdown_structure(markdown: str):
+    assert (
+        "By country: Germany grew most (+5.1 % MoM); Japan declined most (−3.2 % MoM)." in markdown
+    )
+    assert "| **Acme PCs total** | | 152,340 | | 91.2 % |" in markdown
+    assert (
+        "| ⚑ high | windows_share_drop | partner | Windows share | Windows share fell 1.4 pts MoM. |"
+        in markdown
+    )
+    assert "| Windows share | 93.8 % | 95.0 % | −1.2 pts | ⚠ At risk |" in markdown
+    assert "| windows_share | ✗ rejected | 980 | 3 | 2 | 2026-11-04 10:30 UTC |" in markdown
+    assert "| premium_mix | ⚠ late | 0 | 0 | 0 | not delivered |" in markdown
+    assert (
+        "Failed checks: expect_column_values_to_be_in_set, expect_compound_columns_to_be_unique."
+        in markdown
+    )
+    assert "No rows for Acme PCs in: premium_mix." in markdown
+    assert (
+        "| JP | commercial | shipments_vs_windows_share | pc_shipments | 32,340 | windows_share | 30,100 | 6.9 % |"
+        in markdown
+    )
+    assert (
+        "_13-month trend — Windows share: Windows share: 95.0 % (Oct 25) → 93.2 % (Oct 26); Quarter target: 95.0 %._"
+        in markdown
+    )
+    assert "\n\n\n" not in markdown and markdown.endswith("\n") and not markdown.endswith("\n\n")
+    # Every table row has as many cells as its header.
+    for block in re.findall(r"(?:^\|.*\|\n)+", markdown, re.M):
+        lines = block.splitlines()
+        widths = {len(re.split(r"(?<!\\)\|", line)) for line in lines}
+        assert len(widths) == 1, lines
+
+
+def test_why_and_coe_sit_next_to_their_item(html: str, markdown: str):
+    rows = re.findall(r"<tr class=\"(item|comment-row)\">(.*?)</tr>", html, re.S)
+    kinds = [(kind, text_of(body)) for kind, body in rows]
+    index = next(
+        i for i, (k, t) in enumerate(kinds) if k == "item" and "Aero&amp;14 &lt;Pro&gt;" in t
+    )
+    assert kinds[index + 1][0] == "comment-row"
+    assert "Converted after a joint pitch." in kinds[index + 1][1]
+    index = next(i for i, (k, t) in enumerate(kinds) if k == "item" and "Bolt|X 13" in t)
+    assert kinds[index + 1][0] == "comment-row"
+    assert (
+        "Correction of error" in kinds[index + 1][1] and "mis-coded the OS" in kinds[index + 1][1]
+    )
+    assert kinds[-1][0] == "item" and "Zen 5" in kinds[-1][1]  # no commentary, no comment row
+    assert "Ghost-1" in html  # commentary on a SKU not in the list is not lost
+    why = markdown.index("**Why — Aero&amp;14 &lt;Pro&gt;** (Germany, consumer, win):")
+    assert markdown[why:].splitlines()[2].startswith("Converted after a joint pitch.")
+    coe = markdown.index("**Correction of error — Bolt\\|X 13** (Japan, commercial, loss):")
+    assert markdown[coe:].splitlines()[2].startswith("The partner mis-coded the OS")
+
+
+def test_commentary_sections_render_with_notes(html: str, markdown: str):
+    section = html[html.index('id="sec-commentary"') : html.index('id="sec-red-flags"')]
+    assert "<strong>Germany</strong>" in section
+    assert "<li>Win two Pro SKUs in Japan</li>" in section and "<td>pitch</td>" in section
+    assert section.index("Notes") < section.index("Preamble before any heading.")
+    assert "<h4>Travel</h4>" in section
+    assert "No commentary yet." not in html
+    assert "Pricing dispute with the Japanese distributor." in html
+    assert "### Notes\n\nPreamble before any heading.\n\n#### Travel\n\nVisiting Tokyo" in markdown
+
+
+def test_no_commentary_says_so():
+    report = make_report(with_commentary=False)
+    html, markdown = render_html(report), render_markdown(report)
+    # Marketing, account plan, best practices, escalations.
+    assert html.count("No commentary yet.") == 4
+    assert markdown.count("_No commentary yet._") == 4
+    assert "commentary/2026-10/acme.md" in html
+    assert "Notes" not in markdown.split("## Marketing activities", 1)[1].split("## Red flags")[0]
+    assert '<tr class="comment-row">' not in html
+
+
+def test_missing_charts_are_omitted():
+    report = make_report(charts=False)
+    html, markdown = render_html(report), render_markdown(report)
+    assert "<svg" not in html and 'class="chart"' not in html
+    assert "13-month trend" not in markdown
+    assert re.findall(r"^## (.+)$", markdown, re.M) == SECTION_HEADINGS
+
+
+def test_quarter_end_is_said(report: MonthlyReport):
+    closing = dataclasses.replace(report, quarter_end=True)
+    assert "October 2026 closes FY27-Q2:" in text_of(render_html(closing))
+    assert (
+        "**October 2026 closes FY27-Q2:** these are the quarter's final figures."
+        in render_markdown(closing)
+    )
+
+
+def test_empty_month_renders():
+    report = dataclasses.replace(
+        make_report(with_commentary=False, charts=False),
+        market_by_country=[],
+        market_by_segment=[],
+        forecast_rows=[],
+        by_country=[],
+        by_segment=[],
+        assortment=[],
+        red_flags=[],
+        reconciliation=[],
+        missing_feeds=[],
+        summary=[],
+        flag_counts={"high": 0, "medium": 0},
+    )
+    html, markdown = render_html(report), render_markdown(report)
+    for text in (html, markdown):
+        assert "No assortment wins or losses this month." in text
+        assert "No red flags this month." in text
+        assert "No market totals are available for this month." in text
+        assert "All cross-feed reconciliations are within tolerance." in text
+    assert re.findall(r"^## (.+)$", markdown, re.M) == SECTION_HEADINGS
+
+
+def make_index() -> MonthIndex:
+    hostile = Partner("bolt-pc", "Bolt <PC> & Co", "APJ", "Bo <Chen>", "bo@example.com")
+    return MonthIndex(
+        month="2026-10",
+        month_label="October 2026",
+        fiscal_quarter="FY27-Q2",
+        generated_at="2026-11-06T07:00:00+00:00",
+        rows=[
+            IndexRow(
+                PARTNER,
+                152_340,
+                0.0293,
+                0.9312,
+                -0.0141,
+                0.4123,
+                0.6234,
+                1,
+                2,
+                "acme.html",
+                "acme.md",
+                "acme.json",
+            ),
+            IndexRow(
+                hostile,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                0,
+                0,
+                "bolt-pc.html",
+                "bolt-pc.md",
+                "bolt-pc.json",
+            ),
+        ],
+        feeds=make_report(charts=False).feeds,
+    )
+
+
+def test_index_lists_partners_with_links(tmp_path: Path):
+    html = render_index(make_index())
+    out = tmp_path / "index.html"
+    out.write_text(html, encoding="utf-8")
+    assert "<script" not in html.lower() and "<link" not in html.lower()
+    hrefs = [
+        a["href"] for t, a in tags(html) if t == "a" and not (a.get("href") or "").startswith("#")
+    ]
+    assert hrefs == [
+        "acme.html",
+        "acme.html",
+        "acme.md",
+        "acme.json",
+        "bolt-pc.html",
+        "bolt-pc.html",
+        "bolt-pc.md",
+        "bolt-pc.json",
+    ]
+    assert "Bolt &lt;PC&gt; &amp; Co" in html and "Bo &lt;Chen&gt;" in html
+    rows = re.findall(r"<tr>\n<td class=\"partner\">(.*?)</tr>", html, re.S)
+    assert len(rows) == 2
+    assert "152,340" in rows[0] and "93.1 %" in rows[0] and "⚑ 1 high" in rows[0]
+    bolt = text_of(rows[1])
+    assert "n/a" in bolt and "none" in bolt and not re.search(r"\b0\b", bolt)
+    assert "✗ rejected" in html and "windows_share.csv row 7" in html
+    assert "1 high · 2 medium" in html
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0.9123, "91.2 %"),
+        (0.9125, "91.3 %"),  # half up, as a reader rounds
+        (0.0, "0.0 %"),
+        (-0.0, "0.0 %"),
+        (-0.00001, "0.0 %"),
+        (1.0, "100.0 %"),
+        (-0.051, "−5.1 %"),
+        (float("nan"), "n/a"),
+        (None, "n/a"),
+    ],
+)
+def test_pct(value, expected):
+    assert pct(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (-0.023, "−2.3 pts"),
+        (0.012, "+1.2 pts"),
+        (0.0, "0.0 pts"),
+        (-0.0, "0.0 pts"),
+        (-0.0004, "0.0 pts"),  # rounds to zero: no sign
+        (0.00051, "+0.1 pts"),
+        (None, "n/a"),
+    ],
+)
+def test_pts(value, expected):
+    assert pts(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (0.051, "+5.1 %"),
+        (-0.12, "−12.0 %"),
+        (0.0, "0.0 %"),
+        (-0.0, "0.0 %"),
+        (1.5, "+150.0 %"),
+        (None, "n/a"),
+    ],
+)
+def test_rel(value, expected):
+    assert rel(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1234567, "1,234,567"),
+        (1234567.0, "1,234,567"),
+        (1234.5, "1,235"),
+        (0, "0"),
+        (-0.0, "0"),
+        (-0.4, "0"),
+        (-1500, "−1,500"),
+        (None, "n/a"),
+    ],
+)
+def test_num(value, expected):
+    assert num(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1_234_567, "$1.23M"),
+        (456_000, "$456k"),
+        (456_499, "$456k"),
+        (999_600, "$1.00M"),  # rounding up crosses into millions
+        (9_999, "$9,999"),
+        (10_000, "$10k"),
+        (789, "$789"),
+        (0, "$0"),
+        (-0.0, "$0"),
+        (2_500_000_000, "$2.50B"),
+        (-1_234_567, "−$1.23M"),
+        (-0.4, "$0"),
+        (float("inf"), "n/a"),
+        (None, "n/a"),
+    ],
+)
+def test_usd(value, expected):
+    assert usd(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("2026-10",), "October 2026"),
+        (("2026-01", True), "Jan 26"),
+        (("not-a-month",), "not-a-month"),
+        ((None,), "n/a"),
+    ],
+)
+def test_month_label(args, expected):
+    assert month_label(*args) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-05T08:12:00+00:00", "2026-11-05 08:12 UTC"),
+        ("2026-11-05T10:12:00+02:00", "2026-11-05 08:12 UTC"),
+        ("2026-11-05T08:12:00", "2026-11-05 08:12 UTC"),
+        ("yesterday", "yesterday"),
+        (None, "n/a"),
+    ],
+)
+def test_when(value, expected):
+    assert when(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "kpi", "kind", "expected"),
+    [
+        (0.9312, "windows_share", "ratio", "93.1 %"),
+        (1_234_567.0, "license_revenue_usd", "volume", "$1.23M"),
+        (152_340, "shipped_units", "volume", "152,340"),
+        (0, "shipped_units", "volume", "0"),
+        (None, "shipped_units", "volume", "n/a"),
+    ],
+)
+def test_kpi_value(value, kpi, kind, expected):
+    assert kpi_value(value, kpi, kind) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Aero&14 <Pro>", "Aero&amp;14 &lt;Pro&gt;"),
+        ("a|b", "a\\|b"),
+        ("a\\|b", "a\\\\\\|b"),
+        ("two\nlines\r\n here", "two lines here"),
+        ("[x](javascript:alert(1))", "\\[x\\](javascript:alert(1))"),
+        (None, "n/a"),
+        (0, "0"),
+    ],
+)
+def test_md_escape(value, expected):
+    assert md_escape(value) == expected
