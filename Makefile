@@ -46,5 +46,11 @@ format: setup ## apply ruff's fixes and formatting
 ui: setup ## the Dagster UI on http://127.0.0.1:3000 for ./data
 	$(RUN) oemkpi ui
 
+bench: setup ## time one month at several sizes against DuckDB alone and pandas (bench/out/)
+	$(RUN) python bench/run.py
+
+screenshots: setup ## PNG and PDF of the latest month's reports in ./data (needs chromium)
+	$(RUN) python -m pipelines.screenshots
+
 clean: ## remove the environments and the sample data home
 	rm -rf .venv $(TOOLS) data
