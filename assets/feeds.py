@@ -16,7 +16,7 @@ from assets.checks import feed_check_results, feed_check_specs
 from assets.emit import month_results
 from oemkpi import markdown
 from oemkpi.contract import FEEDS, Feed
-from oemkpi.ingest import DeliveryOutcome, ingest_delivery
+from oemkpi.ingest import DeliveryOutcome, ingest_deliveries
 from oemkpi.reference import load_reference
 from oemkpi.warehouse import sql
 from pipelines.partitions import monthly_partitions, single_run
@@ -68,13 +68,12 @@ def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
         home = oemkpi.get_home()
         reference = load_reference(home.reference)
         months = list(context.partition_keys)
-        outcomes: list[DeliveryOutcome] = []
         previews: dict[str, str] = {}
         with oemkpi.warehouse() as con:
+            outcomes = ingest_deliveries(
+                con, home, feed.name, months, reference, log=context.log.info
+            )
             for month in months:
-                outcomes.append(
-                    ingest_delivery(con, home, feed.name, month, reference, log=context.log.info)
-                )
                 rows = con.execute(sql(f"select_preview_{feed.name}"), {"month": month})
                 header = [d[0] for d in rows.description or []]
                 previews[month] = markdown.table(header, rows.fetchall())

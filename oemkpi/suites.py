@@ -72,6 +72,15 @@ class Suite:
     document: dict[str, Any]
     expectations: tuple[Expectation, ...]
 
+    def admits_row_count(self, rows: int) -> bool:
+        """Whether a delivery of ``rows`` rows meets the suite's row-count expectations."""
+        for spec in self.expectations:
+            if spec.type == "expect_table_row_count_to_be_between":
+                low, high = spec.kwargs.get("min_value"), spec.kwargs.get("max_value")
+                if (low is not None and rows < low) or (high is not None and rows > high):
+                    return False
+        return True
+
 
 @cache
 def load_suite(feed: str, directory: Path = SUITES_DIR) -> Suite:
@@ -132,13 +141,17 @@ def run_suite(
     suite: Suite,
     staging_db: Path,
     *,
-    month: str,
+    months: list[str],
     partner_ids: list[str],
     countries: list[str],
     present_columns: list[str],
     folder: str,
 ) -> list[CheckOutcome]:
-    """Validate table ``delivery`` of ``staging_db`` with ``suite``; one outcome per expectation."""
+    """Validate table ``delivery`` of ``staging_db`` with ``suite``; one outcome per expectation.
+
+    ``months`` binds the suite's ``month`` parameter: one month for a delivery, the
+    months of a batch when several deliveries are validated as one table.
+    """
     import great_expectations as gx
     from great_expectations.exceptions import InvalidExpectationConfigurationError
 
@@ -175,7 +188,7 @@ def run_suite(
         result = batch.validate(
             gx_suite,
             expectation_parameters={
-                "month": [month],
+                "month": list(months),
                 "partner_ids": list(partner_ids),
                 "countries": list(countries),
             },
@@ -194,6 +207,7 @@ def run_suite(
     # GX does not keep the suite's order; each result carries its expectation's meta.
     by_check = {res.expectation_config.meta["check"]: res for res in result.results}
     present = set(present_columns)
+    month = ", ".join(months)
     outcomes = [
         _outcome(spec, by_check[spec.check], present, folder, month) for spec in suite.expectations
     ]

@@ -15,7 +15,7 @@ import pytest
 
 from oemkpi.contract import FEEDS
 from oemkpi.home import Home
-from oemkpi.ingest import DeliveryOutcome, ingest_delivery
+from oemkpi.ingest import DeliveryOutcome, ingest_deliveries, ingest_delivery
 from oemkpi.reference import load_reference
 from oemkpi.warehouse import warehouse
 from tests.feedfiles import (
@@ -604,3 +604,87 @@ def _deliveries(home: Home) -> list[tuple[object, ...]]:
         ).fetchall()
     finally:
         con.close()
+
+
+# -- several months in one step (a backfill) ---------------------------------------------
+
+BACKFILL = ["2026-07", "2026-08", "2026-09"]
+
+
+def ingest_months(home: Home, feed: str, months: list[str]) -> list[DeliveryOutcome]:
+    with warehouse(home.warehouse) as con:
+        return ingest_deliveries(con, home, feed, months, load_reference(home.reference))
+
+
+def test_backfill_validates_clean_months_together_and_loads_each(home: Home) -> None:
+    for month in BACKFILL:
+        write_csv(
+            landing(home, "windows_share", month) / "all.csv",
+            header("windows_share"),
+            good_rows("windows_share", month),
+        )
+
+    outcomes = ingest_months(home, "windows_share", BACKFILL)
+
+    assert [(o.month, o.status, o.rows_in_force) for o in outcomes] == [
+        (m, "loaded", len(good_rows("windows_share", m))) for m in BACKFILL
+    ]
+    for outcome in outcomes:
+        assert all(c.passed for c in outcome.checks)
+        assert {c.element_count for c in outcome.checks} == {outcome.rows}
+        assert table(home, "windows_share", outcome.month) == sorted(
+            tuple(_typed(r)) for r in good_rows("windows_share", outcome.month)
+        )
+    assert not list(home.staging.iterdir())
+
+
+def _typed(row: list[str]) -> list[object]:
+    return [*row[:-1], int(row[-1])]
+
+
+def test_backfill_names_the_problem_of_the_one_bad_month_and_loads_the_others(
+    home: Home,
+) -> None:
+    """A month whose rows repeat a key of another month's folder: each verdict is its own."""
+    for month in BACKFILL:
+        rows = good_rows("windows_share", month)
+        if month == "2026-08":
+            rows.append(list(rows[0]))  # a repeated key: the batch fails, months go one by one
+        write_csv(landing(home, "windows_share", month) / "all.csv", header("windows_share"), rows)
+
+    outcomes = ingest_months(home, "windows_share", BACKFILL)
+
+    assert [o.status for o in outcomes] == ["loaded", "rejected", "loaded"]
+    bad = outcomes[1]
+    assert [c.check for c in bad.checks if not c.passed] == ["key_unique"]
+    assert [p.message for p in bad.problems] == [
+        "landing/windows_share/2026-08/all.csv row 18, column "
+        "month+partner_id+country+segment+sku: value '2026-08, acme, DE, consumer, NB-01' "
+        "repeats the key (month, partner_id, country, segment, sku) of "
+        "landing/windows_share/2026-08/all.csv row 2; "
+        "send each key once per delivery and deliver again."
+    ]
+    assert table(home, "windows_share", "2026-08") == []
+    assert (home.quarantine_dir("windows_share", "2026-08") / "all.csv.errors.json").is_file()
+    assert len(table(home, "windows_share", "2026-09")) == len(good_rows("windows_share"))
+
+
+def test_backfill_rejects_a_month_whose_rows_carry_another_batch_month(home: Home) -> None:
+    """Rows of 2026-07 filed under 2026-08 would pass a batch's month check; not so here."""
+    for month in BACKFILL:
+        write_csv(
+            landing(home, "windows_share", month) / "all.csv",
+            header("windows_share"),
+            good_rows("windows_share", "2026-07" if month == "2026-08" else month),
+        )
+
+    outcomes = ingest_months(home, "windows_share", BACKFILL)
+
+    assert [o.status for o in outcomes] == ["loaded", "rejected", "loaded"]
+    month_problems = [p for p in outcomes[1].problems if p.rule == "month"]
+    assert len(month_problems) == len(good_rows("windows_share"))
+    assert month_problems[0].message.startswith(
+        "landing/windows_share/2026-08/all.csv row 2, column month: value '2026-07' "
+        "is not the delivery's month 2026-08"
+    )
+    assert table(home, "windows_share", "2026-08") == []
