@@ -1,25 +1,27 @@
 """How a step reports its months to the UI, for one month or a single-run range."""
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 
 
 def month_results(
-    asset_key: str,
+    context: dg.AssetExecutionContext,
     per_month: Mapping[str, Mapping[str, Any]],
     summary: Mapping[str, Any] | None = None,
-) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
-    """One month: its metadata on the materialization. A range: the summary on the
-    run's materialization, then each month's own numbers on a materialization of its
-    partition, so charts over months (row counts, red flags) stay per month."""
+) -> dg.MaterializeResult:
+    """The step's result, with each month's own numbers on the materialization of its
+    partition, so charts over months (row counts, red flags) stay per month.
+
+    A single-run range materializes every partition from one ``MaterializeResult``;
+    metadata added per partition key is merged into that partition's event, so each
+    partition is materialized once. ``summary`` describes the whole run (the same on
+    every partition of it); it is only used for ranges.
+    """
     months = list(per_month)
     if len(months) == 1:
-        yield dg.MaterializeResult(metadata=dict(per_month[months[0]]))
-        return
-    yield dg.MaterializeResult(metadata={"months": len(months), **(summary or {})})
+        return dg.MaterializeResult(metadata=dict(per_month[months[0]]))
     for month in months:
-        yield dg.AssetMaterialization(
-            asset_key=asset_key, partition=month, metadata=dict(per_month[month])
-        )
+        context.add_asset_metadata(dict(per_month[month]), partition_key=month)
+    return dg.MaterializeResult(metadata={"run_months": len(months), **(summary or {})})

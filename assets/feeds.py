@@ -78,14 +78,15 @@ def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
                 header = [d[0] for d in rows.description or []]
                 previews[month] = markdown.table(header, rows.fetchall())
         yield from feed_check_results(feed.name, outcomes)
-        yield from month_results(
-            feed.name,
+        yield month_results(
+            context,
             {o.month: _month_metadata(o, previews[o.month]) for o in outcomes},
             {
-                "dagster/row_count": sum(o.rows_in_force for o in outcomes),
-                "rejected_months": ", ".join(o.month for o in outcomes if o.status == "rejected")
+                "run_rejected_months": ", ".join(
+                    o.month for o in outcomes if o.status == "rejected"
+                )
                 or "none",
-                "missing_months": ", ".join(o.month for o in outcomes if o.status == "missing")
+                "run_missing_months": ", ".join(o.month for o in outcomes if o.status == "missing")
                 or "none",
             },
         )

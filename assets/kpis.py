@@ -46,7 +46,7 @@ def kpi_sums(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Itera
             groups = compute_sums(con, month)
             per_month[month] = {"dagster/row_count": groups}
             context.log.info(f"{month}: {groups} partner x country x segment groups")
-    yield from month_results("kpi_sums", per_month)
+    yield month_results(context, per_month)
 
 
 @dg.asset(
@@ -74,7 +74,7 @@ def assortment(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Ite
                 },
             }
             context.log.info(f"{month}: {n} assortment changes")
-    yield from month_results("assortment", per_month)
+    yield month_results(context, per_month)
 
 
 @dg.asset(
@@ -100,7 +100,7 @@ def kpis(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[
                 "summary": dg.MetadataValue.md(_kpi_summary(rows)),
             }
             context.log.info(f"{month}: KPIs for {len(rows)} partners")
-    yield from month_results("kpis", per_month)
+    yield month_results(context, per_month)
 
 
 def _kpi_summary(rows: list[tuple[Any, ...]]) -> str:
@@ -210,7 +210,7 @@ def data_quality(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> I
                 ),
             }
     yield from _quality_checks(reconciliation, feed_rows, missing)
-    yield from month_results("data_quality", per_month)
+    yield month_results(context, per_month)
 
 
 def _quality_checks(
@@ -309,7 +309,7 @@ def red_flags(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iter
                 **{f"flags_{rule}": int(by_rule.get(rule, 0)) for rule in RULES},
             }
             context.log.info(f"{month}: {n} red flags ({high} high)")
-    yield from month_results("red_flags", per_month)
+    yield month_results(context, per_month)
 
 
 kpi_assets = [kpi_sums, assortment, kpis, data_quality, red_flags]

@@ -57,7 +57,7 @@ def monthly_reports(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -
             context.log.info(
                 f"{month}: {len(written.reports)} partner updates in {written.index.parent}"
             )
-    yield from month_results("monthly_reports", per_month)
+    yield month_results(context, per_month)
 
 
 report_assets = [monthly_reports]
