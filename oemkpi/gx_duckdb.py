@@ -13,6 +13,7 @@ the pandas path needs ~25 s and ~3.9 GB.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Literal
 
 import great_expectations as gx
@@ -41,7 +42,7 @@ class DuckDBFileDatasource(SQLDatasource):
     type: Literal["oemkpi_duckdb"] = "oemkpi_duckdb"  # type: ignore[assignment]
 
     @property
-    def execution_engine_type(self) -> type[SqlAlchemyExecutionEngine]:
+    def execution_engine_type(self) -> builtins.type[SqlAlchemyExecutionEngine]:
         return BufferedDuckDBExecutionEngine
 
 
@@ -52,5 +53,5 @@ def ephemeral_context() -> Any:
         analytics_enabled=False,
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    context.variables.progress_bars = {"globally": False}
+    context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     return context

@@ -261,7 +261,9 @@ def _remove_db(path: Path) -> None:
 
 def merge_problems(parsed: list[Problem], checks: list[CheckOutcome]) -> list[Problem]:
     """Parser problems first, then suite problems not already said of the same cell."""
-    seen = {(p.file, p.row, p.column) for p in parsed if p.row is not None}
+    seen: set[tuple[str, int | None, str | None]] = {
+        (p.file, p.row, p.column) for p in parsed if p.row is not None
+    }
     unreadable_file = any(p.row is None for p in parsed)
     merged = list(parsed)
     for check in checks:

@@ -430,8 +430,8 @@ def _value_problems(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> N
         staged.problems.append(problem(file, int(row), col, value, rule, _WHAT[rule]))
         if n > MAX_LISTED_PER_RULE:
             overflow[(file, col, rule)] = n - MAX_LISTED_PER_RULE
-    for (file, col, rule), more in overflow.items():
-        staged.problems.append(summary_problem(file, col, rule, more))
+    for (file, column, rule), more in overflow.items():
+        staged.problems.append(summary_problem(file, column, rule, more))
 
 
 def _build_typed(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None:

@@ -113,20 +113,20 @@ def load_month(
     first_problems = _first_problems(con, month)
     feeds = []
     for feed in FEED_NAMES:
-        row = states.get(feed)
-        if row is None:
+        state = states.get(feed)
+        if state is None:
             feeds.append(FeedState(feed, "missing", 0, 0, 0, None))
             continue
         feeds.append(
             FeedState(
                 feed,
-                row["status"],
-                int(row["rows_in_force"]),
-                int(row["problems"]),
-                int(row["checks_failed"]),
-                _iso(row["delivered_at"]),
-                failed.get(feed, []) if row["status"] == "rejected" else [],
-                first_problems.get(feed) if row["status"] == "rejected" else None,
+                state["status"],
+                int(state["rows_in_force"]),
+                int(state["problems"]),
+                int(state["checks_failed"]),
+                _iso(state["delivered_at"]),
+                failed.get(feed, []) if state["status"] == "rejected" else [],
+                first_problems.get(feed) if state["status"] == "rejected" else None,
             )
         )
     market = _rows(

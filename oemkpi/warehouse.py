@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -92,9 +93,7 @@ def _first_line(err: BaseException) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
-def first_row(
-    con: duckdb.DuckDBPyConnection, query: str, params: object = None
-) -> tuple[object, ...]:
+def first_row(con: duckdb.DuckDBPyConnection, query: str, params: object = None) -> tuple[Any, ...]:
     """The first row of a query that returns one. Fetches everything: DuckDB 2
     refuses new work on a connection with an unfinished result."""
     rows = con.execute(query, params).fetchall()
