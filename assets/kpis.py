@@ -41,12 +41,13 @@ def kpi_sums(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Itera
     units, units with a forecast, Windows and total SKU units, Pro/premium units, licence
     revenue, attached and base units. Every KPI is a ratio of these sums at its scope."""
     per_month = {}
+    progress: dict[str, str] = {}
     with oemkpi.warehouse() as con:
         for month in context.partition_keys:
             groups = compute_sums(con, month)
             per_month[month] = {"dagster/row_count": groups}
-            context.log.info(f"{month}: {groups} partner x country x segment groups")
-    yield month_results(context, per_month)
+            progress[month] = f"{groups} partner x country x segment groups"
+    yield month_results(context, per_month, progress=progress)
 
 
 @dg.asset(
@@ -62,6 +63,7 @@ def assortment(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Ite
     home = oemkpi.get_home()
     thresholds = load_thresholds(home.red_flags_yaml)
     per_month = {}
+    progress: dict[str, str] = {}
     with oemkpi.warehouse() as con:
         for month in context.partition_keys:
             n = compute_assortment(con, month, int(thresholds.assortment_min_units))
@@ -73,8 +75,8 @@ def assortment(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Ite
                     for reason in ("converted", "new", "competitive", "discontinued")
                 },
             }
-            context.log.info(f"{month}: {n} assortment changes")
-    yield month_results(context, per_month)
+            progress[month] = f"{n} assortment changes"
+    yield month_results(context, per_month, progress=progress)
 
 
 @dg.asset(
@@ -89,6 +91,7 @@ def kpis(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[
     home = oemkpi.get_home()
     reference = load_reference(home.reference)
     per_month = {}
+    progress: dict[str, str] = {}
     with oemkpi.warehouse() as con:
         load_targets(con, reference)
         for month in context.partition_keys:
@@ -99,8 +102,8 @@ def kpis(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[
                 "partners": len(rows),
                 "summary": dg.MetadataValue.md(_kpi_summary(rows)),
             }
-            context.log.info(f"{month}: KPIs for {len(rows)} partners")
-    yield month_results(context, per_month)
+            progress[month] = f"KPIs for {len(rows)} partners"
+    yield month_results(context, per_month, progress=progress)
 
 
 def _kpi_summary(rows: list[tuple[Any, ...]]) -> str:
@@ -295,6 +298,7 @@ def red_flags(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iter
     reference = load_reference(home.reference)
     thresholds = load_thresholds(home.red_flags_yaml)
     per_month = {}
+    progress: dict[str, str] = {}
     with oemkpi.warehouse() as con:
         for month in context.partition_keys:
             n = evaluate_red_flags(
@@ -308,8 +312,8 @@ def red_flags(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iter
                 "red_flags_high": int(high),
                 **{f"flags_{rule}": int(by_rule.get(rule, 0)) for rule in RULES},
             }
-            context.log.info(f"{month}: {n} red flags ({high} high)")
-    yield month_results(context, per_month)
+            progress[month] = f"{n} red flags ({high} high)"
+    yield month_results(context, per_month, progress=progress)
 
 
 kpi_assets = [kpi_sums, assortment, kpis, data_quality, red_flags]

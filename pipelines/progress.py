@@ -21,7 +21,9 @@ class _ProgressFormatter(logging.Formatter):
         meta = getattr(record, _META, None) or {}
         step = meta.get("step_key") or meta.get("job_name") or ""
         message = meta.get("orig_message") or record.getMessage()
-        return f"  {step}: {message}" if step else f"  {message}"
+        prefix = f"  {step}: " if step else "  "
+        # A step may report several months in one message: one line each, all prefixed.
+        return "\n".join(prefix + line for line in str(message).splitlines() or [""])
 
 
 class _UserOrFailure(logging.Filter):
