@@ -35,7 +35,13 @@ from oemkpi.parse import (
 )
 from oemkpi.problems import Problem
 from oemkpi.reference import Reference
-from oemkpi.suites import CheckOutcome, Suite, load_suite, run_suite
+from oemkpi.suites import (
+    CheckOutcome,
+    Suite,
+    import_suite_engine_in_background,
+    load_suite,
+    run_suite,
+)
 from oemkpi.warehouse import first_row, render_sql, sql, transaction
 
 #: The check that stands for everything the parser enforces before the suite runs.
@@ -322,6 +328,8 @@ def ingest_deliveries(
             parse_seconds[month] = time.perf_counter() - started
 
     staged: list[StagedDelivery] = []
+    if delivered:
+        import_suite_engine_in_background()
     try:
         # DuckDB does the parsing and lets go of the GIL meanwhile: a backfill stages
         # its months in parallel, one thread per core; one month is staged directly.

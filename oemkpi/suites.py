@@ -9,8 +9,11 @@ a :class:`~oemkpi.problems.Problem` with file, row, column and value.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
+import sys
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -135,6 +138,20 @@ class CheckOutcome:
     sample: list[Any] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     error: str | None = None
+
+
+def import_suite_engine_in_background() -> None:
+    """Start importing Great Expectations (~7 s, mostly Python) on a thread of its own.
+
+    Called where a run is about to parse deliveries or wait for the warehouse, so
+    the import overlaps work that does not need it; :func:`run_suite` imports it
+    anyway and, through the import lock, waits for the import under way instead of
+    starting another.
+    """
+    if "oemkpi.gx_duckdb" not in sys.modules:
+        threading.Thread(
+            target=importlib.import_module, args=("oemkpi.gx_duckdb",), daemon=True
+        ).start()
 
 
 def run_suite(
