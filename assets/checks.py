@@ -8,6 +8,7 @@ One check per expectation, with the failing values and counts as metadata.
 """
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import dagster as dg
 
@@ -37,8 +38,14 @@ def feed_check_specs(feed: str) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def feed_check_results(feed: str, outcomes: Iterable[DeliveryOutcome]) -> list[dg.AssetCheckResult]:
-    """One result per check over the months of the run; it fails if any month failed."""
+def feed_check_results(
+    feed: str, outcomes: Iterable[DeliveryOutcome], page: Path | None = None
+) -> list[dg.AssetCheckResult]:
+    """One result per check over the months of the run; it fails if any month failed.
+
+    ``page`` links the validation results: the month's page, or for a range the
+    index of every page (each partition's materialization links its own).
+    """
     outcomes = list(outcomes)
     results = []
     for spec in feed_check_specs(feed):
@@ -68,6 +75,8 @@ def feed_check_results(feed: str, outcomes: Iterable[DeliveryOutcome]) -> list[d
             metadata["months_failed"] = ", ".join(failed_months)
         if missing_months:
             metadata["months_without_delivery"] = ", ".join(missing_months)
+        if page is not None:
+            metadata["validation_results"] = dg.MetadataValue.path(str(page))
         if errors:
             metadata["errors"] = "\n".join(errors[:10])
         if rows:

@@ -8,6 +8,7 @@ copied to ``quarantine/`` while the month's earlier data stays in force.
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -18,12 +19,13 @@ from oemkpi import markdown
 from oemkpi.contract import FEEDS, Feed
 from oemkpi.ingest import DeliveryOutcome, ingest_deliveries
 from oemkpi.reference import load_reference
+from oemkpi.validation_docs import validation_index_path, write_validation_pages
 from oemkpi.warehouse import sql
 from pipelines.partitions import monthly_partitions, single_run
 from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
 
 
-def _month_metadata(outcome: DeliveryOutcome, preview: str) -> dict[str, Any]:
+def _month_metadata(outcome: DeliveryOutcome, preview: str, page: Path | None) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "dagster/row_count": outcome.rows_in_force,
         "status": outcome.status,
@@ -34,6 +36,8 @@ def _month_metadata(outcome: DeliveryOutcome, preview: str) -> dict[str, Any]:
         "warnings": len(outcome.warnings),
         "preview": dg.MetadataValue.md(preview),
     }
+    if page is not None:
+        metadata["validation_page"] = dg.MetadataValue.path(str(page))
     if outcome.quarantine is not None:
         metadata["quarantine"] = dg.MetadataValue.path(str(outcome.quarantine))
         metadata["first_problem"] = outcome.problems[0].message
@@ -77,10 +81,18 @@ def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
                 rows = con.execute(sql(f"select_preview_{feed.name}"), {"month": month})
                 header = [d[0] for d in rows.description or []]
                 previews[month] = markdown.table(header, rows.fetchall())
-        yield from feed_check_results(feed.name, outcomes)
+        checked = [o for o in outcomes if o.status != "missing"]
+        pages = dict(
+            zip((o.month for o in checked), write_validation_pages(home, checked), strict=True)
+        )
+        yield from feed_check_results(
+            feed.name,
+            outcomes,
+            pages[months[0]] if len(months) == 1 and pages else validation_index_path(home),
+        )
         yield month_results(
             context,
-            {o.month: _month_metadata(o, previews[o.month]) for o in outcomes},
+            {o.month: _month_metadata(o, previews[o.month], pages.get(o.month)) for o in outcomes},
             {
                 "run_rejected_months": ", ".join(
                     o.month for o in outcomes if o.status == "rejected"

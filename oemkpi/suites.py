@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import re
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -169,26 +172,9 @@ def run_suite(
     ``months`` binds the suite's ``month`` parameter: one month for a delivery, the
     months of a batch when several deliveries are validated as one table.
     """
-    import great_expectations as gx
-    from great_expectations.exceptions import InvalidExpectationConfigurationError
-
     from oemkpi import gx_duckdb  # Great Expectations is imported here and only here.
 
-    try:
-        gx_suite = gx.ExpectationSuite(name=suite.feed, expectations=suite.document["expectations"])
-    except (InvalidExpectationConfigurationError, TypeError, ValueError) as err:
-        raise OemkpiError(
-            f"The suite {suite.path} cannot be loaded ({_first_line(err)}); fix the expectation."
-        ) from None
-    if len(gx_suite.expectations) != len(suite.expectations):
-        # GX only logs an unknown expectation type and drops it; a suite must never shrink silently.
-        known = {e.expectation_type for e in gx_suite.expectations}
-        lost = [e for e in suite.expectations if e.type not in known]
-        names = ", ".join(f"{e.check} ({e.type})" for e in lost) or "some expectations"
-        raise OemkpiError(
-            f"The suite {suite.path} has expectation types Great Expectations does not know: "
-            f"{names}; correct the type names."
-        )
+    gx_suite = _gx_suite(suite)
 
     context = gx_duckdb.ephemeral_context()
     datasource = context.data_sources.add_oemkpi_duckdb(
@@ -236,6 +222,70 @@ def run_suite(
         ):
             outcome.problems = _duplicate_key_problems(staging_db, spec, folder)
     return outcomes
+
+
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Silence a logger that prints tracebacks for errors we report as a sentence."""
+    logger = logging.getLogger(logger_name)
+    was = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = was
+
+
+def _gx_suite(suite: Suite) -> Any:
+    """The suite as a GX ``ExpectationSuite``, or one sentence naming the bad expectation.
+
+    GX drops an expectation of an unknown type (logging a traceback) and rejects a
+    bad kwarg with a pydantic error that names neither the check nor the file, so
+    each expectation is tried on its own when the whole suite does not come out whole.
+    """
+    import great_expectations as gx
+
+    def build(items: list[dict[str, Any]]) -> Any:
+        with _quiet("great_expectations.core.expectation_suite"):
+            return gx.ExpectationSuite(name=suite.feed, expectations=items)
+
+    items = suite.document["expectations"]
+    try:
+        gx_suite = build(items)
+        if len(gx_suite.expectations) == len(suite.expectations):
+            return gx_suite
+    except Exception:  # diagnosed expectation by expectation below
+        pass
+    unknown = []
+    for spec, item in zip(suite.expectations, items, strict=True):
+        try:
+            if not build([item]).expectations:
+                unknown.append(f"{spec.check} ({spec.type})")
+        except Exception as err:  # GX raises pydantic and its own errors
+            raise OemkpiError(
+                f"The suite {suite.path}, check {spec.check} ({spec.type}), cannot be loaded "
+                f"({_pydantic_detail(err)}); fix the expectation."
+            ) from None
+    # GX only logs an unknown expectation type and drops it; a suite must never shrink silently.
+    raise OemkpiError(
+        f"The suite {suite.path} has expectation types Great Expectations does not know: "
+        f"{', '.join(unknown) or 'some expectations'}; correct the type names."
+    )
+
+
+def _pydantic_detail(err: BaseException) -> str:
+    """``field: message`` of a pydantic error, else the error's first line."""
+    errors = getattr(err, "errors", None)
+    if callable(errors):
+        try:
+            found = errors()
+        except Exception:  # not a pydantic error after all
+            found = None
+        if found:
+            return "; ".join(
+                f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in found[:3]
+            )
+    return _first_line(err)
 
 
 def _duplicate_key_problems(staging_db: Path, spec: Expectation, folder: str) -> list[Problem]:
