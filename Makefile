@@ -1,5 +1,7 @@
 # oemkpi — every target bootstraps what it needs on a machine with only Python 3.11, pip and git:
-# uv is installed into .tools/ (pinned), the project environment into .venv/ from uv.lock.
+# uv is installed into .tools/ (pinned), the project environment into .venv/ from uv.lock,
+# byte-compiled at install (imports of dagster and GX are then ~2x faster in every process,
+# also where PYTHONDONTWRITEBYTECODE is set).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -23,7 +25,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 setup: .venv/.synced ## install uv and the locked environment
