@@ -219,7 +219,7 @@ def render_chart(chart: Chart) -> Markup:
 
     Lines per series with markers; a ``None`` point leaves a gap; y axis with 4-6 round
     ticks; x axis with short month labels (every other one when crowded, the newest
-    month always labelled); a dashed target line with its label; a legend. All
+    month always labelled); a dashed target line, its value in the legend; a legend. All
     series without data give an SVG that says "No data".
     """
     if chart.target is not None and not math.isfinite(chart.target):
@@ -275,17 +275,13 @@ def render_chart(chart: Chart) -> Markup:
             f'text-anchor="middle">{escape(month_short(month))}</text>'
         )
 
-    # Target line with its label above the right end.
+    # Target line under the series; its value is labelled in the legend, where no
+    # series point can sit on top of it (the newest points end where a label would).
     if chart.target is not None:
         at = _f(y_of(chart.target))
-        label = f"{chart.target_label or 'Target'} {value_label(chart.target, chart.kind)}"
         parts.append(
             f'<line class="target" x1="{PLOT_LEFT}" y1="{at}" x2="{PLOT_RIGHT}" y2="{at}" '
             f'stroke="{TARGET_COLOUR}" stroke-width="1.2" stroke-dasharray="5 4"/>'
-        )
-        parts.append(
-            f'<text class="target-label" x="{PLOT_RIGHT}" y="{at}" dy="-4" text-anchor="end" '
-            f'font-size="10">{escape(label)}</text>'
         )
 
     # Series: one path per unbroken run of points, then the markers with tooltips.
@@ -331,12 +327,13 @@ def render_chart(chart: Chart) -> Markup:
         parts.append(f'<text x="{_f(x + 30)}" y="14" dy="0.35em">{escape(series.name)}</text>')
         x += 30 + 6.2 * len(series.name) + 18
     if chart.target is not None:
+        label = f"{chart.target_label or 'Target'} {value_label(chart.target, chart.kind)}"
         parts.append(
             f'<line x1="{_f(x)}" y1="14" x2="{_f(x + 24)}" y2="14" stroke="{TARGET_COLOUR}" '
             f'stroke-width="1.2" stroke-dasharray="5 4"/>'
         )
         parts.append(
-            f'<text x="{_f(x + 30)}" y="14" dy="0.35em">{escape(chart.target_label or "Target")}</text>'
+            f'<text class="target-label" x="{_f(x + 30)}" y="14" dy="0.35em">{escape(label)}</text>'
         )
     parts.append("</g>")
     parts.append("</g>")

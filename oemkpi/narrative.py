@@ -72,7 +72,10 @@ def summary_sentences(
     feeds: Sequence[FeedState],
     forecast_rows: Sequence[ForecastRow] = (),
 ) -> list[str]:
-    """3-6 sentences: shipments, then the biggest movers, then the red flags."""
+    """3-6 sentences: shipments, competitive losses, the biggest movers, then the red flags.
+
+    Red flags whose story an earlier sentence already tells are counted, not repeated.
+    """
     prior = _month_name(add_months(month, -1))
     sentences = [
         _shipments(
@@ -85,17 +88,34 @@ def summary_sentences(
             feeds,
         )
     ]
-    movers: list[tuple[float, str]] = []
+    covered: set[str] = set()
+    losses = _losses(assortment, flags, country_names)
+    if losses:
+        sentences.append(losses)
+        covered |= {"competitive_loss", "windows_share_drop"}
+    flagged = {f.kpi for f in flags if f.kpi and f.rule not in covered | {"target_gap"}}
+    movers: list[tuple[float, str, str]] = []
     for kpi, scale in _SALIENCE.items():
         figure = figures.get(kpi)
         if figure is None or figure.value is None:
             continue
-        text = _mover(figure, prior, contributions, assortment, country_names, forecast_rows)
+        text = _mover(
+            figure,
+            prior,
+            contributions,
+            [] if losses else assortment,
+            country_names,
+            forecast_rows,
+        )
         if text:
-            movers.append((_salience(figure, scale), text))
+            # A move that raised a red flag is told before any move that did not.
+            boost = 100.0 if kpi in flagged else 0.0
+            movers.append((boost + _salience(figure, scale), kpi, text))
     movers.sort(key=lambda m: -m[0])
-    sentences += [text for _, text in movers[: MAX_SENTENCES - 2]]
-    sentences.append(_flags(flags))
+    chosen = movers[: MAX_SENTENCES - len(sentences) - 1]
+    sentences += [text for _, _, text in chosen]
+    covered |= {_MOVER_RULES[kpi] for _, kpi, _ in chosen if kpi in _MOVER_RULES}
+    sentences.append(_flags(flags, covered))
     return sentences
 
 
@@ -219,10 +239,79 @@ def _os_name(os_family: str | None) -> str:
     }.get(os_family or "", os_family or "another OS")
 
 
-def _flags(flags: Sequence[RedFlag]) -> str:
+#: The red-flag rule a mover's sentence speaks for (its figure is the flag's subject).
+_MOVER_RULES = {"forecast_attainment": "forecast_miss", "office_attach": "attach_drop"}
+#: Each rule in words, singular and plural.
+_RULE_WORDS = {
+    "competitive_loss": ("competitive loss", "competitive losses"),
+    "windows_share_drop": ("Windows share drop", "Windows share drops"),
+    "forecast_miss": ("forecast miss", "forecast misses"),
+    "attach_drop": ("attach drop", "attach drops"),
+    "target_gap": ("target gap", "target gaps"),
+    "data_quality": ("data-quality issue", "data-quality issues"),
+    "missing_partner_data": ("feed without the partner's rows", "feeds without the partner's rows"),
+}
+
+
+def _losses(
+    assortment: Sequence[AssortmentItem], flags: Sequence[RedFlag], names: Mapping[str, str]
+) -> str | None:
+    """Where Windows SKUs went to another OS, when that raised a competitive-loss flag."""
+    if not any(f.rule == "competitive_loss" for f in flags):
+        return None
+    groups: dict[tuple[str, str], list[AssortmentItem]] = {}
+    for item in assortment:
+        if item.reason == "competitive":
+            groups.setdefault((item.country, item.segment), []).append(item)
+    if not groups:
+        return None
+
+    def units(items: Sequence[AssortmentItem]) -> float:
+        return sum(i.prior_units or 0 for i in items)
+
+    (country, segment), items = max(groups.items(), key=lambda g: (units(g[1]), g[0]))
+    to_os = Counter(i.to_os for i in items).most_common(1)[0][0]
+    count = len(items)
+    text = (
+        f"In {_where(country, segment, names)}, {_count_word(count)} Windows "
+        f"SKU{'s' if count > 1 else ''} moved to {_os_name(to_os)} "
+        f"({_units(units(items))} units last month)"
+    )
+    drop = next(
+        (
+            f
+            for f in flags
+            if f.rule == "windows_share_drop" and f.scope == country and f.value is not None
+        ),
+        None,
+    )
+    if drop is not None and drop.value is not None:
+        text += f"; Windows share in {names.get(country, country)} fell {_pts(drop.value)}"
+    others = [i for key, group in groups.items() if key != (country, segment) for i in group]
+    if others:
+        text += (
+            f"; {_count_word(len(others))} more SKU{'s' if len(others) > 1 else ''} "
+            "left Windows elsewhere"
+        )
+    return text + "."
+
+
+def _flags(flags: Sequence[RedFlag], covered: set[str] | frozenset[str] = frozenset()) -> str:
+    """How many red flags of which rules; the first high one no sentence has told, in full."""
     if not flags:
         return "No red flags this month."
+    if len(flags) == 1:
+        (flag,) = flags
+        return f"One red flag ({flag.severity}): {flag.message}"
     high = [f for f in flags if f.severity == "high"]
-    text = f"{len(flags)} red flag{'s' if len(flags) != 1 else ''} ({len(high)} high)"
-    lead = (high or list(flags))[0]
-    return f"{text}; the most pressing: {lead.message}"
+    counts = Counter(f.rule for f in flags)
+    order = list(_RULE_WORDS)
+    rules = sorted(counts, key=lambda r: (-counts[r], order.index(r) if r in order else len(order)))
+    parts = []
+    for rule in rules:
+        one, many = _RULE_WORDS.get(rule, (rule, rule))
+        parts.append(f"{counts[rule]} {one if counts[rule] == 1 else many}")
+    text = f"{len(flags)} red flag{'s' if len(flags) != 1 else ''} ({len(high)} high): "
+    text += ", ".join(parts) + "."
+    lead = next((f for f in high if f.rule not in covered), None)
+    return f"{text} {lead.message}" if lead is not None else text

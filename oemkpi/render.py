@@ -31,6 +31,7 @@ from oemkpi.commentary import neutralise_markdown, render_markdown_safe
 from oemkpi.report_model import (
     AssortmentItem,
     Chart,
+    ForecastRow,
     KpiFigure,
     KpiKind,
     MarketRow,
@@ -352,9 +353,66 @@ def assortment_counts(items: Sequence[AssortmentItem]) -> dict[str, int]:
     return counts
 
 
+#: New wins and discontinued SKUs listed one by one, largest first; the rest are summed up.
+ASSORTMENT_LIST_LIMIT = 10
+
+
+def assortment_shown(
+    items: Sequence[AssortmentItem], limit: int | None = None
+) -> tuple[list[AssortmentItem], list[tuple[str, int, float]]]:
+    """The items to list and, per kind left out, ``(kind, count, units)``.
+
+    Every loss, every conversion and every item with commentary is listed. Of the new
+    Windows SKUs (by units this month) and the discontinued ones (by units last month)
+    the ``limit`` largest are (default :data:`ASSORTMENT_LIST_LIMIT`); a busy month has
+    scores of small ones, which the JSON export still lists in full.
+    """
+    limit = ASSORTMENT_LIST_LIMIT if limit is None else limit
+    keep: set[int] = set()
+    hidden: list[tuple[str, int, float]] = []
+    for reason, size in (("new", "units"), ("discontinued", "prior_units")):
+        group = [i for i, item in enumerate(items) if item.reason == reason]
+        group.sort(key=lambda i: -(getattr(items[i], size) or 0))
+        keep.update(group[:limit])
+        rest = [i for i in group[limit:] if not (items[i].why or items[i].coe)]
+        keep.update(i for i in group[limit:] if items[i].why or items[i].coe)
+        if rest:
+            units = sum(getattr(items[i], size) or 0 for i in rest)
+            hidden.append((reason, len(rest), units))
+    shown = [
+        item
+        for i, item in enumerate(items)
+        if item.reason not in ("new", "discontinued") or i in keep
+    ]
+    return shown, hidden
+
+
+def forecast_covers(row: ForecastRow) -> float | None:
+    """Shipped units of the rows that carry a forecast, when that is not all of the row's."""
+    if row.attainment is None or row.forecast_units is None or row.shipped_units is None:
+        return None
+    covered = row.attainment * row.forecast_units
+    return covered if abs(covered - row.shipped_units) >= 0.5 else None
+
+
+def reports_sell_thru(report: MonthlyReport) -> bool:
+    """Whether the partner reported any sell-thru this month (else the columns are left out)."""
+    k = kpi_map(report.kpis)
+    keys = ("office_sell_thru_units", "server_sell_thru_units")
+    if any(k[key].value is not None for key in keys if key in k):
+        return True
+    rows = [*report.by_country, *report.by_segment]
+    return any(r.values.get(key) is not None for r in rows for key in keys)
+
+
 def severity_sorted(flags: Sequence[Any]) -> list[Any]:
     """High before medium; otherwise in the order the rules produced them."""
     return sorted(flags, key=lambda f: 0 if f.severity == "high" else 1)
+
+
+def qtd_incomplete(figure: KpiFigure) -> bool:
+    """The quarter to date lacks this month: its figure is unavailable, earlier months are not."""
+    return figure.value is None and figure.qtd is not None
 
 
 def target_text(figure: KpiFigure) -> str:
@@ -362,6 +420,8 @@ def target_text(figure: KpiFigure) -> str:
     if figure.target is None:
         return "No target"
     target = kpi_value(figure.target, figure.kpi, figure.kind)
+    if qtd_incomplete(figure):
+        return f"QTD incomplete without this month's data; target {target}"
     if figure.kind == "ratio":
         if figure.qtd is None:
             text = f"QTD n/a vs {target}"
@@ -384,6 +444,8 @@ def tile_target(figure: KpiFigure) -> str:
     if figure.target is None:
         return "no target"
     target = kpi_value(figure.target, figure.kpi, figure.kind)
+    if qtd_incomplete(figure):
+        return f"QTD incomplete · {target}"
     if figure.kind == "ratio":
         gap = None if figure.qtd is None else figure.qtd - figure.target
         return f"{pts(gap)} vs {target}"
@@ -440,9 +502,13 @@ def _globals() -> dict[str, Any]:
         "kpi_map": kpi_map,
         "orphan_commentary": orphan_commentary,
         "assortment_counts": assortment_counts,
+        "assortment_shown": assortment_shown,
+        "forecast_covers": forecast_covers,
+        "reports_sell_thru": reports_sell_thru,
         "severity_sorted": severity_sorted,
         "quarter_targets": quarter_targets,
         "target_text": target_text,
+        "qtd_incomplete": qtd_incomplete,
         "tile_target": tile_target,
         "kpi_label": kpi_label,
         "elapsed": elapsed,

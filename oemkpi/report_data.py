@@ -200,7 +200,8 @@ def _figures(
         attainment = qtd / target if kpi.kind == "volume" and qtd is not None and target else None
         if target is None:
             status = "unavailable" if value is None else "no_target"
-        elif qtd is None:
+        elif qtd is None or value is None:
+            # Without this month's figure the quarter to date misses a month: no verdict.
             status = "unavailable"
         elif kpi.name in flagged:
             status = "at_risk"
@@ -416,13 +417,23 @@ def _charts(
     def target(kpi: str) -> float | None:
         return figures[kpi].target if kpi in figures else None
 
+    shipments = [series("Shipped", "shipped_units"), series("Forecast", "forecast_units")]
+    # Forecasts may cover only part of the shipments; then the forecast line is set against
+    # the shipments it covers too, or the gap between the lines would not be the attainment.
+    covered: list[tuple[str, float | None]] = []
+    partial = False
+    for m in months:
+        row = trend.get(m) or {}
+        attainment, forecast = row.get("forecast_attainment"), row.get("forecast_units")
+        shipped = row.get("shipped_units")
+        units = attainment * forecast if attainment is not None and forecast else None
+        covered.append((m, units))
+        if units is not None and shipped and abs(units - shipped) > 0.005 * shipped:
+            partial = True
+    if partial:
+        shipments.append(Series("Shipped where forecast", covered))
     return {
-        "shipments": Chart(
-            "shipments",
-            "PC shipments vs forecast",
-            "volume",
-            [series("Shipped", "shipped_units"), series("Forecast", "forecast_units")],
-        ),
+        "shipments": Chart("shipments", "PC shipments vs forecast", "volume", shipments),
         "windows_share": Chart(
             "windows_share",
             "Windows share",
