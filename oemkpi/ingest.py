@@ -42,7 +42,7 @@ from oemkpi.suites import (
     load_suite,
     run_suite,
 )
-from oemkpi.warehouse import first_row, render_sql, sql, transaction
+from oemkpi.warehouse import DUCKDB_CONFIG, first_row, render_sql, sql, transaction
 
 #: The check that stands for everything the parser enforces before the suite runs.
 CONTRACT_CHECK = "contract"
@@ -234,7 +234,7 @@ def _batches(suite: Suite, staged: list[StagedDelivery]) -> list[list[StagedDeli
 
 def _union(batch: list[StagedDelivery], batch_db: Path) -> list[StagedDelivery]:
     """Copy the deliveries whose rows all carry their folder's month into one table."""
-    con = duckdb.connect(str(batch_db))
+    con = duckdb.connect(str(batch_db), config=DUCKDB_CONFIG)
     members: list[StagedDelivery] = []
     try:
         for i, s in enumerate(batch):

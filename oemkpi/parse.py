@@ -23,7 +23,7 @@ import duckdb
 
 from oemkpi.contract import Column, Feed
 from oemkpi.problems import MAX_LISTED_PER_RULE, Problem, problem, summary_problem
-from oemkpi.warehouse import first_row
+from oemkpi.warehouse import DUCKDB_CONFIG, first_row
 
 # Plain numbers only (SPEC section 3): no thousands separators, currency, exponents.
 _PLAIN_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
@@ -280,7 +280,7 @@ def stage_delivery(
     names = [_display(p, base) for p in files]
     staged = StagedDelivery(feed, month, files, names, staging_db)
     staging_db.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(staging_db))
+    con = duckdb.connect(str(staging_db), config=DUCKDB_CONFIG)
     try:
         _stage(con, staged)
     finally:

@@ -25,6 +25,7 @@ from typing import Any
 from oemkpi.contract import FEEDS
 from oemkpi.errors import OemkpiError
 from oemkpi.problems import MAX_LISTED_PER_RULE, Problem, problem, summary_problem
+from oemkpi.warehouse import DUCKDB_CONFIG
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
@@ -180,7 +181,7 @@ def run_suite(
     datasource = context.data_sources.add_oemkpi_duckdb(
         name="staging",
         connection_string=f"duckdb:///{staging_db}",
-        kwargs={"connect_args": {"read_only": True}},
+        kwargs={"connect_args": {"read_only": True, "config": dict(DUCKDB_CONFIG)}},
     )
     batch = (
         datasource.add_table_asset("delivery", table_name="delivery")
@@ -295,7 +296,7 @@ def _duplicate_key_problems(staging_db: Path, spec: Expectation, folder: str) ->
     from oemkpi.warehouse import render_sql
 
     keys = ", ".join(spec.columns)
-    con = duckdb.connect(str(staging_db), read_only=True)
+    con = duckdb.connect(str(staging_db), read_only=True, config=DUCKDB_CONFIG)
     try:
         rows = con.execute(
             render_sql("select_duplicate_keys", keys=keys), {"limit": MAX_LISTED_PER_RULE}

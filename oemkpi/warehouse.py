@@ -6,6 +6,7 @@ file, values always bound as parameters); this module finds and runs them.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -39,6 +40,13 @@ SCHEMA = (
 )
 
 _LOCK_WAIT_SECONDS = 120.0
+
+#: Every DuckDB connection of the pipeline: a bounded buffer pool (DuckDB spills to
+#: disk beyond it) keeps a 10M-row month under 2 GiB; set OEMKPI_DUCKDB_MEMORY_LIMIT
+#: (e.g. "4GB") on a bigger machine.
+DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "memory_limit": os.environ.get("OEMKPI_DUCKDB_MEMORY_LIMIT", "1GB")
+}
 
 
 @cache
@@ -78,7 +86,7 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.IOException as err:
             if "lock" not in str(err).lower() or time.monotonic() > deadline:
                 raise OemkpiError(
