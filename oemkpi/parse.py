@@ -195,10 +195,10 @@ def _match_header(
                 problem(
                     name,
                     1,
-                    raw.strip() or f"#{i + 1}",
+                    None,
                     raw,
                     "extra_column",
-                    "is not a column of the contract",
+                    "is a header column the contract does not have",
                     severity="warning",
                 )
             )

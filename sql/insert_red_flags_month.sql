@@ -142,7 +142,8 @@ feed_problems as (
         'partner' as scope, null as kpi, f.problems::double as value, null as threshold,
         case f.status
             when 'rejected' then printf(
-                'The %s delivery was rejected (%d problems); %s.', f.feed, f.problems,
+                'The %s delivery was rejected (%d problem%s); %s.', f.feed, f.problems,
+                case when f.problems = 1 then '' else 's' end,
                 case when f.rows_in_force > 0 then 'an earlier delivery stays in force'
                      else 'its KPIs are unavailable' end)
             when 'late' then printf('The %s feed is late: nothing was delivered by the due day.', f.feed)

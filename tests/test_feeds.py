@@ -113,8 +113,8 @@ def test_bom_crlf_header_spelling_and_extra_column_are_accepted_with_a_warning(h
     assert outcome.status == "loaded"
     assert outcome.rows_in_force == len(rows)
     assert [w.message for w in outcome.warnings] == [
-        "landing/pc_shipments/2026-10/emea.csv row 1, column source_system: value 'source_system' "
-        "is not a column of the contract; nothing to do; the column is ignored."
+        "landing/pc_shipments/2026-10/emea.csv row 1: value 'source_system' "
+        "is a header column the contract does not have; nothing to do; the column is ignored."
     ]
     assert table(home, feed)[0][0] == MONTH  # the BOM did not stick to the first header
 
