@@ -518,20 +518,19 @@ def test_reconciliation_warning_is_a_data_quality_flag(
     assert found == ([(expected, "DE")] if expected else [])
 
 
+@pytest.mark.parametrize(("problems", "said"), [(3, "3 problems"), (1, "1 problem")])
 def test_a_rejected_feed_with_nothing_in_force_is_a_high_data_quality_flag(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection, problems: int, said: str
 ) -> None:
     insert(con, "pc_shipments", [(M, "p", "DE", "consumer", "notebook", 1000, None)])
     con.execute(
-        "insert into deliveries values ('windows_share', ?, 'abc', 'rejected', '[]', null, now(), 10, 3, 2, '[]', null)",
-        [M],
+        "insert into deliveries values ('windows_share', ?, 'abc', 'rejected', '[]', null, now(), 10, ?, 2, '[]', null)",
+        [M, problems],
     )
     compute_month(con, M, ["p"])
     feed_flags = {f[5]: f[0] for f in flags(con, M, "p", "data_quality") if f[1] == "partner"}
     assert (
-        feed_flags[
-            "The windows_share delivery was rejected (3 problems); its KPIs are unavailable."
-        ]
+        feed_flags[f"The windows_share delivery was rejected ({said}); its KPIs are unavailable."]
         == "high"
     )
     assert feed_flags["The premium_mix feed has not been delivered yet."] == "medium"
