@@ -1,0 +1,589 @@
+"""Benchmark: one month through the whole pipeline at several sizes, against two floors.
+
+    python bench/run.py [--sizes demo,x10,2m,10m] [--out bench/out]
+
+For each size it builds (or reuses) a sample data home under
+``<out>/homes/<size>``, then times fresh processes on the same files:
+
+* ``pipeline``: ``oemkpi --home H run --month M`` for the home's last month M,
+  with ``DAGSTER_HOME=H/dagster`` (emptied first, like the warehouse);
+* ``floor duckdb``: ``bench/floor_duckdb.py``, DuckDB alone reading the four
+  feeds of M and computing the partner KPIs of SPEC section 4;
+* ``pandas``: ``bench/pandas_kpis.py``, a plain pandas script doing the same.
+
+Sizes: ``demo`` is ``oemkpi demo``'s home (36 months, scale 1); it is also run
+as one 36-month backfill (``run --from --to``) before its month M is run again
+on top of that history. ``xN`` is scale N and ``Nk``/``Nm`` about N thousand /
+million windows_share rows per month (the scale is calibrated); these homes
+hold two months only, M-1 and M, and M-1 is run first (``pipeline M-1``, its
+own row) so that month M meets a warehouse holding its prior month, as it
+would in production: assortment wins and losses compare against a real M-1
+and the MoM changes are real. M-12 is left out: YoY reads only the small
+kpi_sums aggregates, while 13 months of a 10M-row home would take ~6x the
+generation time and disk.
+
+Per-stage seconds of a pipeline run come from its Dagster event log (read
+afterwards by ``bench/stages.py``): parse, validate and load are the sums of
+the ``seconds_*`` metadata of the four feed assets; kpis is the sum of the
+kpi_sums, assortment, kpis, data_quality and red_flags steps; reports is the
+monthly_reports step; feed_extra is the rest of the four feed steps (reference
+data, previews, check results, events); startup is process start to the
+run's RUN_START event (imports, instance, definitions); other is the rest
+(Dagster between steps, reading back the outcome, exit).
+For the two floors, parse is reading the files, kpis the computation and
+startup the rest (interpreter, imports).
+
+Peak RSS is the child's ``ru_maxrss`` from ``os.wait4``, CPU seconds its
+user + system time (steadier than wall time when others share the machine).
+Linux counts the parent's RSS at fork time into a child's ``ru_maxrss``, so
+this harness imports nothing heavy and runs generation and read-back as
+child processes.
+
+Writes ``<out>/results.csv`` (this run), appends to ``<out>/history.csv``,
+and keeps each child's output in ``<out>/logs/`` and per-size details (step
+seconds, run ids) in ``<out>/runs/<size>.json``. Exits 0 however slow things
+are; 1 only if a child process failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+DEFAULT_SIZES = "demo,x10,2m,10m"
+DEFAULT_END_MONTH = "2026-10"  # fixed, so homes stay reusable from one month to the next
+DEFAULT_SEED = 20261022
+KPI_STEPS = ("kpi_sums", "assortment", "kpis", "data_quality", "red_flags")
+REPORT_STEPS = ("monthly_reports",)
+FEED_STEPS = ("pc_shipments", "windows_share", "premium_mix", "attach_rate")
+STAGES = ("parse", "validate", "load", "feed_extra", "kpis", "reports", "startup", "other")
+FIELDS = (
+    "size",
+    "rows_per_month",
+    "total_rows",
+    "what",
+    "seconds",
+    "cpu_s",
+    "peak_mib",
+    *(f"{s}_s" for s in STAGES),
+    "exit_code",
+)
+#: Disk needed per windows_share row of a home (landing ~40 B, warehouse, staging copies).
+BYTES_PER_ROW = 120
+
+
+# --------------------------------------------------------------------------- sizes
+@dataclass(frozen=True)
+class Size:
+    name: str
+    months: int
+    scale: float | None = None
+    target_rows: int | None = None
+    backfill: bool = False  # also time a run of every month of the home
+
+    def params(self, args: argparse.Namespace) -> dict[str, Any]:
+        return {
+            "months": self.months,
+            "scale": self.scale,
+            "target_rows": self.target_rows,
+            "end_month": args.end_month,
+            "seed": args.seed,
+            "partners": args.partners,
+            "sample_code": hashlib.sha256((REPO / "oemkpi" / "sample.py").read_bytes()).hexdigest(),
+        }
+
+    def expected_rows(self) -> int:
+        per_month = self.target_rows or int(11_100 * (self.scale or 1.0))
+        return per_month * self.months
+
+
+def parse_size(name: str) -> Size:
+    if name == "demo":
+        return Size(name, months=36, scale=1.0, backfill=True)
+    if m := re.fullmatch(r"x(\d+(?:\.\d+)?)", name):
+        return Size(name, months=2, scale=float(m.group(1)))
+    if m := re.fullmatch(r"(\d+(?:\.\d+)?)([km])", name.lower()):
+        factor = 1_000 if m.group(2) == "k" else 1_000_000
+        return Size(name, months=2, target_rows=int(float(m.group(1)) * factor))
+    raise SystemExit(
+        f"bench: unknown size {name!r}; use demo, xN (scale N) or Nk / Nm (rows per month)."
+    )
+
+
+# --------------------------------------------------------------------------- children
+@dataclass
+class Child:
+    what: str
+    seconds: float
+    cpu_seconds: float  # user + system, a steadier measure than wall time on a busy machine
+    peak_mib: float
+    exit_code: int
+    started_at: float  # epoch seconds, to line up with Dagster's event timestamps
+    log: Path
+    stages: dict[str, float | None] = field(default_factory=dict)
+    rows: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def last_json(self) -> dict[str, Any]:
+        for line in reversed(self.log.read_text(encoding="utf-8", errors="replace").splitlines()):
+            if line.startswith("{"):
+                try:
+                    return dict(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+        return {}
+
+    def tail(self, lines: int = 5) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        return "\n".join("    " + line for line in text[-lines:])
+
+
+def run_child(what: str, command: list[str], log: Path, env: dict[str, str]) -> Child:
+    """Run ``command`` as a fresh process; wall seconds and peak RSS from ``os.wait4``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        out.write(("$ " + " ".join(command) + "\n").encode())
+        out.flush()
+        started_at = time.time()
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO, close_fds=True
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code  # reaped here; keep Popen from waiting again
+    cpu = usage.ru_utime + usage.ru_stime
+    return Child(what, seconds, cpu, usage.ru_maxrss / 1024, code, started_at, log)
+
+
+def python_child(script: str, *args: str) -> list[str]:
+    return [sys.executable, str(BENCH / script), *args]
+
+
+def oemkpi_command(home: Path, *args: str) -> list[str]:
+    script = Path(sys.executable).with_name("oemkpi")
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "pipelines.cli"]
+    return [*base, "--home", str(home), *args]
+
+
+# --------------------------------------------------------------------------- homes
+def ensure_home(
+    size: Size, args: argparse.Namespace, env: dict[str, str]
+) -> tuple[dict, Child | None]:
+    """The home's description; generated (timed) unless one with the same parameters exists."""
+    home = args.out / "homes" / size.name
+    marker = home / "bench-home.json"
+    params = size.params(args)
+    if marker.exists() and (home / "landing").is_dir():
+        saved = json.loads(marker.read_text(encoding="utf-8"))
+        if saved.get("params") == params:
+            return saved, None
+    need = size.expected_rows() * BYTES_PER_ROW
+    free = shutil.disk_usage(args.out).free
+    if home.exists():
+        free += sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
+    if need > free:
+        raise SkipSize(f"needs ~{need / 2**30:.1f} GiB of disk, {free / 2**30:.1f} GiB free")
+    shutil.rmtree(home, ignore_errors=True)
+    home.parent.mkdir(parents=True, exist_ok=True)
+    options = ["--months", str(size.months), "--end-month", args.end_month]
+    options += ["--seed", str(args.seed), "--partners", str(args.partners)]
+    if size.scale is not None:
+        options += ["--scale", str(size.scale)]
+    else:
+        options += ["--target-rows", str(size.target_rows)]
+    say(f"  generating {home} ...")
+    child = run_child(
+        "generate",
+        python_child("make_home.py", str(home), *options),
+        args.out / "logs" / f"{size.name}-generate.log",
+        env,
+    )
+    result = child.last_json()
+    if child.exit_code != 0 or not result:
+        raise SkipSize(f"generation failed (exit {child.exit_code}):\n{child.tail()}")
+    saved = {"params": params, "result": result}
+    marker.write_text(json.dumps(saved, indent=2), encoding="utf-8")
+    child.rows = sum(result["rows_total"].values())
+    return saved, child
+
+
+class SkipSize(Exception):
+    pass
+
+
+def reset_state(home: Path) -> None:
+    """Empty everything a run writes, so each size starts from an empty warehouse and instance."""
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        (home / name).unlink(missing_ok=True)
+    for name in ("dagster", "staging", "validation", "quarantine", "reports"):
+        shutil.rmtree(home / name, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- one size
+def bench_size(size: Size, args: argparse.Namespace) -> tuple[list[Child], dict[str, Any]]:
+    env = dict(os.environ)
+    home = (args.out / "homes" / size.name).resolve()
+    env["OEMKPI_HOME"] = str(home)
+    env["DAGSTER_HOME"] = str(home / "dagster")
+    env.pop("PYTHONSTARTUP", None)
+    logs = args.out / "logs"
+
+    saved, generated = ensure_home(size, args, env)
+    children: list[Child] = [generated] if generated else []
+    months: list[str] = saved["result"]["months"]
+    month = months[-1]
+    if generated is None:
+        say(f"  reusing {home} (scale {saved['result']['scale']:g})")
+    else:
+        say(f"  generated in {generated.seconds:.1f} s (scale {saved['result']['scale']:g})")
+    reset_state(home)
+
+    plan: list[tuple[str, list[str]]] = []
+    if size.backfill:
+        plan.append((f"pipeline {len(months)} months", ["run", "--from", months[0], "--to", month]))
+    elif len(months) > 1:
+        plan.append(("pipeline M-1", ["run", "--month", months[-2]]))
+    plan.append(("pipeline", ["run", "--month", month]))
+    runs: list[Child] = []
+    for what, command in plan:
+        say(f"  {what}: oemkpi {' '.join(command)}")
+        slug = what.replace(" ", "-")
+        child = run_child(
+            what, oemkpi_command(home, *command), logs / f"{size.name}-{slug}.log", env
+        )
+        found = re.findall(r"Dagster run ([0-9a-f-]{36})", child.log.read_text(errors="replace"))
+        child.detail["run_id"] = found[-1] if found else None
+        child.detail["months"] = (command[2], command[-1])
+        runs.append(child)
+        if child.exit_code != 0:
+            say(f"  {what} exited {child.exit_code}:\n{child.tail()}")
+
+    kpis_dir = args.out / "kpis"
+    kpis_dir.mkdir(parents=True, exist_ok=True)
+    pipeline_csv = kpis_dir / f"{size.name}-pipeline.csv"
+    readback = run_child(
+        "stages",
+        python_child(
+            "stages.py",
+            "--home",
+            str(home),
+            "--month",
+            month,
+            "--kpis-out",
+            str(pipeline_csv),
+            *(a for r in runs if r.detail["run_id"] for a in ("--run-id", r.detail["run_id"])),
+        ),
+        logs / f"{size.name}-stages.log",
+        env,
+    )
+    facts = readback.last_json()
+    if readback.exit_code != 0:
+        say(f"  reading the event log failed:\n{readback.tail()}")
+    delivered = facts.get("deliveries", [])
+    for child in runs:
+        first, last = child.detail["months"]
+        child.rows = sum(d["rows"] for d in delivered if first <= d["month"] <= last)
+        run = facts.get("runs", {}).get(child.detail["run_id"] or "")
+        if run:
+            pipeline_stages(child, run)
+
+    compared: dict[str, Path] = {"pipeline": pipeline_csv}
+    for what, script in (("floor duckdb", "floor_duckdb.py"), ("pandas", "pandas_kpis.py")):
+        say(f"  {what}: {script}")
+        out_csv = kpis_dir / f"{size.name}-{script.split('_')[0]}.csv"
+        child = run_child(
+            what,
+            python_child(
+                script, "--home", str(home), "--month", month, "--out", str(out_csv), "--json"
+            ),
+            logs / f"{size.name}-{script.removesuffix('.py')}.log",
+            env,
+        )
+        got = child.last_json()
+        if child.exit_code != 0 or not got:
+            say(f"  {what} failed (exit {child.exit_code}):\n{child.tail()}")
+        else:
+            child.stages = {
+                "parse": got["read_s"],
+                "kpis": got["compute_s"],
+                "startup": child.seconds - got["read_s"] - got["compute_s"],
+            }
+            child.detail["result_rows"] = got["rows"]
+            compared[what] = out_csv
+        child.rows = sum(d["rows"] for d in delivered if d["month"] == month) or None
+        runs.append(child)
+
+    per_month = next(
+        (d["rows"] for d in delivered if d["month"] == month and d["feed"] == "windows_share"),
+        None,
+    )
+    agreement = compare_kpis(compared)
+    details = {
+        "size": size.name,
+        "home": str(home),
+        "month": month,
+        "sample": saved["result"],
+        "windows_share_rows_in_month": per_month,
+        "kpi_agreement": agreement,
+        "runs": facts.get("runs", {}),
+        "deliveries": delivered,
+        "children": [
+            {k: v for k, v in vars(c).items() if k != "log"} | {"log": str(c.log)}
+            for c in [*children, *runs]
+        ],
+    }
+    (args.out / "runs").mkdir(parents=True, exist_ok=True)
+    (args.out / "runs" / f"{size.name}.json").write_text(
+        json.dumps(details, indent=2, default=str), encoding="utf-8"
+    )
+    say(f"  KPIs of {month}: {agreement}")
+    for child in [*children, *runs]:
+        child.detail["rows_per_month"] = per_month
+    return [*children, *runs], details
+
+
+def pipeline_stages(child: Child, run: dict[str, Any]) -> None:
+    steps: dict[str, float] = run.get("steps", {})
+    stages: dict[str, float | None] = dict(run.get("feed_stages", {}))
+    feed_steps = sum(steps.get(s, 0.0) for s in FEED_STEPS)
+    stages["feed_extra"] = feed_steps - sum(v or 0.0 for v in stages.values())
+    stages["kpis"] = sum(steps.get(s, 0.0) for s in KPI_STEPS)
+    stages["reports"] = sum(steps.get(s, 0.0) for s in REPORT_STEPS)
+    if run.get("run_start"):
+        stages["startup"] = max(0.0, run["run_start"] - child.started_at)
+    known = sum(v for v in stages.values() if v is not None)
+    stages["other"] = child.seconds - known
+    child.stages = stages
+    child.detail["steps"] = steps
+
+
+def compare_kpis(tables: dict[str, Path]) -> str:
+    """Whether the partner KPIs of the pipeline and the two scripts agree (relative 1e-9)."""
+
+    def load(path: Path) -> dict[tuple[str, str], float | None]:
+        with path.open(encoding="utf-8") as handle:
+            return {
+                (row["partner_id"], k): (float(v) if v not in ("", "nan", "NaN") else None)
+                for row in csv.DictReader(handle)
+                for k, v in row.items()
+                if k != "partner_id"
+            }
+
+    loaded = {name: load(path) for name, path in tables.items() if path.exists()}
+    if "pipeline" not in loaded or len(loaded) < 2:
+        return "not compared (" + ", ".join(sorted(loaded)) + " available)"
+    base = loaded["pipeline"]
+    problems = []
+    for name, table in loaded.items():
+        if name == "pipeline":
+            continue
+        for key in sorted(set(base) | set(table)):
+            a, b = base.get(key), table.get(key)
+            if a is None and b in (None, 0.0):  # a volume with no rows: null or 0
+                continue
+            if a is None or b is None or abs(a - b) > 1e-9 * max(1.0, abs(a)):
+                problems.append(f"{name} {key[0]} {key[1]}: pipeline {a}, {name} {b}")
+    if problems:
+        return f"{len(problems)} differences, e.g. " + "; ".join(problems[:3])
+    cells = len(base)
+    return f"pipeline, floor and pandas agree on all {cells} partner x KPI values"
+
+
+# --------------------------------------------------------------------------- output
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def result_rows(size: str, children: list[Child]) -> list[dict[str, Any]]:
+    rows = []
+    for c in children:
+        rows.append(
+            {
+                "size": size,
+                "rows_per_month": c.detail.get("rows_per_month"),
+                "total_rows": c.rows,
+                "what": c.what,
+                "seconds": round(c.seconds, 2),
+                "cpu_s": round(c.cpu_seconds, 2),
+                "peak_mib": round(c.peak_mib, 1),
+                **{f"{s}_s": _round(c.stages.get(s)) for s in STAGES},
+                "exit_code": c.exit_code,
+            }
+        )
+    return rows
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    header = ["size", "ws rows/mo", "rows", "what", "s", "cpu s", "peak MiB", *STAGES]
+    keys = ["size", "rows_per_month", "total_rows", "what", "seconds", "cpu_s", "peak_mib"]
+    keys += [f"{s}_s" for s in STAGES]
+    cells = [
+        [fmt(r[k], 0 if k == "peak_mib" else 1 if k in ("seconds", "cpu_s") else 2) for k in keys]
+        for r in rows
+    ]
+    for r, row in zip(rows, cells, strict=True):
+        if r["exit_code"]:
+            row[3] += f" (exit {r['exit_code']})"
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    left = {0, 3}
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            v.ljust(w) if i in left else v.rjust(w)
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        )
+
+    say(line(header))
+    say(line(["-" * w for w in widths]))
+    for row in cells:
+        say(line(row))
+
+
+def print_ratios(rows: list[dict[str, Any]]) -> None:
+    say("\nRatios at each size (time, peak memory), one month:")
+    by_size: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        if r["exit_code"] == 0:
+            by_size.setdefault(r["size"], {})[r["what"]] = r
+    for size, rs in by_size.items():
+        floor, pipe, pandas = rs.get("floor duckdb"), rs.get("pipeline"), rs.get("pandas")
+        if not floor:
+            continue
+        parts = []
+        for name, r in (("pipeline/floor", pipe), ("pandas/floor", pandas)):
+            if r:
+                parts.append(
+                    f"{name} {r['seconds'] / floor['seconds']:.1f}x time, "
+                    f"{r['peak_mib'] / floor['peak_mib']:.1f}x memory"
+                )
+        say(f"  {size:>6}: " + "; ".join(parts))
+
+
+def git_version() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "--no-optional-locks", "-C", str(REPO), "status", "--porcelain", "-uno"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], extra: list[str], append: bool) -> None:
+    fields = [*FIELDS, *extra]
+    new = not (append and path.exists())
+    with path.open("a" if append else "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+# --------------------------------------------------------------------------- main
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description="Time one month through the pipeline at several sizes, against "
+        "DuckDB alone and pandas (see the module docstring)."
+    )
+    parser.add_argument(
+        "--sizes",
+        default=DEFAULT_SIZES,
+        help=f"comma-separated: demo, xN (scale N), Nk or Nm (rows/month); default {DEFAULT_SIZES}",
+    )
+    parser.add_argument("--out", type=Path, default=BENCH / "out", help="default bench/out")
+    parser.add_argument("--end-month", default=DEFAULT_END_MONTH, help="the measured month M")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--partners", type=int, default=6)
+    args = parser.parse_args()
+    args.out = args.out.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+    sizes = [parse_size(s.strip()) for s in args.sizes.split(",") if s.strip()]
+
+    version = git_version()
+    stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    began = time.perf_counter()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    say(
+        f"oemkpi bench {stamp}, code {version}, {os.cpu_count()} CPUs (load {load}), "
+        f"month {args.end_month}"
+    )
+    rows: list[dict[str, Any]] = []
+    failed = False
+    for size in sizes:
+        say(f"\n[{size.name}]")
+        try:
+            children, _ = bench_size(size, args)
+        except SkipSize as skip:
+            say(f"  skipped: {skip}")
+            continue
+        failed |= any(c.exit_code != 0 for c in children)
+        # Others may change the code while a bench runs: say which code each size ran.
+        code = git_version()
+        rows += [{**r, "code": code} for r in result_rows(size.name, children)]
+
+    harness = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    say(f"\nOne month ({args.end_month}) per size; seconds wall, peak RSS of each process:\n")
+    print_table(rows)
+    if any(r["what"].endswith(" months") for r in rows):
+        say(
+            "(A backfill stages months on parallel threads, so its per-month parse seconds "
+            "overlap and feed_extra can come out negative.)"
+        )
+    print_ratios(rows)
+    say(
+        f"\nHarness peak RSS {harness:.0f} MiB (a child's peak includes it). "
+        f"{time.perf_counter() - began:.0f} s in all.\n"
+        f"Results: {args.out / 'results.csv'}; details: {args.out / 'runs'}/*.json"
+    )
+    write_csv(args.out / "results.csv", rows, ["code"], append=False)
+    write_csv(
+        args.out / "history.csv",
+        [{**r, "run_at": stamp} for r in rows],
+        ["run_at", "code"],
+        append=True,
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
