@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -844,3 +845,22 @@ def test_kpi_value(value, kpi, kind, expected):
 )
 def test_md_escape(value, expected):
     assert md_escape(value) == expected
+
+
+def test_json_export_drops_the_noise_of_double_sums() -> None:
+    from types import SimpleNamespace
+
+    from oemkpi.reports import export_json
+
+    report = SimpleNamespace(
+        export={
+            "kpis": {"license_revenue_usd": {"value": 91167857.71999998, "qtd": None}},
+            "by_country": [{"kpis": {"windows_share": {"value": 0.9530000000000001}}}],
+            "feeds": {"pc_shipments": {"rows": 12}},
+        }
+    )
+    assert json.loads(export_json(report)) == {  # type: ignore[arg-type]
+        "kpis": {"license_revenue_usd": {"value": 91167857.72, "qtd": None}},
+        "by_country": [{"kpis": {"windows_share": {"value": 0.953}}}],
+        "feeds": {"pc_shipments": {"rows": 12}},
+    }
