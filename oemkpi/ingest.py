@@ -183,7 +183,7 @@ def validate_staged(
                 **bound,
             )
         finally:
-            _remove_db(batch_db)
+            remove_scratch_db(batch_db)
         if not all(o.passed for o in outcomes):
             continue  # each member is validated on its own below, to name its problems
         share = (time.perf_counter() - started) / max(1, sum(s.rows for s in members))
@@ -235,31 +235,34 @@ def _batches(suite: Suite, staged: list[StagedDelivery]) -> list[list[StagedDeli
 def _union(batch: list[StagedDelivery], batch_db: Path) -> list[StagedDelivery]:
     """Copy the deliveries whose rows all carry their folder's month into one table."""
     con = duckdb.connect(str(batch_db), config=DUCKDB_CONFIG)
-    members: list[StagedDelivery] = []
+    members: dict[str, StagedDelivery] = {}  # attached alias -> delivery
     try:
         for i, s in enumerate(batch):
-            con.execute(f"attach '{_sql_string(str(s.staging_db))}' as s{i} (read_only)")
+            alias = f"s{i}"
+            con.execute(f"attach '{_sql_string(str(s.staging_db))}' as {alias} (read_only)")
             (other_months,) = first_row(
-                con, f"select count(*) from s{i}.delivery where month is distinct from ?", [s.month]
+                con,
+                f"select count(*) from {alias}.delivery where month is distinct from ?",
+                [s.month],
             )
             if other_months == 0:
-                members.append(s)
+                members[alias] = s
             else:
-                con.execute(f"detach s{i}")
+                con.execute(f"detach {alias}")
         if len(members) >= 2:
-            aliases = [f"s{batch.index(s)}" for s in members]
             con.execute(
                 "create table delivery as "
-                + " union all ".join(f"select * from {a}.delivery" for a in aliases)
+                + " union all ".join(f"select * from {alias}.delivery" for alias in members)
             )
-        for alias in (f"s{batch.index(s)}" for s in members):
+        for alias in members:
             con.execute(f"detach {alias}")
     finally:
         con.close()
-    return members
+    return list(members.values())
 
 
-def _remove_db(path: Path) -> None:
+def remove_scratch_db(path: Path) -> None:
+    """Delete a scratch DuckDB file with its WAL and spill folder."""
     for leftover in (path, Path(f"{path}.wal"), Path(f"{path}.tmp")):
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
@@ -363,7 +366,7 @@ def ingest_deliveries(
         return outcomes
     finally:
         for path in scratch:
-            _remove_db(path)
+            remove_scratch_db(path)
 
 
 def _settle(

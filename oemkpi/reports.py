@@ -40,18 +40,21 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def export_json(report: MonthlyReport) -> str:
-    return json.dumps(_rounded(report.export), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return (
+        json.dumps(_without_noise(report.export), indent=2, ensure_ascii=False, allow_nan=False)
+        + "\n"
+    )
 
 
-def _rounded(value: Any) -> Any:
+def _without_noise(value: Any) -> Any:
     """Floats to 12 significant digits: sums of doubles end in noise such as
     ``91167857.71999998``, which a spreadsheet user would read as a real figure."""
     if isinstance(value, float):
         return float(f"{value:.12g}")
     if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
+        return {k: _without_noise(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_rounded(v) for v in value]
+        return [_without_noise(v) for v in value]
     return value
 
 

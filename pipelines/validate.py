@@ -14,7 +14,7 @@ from pathlib import Path
 from oemkpi.contract import get_feed
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
-from oemkpi.ingest import check_delivery
+from oemkpi.ingest import check_delivery, remove_scratch_db
 from oemkpi.months import parse_month
 from oemkpi.problems import Problem
 from oemkpi.reference import load_reference
@@ -46,8 +46,7 @@ def validate_file(home: Home, path: Path, feed_name: str, month: str | None) -> 
             feed, month, [path], reference, staging_db, base=Path.cwd(), folder=str(path)
         )
     finally:
-        for leftover in (staging_db, Path(f"{staging_db}.wal")):
-            leftover.unlink(missing_ok=True)
+        remove_scratch_db(staging_db)
     return ValidationReport(
         month, checked.staged.rows, checked.problems, checked.staged.warnings, checked.checks_failed
     )
