@@ -1,55 +1,83 @@
 -- SKU changes of a month against the month before, per partner, country and segment.
 -- SKU identity is (country, segment, sku). A partner is compared only when it has
 -- windows_share rows in both months (otherwise every SKU would look new or gone).
--- Wins count by their units this month, losses and discontinued SKUs by last month's.
+-- Wins count by their units this month, losses and discontinued SKUs by last month's:
+-- each side starts from its few Windows SKUs at or above the minimum and looks the SKU
+-- up in the other month, rather than pairing every SKU of both months (a 10M-row month
+-- has millions of SKUs and a few hundred that can count).
 insert into assortment
-with current_month as (
-    select partner_id, country, segment, sku, os_family, units
-    from windows_share
-    where month = $month
+with comparable as (
+    select distinct partner_id from windows_share where month = $month
+    intersect
+    select distinct partner_id from windows_share where month = $prior_month
 ),
 
-prior_month as (
+windows_now as (
     select partner_id, country, segment, sku, os_family, units
     from windows_share
+    where month = $month and os_family = 'windows' and units >= $min_units
+        and partner_id in (select partner_id from comparable)
+),
+
+windows_before as (
+    select partner_id, country, segment, sku, os_family, units
+    from windows_share
+    where month = $prior_month and os_family = 'windows' and units >= $min_units
+        and partner_id in (select partner_id from comparable)
+),
+
+-- The same SKUs in the other month: a semi join keeps the hash table to the few
+-- candidates and streams the month past it.
+now_before as (
+    select partner_id, country, segment, sku, os_family, units
+    from windows_share
+    semi join windows_now using (partner_id, country, segment, sku)
     where month = $prior_month
 ),
 
-comparable as (
-    select distinct partner_id from current_month
-    intersect
-    select distinct partner_id from prior_month
+before_now as (
+    select partner_id, country, segment, sku, os_family, units
+    from windows_share
+    semi join windows_before using (partner_id, country, segment, sku)
+    where month = $month
 ),
 
-paired as (
+wins as (
     select
-        coalesce(c.partner_id, p.partner_id) as partner_id,
-        coalesce(c.country, p.country) as country,
-        coalesce(c.segment, p.segment) as segment,
-        coalesce(c.sku, p.sku) as sku,
+        w.partner_id,
+        w.country,
+        w.segment,
+        w.sku,
         p.os_family as from_os,
+        w.os_family as to_os,
+        w.units,
+        p.units as prior_units,
+        case when p.os_family is null then 'new' else 'converted' end as reason
+    from windows_now as w
+    left join now_before as p using (partner_id, country, segment, sku)
+    where p.os_family is distinct from 'windows'
+),
+
+losses as (
+    select
+        w.partner_id,
+        w.country,
+        w.segment,
+        w.sku,
+        w.os_family as from_os,
         c.os_family as to_os,
         c.units,
-        p.units as prior_units
-    from current_month as c
-    full outer join prior_month as p
-        on c.partner_id = p.partner_id
-        and c.country = p.country
-        and c.segment = p.segment
-        and c.sku = p.sku
+        w.units as prior_units,
+        case when c.os_family is null then 'discontinued' else 'competitive' end as reason
+    from windows_before as w
+    left join before_now as c using (partner_id, country, segment, sku)
+    where c.os_family is distinct from 'windows'
 ),
 
-classified as (
-    select
-        *,
-        case
-            when from_os != 'windows' and to_os = 'windows' then 'converted'
-            when from_os is null and to_os = 'windows' then 'new'
-            when from_os = 'windows' and to_os != 'windows' then 'competitive'
-            when from_os = 'windows' and to_os is null then 'discontinued'
-        end as reason
-    from paired
-    where partner_id in (select partner_id from comparable)
+changes as (
+    select * from wins
+    union all
+    select * from losses
 )
 
 select
@@ -69,8 +97,5 @@ select
     to_os,
     units,
     prior_units
-from classified
-where
-    (reason in ('converted', 'new') and units >= $min_units)
-    or (reason in ('competitive', 'discontinued') and prior_units >= $min_units)
+from changes
 order by partner_id, country, segment, reason, sku
