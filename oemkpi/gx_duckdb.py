@@ -118,3 +118,41 @@ def ephemeral_context() -> Any:
     context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     return context
 
+
+class _InTransaction:
+    """A DuckDB connection as GX's SQLAlchemy engine sees it while the caller's
+    transaction is open: queries go through, so GX reads the rows the transaction
+    has written; beginning, committing, rolling back and closing are the caller's."""
+
+    def __init__(self, con: Any) -> None:
+        self._con = con
+
+    def begin(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def rollback(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def connection_datasource(context: Any, name: str, con: Any) -> Any:
+    """A data source over the open DuckDB connection ``con`` (see :class:`_InTransaction`)."""
+    from duckdb_engine import ConnectionWrapper
+    from sqlalchemy.pool import StaticPool
+
+    return context.data_sources.add_oemkpi_duckdb(
+        name=name,
+        connection_string="duckdb:///:memory:",  # names the dialect; ``creator`` connects
+        kwargs={
+            "creator": lambda: ConnectionWrapper(_InTransaction(con)),
+            "poolclass": StaticPool,
+        },
+    )

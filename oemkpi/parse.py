@@ -12,6 +12,7 @@ Row numbers count the header as row 1, as a spreadsheet shows them.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -23,7 +24,7 @@ import duckdb
 
 from oemkpi.contract import Column, Feed
 from oemkpi.problems import MAX_LISTED_PER_RULE, Problem, problem, summary_problem
-from oemkpi.warehouse import DUCKDB_CONFIG, first_row
+from oemkpi.warehouse import DUCKDB_CONFIG, first_row, render_sql
 
 # Plain numbers only (SPEC section 3): no thousands separators, currency, exponents.
 _PLAIN_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
@@ -81,6 +82,7 @@ class _Source:
     params: list[object]
     header: list[str]
     rejects: str | None = None  # name of the CSV rejects table, if any
+    view: str | None = None  # name of the registered Arrow view (XLSX), if any
 
 
 class _Unreadable(Exception):
@@ -110,18 +112,29 @@ def _csv_header(path: Path) -> list[str]:
         raise _Unreadable("file_unreadable", f"the header cannot be read ({err})") from None
 
 
-def _open_source(con: duckdb.DuckDBPyConnection, path: Path, index: int) -> _Source:
+def _open_source(
+    con: duckdb.DuckDBPyConnection, path: Path, index: int | str, *, strict: bool = False
+) -> _Source:
+    """``path`` as a relation of text columns ``c0..cN``, with its header.
+
+    ``strict``: a CSV record that cannot be read raises when the relation is read;
+    otherwise such records go to a rejects table, to be listed as problems.
+    """
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise _Unreadable("file_empty", "the file is empty")
     if suffix == ".csv":
         header = _csv_header(path)
         columns = {f"c{i}": "VARCHAR" for i in range(len(header))}
+        options = (
+            "header = true, auto_detect = false, columns = ?, delim = ',', quote = '\"', "
+            "escape = '\"', strict_mode = true, null_padding = false"
+        )
+        if strict:
+            return _Source(f"read_csv(?, {options})", [str(path), columns], header)
         rejects = f"rejects_{index}"
         relation = (
-            "read_csv(?, header = true, auto_detect = false, columns = ?, delim = ',', "
-            "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
-            f"store_rejects = true, rejects_table = '{rejects}', "
+            f"read_csv(?, {options}, store_rejects = true, rejects_table = '{rejects}', "
             f"rejects_scan = 'rejects_scan_{index}')"
         )
         return _Source(relation, [str(path), columns], header, rejects)
@@ -156,7 +169,7 @@ def _open_source(con: duckdb.DuckDBPyConnection, path: Path, index: int) -> _Sou
         frame = frame.slice(1).rename_columns([f"c{i}" for i in range(frame.num_columns)])
         view = f"xlsx_{index}"
         con.register(view, frame)
-        return _Source(f"(select * from {view})", [], header)
+        return _Source(f"(select * from {view})", [], header, view=view)
     raise _Unreadable(
         "file_format", f"files of type {suffix or '(no extension)'!r} are not accepted"
     )
@@ -277,7 +290,7 @@ def stage_delivery(
     problem names ``landing/pc_shipments/2026-10/emea.csv`` rather than an
     absolute path.
     """
-    names = [_display(p, base) for p in files]
+    names = display_names(files, base)
     staged = StagedDelivery(feed, month, files, names, staging_db)
     staging_db.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(staging_db), config=DUCKDB_CONFIG)
@@ -288,13 +301,16 @@ def stage_delivery(
     return staged
 
 
-def _display(path: Path, base: Path | None) -> str:
-    if base is not None:
-        try:
-            return path.resolve().relative_to(base).as_posix()
-        except ValueError:
-            pass
-    return str(path)
+def display_names(files: list[Path], base: Path | None) -> list[str]:
+    """How problems name ``files``: relative to ``base`` (e.g. the data home) where they can be."""
+    names = []
+    for path in files:
+        name = str(path)
+        if base is not None:
+            with contextlib.suppress(ValueError):
+                name = path.resolve().relative_to(base).as_posix()
+        names.append(name)
+    return names
 
 
 def _stage(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None:
@@ -460,3 +476,94 @@ def _build_typed(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None
     con.execute("drop view rows")
     con.execute("drop table raw_rows")
     staged.rows = int(first_row(con, "select count(*) from delivery")[0])
+
+
+class NotClean(Exception):
+    """A delivery that needs the detailed parse: see :func:`insert_clean`."""
+
+
+def insert_clean(
+    con: duckdb.DuckDBPyConnection,
+    feed: Feed,
+    month: str,
+    files: list[Path],
+    names: list[str],
+) -> tuple[int, list[Problem]]:
+    """Replace ``feed``'s ``month`` in the warehouse by this delivery, in the caller's transaction.
+
+    The way in for a clean delivery: DuckDB reads the files straight into the feed's
+    table and types every value on the way, so nothing is staged or copied. Whatever
+    the detailed parse (:func:`stage_delivery`) would report raises :class:`NotClean`
+    instead: a header without every contract column, an unreadable file or record, a
+    value that breaks a contract rule (``error()`` in the insert aborts it), a row whose
+    month is not the folder's, a blank key. The caller then rolls back and takes the
+    detailed way, which names each problem. Returns the rows inserted and the header
+    warnings (extra columns).
+    """
+    selects: list[str] = []
+    params: list[object] = []
+    warnings: list[Problem] = []
+    views: list[str] = []
+    try:
+        for index, (path, name) in enumerate(zip(files, names, strict=True)):
+            source = _open_source(con, path, f"clean_{index}", strict=True)
+            if source.view:
+                views.append(source.view)
+            positions, problems, header_warnings = _match_header(feed, source.header, name)
+            if problems:
+                raise NotClean(name)
+            warnings.extend(header_warnings)
+            text = ", ".join(
+                f"nullif(trim(c{positions[c.name]}), '') as {c.name}" for c in feed.columns
+            )
+            all_blank = " and ".join(f"{c.name} is null" for c in feed.columns)
+            typed = ", ".join(_clean_sql(c) for c in feed.columns)
+            selects.append(
+                f"select {typed} from (select {text} from {source.relation}) where not ({all_blank})"
+            )
+            params.extend([month] * sum(c.type == "month" for c in feed.columns) * 2)
+            params.extend(source.params)
+        con.execute(render_sql("delete_feed_month", feed=feed.name), {"month": month})
+        columns = ", ".join(feed.column_names)
+        (rows,) = first_row(
+            con, f"insert into {feed.name} ({columns}) " + " union all ".join(selects), params
+        )
+    except _Unreadable as err:
+        raise NotClean(err.what) from None
+    except duckdb.Error as err:
+        # The transaction is aborted; its rollback drops the XLSX views registered in it.
+        raise NotClean(_short(err)) from None
+    for view in views:
+        con.unregister(view)
+    return int(rows), warnings
+
+
+def _clean_sql(col: Column) -> str:
+    """The typed value of ``col`` from its trimmed text, or ``error()`` where the
+    detailed parse would report a problem (:func:`_value_problem_sql`). A month must
+    also be the folder's (two ``?``: the month, twice)."""
+    name = col.name
+    broken = "error('oemkpi: not clean')"
+    if col.type == "month":
+        return (
+            f"case when {name} = ? then {name} "
+            f"when regexp_full_match({name}, '{_MONTH_VALUE}') and left({name}, 7) = ? "
+            f"then left({name}, 7) else {broken} end as {name}"
+        )
+    if col.type == "int":
+        return (
+            f"case when {name} is null then null "
+            f"when regexp_full_match({name}, '{_WHOLE_NUMBER}') "
+            f"then coalesce(try_cast(regexp_replace({name}, '\\.0+$', '') as bigint), {broken}) "
+            f"else {broken} end as {name}"
+        )
+    if col.type == "number":
+        return (
+            f"case when {name} is null then null "
+            f"when regexp_full_match({name}, '{_PLAIN_NUMBER}') "
+            f"and isfinite(try_cast({name} as double)) then try_cast({name} as double) "
+            f"else {broken} end as {name}"
+        )
+    if name == "sku":
+        return f"case when regexp_matches({name}, '{_CONTROL_CHAR}') then {broken} else {name} end as {name}"
+    return name

@@ -25,7 +25,7 @@ from typing import Any
 from oemkpi.contract import FEEDS
 from oemkpi.errors import OemkpiError
 from oemkpi.problems import MAX_LISTED_PER_RULE, Problem, problem, summary_problem
-from oemkpi.warehouse import DUCKDB_CONFIG
+from oemkpi.warehouse import DUCKDB_CONFIG, render_sql
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "expectations"
 
@@ -175,8 +175,6 @@ def run_suite(
     """
     from oemkpi import gx_duckdb  # Great Expectations is imported here and only here.
 
-    gx_suite = _gx_suite(suite)
-
     context = gx_duckdb.ephemeral_context()
     datasource = context.data_sources.add_oemkpi_duckdb(
         name="staging",
@@ -188,26 +186,17 @@ def run_suite(
         .add_batch_definition_whole_table("whole")
         .get_batch()
     )
-    try:
-        result = batch.validate(
-            gx_suite,
-            expectation_parameters={
-                "month": list(months),
-                "partner_ids": list(partner_ids),
-                "countries": list(countries),
-            },
-            result_format={
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": MAX_LISTED_PER_RULE,
-                "unexpected_index_column_names": ["_file", "_row"],
-            },
-        )
-    finally:
-        # The execution engine has an SQLAlchemy engine of its own; both hold DuckDB
-        # connections, and the staging file must be free before it is attached or deleted.
-        datasource.get_execution_engine().engine.dispose()
-        datasource.get_engine().dispose()
-
+    result = _validate(
+        suite,
+        datasource,
+        batch,
+        {"month": list(months), "partner_ids": list(partner_ids), "countries": list(countries)},
+        {
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": MAX_LISTED_PER_RULE,
+            "unexpected_index_column_names": ["_file", "_row"],
+        },
+    )
     # GX does not keep the suite's order; each result carries its expectation's meta.
     by_check = {res.expectation_config.meta["check"]: res for res in result.results}
     present = set(present_columns)
@@ -223,6 +212,79 @@ def run_suite(
         ):
             outcome.problems = _duplicate_key_problems(staging_db, spec, folder)
     return outcomes
+
+
+#: The rows a transaction has just written, as the suite sees them (``suite_failures``).
+VALIDATING_VIEW = "oemkpi_validating"
+
+
+def suite_failures(
+    suite: Suite,
+    con: Any,
+    *,
+    feed: str,
+    months: list[str],
+    partner_ids: list[str],
+    countries: list[str],
+) -> list[str]:
+    """The checks of ``suite`` that ``months`` of table ``feed`` fail, read inside ``con``'s
+    open transaction; empty when every expectation holds.
+
+    This is the verdict on rows just inserted and not yet committed, so a delivery is
+    judged exactly as it would be loaded. Only pass or fail is asked for: a delivery
+    that fails is rolled back and validated again from a staged copy that knows each
+    row's file and line, to name its problems. The rows came straight from the files,
+    so ``_file`` and ``_row`` are empty here.
+    """
+    from oemkpi import gx_duckdb  # Great Expectations is imported here and only here.
+
+    con.execute("set variable oemkpi_months = ?", [list(months)])
+    con.execute(
+        render_sql("create_validating_view", feed=feed, columns=", ".join(FEEDS[feed].column_names))
+    )
+    try:
+        context = gx_duckdb.ephemeral_context()
+        datasource = gx_duckdb.connection_datasource(context, "warehouse", con)
+        batch = (
+            datasource.add_query_asset("delivery", query=f"select * from {VALIDATING_VIEW}")
+            .add_batch_definition_whole_table("whole")
+            .get_batch()
+        )
+        result = _validate(
+            suite,
+            datasource,
+            batch,
+            {"month": list(months), "partner_ids": list(partner_ids), "countries": list(countries)},
+            {"result_format": "BOOLEAN_ONLY"},
+        )
+    finally:
+        con.execute(f"drop view if exists {VALIDATING_VIEW}")
+    failed = {
+        res.expectation_config.meta["check"]
+        for res in result.results
+        if not res.success or _raised(res.exception_info or {})
+    }
+    return [spec.check for spec in suite.expectations if spec.check in failed]
+
+
+def _validate(
+    suite: Suite,
+    datasource: Any,
+    batch: Any,
+    parameters: dict[str, list[str]],
+    result_format: dict[str, Any],
+) -> Any:
+    """``batch`` validated with ``suite``; the data source's engines are let go after."""
+    gx_suite = _gx_suite(suite)
+    try:
+        return batch.validate(
+            gx_suite, expectation_parameters=parameters, result_format=result_format
+        )
+    finally:
+        # The execution engine has an SQLAlchemy engine of its own; both hold DuckDB
+        # connections, and the staging file must be free before it is attached or deleted.
+        datasource.get_execution_engine().engine.dispose()
+        datasource.get_engine().dispose()
 
 
 @contextmanager
@@ -354,11 +416,7 @@ def _outcome(
 ) -> CheckOutcome:
     body = res.result or {}
     info = res.exception_info or {}
-    raised = (
-        info.get("raised_exception")
-        if "raised_exception" in info
-        else any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
-    )
+    raised = _raised(info)
     missing = [c for c in spec.columns if c not in present]
     outcome = CheckOutcome(
         check=spec.check,
@@ -419,6 +477,13 @@ def _outcome(
     if total > listed:
         outcome.problems.append(summary_problem(folder, column, spec.rule, total - listed))
     return outcome
+
+
+def _raised(info: dict[str, Any]) -> bool:
+    """Whether GX caught an exception evaluating the expectation (one, or one per metric)."""
+    if "raised_exception" in info:
+        return bool(info.get("raised_exception"))
+    return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
 
 
 def _exception_message(info: dict[str, Any]) -> str:

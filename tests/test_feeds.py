@@ -635,7 +635,8 @@ def test_backfill_validates_clean_months_together_and_loads_each(home: Home) -> 
         assert table(home, "windows_share", outcome.month) == sorted(
             tuple(_typed(r)) for r in good_rows("windows_share", outcome.month)
         )
-    assert not list(home.staging.iterdir())
+    # Clean months go the short way: nothing is staged, so no scratch file is left either.
+    assert not home.staging.exists() or not list(home.staging.iterdir())
 
 
 def _typed(row: list[str]) -> list[object]:
@@ -688,3 +689,93 @@ def test_backfill_rejects_a_month_whose_rows_carry_another_batch_month(home: Hom
         "is not the delivery's month 2026-08"
     )
     assert table(home, "windows_share", "2026-08") == []
+
+
+# -- the short way in and the detailed way ------------------------------------------------
+
+
+def test_a_blank_key_in_an_xlsx_file_is_named_by_the_detailed_way(home: Home) -> None:
+    """The short way's insert fails inside its transaction (an XLSX view registered in it);
+    the rollback leaves the earlier delivery in force and the detailed way names the cell."""
+    feed = "windows_share"
+    folder = landing(home, feed)
+    write_csv(folder / "all.csv", header(feed), good_rows(feed))
+    assert ingest(home, feed).status == "loaded"
+    before_rows = table(home, feed)
+
+    for old in folder.iterdir():
+        old.unlink()
+    write_xlsx(folder / "apj.xlsx", feed, header(feed), _break(good_rows(feed), feed, 2, "partner_id", ""))
+    outcome = ingest(home, feed)
+
+    expected = (
+        "landing/windows_share/2026-10/apj.xlsx row 4, column partner_id: is empty; "
+        "fill in the value and deliver again."
+    )
+    assert outcome.status == "rejected"
+    assert [p.message for p in outcome.problems] == [expected]
+    _assert_quarantined(home, feed, "apj.xlsx", [expected])
+    assert table(home, feed) == before_rows
+
+
+def test_backfill_reads_the_batch_again_without_a_month_that_is_not_clean(home: Home) -> None:
+    """A bad cell aborts the batch's transaction: the month goes the detailed way, the
+    months read before it are read again, and every clean month is loaded."""
+    for month in BACKFILL:
+        rows = good_rows("windows_share", month)
+        if month == "2026-08":
+            rows = _break(rows, "windows_share", 2, "units", "1,234")
+        write_csv(landing(home, "windows_share", month) / "all.csv", header("windows_share"), rows)
+
+    outcomes = ingest_months(home, "windows_share", BACKFILL)
+
+    assert [o.status for o in outcomes] == ["loaded", "rejected", "loaded"]
+    assert [p.message for p in outcomes[1].problems] == [
+        "landing/windows_share/2026-08/all.csv row 4, column units: value '1,234' is not a "
+        f"plain number; {ADVICE['plain_number']}."
+    ]
+    for outcome in (outcomes[0], outcomes[2]):
+        assert outcome.rows_in_force == len(good_rows("windows_share"))
+        assert set(outcome.seconds) == {"parse", "validate", "load"}
+    assert table(home, "windows_share", "2026-08") == []
+
+
+def test_the_suite_judges_rows_inside_the_open_transaction_and_leaves_it_open(
+    home: Home,
+) -> None:
+    """Great Expectations reads the rows the transaction wrote, and neither commits nor
+    closes it: the verdict decides whether they are committed or rolled back."""
+    from oemkpi.suites import load_suite, suite_failures
+
+    reference = load_reference(home.reference)
+    columns = FEEDS["windows_share"].column_names
+    rows = [_typed(r) for r in good_rows("windows_share")]
+    with warehouse(home.warehouse) as con:
+
+        def judge(batch: list[list[object]]) -> list[str]:
+            con.execute("begin transaction")
+            con.executemany(
+                f"insert into windows_share ({', '.join(columns)}) values (?, ?, ?, ?, ?, ?, ?)",
+                batch,
+            )
+            return suite_failures(
+                load_suite("windows_share"),
+                con,
+                feed="windows_share",
+                months=[MONTH],
+                partner_ids=reference.partner_ids,
+                countries=reference.country_codes,
+            )
+
+        assert judge([["2026-10", "zeta", *rows[0][2:]], *rows[1:]]) == [
+            "partner_id_in_reference"
+        ]
+        con.execute("rollback")
+        assert con.execute("select count(*) from windows_share").fetchall() == [(0,)]
+
+        assert judge([*rows, rows[0]]) == ["key_unique"]
+        con.execute("rollback")
+
+        assert judge(rows) == []
+        con.execute("commit")
+    assert len(table(home, "windows_share")) == len(rows)
