@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from oemkpi.charts import month_short, render_chart
 from oemkpi.commentary import neutralise_markdown, render_markdown_safe
@@ -209,8 +209,12 @@ def change_mark(change: float | None, kind: KpiKind) -> Markup:
     way = direction(change, kind)
     if way is None:
         return Markup('<span class="chg na">n/a</span>')
-    return Markup('<span class="chg {0}">{1}<span class="sr"> {0}</span> {2}</span>').format(
-        way, ARROWS[way], kpi_change(change, kind)
+    # ``way`` and the arrow are our own constants; the figure is escaped like any value.
+    # (Markup.format escapes through string.Formatter: ~5x slower, and this runs ~300
+    # times per report.)
+    return Markup(
+        f'<span class="chg {way}">{ARROWS[way]}<span class="sr"> {way}</span> '
+        f"{escape(kpi_change(change, kind))}</span>"
     )
 
 
@@ -524,6 +528,8 @@ def environment(markdown: bool = False, templates: Path = TEMPLATES) -> jinja2.E
             enabled_extensions=("html.j2",), disabled_extensions=(), default=False
         ),
         undefined=jinja2.StrictUndefined,
+        # Templates are part of the code: no file-system check on every get_template.
+        auto_reload=False,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

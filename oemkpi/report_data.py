@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -110,7 +111,7 @@ def load_month(
     for row in _rows(con, "select_failed_checks_month", {"month": month}):
         failed.setdefault(row["feed"], []).append(row["check_name"])
     states = {r["feed"]: r for r in _rows(con, "select_feed_states_month", {"month": month})}
-    first_problems = _first_problems(con, month)
+    first_problems = _first_problems(states.values())
     feeds = []
     for feed in FEED_NAMES:
         state = states.get(feed)
@@ -169,12 +170,12 @@ def load_month(
     )
 
 
-def _first_problems(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, str]:
+def _first_problems(states: Iterable[dict[str, Any]]) -> dict[str, str]:
     """The first problem sentence of each rejected feed, from its quarantine errors.json."""
     from pathlib import Path
 
     out: dict[str, str] = {}
-    for row in _rows(con, "select_feed_states_month", {"month": month}):
+    for row in states:
         if row["status"] != "rejected" or not row["quarantine"]:
             continue
         for errors in sorted(Path(row["quarantine"]).glob("*.errors.json")):
@@ -229,16 +230,23 @@ def _figures(
 
 
 def build_export(
-    con: duckdb.DuckDBPyConnection, data: MonthData, partner_id: str
+    con: duckdb.DuckDBPyConnection,
+    data: MonthData,
+    partner_id: str,
+    *,
+    kpi_rows: list[dict[str, Any]],
+    scope_rows: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """The JSON export of SPEC section 5 (schema_version 1) for one partner and month."""
+    """The JSON export of SPEC section 5 (schema_version 1) for one partner and month,
+    from the partner's ``select_partner_kpis`` and ``select_partner_scope_kpis`` rows
+    (the report reads them once for both)."""
     params = {"month": data.month, "partner_id": partner_id}
-    kpi_rows = {r["kpi"]: r for r in _rows(con, "select_partner_kpis", params)}
+    by_kpi = {r["kpi"]: r for r in kpi_rows}
     fields = ("value", "prior_month", "prior_year", "mom_change", "yoy_change", "qtd", "target")
-    kpis = {kpi.name: {f: kpi_rows.get(kpi.name, {}).get(f) for f in fields} for kpi in KPIS}
+    kpis = {kpi.name: {f: by_kpi.get(kpi.name, {}).get(f) for f in fields} for kpi in KPIS}
     by_country: dict[str, dict[str, Any]] = {}
     by_segment: dict[str, dict[str, Any]] = {}
-    for r in _rows(con, "select_partner_scope_kpis", params):
+    for r in scope_rows:
         target = by_country if r["scope"] == "country" else by_segment
         target.setdefault(r["code"], {})[r["kpi"]] = {"value": r["value"]}
     assortment = [
@@ -295,15 +303,14 @@ def build_report(
     """Everything one partner's monthly update shows."""
     month = data.month
     params = {"month": month, "partner_id": partner.partner_id}
-    export = build_export(con, data, partner.partner_id)
+    kpi_rows = _rows(con, "select_partner_kpis", params)
+    scope_rows = _rows(con, "select_partner_scope_kpis", params)
+    export = build_export(con, data, partner.partner_id, kpi_rows=kpi_rows, scope_rows=scope_rows)
     flags = [RedFlag(**f) for f in export["red_flags"]]
     at_risk = {f.kpi for f in flags if f.rule == "target_gap" and f.kpi}
-    figures = _figures(
-        _rows(con, "select_partner_kpis", params), month, data.fy_start_month, at_risk
-    )
+    figures = _figures(kpi_rows, month, data.fy_start_month, at_risk)
     by_name = {f.kpi: f for f in figures}
     tiles = [by_name[k] for k in TILE_KPIS]
-    scope_rows = _rows(con, "select_partner_scope_kpis", params)
     names = data.country_names
     items = [
         AssortmentItem(
