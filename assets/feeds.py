@@ -73,14 +73,15 @@ def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
         reference = load_reference(home.reference)
         months = list(context.partition_keys)
         previews: dict[str, str] = {}
+        # One log message for the step: each is an event the instance stores (~10 ms).
+        lines: list[str] = []
         with oemkpi.warehouse() as con:
-            outcomes = ingest_deliveries(
-                con, home, feed.name, months, reference, log=context.log.info
-            )
+            outcomes = ingest_deliveries(con, home, feed.name, months, reference, log=lines.append)
             for month in months:
                 rows = con.execute(sql(f"select_preview_{feed.name}"), {"month": month})
                 header = [d[0] for d in rows.description or []]
                 previews[month] = markdown.table(header, rows.fetchall())
+        context.log.info("\n".join(lines))
         checked = [o for o in outcomes if o.status != "missing"]
         pages = dict(
             zip((o.month for o in checked), write_validation_pages(home, checked), strict=True)

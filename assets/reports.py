@@ -35,6 +35,7 @@ def monthly_reports(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -
     and the data-quality appendix says why."""
     home = oemkpi.get_home()
     per_month: dict[str, dict[str, Any]] = {}
+    progress: dict[str, str] = {}
     with oemkpi.warehouse(read_only=True) as con:
         for month in context.partition_keys:
             written = write_month_reports(
@@ -54,10 +55,8 @@ def monthly_reports(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -
                 "executive_summary": dg.MetadataValue.md(summary_md),
                 "folder": dg.MetadataValue.path(str(written.index.parent)),
             }
-            context.log.info(
-                f"{month}: {len(written.reports)} partner updates in {written.index.parent}"
-            )
-    yield month_results(context, per_month)
+            progress[month] = f"{len(written.reports)} partner updates in {written.index.parent}"
+    yield month_results(context, per_month, progress=progress)
 
 
 report_assets = [monthly_reports]

@@ -601,18 +601,15 @@ def _record(con: duckdb.DuckDBPyConnection, outcome: DeliveryOutcome, files: lis
     )
     key = {"feed": outcome.feed, "month": outcome.month, "fingerprint": outcome.fingerprint}
     con.execute(sql("delete_delivery_checks"), key)
-    con.executemany(
-        sql("insert_delivery_check"),
-        [
-            {
-                **key,
-                "check_name": c.check,
-                "passed": c.passed,
-                "unexpected_count": c.unexpected_count,
-                "detail": c.error or (None if c.passed else c.description),
-            }
-            for c in outcome.checks
-        ],
+    con.execute(
+        sql("insert_delivery_checks"),
+        {
+            **key,
+            "check_names": [c.check for c in outcome.checks],
+            "passed": [c.passed for c in outcome.checks],
+            "unexpected_counts": [c.unexpected_count for c in outcome.checks],
+            "details": [c.error or (None if c.passed else c.description) for c in outcome.checks],
+        },
     )
 
 
