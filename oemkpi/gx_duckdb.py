@@ -14,7 +14,7 @@ the pandas path needs ~25 s and ~3.9 GB.
 from __future__ import annotations
 
 import builtins
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import great_expectations as gx
 import sqlalchemy as sa
@@ -61,7 +61,7 @@ class DuckDBCompoundColumnsCount(MulticolumnMapMetricProvider):
     def _duckdb_function(self, column_list: Any, **kwargs: Any) -> Any:
         keys: list[str] = list(kwargs["_column_names"])
         table = kwargs["_table"]
-        rows = sa.select(*(sa.column(c) for c in kwargs["_table_columns"])).select_from(table)
+        rows: Any = sa.select(*(sa.column(c) for c in kwargs["_table_columns"])).select_from(table)
         original = rows.alias("original_table_clause")
         hashed = rows.alias("hashed")
         counted = rows.alias("counted")
@@ -152,7 +152,7 @@ def connection_datasource(context: Any, name: str, con: Any) -> Any:
         name=name,
         connection_string="duckdb:///:memory:",  # names the dialect; ``creator`` connects
         kwargs={
-            "creator": lambda: ConnectionWrapper(_InTransaction(con)),
+            "creator": lambda: ConnectionWrapper(cast(Any, _InTransaction(con))),
             "poolclass": StaticPool,
         },
     )
