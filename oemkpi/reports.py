@@ -73,7 +73,7 @@ def write_month_reports(
     files: dict[str, dict[str, str]] = {}
     for partner in reference.partners:
         commentary = load_commentary(home.commentary_file(month, partner.partner_id))
-        report = build_report(con, data, partner, commentary)
+        report = build_report(data, partner, commentary)
         pid = partner.partner_id
         write_atomically(folder / f"{pid}.html", render_html(report))
         write_atomically(folder / f"{pid}.md", render_markdown(report))

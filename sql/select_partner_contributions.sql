@@ -1,16 +1,17 @@
--- Where a partner's month-on-month changes came from, per country x segment.
+-- Where each partner's month-on-month changes came from, per country x segment.
 -- Share-type KPIs decompose exactly: with S0 the partner's ratio last month, a group's
 -- contribution is (n1 - S0*d1)/D1 - (n0 - S0*d0)/D0, and the contributions add up to S1 - S0.
 with cur as (
-    select * from kpi_sums where month = $month and partner_id = $partner_id
+    select * from kpi_sums where month = $month
 ),
 
 prev as (
-    select * from kpi_sums where month = $prior_month and partner_id = $partner_id
+    select * from kpi_sums where month = $prior_month
 ),
 
 pairs as (
     select
+        coalesce(c.partner_id, p.partner_id) as partner_id,
         coalesce(c.country, p.country) as country,
         coalesce(c.segment, p.segment) as segment,
         coalesce(c.shipped_units, 0) as units_1,
@@ -24,11 +25,13 @@ pairs as (
         coalesce(p.office_attached_units, 0) as att_0,
         coalesce(p.office_base_units, 0) as base_0
     from cur as c
-    full outer join prev as p on c.country = p.country and c.segment = p.segment
+    full outer join prev as p
+        on c.partner_id = p.partner_id and c.country = p.country and c.segment = p.segment
 ),
 
 totals as (
     select
+        partner_id,
         sum(win_0) / nullif(sum(ws_0), 0) as share_0,
         sum(ws_0) as ws_total_0,
         sum(ws_1) as ws_total_1,
@@ -36,9 +39,11 @@ totals as (
         sum(base_0) as base_total_0,
         sum(base_1) as base_total_1
     from pairs
+    group by partner_id
 )
 
 select
+    p.partner_id,
     p.country,
     p.segment,
     p.units_1 - p.units_0 as units_change,
@@ -47,5 +52,5 @@ select
     (p.att_1 - t.attach_0 * p.base_1) / nullif(t.base_total_1, 0)
         - (p.att_0 - t.attach_0 * p.base_0) / nullif(t.base_total_0, 0) as office_attach_contribution
 from pairs as p
-cross join totals as t
-order by p.country, p.segment
+join totals as t on t.partner_id = p.partner_id
+order by p.partner_id, p.country, p.segment

@@ -1,5 +1,5 @@
--- Feeds delivered for a month that have no rows for one partner.
-select feed
+-- Feeds delivered for a month that have no rows for a partner, per partner.
+select partner_id, feed
 from missing_partner_data
-where month = $month and partner_id = $partner_id
-order by feed
+where month = $month
+order by partner_id, feed

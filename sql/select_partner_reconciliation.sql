@@ -1,5 +1,14 @@
--- One partner's reconciliation warnings for a month.
-select country, segment, check_name, left_feed, left_units, right_feed, right_units, difference
+-- Every partner's reconciliation warnings for a month.
+select
+    partner_id,
+    country,
+    segment,
+    check_name,
+    left_feed,
+    left_units,
+    right_feed,
+    right_units,
+    difference
 from reconciliation
-where month = $month and partner_id = $partner_id
-order by difference desc, country, segment
+where month = $month
+order by partner_id, difference desc, country, segment

@@ -1,5 +1,6 @@
--- One partner's monthly KPIs over a window of months (ratios of sums), for trend charts.
+-- Every partner's monthly KPIs over a window of months (ratios of sums), for trend charts.
 select
+    partner_id,
     month,
     sum(shipped_units) as shipped_units,
     sum(fc_forecast_units) as forecast_units,
@@ -11,6 +12,6 @@ select
     sum(office_attached_units) / nullif(sum(office_base_units), 0) as office_attach,
     sum(server_attached_units) / nullif(sum(server_base_units), 0) as server_attach
 from kpi_sums
-where partner_id = $partner_id and month between $first and $last
-group by month
-order by month
+where month between $first and $last
+group by partner_id, month
+order by partner_id, month
