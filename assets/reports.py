@@ -7,7 +7,7 @@ import dagster as dg
 
 from assets.emit import month_results
 from assets.kpis import assortment, data_quality, kpi_sums, kpis, red_flags
-from oemkpi.reports import write_month_reports
+from oemkpi.reports import write_reports
 from pipelines.partitions import monthly_partitions, previous, single_run
 from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
 
@@ -36,26 +36,26 @@ def monthly_reports(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -
     home = oemkpi.get_home()
     per_month: dict[str, dict[str, Any]] = {}
     progress: dict[str, str] = {}
-    with oemkpi.warehouse(read_only=True) as con:
-        for month in context.partition_keys:
-            written = write_month_reports(
-                con, home, month, fy_start_month=oemkpi.fiscal_year_start_month
-            )
-            summary_md = "\n\n".join(
-                f"**{r.partner.partner_name}** ({r.flag_counts['high']} high, "
-                f"{r.flag_counts['medium']} medium red flags)\n\n"
-                + "\n".join(f"- {s}" for s in r.summary)
-                for r in written.reports
-            )
-            per_month[month] = {
-                "index": dg.MetadataValue.path(str(written.index)),
-                "reports": len(written.reports),
-                "red_flags": sum(sum(r.flag_counts.values()) for r in written.reports),
-                "red_flags_high": sum(r.flag_counts["high"] for r in written.reports),
-                "executive_summary": dg.MetadataValue.md(summary_md),
-                "folder": dg.MetadataValue.path(str(written.index.parent)),
-            }
-            progress[month] = f"{len(written.reports)} partner updates in {written.index.parent}"
+    for written in write_reports(
+        home, list(context.partition_keys), fy_start_month=oemkpi.fiscal_year_start_month
+    ):
+        summary_md = "\n\n".join(
+            f"**{r.partner_name}** ({r.flag_counts['high']} high, "
+            f"{r.flag_counts['medium']} medium red flags)\n\n"
+            + "\n".join(f"- {s}" for s in r.summary)
+            for r in written.reports
+        )
+        per_month[written.month] = {
+            "index": dg.MetadataValue.path(str(written.index)),
+            "reports": len(written.reports),
+            "red_flags": sum(sum(r.flag_counts.values()) for r in written.reports),
+            "red_flags_high": sum(r.flag_counts["high"] for r in written.reports),
+            "executive_summary": dg.MetadataValue.md(summary_md),
+            "folder": dg.MetadataValue.path(str(written.index.parent)),
+        }
+        progress[written.month] = (
+            f"{len(written.reports)} partner updates in {written.index.parent}"
+        )
     yield month_results(context, per_month, progress=progress)
 
 

@@ -44,7 +44,7 @@ from oemkpi.home import Home
 from oemkpi.kpis import KPIS
 from oemkpi.quality import is_late
 from oemkpi.render import NA_KPI, SECTIONS, md_escape, pct, pts
-from oemkpi.reports import write_month_reports
+from oemkpi.reports import write_month_reports, write_reports
 from oemkpi.sample import write_sample_home
 from oemkpi.warehouse import warehouse
 from pipelines.runs import RunSummary, run_months
@@ -780,3 +780,36 @@ def test_planted_anomalies_are_red_flags_and_in_the_executive_summary(normal: Ou
     }.items():
         for rule in rules:
             assert flags(partner, rule) == [], (partner, rule)
+
+
+def test_a_range_rendered_by_worker_processes_matches_one_process(
+    normal: Outputs, tmp_path: Path
+) -> None:
+    """A backfill's reports are split over worker processes; what they write is what one
+    process writes (but for the time the page was generated)."""
+    months = [FIRST, *QUARTER]  # the months the normal home has KPIs for
+    homes = {}
+    for workers in (1, 2):
+        root = tmp_path / f"workers-{workers}"
+        for folder in ("reference", "commentary"):
+            shutil.copytree(normal.home.root / folder, root / folder)
+        shutil.copy2(normal.home.warehouse, root / "warehouse.duckdb")
+        homes[workers] = Home.at(root)
+        written = write_reports(homes[workers], months, workers=workers)
+        assert [w.month for w in written] == months
+        assert [[r.partner_id for r in w.reports] for w in written] == [list(PARTNERS)] * 4
+
+    def without_generated(text: str) -> str:
+        # "Generated 2026-11-30 00:24 UTC" in the pages and the Markdown, and the index's
+        # "<dt>Generated</dt><dd>2026-11-30 00:24 UTC</dd>".
+        return re.sub(
+            r"(Generated(?:</dt><dd>)? ?)\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", r"\1(time)", text
+        )
+
+    for month in months:
+        one, two = (homes[w].reports_dir(month) for w in (1, 2))
+        assert sorted(p.name for p in one.iterdir()) == sorted(p.name for p in two.iterdir())
+        for path in one.iterdir():
+            assert without_generated(path.read_text(encoding="utf-8")) == without_generated(
+                (two / path.name).read_text(encoding="utf-8")
+            ), (month, path.name)
