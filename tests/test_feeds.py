@@ -705,7 +705,9 @@ def test_a_blank_key_in_an_xlsx_file_is_named_by_the_detailed_way(home: Home) ->
 
     for old in folder.iterdir():
         old.unlink()
-    write_xlsx(folder / "apj.xlsx", feed, header(feed), _break(good_rows(feed), feed, 2, "partner_id", ""))
+    write_xlsx(
+        folder / "apj.xlsx", feed, header(feed), _break(good_rows(feed), feed, 2, "partner_id", "")
+    )
     outcome = ingest(home, feed)
 
     expected = (
@@ -767,9 +769,7 @@ def test_the_suite_judges_rows_inside_the_open_transaction_and_leaves_it_open(
                 countries=reference.country_codes,
             )
 
-        assert judge([["2026-10", "zeta", *rows[0][2:]], *rows[1:]]) == [
-            "partner_id_in_reference"
-        ]
+        assert judge([["2026-10", "zeta", *rows[0][2:]], *rows[1:]]) == ["partner_id_in_reference"]
         con.execute("rollback")
         assert con.execute("select count(*) from windows_share").fetchall() == [(0,)]
 
