@@ -145,12 +145,13 @@ class CheckOutcome:
 
 
 def import_suite_engine_in_background() -> None:
-    """Start importing Great Expectations (~7 s, mostly Python) on a thread of its own.
+    """Start importing Great Expectations (~3.5 s, all Python) on a thread of its own.
 
-    Called where a run is about to parse deliveries or wait for the warehouse, so
-    the import overlaps work that does not need it; :func:`run_suite` imports it
-    anyway and, through the import lock, waits for the import under way instead of
-    starting another.
+    Called just before a feed's deliveries are read: DuckDB lets go of the GIL while
+    it reads, so the import overlaps a large read, and whoever validates next waits
+    for the import under way (the import lock) instead of starting another. Started
+    beside other Python work it only slows both down: at the start of a run, beside
+    Dagster's set-up, it made a demo month 1.9 s slower (15.9 s against 14.0 s).
     """
     if "oemkpi.gx_duckdb" not in sys.modules:
         threading.Thread(

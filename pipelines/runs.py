@@ -18,7 +18,6 @@ from oemkpi.contract import FEED_NAMES
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.months import month_range, parse_month
-from oemkpi.suites import import_suite_engine_in_background
 from oemkpi.warehouse import connect, sql
 from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions
@@ -72,8 +71,6 @@ def check_months(first: str, last: str) -> list[str]:
 def run_months(home: Home, first: str, last: str) -> RunSummary:
     """Materialize every asset of ``monthly_update`` for ``first``..``last`` as one run."""
     months = check_months(first, last)
-    # Every run validates; the import overlaps instance set-up and any wait for the pool.
-    import_suite_engine_in_background()
     ensure_instance(home)
     from pipelines.definitions import defs  # imported late: the CLI's --help stays fast
 
