@@ -138,3 +138,19 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("rollback")
         raise
     con.execute("commit")
+
+
+@contextmanager
+def unordered_inserts(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Let DuckDB store the rows of big inserts in whatever order its threads produce.
+
+    Keeping insertion order (the default) leaves a parallel insert with many part-filled
+    row groups, which the next checkpoint merges by writing the new data again: 3.4 s
+    after a 10M-row month, on top of the insert's own 10 s. The feed tables have no
+    order to keep (every query that shows rows sorts them).
+    """
+    con.execute("set preserve_insertion_order = false")
+    try:
+        yield con
+    finally:
+        con.execute("reset preserve_insertion_order")
