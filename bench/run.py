@@ -24,7 +24,12 @@ generation time and disk.
 
 Per-stage seconds of a pipeline run come from its Dagster event log (read
 afterwards by ``bench/stages.py``): parse, validate and load are the sums of
-the ``seconds_*`` metadata of the four feed assets; kpis is the sum of the
+the ``seconds_*`` metadata of the four feed assets. A clean delivery is read
+straight into the warehouse, so its parse is the whole insert (read, type,
+write; and, for the first feed, the overlapping import of Great Expectations),
+validate the suite run inside the transaction and load the delivery record and
+commit; a delivery that needs the detailed way adds the staging, the
+validation with problems named, and the copy into the warehouse. kpis is the sum of the
 kpi_sums, assortment, kpis, data_quality and red_flags steps; reports is the
 monthly_reports step; feed_extra is the rest of the four feed steps (reference
 data, previews, check results, events); startup is process start to the
@@ -32,6 +37,10 @@ run's RUN_START event (imports, instance, definitions); other is the rest
 (Dagster between steps, reading back the outcome, exit).
 For the two floors, parse is reading the files, kpis the computation and
 startup the rest (interpreter, imports).
+
+Last, ``[code location]`` times fresh interpreters (median of 5) doing a bare
+``import dagster`` and loading ``pipelines.definitions`` with its job, which is
+what the UI and every run pay before anything else.
 
 Peak RSS is the child's ``ru_maxrss`` from ``os.wait4``, CPU seconds its
 user + system time (steadier than wall time when others share the machine).
@@ -406,6 +415,39 @@ def compare_kpis(tables: dict[str, Path]) -> str:
     return f"pipeline, floor and pandas agree on all {cells} partner x KPI values"
 
 
+# --------------------------------------------------------------------------- code location
+#: Fresh processes per measurement of the code location's load; the median is reported.
+LOAD_REPEATS = 5
+LOAD_COMMANDS = (
+    ("import dagster", "import dagster"),
+    (
+        "load definitions",
+        "from pipelines.definitions import defs; defs.resolve_job_def('monthly_update')",
+    ),
+)
+
+
+def bench_code_location(args: argparse.Namespace) -> list[Child]:
+    """What loading the code location costs against a bare ``import dagster``: the median
+    of fresh interpreters (what the UI and every run pay before anything else)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
+    out = []
+    for what, code in LOAD_COMMANDS:
+        say(f"  {what}: python -c {code!r} x {LOAD_REPEATS}")
+        slug = what.replace(" ", "-")
+        runs = [
+            run_child(
+                what, [sys.executable, "-c", code], args.out / "logs" / f"load-{slug}.log", env
+            )
+            for _ in range(LOAD_REPEATS)
+        ]
+        runs.sort(key=lambda c: c.seconds)
+        median = runs[len(runs) // 2]
+        median.exit_code = max(c.exit_code for c in runs)
+        out.append(median)
+    return out
+
+
 # --------------------------------------------------------------------------- output
 def say(message: str) -> None:
     print(message, flush=True)
@@ -488,6 +530,13 @@ def print_ratios(rows: list[dict[str, Any]]) -> None:
                     f"{r['peak_mib'] / floor['peak_mib']:.1f}x memory"
                 )
         say(f"  {size:>6}: " + "; ".join(parts))
+    loads = by_size.get("load", {})
+    if "import dagster" in loads and "load definitions" in loads:
+        bare, ours = loads["import dagster"]["seconds"], loads["load definitions"]["seconds"]
+        say(
+            f"  code location: {ours:.2f} s to load the definitions against {bare:.2f} s for "
+            f"a bare import dagster ({ours / bare:.2f}x; medians of {LOAD_REPEATS} processes)"
+        )
 
 
 def git_version() -> str:
@@ -560,6 +609,11 @@ def main() -> int:
         # Others may change the code while a bench runs: say which code each size ran.
         code = git_version()
         rows += [{**r, "code": code} for r in result_rows(size.name, children)]
+
+    say("\n[code location]")
+    loads = bench_code_location(args)
+    failed |= any(c.exit_code != 0 for c in loads)
+    rows += [{**r, "code": git_version()} for r in result_rows("load", loads)]
 
     harness = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     say(f"\nOne month ({args.end_month}) per size; seconds wall, peak RSS of each process:\n")
