@@ -182,15 +182,10 @@ def run_suite(
         connection_string=f"duckdb:///{staging_db}",
         kwargs={"connect_args": {"read_only": True, "config": dict(DUCKDB_CONFIG)}},
     )
-    batch = (
-        datasource.add_table_asset("delivery", table_name="delivery")
-        .add_batch_definition_whole_table("whole")
-        .get_batch()
-    )
     result = _validate(
         suite,
         datasource,
-        batch,
+        datasource.add_table_asset("delivery", table_name="delivery"),
         {"month": list(months), "partner_ids": list(partner_ids), "countries": list(countries)},
         {
             "result_format": "SUMMARY",
@@ -246,15 +241,10 @@ def suite_failures(
     try:
         context = gx_duckdb.ephemeral_context()
         datasource = gx_duckdb.connection_datasource(context, "warehouse", con)
-        batch = (
-            datasource.add_query_asset("delivery", query=f"select * from {VALIDATING_VIEW}")
-            .add_batch_definition_whole_table("whole")
-            .get_batch()
-        )
         result = _validate(
             suite,
             datasource,
-            batch,
+            datasource.add_query_asset("delivery", query=f"select * from {VALIDATING_VIEW}"),
             {"month": list(months), "partner_ids": list(partner_ids), "countries": list(countries)},
             {"result_format": "BOOLEAN_ONLY"},
         )
@@ -271,13 +261,15 @@ def suite_failures(
 def _validate(
     suite: Suite,
     datasource: Any,
-    batch: Any,
+    asset: Any,
     parameters: dict[str, list[str]],
     result_format: dict[str, Any],
 ) -> Any:
-    """``batch`` validated with ``suite``; the data source's engines are let go after."""
+    """The whole of ``asset`` validated with ``suite``; the data source's engines are let
+    go after."""
     gx_suite = _gx_suite(suite)
     try:
+        batch = asset.add_batch_definition_whole_table("whole").get_batch()
         return batch.validate(
             gx_suite, expectation_parameters=parameters, result_format=result_format
         )
