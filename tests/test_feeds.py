@@ -779,3 +779,106 @@ def test_the_suite_judges_rows_inside_the_open_transaction_and_leaves_it_open(
         assert judge(rows) == []
         con.execute("commit")
     assert len(table(home, "windows_share")) == len(rows)
+
+
+# Values at the edge of the contract, per column type: the short way may only accept what
+# the detailed parse accepts, and must type it the same.
+EDGE_VALUES = {
+    ("pc_shipments", "shipped_units"): [
+        "12",
+        " 12 ",
+        "0",
+        "007",
+        "12.0",
+        "12.00",
+        "-3",
+        "+3",
+        "1e3",
+        "1_000",
+        "0x10",
+        "12.5",
+        "1.",
+        ".5",
+        "N/A",
+        "1,234",
+        "$5",
+        "9223372036854775807",
+        "9223372036854775808",
+        "",
+    ],
+    ("pc_shipments", "forecast_units"): ["", "15", "15.0", "1.5", "inf"],
+    ("premium_mix", "license_revenue_usd"): [
+        "10.5",
+        "10",
+        "-10.5",
+        "1e5",
+        "1E5",
+        "inf",
+        "nan",
+        "10.",
+        ".5",
+        "1,000.5",
+        "0.000001",
+    ],
+    ("windows_share", "month"): [
+        "2026-10",
+        " 2026-10 ",
+        "2026-10-01",
+        "2026-10-01 00:00:00",
+        "2026-10-01T00:00:00.000",
+        "2026-10-02",
+        "2026-09",
+        "2026-10-1",
+        "10/2026",
+        "2026-13",
+        "",
+    ],
+    ("windows_share", "sku"): ["NB-01", "NB\x07-01", "NB\x7f", " NB-01 ", "Aero&14 <Pro>"],
+}
+
+
+@pytest.mark.parametrize(
+    ("feed", "column", "value"),
+    [(f, c, v) for (f, c), values in EDGE_VALUES.items() for v in values],
+)
+def test_the_short_way_accepts_no_value_the_detailed_parse_would_name(
+    home: Home, tmp_path: Path, feed: str, column: str, value: str
+) -> None:
+    from oemkpi.parse import NotClean, insert_clean, stage_delivery
+
+    spec = FEEDS[feed]
+    rows = good_rows(feed)
+    rows[0][spec.column_names.index(column)] = value
+    path = write_csv(landing(home, feed) / "edge.csv", header(feed), rows)
+    keys = [c for c in spec.key_names if c != column]
+    where = " and ".join(f"{k} = ?" for k in keys)
+    key_values = [rows[0][spec.column_names.index(k)].strip() for k in keys]
+
+    refused = object()  # the way did not take the delivery (not: took an empty value)
+    staged = stage_delivery(spec, MONTH, [path], tmp_path / "staging.duckdb")
+    detailed: object = refused
+    if not staged.problems:
+        con = duckdb.connect(str(staged.staging_db), read_only=True)
+        detailed = con.execute(f"select {column} from delivery where _row = 2", []).fetchall()[0][0]
+        con.close()
+
+    with warehouse(home.warehouse) as con:
+        con.execute("begin transaction")
+        try:
+            insert_clean(con, spec, MONTH, [path], [path.name])
+        except NotClean:
+            short: object = refused
+        else:
+            (short,) = con.execute(
+                f"select {column} from {feed} where {where}", key_values
+            ).fetchall()[0]
+        con.execute("rollback")
+
+    if short is not refused:
+        # Whatever the short way takes, the detailed parse takes too, typed the same.
+        assert short == detailed, (value, short, detailed)
+    # Plain good values (and an empty forecast) are taken the short way.
+    if value in {"12", " 12 ", "12.0", "15", "10.5", "2026-10", " 2026-10 ", "NB-01"} or (
+        column == "forecast_units" and value == ""
+    ):
+        assert short is not refused, value
