@@ -55,8 +55,8 @@ def compute_sums(con: duckdb.DuckDBPyConnection, month: str) -> int:
     """Replace ``kpi_sums`` of ``month`` from the feed tables; returns the groups written."""
     with transaction(con):
         con.execute(sql("delete_kpi_sums_month"), {"month": month})
-        con.execute(sql("insert_kpi_sums_month"), {"month": month})
-    return int(first_row(con, "select count(*) from kpi_sums where month = ?", [month])[0])
+        (written,) = first_row(con, sql("insert_kpi_sums_month"), {"month": month})
+    return int(written)
 
 
 def load_targets(con: duckdb.DuckDBPyConnection, reference: Reference) -> None:
@@ -96,16 +96,19 @@ def compute_kpis(
     """Replace ``kpi_values`` of ``month``; returns the rows written."""
     with transaction(con):
         con.execute(sql("delete_kpi_values_month"), {"month": month})
-        con.execute(sql("insert_kpi_values_month"), kpi_parameters(month, fy_start_month))
-    return int(first_row(con, "select count(*) from kpi_values where month = ?", [month])[0])
+        (written,) = first_row(
+            con, sql("insert_kpi_values_month"), kpi_parameters(month, fy_start_month)
+        )
+    return int(written)
 
 
 def compute_assortment(con: duckdb.DuckDBPyConnection, month: str, min_units: int) -> int:
     """Replace ``assortment`` of ``month`` (wins, losses, discontinued SKUs against M-1)."""
     with transaction(con):
         con.execute(sql("delete_assortment_month"), {"month": month})
-        con.execute(
+        (written,) = first_row(
+            con,
             sql("insert_assortment_month"),
             {"month": month, "prior_month": add_months(month, -1), "min_units": min_units},
         )
-    return int(first_row(con, "select count(*) from assortment where month = ?", [month])[0])
+    return int(written)

@@ -132,8 +132,8 @@ def evaluate_red_flags(
     }
     with transaction(con):
         con.execute(sql("delete_red_flags_month"), {"month": month})
-        con.execute(sql("insert_red_flags_month"), params)
-    return int(first_row(con, "select count(*) from red_flags where month = ?", [month])[0])
+        (fired,) = first_row(con, sql("insert_red_flags_month"), params)
+    return int(fired)
 
 
 def threshold_names() -> list[str]:
