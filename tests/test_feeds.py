@@ -882,3 +882,40 @@ def test_the_short_way_accepts_no_value_the_detailed_parse_would_name(
         column == "forecast_units" and value == ""
     ):
         assert short is not refused, value
+
+
+def test_an_expectation_that_fails_in_duckdb_aborts_the_short_way_not_the_step(
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A suite whose SQL DuckDB refuses (a number compared with SKUs) aborts the open
+    transaction: the short way gives up and the detailed way reports the check's error,
+    as it does for a staged delivery."""
+    from oemkpi import ingest as ingest_module
+    from oemkpi.suites import SUITES_DIR, load_suite
+
+    document = json.loads((SUITES_DIR / "windows_share.json").read_text(encoding="utf-8"))
+    document["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "sku", "min_value": 0},
+            "meta": {"check": "sku_as_number", "rule": "suite"},
+        }
+    )
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "windows_share.json").write_text(json.dumps(document), encoding="utf-8")
+    suite = load_suite("windows_share", directory=suites)
+    monkeypatch.setattr(ingest_module, "load_suite", lambda _feed: suite)
+    write_csv(
+        landing(home, "windows_share") / "all.csv",
+        header("windows_share"),
+        good_rows("windows_share"),
+    )
+
+    outcome = ingest(home, "windows_share")
+
+    failed = {c.check: c for c in outcome.checks if not c.passed}
+    assert list(failed) == ["sku_as_number"]
+    assert failed["sku_as_number"].error
+    assert outcome.rows_in_force == outcome.rows  # as the detailed way decides: an
+    # expectation that cannot be evaluated names no row, so nothing rejects the delivery
