@@ -6,6 +6,13 @@ transaction or reject the delivery whole (files copied to quarantine with a
 ``<file>.errors.json`` each; whatever was in force for the month stays).
 Every outcome is recorded in ``deliveries`` and ``delivery_checks``.
 Landing files are only ever read.
+
+Two ways lead there. The short way, for a clean delivery: DuckDB reads the files
+straight into the feed's table inside a transaction and the suite judges those
+rows before it commits (:func:`_load_clean`). The detailed way, for everything
+else: the delivery is staged in a scratch file with each row's file and line,
+validated, and loaded or quarantined with every problem named
+(:func:`_ingest_detailed`).
 """
 
 from __future__ import annotations

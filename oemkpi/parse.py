@@ -8,6 +8,10 @@ SKUs. The result is a staging table ``delivery`` (contract columns, typed,
 plus ``_file`` and ``_row``) that the Great Expectations suite then judges.
 
 Row numbers count the header as row 1, as a spreadsheet shows them.
+
+:func:`insert_clean` is the short way for a delivery with nothing to report: the
+same reading and typing, straight into the warehouse's feed table, failing at the
+first value this module would name.
 """
 
 from __future__ import annotations
