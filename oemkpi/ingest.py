@@ -212,7 +212,7 @@ def validate_staged(
         share = (time.perf_counter() - started) / max(1, sum(s.rows for s in members))
         for s in members:
             results[id(s)] = (
-                [CheckOutcome(o.check, True, o.description, s.rows, 0) for o in outcomes],
+                _passed_checks(suite, s.rows),
                 share * s.rows,
             )
     out = []
@@ -230,6 +230,14 @@ def validate_staged(
             results[id(s)] = (checks, time.perf_counter() - started)
         out.append(results[id(s)])
     return out
+
+
+def _passed_checks(suite: Suite, rows: int) -> list[CheckOutcome]:
+    """Every expectation of ``suite`` passed over ``rows`` rows: a delivery judged within a
+    batch that passed whole, where GX reports only on the batch."""
+    return [
+        CheckOutcome(spec.check, True, spec.description, rows, 0) for spec in suite.expectations
+    ]
 
 
 def _folder_of(staged: StagedDelivery) -> str:
@@ -478,10 +486,7 @@ def _insert_batch(
 def _clean_outcome(
     feed: Feed, suite: Suite, inserted: _Inserted, files: list[Path], validated: float
 ) -> DeliveryOutcome:
-    checks = [_contract_outcome(inserted.rows, [])] + [
-        CheckOutcome(spec.check, True, spec.description, inserted.rows, 0)
-        for spec in suite.expectations
-    ]
+    checks = [_contract_outcome(inserted.rows, []), *_passed_checks(suite, inserted.rows)]
     return DeliveryOutcome(
         feed.name,
         inserted.month,

@@ -189,8 +189,10 @@ def run_suite(
         suite,
         datasource,
         datasource.add_table_asset("delivery", table_name="delivery"),
-        {"month": list(months), "partner_ids": list(partner_ids), "countries": list(countries)},
-        {
+        months=months,
+        partner_ids=partner_ids,
+        countries=countries,
+        result_format={
             "result_format": "SUMMARY",
             "partial_unexpected_count": MAX_LISTED_PER_RULE,
             "unexpected_index_column_names": ["_file", "_row"],
@@ -248,8 +250,10 @@ def suite_failures(
             suite,
             datasource,
             datasource.add_query_asset("delivery", query=f"select * from {VALIDATING_VIEW}"),
-            {"month": list(months), "partner_ids": list(partner_ids), "countries": list(countries)},
-            {"result_format": "BOOLEAN_ONLY"},
+            months=months,
+            partner_ids=partner_ids,
+            countries=countries,
+            result_format={"result_format": "BOOLEAN_ONLY"},
         )
     finally:
         # An expectation whose SQL fails in DuckDB aborts the transaction: its check fails
@@ -268,16 +272,26 @@ def _validate(
     suite: Suite,
     datasource: Any,
     asset: Any,
-    parameters: dict[str, list[str]],
+    *,
+    months: list[str],
+    partner_ids: list[str],
+    countries: list[str],
     result_format: dict[str, Any],
 ) -> Any:
-    """The whole of ``asset`` validated with ``suite``; the data source's engines are let
-    go after."""
+    """The whole of ``asset`` validated with ``suite``, its parameters bound (the ``month``
+    of each delivery, the reference's partners and countries); the data source's engines
+    are let go after."""
     gx_suite = _gx_suite(suite)
     try:
         batch = asset.add_batch_definition_whole_table("whole").get_batch()
         return batch.validate(
-            gx_suite, expectation_parameters=parameters, result_format=result_format
+            gx_suite,
+            expectation_parameters={
+                "month": list(months),
+                "partner_ids": list(partner_ids),
+                "countries": list(countries),
+            },
+            result_format=result_format,
         )
     finally:
         # The execution engine has an SQLAlchemy engine of its own; both hold DuckDB
