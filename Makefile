@@ -52,7 +52,7 @@ bench: setup ## time one month at several sizes against DuckDB alone and pandas 
 	$(RUN) python bench/run.py
 
 screenshots: setup ## PNG and PDF of the latest month's reports in ./data (needs chromium)
-	$(RUN) python -m pipelines.screenshots
+	$(RUN) python bench/screenshots.py
 
 clean: ## remove the environments and the sample data home
 	rm -rf .venv $(TOOLS) data

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from oemkpi import markdown
-from oemkpi.ingest import CONTRACT_CHECK, DeliveryOutcome
-from oemkpi.suites import load_suite
+from oemkpi import formats as markdown
+from oemkpi.ingest.outcomes import CONTRACT_CHECK, DeliveryOutcome
+from oemkpi.ingest.suites import load_suite
 
 CONTRACT_DESCRIPTION = (
     "The delivery's files follow the feed contract (SPEC section 3): CSV, Parquet or XLSX; "

@@ -15,11 +15,12 @@ import dagster as dg
 
 from assets.checks import feed_check_results, feed_check_specs
 from assets.emit import month_results
-from oemkpi import markdown
-from oemkpi.contract import FEEDS, Feed
-from oemkpi.ingest import DeliveryOutcome, ingest_deliveries
+from oemkpi import formats as markdown
+from oemkpi.ingest.contract import FEEDS, Feed
+from oemkpi.ingest.deliveries import ingest_deliveries
+from oemkpi.ingest.outcomes import DeliveryOutcome
+from oemkpi.ingest.validation_pages import validation_index_path, write_validation_pages
 from oemkpi.reference import load_reference
-from oemkpi.validation_docs import validation_index_path, write_validation_pages
 from oemkpi.warehouse import sql
 from pipelines.partitions import monthly_partitions, single_run
 from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
@@ -85,7 +86,7 @@ def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
         with oemkpi.warehouse() as con:
             outcomes = ingest_deliveries(con, home, feed.name, months, reference, log=lines.append)
             for month in months:
-                rows = con.execute(sql(f"select_preview_{feed.name}"), {"month": month})
+                rows = con.execute(sql(f"feeds/select_preview_{feed.name}"), {"month": month})
                 header = [d[0] for d in rows.description or []]
                 previews[month] = markdown.table(header, rows.fetchall())
         context.log.info("\n".join(lines))

@@ -14,10 +14,10 @@ import dagster as dg
 
 from assets.emit import month_results
 from assets.feeds import feed_assets
-from oemkpi import markdown
-from oemkpi.kpis import compute_assortment, compute_kpis, compute_sums, load_targets
-from oemkpi.quality import is_late, record_quality
-from oemkpi.redflags import RULES, evaluate_red_flags, load_thresholds
+from oemkpi import formats as markdown
+from oemkpi.kpis.compute import compute_assortment, compute_kpis, compute_sums, load_targets
+from oemkpi.kpis.quality import is_late, record_quality
+from oemkpi.kpis.red_flags import RULES, evaluate_red_flags, load_thresholds
 from oemkpi.reference import load_reference
 from oemkpi.warehouse import sql
 from pipelines.partitions import monthly_partitions, previous, single_run
@@ -67,7 +67,9 @@ def assortment(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Ite
     with oemkpi.warehouse() as con:
         for month in context.partition_keys:
             n = compute_assortment(con, month, int(thresholds.assortment_min_units))
-            counts = dict(con.execute(sql("select_assortment_counts"), {"month": month}).fetchall())
+            counts = dict(
+                con.execute(sql("kpis/select_assortment_counts"), {"month": month}).fetchall()
+            )
             per_month[month] = {
                 "dagster/row_count": n,
                 **{
@@ -96,7 +98,7 @@ def kpis(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[
         load_targets(con, reference)
         for month in context.partition_keys:
             n = compute_kpis(con, month, oemkpi.fiscal_year_start_month)
-            rows = con.execute(sql("select_kpi_summary"), {"month": month}).fetchall()
+            rows = con.execute(sql("kpis/select_kpi_summary"), {"month": month}).fetchall()
             per_month[month] = {
                 "dagster/row_count": n,
                 "partners": len(rows),
@@ -192,11 +194,13 @@ def data_quality(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> I
                 tolerance=thresholds.reconciliation_tolerance,
             )
             month_recon = con.execute(
-                sql("select_reconciliation_month"), {"month": month}
+                sql("quality/select_reconciliation_month"), {"month": month}
             ).fetchall()
-            month_feeds = con.execute(sql("select_feed_status_month"), {"month": month}).fetchall()
+            month_feeds = con.execute(
+                sql("quality/select_feed_status_month"), {"month": month}
+            ).fetchall()
             month_missing = con.execute(
-                sql("select_missing_partner_data_month"), {"month": month}
+                sql("quality/select_missing_partner_data_month"), {"month": month}
             ).fetchall()
             reconciliation += month_recon
             feed_rows += month_feeds
@@ -304,7 +308,7 @@ def red_flags(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iter
             n = evaluate_red_flags(
                 con, month, reference.partner_ids, thresholds, oemkpi.fiscal_year_start_month
             )
-            counts = con.execute(sql("select_red_flag_counts"), {"month": month}).fetchall()
+            counts = con.execute(sql("kpis/select_red_flag_counts"), {"month": month}).fetchall()
             by_rule = {rule: n for rule, _severity, n in counts}
             high = sum(n for _rule, severity, n in counts if severity == "high")
             per_month[month] = {

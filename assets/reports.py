@@ -7,7 +7,7 @@ import dagster as dg
 
 from assets.emit import month_results
 from assets.kpis import assortment, data_quality, kpi_sums, kpis, red_flags
-from oemkpi.reports import write_reports
+from oemkpi.reports.writing import write_reports
 from pipelines.partitions import monthly_partitions, previous, single_run
 from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
 

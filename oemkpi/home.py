@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from oemkpi.contract import FEEDS, PARTNER_ID_RE
 from oemkpi.errors import OemkpiError
+from oemkpi.ingest.contract import FEEDS, PARTNER_ID_RE
 from oemkpi.months import parse_month
 
 DEFAULT_HOME = "data"

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from oemkpi.contract import COUNTRY_RE, PARTNER_ID_RE
 from oemkpi.errors import OemkpiError
+from oemkpi.ingest.contract import COUNTRY_RE, PARTNER_ID_RE
 
 #: KPIs that may carry a quarterly target, and whether the target is a volume.
 TARGET_KPIS: dict[str, str] = {

@@ -84,7 +84,7 @@ def _say(message: str) -> None:
 
 
 def _demo(home: Home, args: argparse.Namespace) -> int:
-    from oemkpi.sample import write_sample_home
+    from oemkpi.sample.generate import write_sample_home
 
     started = time.perf_counter()
     _say(f"Writing the sample data home in {home.root} ...")
@@ -152,7 +152,7 @@ def _run_range(home: Home, first: str, last: str) -> int:
 
 
 def _validate(home: Home, args: argparse.Namespace) -> int:
-    from pipelines.validate import validate_file
+    from oemkpi.ingest.check_file import validate_file
 
     report = validate_file(home, Path(args.file), args.feed, args.month)
     for warning in report.warnings:

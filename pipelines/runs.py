@@ -14,9 +14,9 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from oemkpi.contract import FEED_NAMES
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
+from oemkpi.ingest.contract import FEED_NAMES
 from oemkpi.months import month_range, parse_month
 from oemkpi.warehouse import connect, sql
 from pipelines.instance import ensure_instance
@@ -114,7 +114,7 @@ def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
     con = connect(home.warehouse, read_only=True)
     try:
         rows = con.execute(
-            sql("select_delivery_status"), {"first": months[0], "last": months[-1]}
+            sql("feeds/select_delivery_status"), {"first": months[0], "last": months[-1]}
         ).fetchall()
     finally:
         con.close()

@@ -11,8 +11,8 @@ import json
 
 import dagster as dg
 
-from oemkpi.contract import FEED_NAMES
-from oemkpi.parse import delivery_files, fingerprint
+from oemkpi.ingest.contract import FEED_NAMES
+from oemkpi.ingest.landing import delivery_files, fingerprint
 from pipelines.jobs import monthly_update
 from pipelines.partitions import monthly_partitions
 from pipelines.resources import OemkpiResource

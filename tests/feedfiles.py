@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
-from oemkpi.contract import FEEDS
 from oemkpi.home import Home
+from oemkpi.ingest.contract import FEEDS
 
 PARTNERS = ("acme", "bolt-pc")
 COUNTRIES = ("DE", "JP")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import duckdb
 
-from oemkpi.contract import FEEDS
-from oemkpi.kpis import compute_assortment, compute_kpis, compute_sums
-from oemkpi.quality import record_quality
-from oemkpi.redflags import Thresholds, evaluate_red_flags
+from oemkpi.ingest.contract import FEEDS
+from oemkpi.kpis.compute import compute_assortment, compute_kpis, compute_sums
+from oemkpi.kpis.quality import record_quality
+from oemkpi.kpis.red_flags import Thresholds, evaluate_red_flags
 from oemkpi.warehouse import connect, ensure_schema
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from oemkpi.contract import FEEDS
 from oemkpi.home import Home
+from oemkpi.ingest.contract import FEEDS
 from tests.feedfiles import good_rows, header, landing, snapshot, write_csv
 
 OEMKPI = Path(sys.executable).with_name("oemkpi")

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
-from oemkpi.commentary import (
+from oemkpi.errors import OemkpiError
+from oemkpi.reports.commentary import (
     load_commentary,
     neutralise_markdown,
     parse_commentary,
     render_markdown_safe,
 )
-from oemkpi.errors import OemkpiError
-from oemkpi.report_model import Commentary
+from oemkpi.reports.model import Commentary
 
 FULL = """\
 # Acme — October commentary

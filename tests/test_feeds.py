@@ -13,9 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from oemkpi.contract import FEEDS
 from oemkpi.home import Home
-from oemkpi.ingest import DeliveryOutcome, ingest_deliveries, ingest_delivery
+from oemkpi.ingest.contract import FEEDS
+from oemkpi.ingest.deliveries import ingest_deliveries, ingest_delivery
+from oemkpi.ingest.outcomes import DeliveryOutcome
 from oemkpi.reference import load_reference
 from oemkpi.warehouse import warehouse
 from tests.feedfiles import (
@@ -747,7 +748,8 @@ def test_the_suite_judges_rows_inside_the_open_transaction_and_leaves_it_open(
 ) -> None:
     """Great Expectations reads the rows the transaction wrote, and neither commits nor
     closes it: the verdict decides whether they are committed or rolled back."""
-    from oemkpi.suites import load_suite, suite_failures
+    from oemkpi.ingest.suite_runs import suite_failures
+    from oemkpi.ingest.suites import load_suite
 
     reference = load_reference(home.reference)
     columns = FEEDS["windows_share"].column_names
@@ -844,7 +846,8 @@ EDGE_VALUES = {
 def test_the_short_way_accepts_no_value_the_detailed_parse_would_name(
     home: Home, tmp_path: Path, feed: str, column: str, value: str
 ) -> None:
-    from oemkpi.parse import NotClean, insert_clean, stage_delivery
+    from oemkpi.ingest.clean_load import NotClean, insert_clean
+    from oemkpi.ingest.diagnose import stage_delivery
 
     spec = FEEDS[feed]
     rows = good_rows(feed)
@@ -890,10 +893,13 @@ def test_an_expectation_that_fails_in_duckdb_aborts_the_short_way_not_the_step(
     """A suite whose SQL DuckDB refuses (a number compared with SKUs) aborts the open
     transaction: the short way gives up and the detailed way reports the check's error,
     as it does for a staged delivery."""
-    from oemkpi import ingest as ingest_module
-    from oemkpi.suites import SUITES_DIR, load_suite
+    from oemkpi.ingest import batches, clean_load
+    from oemkpi.ingest.suites import load_suite
+    from oemkpi.packaged import packaged_dir
 
-    document = json.loads((SUITES_DIR / "windows_share.json").read_text(encoding="utf-8"))
+    document = json.loads(
+        (packaged_dir("expectations") / "windows_share.json").read_text(encoding="utf-8")
+    )
     document["expectations"].append(
         {
             "type": "expect_column_values_to_be_between",
@@ -905,7 +911,8 @@ def test_an_expectation_that_fails_in_duckdb_aborts_the_short_way_not_the_step(
     suites.mkdir()
     (suites / "windows_share.json").write_text(json.dumps(document), encoding="utf-8")
     suite = load_suite("windows_share", directory=suites)
-    monkeypatch.setattr(ingest_module, "load_suite", lambda _feed: suite)
+    monkeypatch.setattr(clean_load, "load_suite", lambda _feed: suite)
+    monkeypatch.setattr(batches, "load_suite", lambda _feed: suite)
     write_csv(
         landing(home, "windows_share") / "all.csv",
         header("windows_share"),

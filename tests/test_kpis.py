@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from oemkpi.kpis import KPIS, load_targets
+from oemkpi.kpis.compute import KPIS, load_targets
+from oemkpi.kpis.red_flags import Thresholds
 from oemkpi.months import elapsed_share, fiscal_quarter, quarter_to_date
-from oemkpi.redflags import Thresholds
 from oemkpi.reference import Reference, Target
 from tests.kpidata import compute_month, flags, insert, kpi, open_warehouse
 

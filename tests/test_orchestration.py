@@ -29,11 +29,11 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
-from oemkpi.contract import FEED_NAMES
 from oemkpi.home import Home
+from oemkpi.ingest.contract import FEED_NAMES
+from oemkpi.ingest.landing import delivery_files, fingerprint
 from oemkpi.months import month_range
-from oemkpi.parse import delivery_files, fingerprint
-from oemkpi.sample import write_sample_home
+from oemkpi.sample.generate import write_sample_home
 from pipelines.definitions import defs
 from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions

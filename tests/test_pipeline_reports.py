@@ -39,13 +39,13 @@ from typing import Any
 import polars as pl
 import pytest
 
-from oemkpi.contract import FEED_NAMES, FEEDS
 from oemkpi.home import Home
-from oemkpi.kpis import KPIS
-from oemkpi.quality import is_late
-from oemkpi.render import NA_KPI, SECTIONS, md_escape, pct, pts
-from oemkpi.reports import write_month_reports, write_reports
-from oemkpi.sample import write_sample_home
+from oemkpi.ingest.contract import FEED_NAMES, FEEDS
+from oemkpi.kpis.compute import KPIS
+from oemkpi.kpis.quality import is_late
+from oemkpi.reports.render import NA_KPI, SECTIONS, md_escape, pct, pts
+from oemkpi.reports.writing import write_month_reports, write_reports
+from oemkpi.sample.generate import write_sample_home
 from oemkpi.warehouse import warehouse
 from pipelines.runs import RunSummary, run_months
 

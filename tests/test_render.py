@@ -12,22 +12,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from oemkpi.reference import Partner
-from oemkpi.render import (
-    SECTIONS,
-    kpi_value,
-    md_escape,
-    month_label,
-    num,
-    pct,
-    pts,
-    rel,
-    render_html,
-    render_index,
-    render_markdown,
-    usd,
-    when,
-)
-from oemkpi.report_model import (
+from oemkpi.reports.model import (
     AssortmentItem,
     Chart,
     Commentary,
@@ -42,6 +27,21 @@ from oemkpi.report_model import (
     RedFlag,
     ScopeRow,
     Series,
+)
+from oemkpi.reports.render import (
+    SECTIONS,
+    kpi_value,
+    md_escape,
+    month_label,
+    num,
+    pct,
+    pts,
+    rel,
+    render_html,
+    render_index,
+    render_markdown,
+    usd,
+    when,
 )
 
 HOSTILE_SKU = "Aero&14 <Pro>"
@@ -850,7 +850,7 @@ def test_md_escape(value, expected):
 def test_json_export_drops_the_noise_of_double_sums() -> None:
     from types import SimpleNamespace
 
-    from oemkpi.reports import export_json
+    from oemkpi.reports.writing import export_json
 
     report = SimpleNamespace(
         export={

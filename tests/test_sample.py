@@ -17,7 +17,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from oemkpi.contract import (
+from oemkpi.errors import OemkpiError
+from oemkpi.ingest.contract import (
     EDITIONS,
     FEEDS,
     FORM_FACTORS,
@@ -27,11 +28,11 @@ from oemkpi.contract import (
     PRODUCTS,
     SEGMENTS,
 )
-from oemkpi.errors import OemkpiError
+from oemkpi.ingest.diagnose import stage_delivery
+from oemkpi.ingest.landing import delivery_files
 from oemkpi.months import fiscal_quarter, month_range
-from oemkpi.parse import delivery_files, stage_delivery
 from oemkpi.reference import load_reference
-from oemkpi.sample import COUNTRY_CATALOGUE, SampleSummary, write_sample_home
+from oemkpi.sample.generate import COUNTRY_CATALOGUE, SampleSummary, write_sample_home
 
 END = "2026-10"
 PREV = "2026-09"

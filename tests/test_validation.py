@@ -18,20 +18,23 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from oemkpi.contract import FEEDS
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
-from oemkpi.ingest import CONTRACT_CHECK, DeliveryOutcome, ingest_delivery
-from oemkpi.parse import stage_delivery
-from oemkpi.reference import load_reference
-from oemkpi.suites import SUITES_DIR, Expectation, load_suite, run_suite
-from oemkpi.validation_docs import (
+from oemkpi.ingest.contract import FEEDS
+from oemkpi.ingest.deliveries import ingest_delivery
+from oemkpi.ingest.diagnose import stage_delivery
+from oemkpi.ingest.outcomes import CONTRACT_CHECK, DeliveryOutcome
+from oemkpi.ingest.suite_runs import run_suite
+from oemkpi.ingest.suites import Expectation, load_suite
+from oemkpi.ingest.validation_pages import (
     MAX_PAGE_ROWS,
     validation_index_path,
     validation_page_path,
     write_validation_page,
     write_validation_pages,
 )
+from oemkpi.packaged import packaged_dir
+from oemkpi.reference import load_reference
 from oemkpi.warehouse import warehouse
 from tests.feedfiles import good_rows, header, landing, snapshot, write_csv
 
@@ -349,7 +352,9 @@ def test_skipped_expectations_are_covered_by_test_feeds() -> None:
 def _suite_copy(tmp_path: Path, feed: str, edit) -> Path:
     directory = tmp_path / "suites"
     directory.mkdir()
-    document = json.loads((SUITES_DIR / f"{feed}.json").read_text(encoding="utf-8"))
+    document = json.loads(
+        (packaged_dir("expectations") / f"{feed}.json").read_text(encoding="utf-8")
+    )
     edit(document["expectations"])
     (directory / f"{feed}.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     return directory
@@ -524,7 +529,7 @@ def test_key_uniqueness_on_duckdb_counts_only_the_keys_whose_hash_repeats(
     home: Home, tmp_path: Path
 ) -> None:
     """GX's own SQL joins every row to a GROUP BY of the table (9 s at 10M rows); the
-    provider in oemkpi.gx_duckdb must be the one GX picks for our engine."""
+    provider in oemkpi.ingest.gx_engine must be the one GX picks for our engine."""
     import sqlalchemy as sa
 
     statements: list[str] = []
@@ -534,7 +539,7 @@ def test_key_uniqueness_on_duckdb_counts_only_the_keys_whose_hash_repeats(
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", remember)
     try:
-        _run(home, tmp_path, "windows_share", SUITES_DIR)
+        _run(home, tmp_path, "windows_share", packaged_dir("expectations"))
     finally:
         sa.event.remove(sa.engine.Engine, "before_cursor_execute", remember)
     uniqueness = [s for s in statements if "_num_rows" in s]

@@ -1,0 +1,225 @@
+"""The clean load: a delivery with nothing to report goes straight into the warehouse.
+
+DuckDB reads the files into the feed's table and types every value on the way
+(:func:`insert_clean`), inside a transaction; the feed's suite then judges
+exactly the rows that would be committed (:func:`load_clean_deliveries`).
+Whatever the diagnosing parse would report stops the clean load instead
+(:class:`NotClean`): the transaction is rolled back and the delivery goes the
+diagnosing way (:mod:`oemkpi.ingest.diagnose`), which names every problem.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from oemkpi.home import Home
+from oemkpi.ingest.batches import BATCH_MAX_ROWS, passed_checks
+from oemkpi.ingest.contract import Feed
+from oemkpi.ingest.landing import (
+    Unreadable,
+    all_blank,
+    display_names,
+    fingerprint,
+    match_header,
+    open_text_source,
+    short_error,
+    text_columns,
+)
+from oemkpi.ingest.outcomes import DeliveryOutcome, contract_outcome
+from oemkpi.ingest.problems import Problem
+from oemkpi.ingest.record import record_delivery
+from oemkpi.ingest.suite_runs import suite_failures
+from oemkpi.ingest.suites import Suite, load_suite
+from oemkpi.ingest.typing_rules import clean_expression
+from oemkpi.reference import Reference
+from oemkpi.warehouse import Generated, first_row, render_sql
+
+
+class NotClean(Exception):
+    """A delivery that needs the diagnosing parse: see :func:`insert_clean`."""
+
+
+def insert_clean(
+    con: duckdb.DuckDBPyConnection,
+    feed: Feed,
+    month: str,
+    files: list[Path],
+    names: list[str],
+) -> tuple[int, list[Problem]]:
+    """Replace ``feed``'s ``month`` in the warehouse by this delivery, in the caller's transaction.
+
+    Whatever the diagnosing parse would report raises :class:`NotClean` instead: a
+    header without every contract column, an unreadable file or record, a value that
+    breaks its typing rule (``error()`` in the insert aborts it), a row whose month is
+    not the folder's, a blank key. The caller then rolls back and takes the diagnosing
+    way. Returns the rows inserted and the header warnings (extra columns).
+    """
+    selects: list[str] = []
+    params: list[object] = []
+    warnings: list[Problem] = []
+    views: list[str] = []
+    try:
+        for index, (path, name) in enumerate(zip(files, names, strict=True)):
+            source = open_text_source(con, path, f"clean_{index}", strict=True)
+            if source.view:
+                views.append(source.view)
+            positions, problems, header_warnings = match_header(feed, source.header, name)
+            if problems:
+                raise NotClean(name)
+            warnings.extend(header_warnings)
+            typed = [clean_expression(c, month) for c in feed.columns]
+            selects.append(
+                render_sql(
+                    "feeds/select_clean_file",
+                    typed_columns=Generated(", ".join(sql for sql, _ in typed)),
+                    text_columns=text_columns(feed, positions),
+                    relation=source.relation,
+                    all_blank=all_blank(feed),
+                )
+            )
+            params.extend(value for _, values in typed for value in values)
+            params.extend(source.params)
+        con.execute(render_sql("feeds/delete_feed_month", feed=feed.name), {"month": month})
+        (rows,) = first_row(
+            con,
+            render_sql(
+                "feeds/insert_clean_delivery",
+                feed=feed.name,
+                columns=", ".join(feed.column_names),
+                typed_selects=Generated(" union all ".join(selects)),
+            ),
+            params,
+        )
+    except Unreadable as err:
+        raise NotClean(err.what) from None
+    except duckdb.Error as err:
+        # The transaction is aborted; its rollback drops the XLSX views registered in it.
+        raise NotClean(short_error(err)) from None
+    for view in views:
+        con.unregister(view)
+    return int(rows), warnings
+
+
+@dataclass
+class _Inserted:
+    """A month read by the clean load, inside the open transaction."""
+
+    month: str
+    rows: int
+    warnings: list[Problem]
+    seconds: float
+
+
+def load_clean_deliveries(
+    con: duckdb.DuckDBPyConnection,
+    home: Home,
+    feed: Feed,
+    delivered: dict[str, list[Path]],
+    reference: Reference,
+) -> dict[str, DeliveryOutcome]:
+    """Load the clean deliveries; the outcomes of those loaded, by month.
+
+    Months are read into the feed's table one after another in one transaction, up to
+    :data:`~oemkpi.ingest.batches.BATCH_MAX_ROWS` rows, and the suite judges them
+    together inside it: one Great Expectations validation per batch on exactly the rows
+    that would be committed. A month that is not clean (:class:`NotClean`, or fewer
+    rows than the suite allows) leaves the queue and the batch is read again without
+    it; a batch the suite fails is rolled back whole. Those months go the diagnosing
+    way. Every row of a month carries the month's folder (or the insert fails), so
+    keys, which include the month, are unique in a batch exactly when unique in each
+    delivery.
+    """
+    suite = load_suite(feed.name)
+    loaded: dict[str, DeliveryOutcome] = {}
+    queue = list(delivered)
+    while queue:
+        con.begin()
+        committed = False
+        try:
+            batch, not_clean = _insert_batch(con, home, feed, suite, queue, delivered)
+            if not_clean is not None:
+                queue.remove(not_clean)
+                continue  # rolled back below; the batch is read again without that month
+            del queue[: len(batch)]
+            started = time.perf_counter()
+            failed = suite_failures(
+                suite,
+                con,
+                feed=feed.name,
+                months=[b.month for b in batch],
+                partner_ids=reference.partner_ids,
+                countries=reference.country_codes,
+            )
+            validated = time.perf_counter() - started
+            if failed:
+                continue  # rolled back below; each month is diagnosed on its own
+            started = time.perf_counter()
+            total = max(1, sum(b.rows for b in batch))
+            outcomes = [
+                _clean_outcome(feed, suite, b, delivered[b.month], validated * b.rows / total)
+                for b in batch
+            ]
+            for outcome in outcomes:
+                record_delivery(con, outcome, delivered[outcome.month])
+            con.commit()
+            committed = True
+            recorded = time.perf_counter() - started
+            for outcome in outcomes:
+                outcome.seconds["load"] = recorded * outcome.rows / total
+                loaded[outcome.month] = outcome
+        finally:
+            if not committed:
+                con.rollback()
+    return loaded
+
+
+def _insert_batch(
+    con: duckdb.DuckDBPyConnection,
+    home: Home,
+    feed: Feed,
+    suite: Suite,
+    queue: list[str],
+    delivered: dict[str, list[Path]],
+) -> tuple[list[_Inserted], str | None]:
+    """Read months from the front of ``queue`` until the batch is full; the months read,
+    and the month that stopped the batch by not being clean (the transaction is then
+    aborted), if one did."""
+    batch: list[_Inserted] = []
+    rows = 0
+    for month in queue:
+        if batch and rows >= BATCH_MAX_ROWS:
+            break
+        files = delivered[month]
+        started = time.perf_counter()
+        try:
+            inserted, warnings = insert_clean(
+                con, feed, month, files, display_names(files, home.root)
+            )
+        except NotClean:
+            return batch, month
+        if not suite.admits_row_count(inserted):
+            return batch, month
+        batch.append(_Inserted(month, inserted, warnings, time.perf_counter() - started))
+        rows += inserted
+    return batch, None
+
+
+def _clean_outcome(
+    feed: Feed, suite: Suite, inserted: _Inserted, files: list[Path], validated: float
+) -> DeliveryOutcome:
+    checks = [contract_outcome(inserted.rows, []), *passed_checks(suite, inserted.rows)]
+    return DeliveryOutcome(
+        feed.name,
+        inserted.month,
+        "loaded",
+        fingerprint=fingerprint(files),
+        files=[p.name for p in files],
+        rows=inserted.rows,
+        warnings=inserted.warnings,
+        checks=checks,
+        seconds={"parse": inserted.seconds, "validate": validated},
+    )

@@ -1,0 +1,201 @@
+"""The diagnosing parse: a delivery staged in a scratch DuckDB file, every problem named.
+
+A delivery that the clean load would not take comes here. Every file is read
+as text (CSV records DuckDB cannot read go to a rejects table instead of
+stopping the read), each record numbered with the line a user sees (the header
+is row 1, as a spreadsheet shows it), every value that breaks its column's
+typing rule listed, and the values typed by the same rule table
+(:mod:`oemkpi.ingest.typing_rules`). The result is the scratch table
+``delivery`` (``_file``, ``_row`` and the typed contract columns) that the
+Great Expectations suite then judges.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from oemkpi.ingest.contract import Feed
+from oemkpi.ingest.landing import (
+    Unreadable,
+    all_blank,
+    display_names,
+    match_header,
+    open_text_source,
+    short_error,
+    text_columns,
+)
+from oemkpi.ingest.problems import MAX_LISTED_PER_RULE, Problem, problem, summary_problem
+from oemkpi.ingest.typing_rules import WHAT, problem_conditions, staged_expression
+from oemkpi.warehouse import DUCKDB_CONFIG, Generated, first_row, render_sql, sql
+
+
+@dataclass
+class StagedDelivery:
+    """A delivery read into ``staging_db`` (table ``delivery``), with what parsing found."""
+
+    feed: Feed
+    month: str
+    files: list[Path]
+    names: list[str]
+    staging_db: Path
+    rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    #: Contract columns present in every file (the staging table has just these).
+    present_columns: list[str] = field(default_factory=list)
+
+
+def stage_delivery(
+    feed: Feed, month: str, files: list[Path], staging_db: Path, *, base: Path | None = None
+) -> StagedDelivery:
+    """Read ``files`` into ``staging_db`` and list every parsing problem.
+
+    ``base`` makes file names in problems relative (e.g. to the data home).
+    """
+    names = display_names(files, base)
+    staged = StagedDelivery(feed, month, files, names, staging_db)
+    staging_db.parent.mkdir(parents=True, exist_ok=True)
+    config = {
+        **DUCKDB_CONFIG,
+        # Rows keep file order, so numbering them needs no sort (see create_typed_delivery).
+        "preserve_insertion_order": True,
+        "temp_directory": f"{staging_db}.tmp",
+    }
+    con = duckdb.connect(str(staging_db), config=config)
+    try:
+        _stage(con, staged)
+    finally:
+        con.close()
+    return staged
+
+
+def remove_scratch_db(path: Path) -> None:
+    """Delete a scratch DuckDB file with its WAL and spill folder."""
+    for leftover in (path, Path(f"{path}.wal"), Path(f"{path}.tmp")):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None:
+    feed = staged.feed
+    con.execute(
+        render_sql(
+            "feeds/create_raw_rows",
+            text_columns=Generated(", ".join(f"{c.name} varchar" for c in feed.columns)),
+        )
+    )
+    con.execute(sql("feeds/create_raw_shift"))
+    headers_ok: list[set[str]] = []
+    for index, (path, name) in enumerate(zip(staged.files, staged.names, strict=True)):
+        try:
+            source = open_text_source(con, path, index)
+        except Unreadable as err:
+            staged.problems.append(problem(name, None, None, None, err.rule, err.what))
+            continue
+        positions, header_problems, header_warnings = match_header(feed, source.header, name)
+        staged.problems.extend(header_problems)
+        staged.warnings.extend(header_warnings)
+        # A column named twice is a problem; its first occurrence is staged so the
+        # rest of the file is still checked and every problem is listed.
+        headers_ok.append(set(positions))
+        before = int(first_row(con, sql("feeds/select_raw_row_count"))[0])
+        try:
+            con.execute(
+                render_sql(
+                    "feeds/insert_raw_rows",
+                    text_columns=text_columns(feed, positions),
+                    relation=source.relation,
+                ),
+                [name, before, *source.params],
+            )
+        except duckdb.Error as err:
+            staged.problems.append(
+                problem(
+                    name,
+                    None,
+                    None,
+                    None,
+                    "file_unreadable",
+                    f"the file cannot be read ({short_error(err)})",
+                )
+            )
+            continue
+        if source.rejects:
+            _collect_rejects(con, source.rejects, name, staged)
+    staged.present_columns = [
+        c.name for c in feed.columns if headers_ok and all(c.name in h for h in headers_ok)
+    ]
+    _number_rows(con)
+    _value_problems(con, staged)
+    _build_typed(con, staged)
+
+
+def _collect_rejects(
+    con: duckdb.DuckDBPyConnection, table: str, name: str, staged: StagedDelivery
+) -> None:
+    """CSV rows DuckDB could not split into the header's columns, or not decode."""
+    rows = con.execute(render_sql("feeds/select_csv_rejects", rejects=table)).fetchall()
+    for j, (line, error_type, csv_line, message) in enumerate(rows, start=1):
+        rule = "encoding" if error_type == "INVALID ENCODING" else "csv_structure"
+        what = (
+            "is not UTF-8 text"
+            if rule == "encoding"
+            else f"cannot be read as CSV ({message.strip()})"
+        )
+        shown = (csv_line or "").strip()
+        staged.problems.append(problem(name, int(line), None, shown or None, rule, what))
+        con.execute(sql("feeds/insert_raw_shift"), [name, int(line) - j - 1, j])
+
+
+def _number_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """View ``rows``: the staged values with ``_row``, the line number users see."""
+    shifted = int(first_row(con, sql("feeds/select_raw_shift_count"))[0]) > 0
+    con.execute(sql("feeds/create_rows_view_shifted" if shifted else "feeds/create_rows_view"))
+
+
+def _value_problems(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None:
+    branches = []
+    for col in staged.feed.columns:
+        for condition, rule in problem_conditions(col):
+            branches.append(
+                f"select _file, _row, '{col.name}' as col, {col.name} as value, '{rule}' as rule "
+                f"from rows where {col.name} is not null and ({condition})"
+            )
+    if not branches:
+        return
+    found = con.execute(
+        render_sql("feeds/select_value_problems", branches=Generated(" union all ".join(branches))),
+        {"max_listed": MAX_LISTED_PER_RULE},
+    ).fetchall()
+    overflow: dict[tuple[str, str, str], int] = {}
+    for file, row, col, value, rule, n in found:
+        staged.problems.append(problem(file, int(row), col, value, rule, WHAT[rule]))
+        if n > MAX_LISTED_PER_RULE:
+            overflow[(file, col, rule)] = n - MAX_LISTED_PER_RULE
+    for (file, column, rule), more in overflow.items():
+        staged.problems.append(summary_problem(file, column, rule, more))
+
+
+def _build_typed(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None:
+    present = set(staged.present_columns)
+    typed = [
+        f"{staged_expression(c)}::{c.sql_type} as {c.name}"
+        for c in staged.feed.columns
+        if c.name in present
+    ]
+    con.execute(
+        render_sql(
+            "feeds/create_typed_delivery",
+            typed_columns=Generated(", ".join(["_file", "_row", *typed])),
+            all_blank=all_blank(staged.feed),
+        )
+    )
+    con.execute(sql("feeds/drop_rows_view"))
+    con.execute(sql("feeds/drop_raw_rows"))
+    staged.rows = int(first_row(con, sql("feeds/select_delivery_row_count"))[0])

@@ -1,0 +1,113 @@
+"""What checking a delivery found, and what happened to it, as the other stages read it.
+
+:class:`Checked` is a delivery parsed and judged, not yet loaded or rejected;
+:class:`DeliveryOutcome` is the end of the road for one feed-month (loaded,
+rejected or missing), which the Dagster checks, the validation pages, the CLI
+and the delivery record all read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from oemkpi.ingest.diagnose import StagedDelivery
+from oemkpi.ingest.problems import Problem
+from oemkpi.ingest.suites import CheckOutcome
+
+#: The check that stands for everything the parse enforces before the suite runs.
+CONTRACT_CHECK = "contract"
+
+
+@dataclass
+class Checked:
+    """A delivery parsed and validated, not yet loaded or rejected."""
+
+    staged: StagedDelivery
+    checks: list[CheckOutcome]
+    problems: list[Problem]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.problems
+
+    @property
+    def checks_failed(self) -> int:
+        return sum(not c.passed for c in self.checks)
+
+
+@dataclass
+class DeliveryOutcome:
+    """What happened to one feed-month: for the CLI, Dagster metadata and reports."""
+
+    feed: str
+    month: str
+    status: str  # loaded | rejected | missing
+    fingerprint: str | None = None
+    files: list[str] = field(default_factory=list)
+    rows: int = 0  # rows in the delivery as parsed
+    rows_in_force: int = 0  # rows of the month in the warehouse afterwards
+    partners: int = 0  # partners with rows in force
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    checks: list[CheckOutcome] = field(default_factory=list)
+    quarantine: Path | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line for logs and the CLI."""
+        if self.status == "missing":
+            return f"{self.month}: no delivery in landing ({self.rows_in_force} rows in force)"
+        if self.status == "loaded":
+            return f"{self.month}: loaded {self.rows} rows from {len(self.files)} files"
+        return (
+            f"{self.month}: REJECTED, {len(self.problems)} problems "
+            f"(first: {self.problems[0].message}) see {self.quarantine}"
+        )
+
+
+def contract_outcome(rows: int, problems: list[Problem]) -> CheckOutcome:
+    """The contract check's outcome: passed unless the parse found problems."""
+    return CheckOutcome(
+        check=CONTRACT_CHECK,
+        passed=not problems,
+        description="files readable as CSV, Parquet or XLSX; header has the contract columns; "
+        "plain numbers; whole units; months as YYYY-MM; printable SKUs",
+        element_count=rows,
+        unexpected_count=len(problems),
+        sample=[p.message for p in problems[:5]],
+        problems=list(problems),
+    )
+
+
+def checked(
+    staged: StagedDelivery, suite_checks: list[CheckOutcome], seconds: dict[str, float]
+) -> Checked:
+    """A staged delivery with its suite's outcomes: the contract check first."""
+    contract = contract_outcome(staged.rows, staged.problems)
+    return Checked(
+        staged,
+        [contract, *suite_checks],
+        merge_problems(staged.problems, suite_checks),
+        seconds,
+    )
+
+
+def merge_problems(parsed: list[Problem], checks: list[CheckOutcome]) -> list[Problem]:
+    """Parser problems first, then suite problems not already said of the same cell."""
+    seen: set[tuple[str, int | None, str | None]] = {
+        (p.file, p.row, p.column) for p in parsed if p.row is not None
+    }
+    unreadable_file = any(p.row is None for p in parsed)
+    merged = list(parsed)
+    for check in checks:
+        for p in check.problems:
+            if unreadable_file and p.rule == "row_count":
+                continue  # a file that could not be read explains the missing rows already
+            if p.row is not None and (p.file, p.row, p.column) in seen:
+                continue
+            seen.add((p.file, p.row, p.column))
+            merged.append(p)
+    merged.sort(key=lambda p: (p.file, p.row if p.row is not None else 0))
+    return merged

@@ -1,0 +1,59 @@
+"""Quarantine: a rejected delivery's files, copied with a ``<file>.errors.json`` each.
+
+``quarantine/<feed>/<YYYY-MM>/`` holds the latest rejected delivery of a
+feed-month as it was delivered, beside one errors document per file listing
+every problem (file, row, column, value, rule) and the delivery's own problems.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from oemkpi.home import Home
+from oemkpi.ingest.contract import Feed
+from oemkpi.ingest.outcomes import Checked
+
+
+def quarantine_delivery(
+    home: Home, feed: Feed, month: str, files: list[Path], checked: Checked
+) -> Path:
+    """Copy the rejected delivery to quarantine with one ``<file>.errors.json`` per file."""
+    target = home.quarantine_dir(feed.name, month)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    names = checked.staged.names
+    for path, name in zip(files, names, strict=True):
+        shutil.copy2(path, target / path.name)
+        (target / f"{path.name}.errors.json").write_text(
+            _errors_document(feed.name, month, name, names, checked),
+            encoding="utf-8",
+        )
+    return target
+
+
+def _errors_document(feed: str, month: str, file: str, names: list[str], checked: Checked) -> str:
+    """The body of ``<file>.errors.json``: this file's problems and the delivery's own."""
+    own = [p for p in checked.problems if p.file == file or p.file not in names]
+    body = {
+        "feed": feed,
+        "month": month,
+        "file": file,
+        "delivery": names,
+        "status": "rejected",
+        "rejected_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "problem_count": len(own),
+        "problems": [p.to_json() for p in own],
+        "delivery_problem_count": len(checked.problems),
+        "checks_failed": [c.check for c in checked.checks if not c.passed],
+        "warnings": [w.to_json() for w in checked.staged.warnings if w.file == file],
+    }
+    if not own:
+        body["note"] = (
+            "No problem was found in this file; the delivery is rejected as a whole because "
+            "other files of it have problems. Fix those and deliver all files again."
+        )
+    return json.dumps(body, indent=2, ensure_ascii=False, default=str) + "\n"

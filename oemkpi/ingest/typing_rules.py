@@ -1,0 +1,153 @@
+"""How a delivered text value becomes a typed value: one rule table for both ways in.
+
+Every file is read as text. A contract column's type (``month``, ``int``,
+``number``, ``text``; the SKU has a rule of its own) says which text it takes,
+how that text is typed, and what is wrong with text it does not take. Both ways
+a delivery comes in are generated from :data:`TYPE_RULES`, so they cannot
+disagree:
+
+* the clean load (:mod:`oemkpi.ingest.clean_load`) types each value on its way
+  into the warehouse and stops at the first value it would not take
+  (:func:`clean_expression`);
+* the diagnosing parse (:mod:`oemkpi.ingest.diagnose`) types the staged values
+  (:func:`staged_expression`) and names every value it would not take, with its
+  rule (:func:`problem_conditions`).
+
+Every value is first trimmed, and blank text is NULL (missing), which the
+suites judge; these rules only ever see non-blank text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oemkpi.ingest.contract import Column
+from oemkpi.warehouse import Generated
+
+# Plain numbers only (SPEC section 3): no thousands separators, currency, exponents.
+PLAIN_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
+WHOLE_NUMBER = r"-?[0-9]+(\.0+)?"
+# A month cell may also be a date on the first of the month (XLSX/Parquet dates).
+MONTH_VALUE = r"[0-9]{4}-(0[1-9]|1[0-2])(-01([ T]00:00:00(\.0+)?)?)?"
+CONTROL_CHAR = r"[\x00-\x1f\x7f]"
+
+#: What each rule says about a value it rejects (the first half of a problem sentence).
+WHAT: dict[str, str] = {
+    "month": "is not a month; write it as YYYY-MM",
+    "plain_number": "is not a plain number",
+    "integer": "is not a whole number",
+    "out_of_range": "is too large",
+    "sku": "contains a control character",
+}
+
+
+@dataclass(frozen=True)
+class TypeRule:
+    """How text becomes one type.
+
+    ``shapes``: (rule, pattern) pairs, each a regular expression the whole text must
+    match, each narrower than the one before; a value that fails one is named by
+    that rule. ``typed``: the typed value of text of the last shape, ``{v}`` standing
+    for the text; NULL where it does not fit the type (named ``out_of_range``).
+    ``forbidden``: (rule, pattern) pairs that must match nowhere in the text.
+    """
+
+    shapes: tuple[tuple[str, str], ...] = ()
+    typed: str = "{v}"
+    can_overflow: bool = False
+    forbidden: tuple[tuple[str, str], ...] = ()
+
+
+#: The rule of each column type; the SKU column follows :data:`SKU_RULE` instead.
+TYPE_RULES: dict[str, TypeRule] = {
+    "month": TypeRule(shapes=(("month", MONTH_VALUE),), typed="left({v}, 7)"),
+    "int": TypeRule(
+        shapes=(("plain_number", PLAIN_NUMBER), ("integer", WHOLE_NUMBER)),
+        typed="try_cast(regexp_replace({v}, '\\.0+$', '') as bigint)",
+        can_overflow=True,
+    ),
+    "number": TypeRule(
+        shapes=(("plain_number", PLAIN_NUMBER),),
+        typed="case when isfinite(try_cast({v} as double)) then try_cast({v} as double) end",
+        can_overflow=True,
+    ),
+    "text": TypeRule(),
+}
+SKU_RULE = TypeRule(forbidden=(("sku", CONTROL_CHAR),))
+
+#: What the clean load writes where it meets a value it would not take: the insert
+#: fails, its transaction is rolled back and the delivery goes the diagnosing way.
+NOT_CLEAN = "error('oemkpi: not clean')"
+
+
+def rule_of(col: Column) -> TypeRule:
+    return SKU_RULE if col.name == "sku" else TYPE_RULES[col.type]
+
+
+def _full_match(name: str, pattern: str) -> str:
+    return f"regexp_full_match({name}, '{pattern}')"
+
+
+def _typed(rule: TypeRule, name: str) -> str:
+    return rule.typed.format(v=name)
+
+
+def staged_expression(col: Column) -> Generated:
+    """The typed value of staged text ``col``; NULL where the text breaks a rule (the
+    problem is listed from :func:`problem_conditions`)."""
+    rule = rule_of(col)
+    typed = _typed(rule, col.name)
+    if rule.shapes:
+        return Generated(f"case when {_full_match(col.name, rule.shapes[-1][1])} then {typed} end")
+    return Generated(typed)
+
+
+def problem_conditions(col: Column) -> list[tuple[str, str]]:
+    """(condition on the non-blank text of ``col``, rule) for every way it can be wrong;
+    at most one condition holds for a value."""
+    rule = rule_of(col)
+    name = col.name
+    out: list[tuple[str, str]] = []
+    for i, (rule_id, pattern) in enumerate(rule.shapes):
+        # Named by the first shape the value misses.
+        earlier = [_full_match(name, p) for _, p in rule.shapes[:i]]
+        out.append((" and ".join([*earlier, f"not {_full_match(name, pattern)}"]), rule_id))
+    if rule.can_overflow:
+        shape = _full_match(name, rule.shapes[-1][1])
+        out.append((f"{shape} and {_typed(rule, name)} is null", "out_of_range"))
+    for rule_id, pattern in rule.forbidden:
+        out.append((f"regexp_matches({name}, '{pattern}')", rule_id))
+    return out
+
+
+def clean_expression(col: Column, month: str) -> tuple[Generated, list[object]]:
+    """The typed value of ``col``'s trimmed text for the clean load, or :data:`NOT_CLEAN`
+    where :func:`problem_conditions` would name a problem; each pattern is matched once.
+    A month must also be the delivery's folder month (the suite checks that in the
+    diagnosing parse). Returns the SQL and the values of its ``?``, in order."""
+    rule = rule_of(col)
+    name = col.name
+    typed = _typed(rule, name)
+    if col.type == "month":
+        shape = _full_match(name, rule.shapes[-1][1])
+        return (
+            Generated(
+                f"case when {name} = ? then {name} "
+                f"when {shape} and {typed} = ? then {typed} else {NOT_CLEAN} end as {name}"
+            ),
+            [month, month],
+        )
+    if rule.shapes:
+        shape = _full_match(name, rule.shapes[-1][1])
+        value = f"coalesce({typed}, {NOT_CLEAN})" if rule.can_overflow else typed
+        return (
+            Generated(
+                f"case when {name} is null then null when {shape} then {value} "
+                f"else {NOT_CLEAN} end as {name}"
+            ),
+            [],
+        )
+    if rule.forbidden:
+        found = " or ".join(f"regexp_matches({name}, '{p}')" for _, p in rule.forbidden)
+        return Generated(f"case when {found} then {NOT_CLEAN} else {typed} end as {name}"), []
+    return Generated(f"{typed} as {name}"), []

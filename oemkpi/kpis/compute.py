@@ -1,0 +1,114 @@
+"""The KPIs of SPEC section 4, computed in DuckDB from the ``sql/`` files.
+
+Python here only says which months a computation needs (fiscal calendar) and
+runs the statements; every definition lives in SQL, as a ratio of sums.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+
+from oemkpi.months import (
+    DEFAULT_FY_START_MONTH,
+    add_months,
+    fiscal_quarter,
+    quarter_to_date,
+)
+from oemkpi.reference import Reference
+from oemkpi.warehouse import first_row, sql, transaction
+
+
+@dataclass(frozen=True)
+class Kpi:
+    name: str
+    kind: Literal["ratio", "volume"]
+    label: str
+
+
+#: Every KPI, in the order reports show them.
+KPIS: tuple[Kpi, ...] = (
+    Kpi("shipped_units", "volume", "PC shipments"),
+    Kpi("forecast_attainment", "ratio", "Forecast attainment"),
+    Kpi("windows_share", "ratio", "Windows share"),
+    Kpi("pro_mix", "ratio", "Pro mix"),
+    Kpi("premium_mix", "ratio", "Premium mix"),
+    Kpi("license_revenue_usd", "volume", "Licence revenue (USD)"),
+    Kpi("office_attach", "ratio", "Office attach"),
+    Kpi("server_attach", "ratio", "Server attach"),
+    Kpi("server_units", "volume", "Server shipments"),
+    Kpi("office_sell_thru_units", "volume", "Office sell-thru"),
+    Kpi("server_sell_thru_units", "volume", "Server sell-thru"),
+)
+KPI_BY_NAME = {k.name: k for k in KPIS}
+VOLUME_KPIS = [k.name for k in KPIS if k.kind == "volume"]
+
+
+def kpi_labels() -> list[dict[str, str]]:
+    """KPI labels as rows, bound into SQL that writes sentences."""
+    return [{"kpi": k.name, "label": k.label} for k in KPIS]
+
+
+def compute_sums(con: duckdb.DuckDBPyConnection, month: str) -> int:
+    """Replace ``kpi_sums`` of ``month`` from the feed tables; returns the groups written."""
+    with transaction(con):
+        con.execute(sql("kpis/delete_kpi_sums_month"), {"month": month})
+        (written,) = first_row(con, sql("kpis/insert_kpi_sums_month"), {"month": month})
+    return int(written)
+
+
+def load_targets(con: duckdb.DuckDBPyConnection, reference: Reference) -> None:
+    """Replace the ``targets`` table with reference/targets.csv."""
+    with transaction(con):
+        con.execute(sql("kpis/delete_targets"))
+        if reference.targets:
+            con.executemany(
+                sql("kpis/insert_target"),
+                [
+                    {
+                        "partner_id": t.partner_id,
+                        "fiscal_quarter": t.fiscal_quarter,
+                        "kpi": t.kpi,
+                        "target": t.target,
+                    }
+                    for t in reference.targets
+                ],
+            )
+
+
+def kpi_parameters(month: str, fy_start_month: int = DEFAULT_FY_START_MONTH) -> dict[str, object]:
+    """The months and labels ``insert_kpi_values_month.sql`` needs for ``month``."""
+    return {
+        "month": month,
+        "prior_month": add_months(month, -1),
+        "prior_year_month": add_months(month, -12),
+        "qtd_months": quarter_to_date(month, fy_start_month),
+        "fiscal_quarter": fiscal_quarter(month, fy_start_month),
+        "volume_kpis": VOLUME_KPIS,
+    }
+
+
+def compute_kpis(
+    con: duckdb.DuckDBPyConnection, month: str, fy_start_month: int = DEFAULT_FY_START_MONTH
+) -> int:
+    """Replace ``kpi_values`` of ``month``; returns the rows written."""
+    with transaction(con):
+        con.execute(sql("kpis/delete_kpi_values_month"), {"month": month})
+        (written,) = first_row(
+            con, sql("kpis/insert_kpi_values_month"), kpi_parameters(month, fy_start_month)
+        )
+    return int(written)
+
+
+def compute_assortment(con: duckdb.DuckDBPyConnection, month: str, min_units: int) -> int:
+    """Replace ``assortment`` of ``month`` (wins, losses, discontinued SKUs against M-1)."""
+    with transaction(con):
+        con.execute(sql("kpis/delete_assortment_month"), {"month": month})
+        (written,) = first_row(
+            con,
+            sql("kpis/insert_assortment_month"),
+            {"month": month, "prior_month": add_months(month, -1), "min_units": min_units},
+        )
+    return int(written)

@@ -1,0 +1,2 @@
+-- Let go of an attached scratch staging file.
+detach {alias}

@@ -1,0 +1,7 @@
+-- One file of a clean delivery, typed: its trimmed text, blank rows left out.
+select {typed_columns}
+from (
+    select {text_columns}
+    from {relation}
+)
+where not ({all_blank})

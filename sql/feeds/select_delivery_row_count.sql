@@ -1,0 +1,2 @@
+-- Rows of the typed staged delivery.
+select count(*) from delivery
