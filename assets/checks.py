@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from oemkpi import formats as markdown
+from oemkpi import formats
 from oemkpi.ingest.outcomes import CONTRACT_CHECK, DeliveryOutcome
 from oemkpi.ingest.suites import load_suite
 
@@ -81,7 +81,7 @@ def feed_check_results(
             metadata["errors"] = "\n".join(errors[:10])
         if rows:
             metadata["failing_rows"] = dg.MetadataValue.md(
-                markdown.table(("month", "file", "row", "column", "value"), rows)
+                formats.md_table(("month", "file", "row", "column", "value"), rows)
             )
         if failed_months:
             passed, severity = False, dg.AssetCheckSeverity.ERROR

@@ -14,8 +14,8 @@ from typing import Any
 import dagster as dg
 
 from assets.checks import feed_check_results, feed_check_specs
-from assets.emit import month_results
-from oemkpi import formats as markdown
+from assets.monthly import month_results
+from oemkpi import formats
 from oemkpi.ingest.contract import FEEDS, Feed
 from oemkpi.ingest.deliveries import ingest_deliveries
 from oemkpi.ingest.outcomes import DeliveryOutcome
@@ -48,8 +48,8 @@ def _month_metadata(outcome: DeliveryOutcome, preview: str, page: Path | None) -
 
 
 #: The feed with a row per SKU, by far the largest: its step runs first, so that the
-#: import of Great Expectations (~3.5 s of Python) overlaps DuckDB reading its files
-#: (10M rows: ~10 s) instead of holding up a small feed's step.
+#: import of Great Expectations (seconds of Python) overlaps DuckDB reading its files
+#: instead of holding up a small feed's step.
 LARGEST_FEED = "windows_share"
 
 
@@ -81,14 +81,14 @@ def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
         reference = load_reference(home.reference)
         months = list(context.partition_keys)
         previews: dict[str, str] = {}
-        # One log message for the step: each is an event the instance stores (~10 ms).
+        # One log message for the step: each is an event the instance stores.
         lines: list[str] = []
         with oemkpi.warehouse() as con:
             outcomes = ingest_deliveries(con, home, feed.name, months, reference, log=lines.append)
             for month in months:
                 rows = con.execute(sql(f"feeds/select_preview_{feed.name}"), {"month": month})
                 header = [d[0] for d in rows.description or []]
-                previews[month] = markdown.table(header, rows.fetchall())
+                previews[month] = formats.md_table(header, rows.fetchall())
         context.log.info("\n".join(lines))
         checked = [o for o in outcomes if o.status != "missing"]
         pages = dict(

@@ -28,7 +28,7 @@ the ``seconds_*`` metadata of the four feed assets. A clean delivery is read
 straight into the warehouse, so its parse is the whole insert (read, type,
 write; and, for the first feed, the overlapping import of Great Expectations),
 validate the suite run inside the transaction and load the delivery record and
-commit; a delivery that needs the detailed way adds the staging, the
+commit; a delivery that needs the diagnosing way adds the staging, the
 validation with problems named, and the copy into the warehouse. kpis is the sum of the
 kpi_sums, assortment, kpis, data_quality and red_flags steps; reports is the
 monthly_reports step; feed_extra is the rest of the four feed steps (reference

@@ -7,6 +7,7 @@ the helpers here take and return strings.
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date
 
@@ -94,3 +95,29 @@ def quarter_to_date(month: str, fy_start_month: int = DEFAULT_FY_START_MONTH) ->
 def elapsed_share(month: str, fy_start_month: int = DEFAULT_FY_START_MONTH) -> float:
     """Share of the fiscal quarter that has elapsed at the end of ``month`` (1/3, 2/3 or 1)."""
     return len(quarter_to_date(month, fy_start_month)) / 3
+
+
+MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def month_short(month: str) -> str:
+    """``"2025-10"`` -> ``"Oct 25"``; anything else is returned as it came."""
+    try:
+        year, mon = int(month[:4]), int(month[5:7])
+    except ValueError:
+        return month
+    if len(month) != 7 or month[4] != "-" or not 1 <= mon <= 12:
+        return month
+    return f"{MONTH_ABBR[mon - 1]} {year % 100:02d}"
+
+
+def month_label(month: str | None, short: bool = False) -> str:
+    """``"2026-10"`` -> ``"October 2026"`` (``short``: ``"Oct 26"``); None -> ``"n/a"``."""
+    if month is None:
+        return "n/a"
+    if short:
+        return month_short(month)
+    try:
+        return f"{calendar.month_name[int(month[5:7])]} {int(month[:4])}"
+    except (ValueError, IndexError):
+        return month

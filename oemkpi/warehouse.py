@@ -155,8 +155,8 @@ def unordered_inserts(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBP
     """Let DuckDB store the rows of big inserts in whatever order its threads produce.
 
     Keeping insertion order (the default) leaves a parallel insert with many part-filled
-    row groups, which the next checkpoint merges by writing the new data again: 3.4 s
-    after a 10M-row month, on top of the insert's own 10 s. The feed tables have no
+    row groups, which the next checkpoint merges by writing the new data again (at 10M
+    rows a third as long as the insert itself). The feed tables have no
     order to keep (every query that shows rows sorts them).
     """
     con.execute(sql("schema/set_unordered_inserts"))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
+from oemkpi.quiet_exit import quiet_exit
 
 EXIT_OK, EXIT_REJECTED, EXIT_ERROR = 0, 1, 2
 
@@ -177,14 +178,16 @@ def _ui(home: Home, args: argparse.Namespace) -> int:
     _say(
         f"Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={dagster_home}); Ctrl-C stops it."
     )
-    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    # The installed code location by module, so no workspace.yaml (nor a checkout) is needed.
     command = [
         sys.executable,
         "-m",
         "dagster",
         "dev",
-        "-w",
-        str(workspace),
+        "-m",
+        "pipelines.definitions",
+        "-a",
+        "defs",
         "-h",
         "127.0.0.1",
         "-p",
@@ -194,17 +197,9 @@ def _ui(home: Home, args: argparse.Namespace) -> int:
 
 
 def entry() -> None:
-    """Console-script entry point: run, flush, and leave without interpreter teardown.
-
-    Great Expectations keeps DuckDB objects in module-level caches; at interpreter
-    shutdown DuckDB's bindings then print pages of "nanobind: leaked ..." noise.
-    Every file and connection is closed by the time ``main`` returns, so the
-    process ends with its exit code and nothing else.
-    """
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    """Console-script entry point: run, then leave without interpreter teardown
+    (:mod:`oemkpi.quiet_exit` says why)."""
+    quiet_exit(main())
 
 
 if __name__ == "__main__":

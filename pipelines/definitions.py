@@ -4,15 +4,19 @@ import dagster as dg
 
 from assets.feeds import feed_assets
 from assets.kpis import kpi_assets
+from assets.quality import quality_assets
 from assets.reports import report_assets
+from pipelines import dagster_patches
 from pipelines.jobs import monthly_update
 from pipelines.progress import progress_logger
 from pipelines.resources import OemkpiResource
 from pipelines.schedules import monthly_update_schedule
 from pipelines.sensors import landing_sensor
 
+dagster_patches.apply()
+
 defs = dg.Definitions(
-    assets=[*feed_assets, *kpi_assets, *report_assets],
+    assets=[*feed_assets, *kpi_assets, *quality_assets, *report_assets],
     jobs=[monthly_update],
     schedules=[monthly_update_schedule],
     sensors=[landing_sensor],

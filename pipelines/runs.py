@@ -9,10 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
@@ -21,6 +17,10 @@ from oemkpi.months import month_range, parse_month
 from oemkpi.warehouse import connect, sql
 from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions
+
+#: Dagster's public run tags for a single-run backfill over a partition range.
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 @dataclass
@@ -97,8 +97,8 @@ def run_months(home: Home, first: str, last: str) -> RunSummary:
                 raise_on_error=False,
                 tags={
                     **tags,
-                    ASSET_PARTITION_RANGE_START_TAG: months[0],
-                    ASSET_PARTITION_RANGE_END_TAG: months[-1],
+                    RANGE_START_TAG: months[0],
+                    RANGE_END_TAG: months[-1],
                 },
             )
     summary = RunSummary(result.run_id, months, result.success)

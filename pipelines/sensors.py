@@ -2,12 +2,13 @@
 
 The cursor remembers each delivery folder's fingerprint (file names, sizes and
 modification times). A folder whose fingerprint changed yields one run
-request for that month, selecting the feed and everything downstream of it,
-with a ``run_key`` of the delivery version: an unchanged delivery never runs
-twice, and a re-delivery runs again.
+request for that month, selecting the feed and everything downstream of it in
+the asset graph, with a ``run_key`` of the delivery version: an unchanged
+delivery never runs twice, and a re-delivery runs again.
 """
 
 import json
+from typing import Any
 
 import dagster as dg
 
@@ -17,8 +18,12 @@ from pipelines.jobs import monthly_update
 from pipelines.partitions import monthly_partitions
 from pipelines.resources import OemkpiResource
 
-#: What a re-delivered feed invalidates in its month.
-DOWNSTREAM = ("kpi_sums", "assortment", "kpis", "data_quality", "red_flags", "monthly_reports")
+
+def downstream_of(feed: str, graph: Any) -> list[dg.AssetKey]:
+    """The feed and every asset downstream of it in ``graph`` (the code location's asset
+    graph): what a re-delivery invalidates."""
+    keys = dg.AssetSelection.assets(feed).downstream().resolve(graph)
+    return sorted(keys, key=lambda key: (key != dg.AssetKey(feed), key.to_user_string()))
 
 
 def scan_landing(oemkpi: OemkpiResource, known_months: set[str]) -> dict[str, str]:
@@ -49,6 +54,9 @@ def scan_landing(oemkpi: OemkpiResource, known_months: set[str]) -> dict[str, st
 )
 def landing_sensor(context: dg.SensorEvaluationContext, oemkpi: OemkpiResource) -> dg.SensorResult:
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    graph = context.repository_def.asset_graph if context.repository_def else None
+    if graph is None:
+        raise dg.DagsterInvariantViolationError("landing_sensor needs its code location's assets.")
     months = set(monthly_partitions.get_partition_keys())
     current = scan_landing(oemkpi, months)
     requests = []
@@ -60,7 +68,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, oemkpi: OemkpiResource) 
             dg.RunRequest(
                 run_key=f"{feed}-{month}-{print_}",
                 partition_key=month,
-                asset_selection=[dg.AssetKey(feed), *(dg.AssetKey(a) for a in DOWNSTREAM)],
+                asset_selection=downstream_of(feed, graph),
                 tags={"oemkpi/started_by": "landing_sensor", "oemkpi/delivery": key},
             )
         )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
 from oemkpi.home import Home
+from oemkpi.quiet_exit import quiet_exit
 
 _EXIT_STATUS = pytest.StashKey[int]()
 
@@ -57,13 +57,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Leave without interpreter teardown once pytest has printed its summary.
-
-    After Great Expectations has run, DuckDB's bindings print pages of
-    "nanobind: leaked ..." at interpreter shutdown (module-level type objects kept
-    alive by GX's caches). The same reason and remedy as ``pipelines.cli.entry``.
-    """
+    """Leave without interpreter teardown once pytest has printed its summary, when Great
+    Expectations has run (:mod:`oemkpi.quiet_exit` says why)."""
     if "great_expectations" in sys.modules and _EXIT_STATUS in config.stash:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(config.stash[_EXIT_STATUS])
+        quiet_exit(config.stash[_EXIT_STATUS])

@@ -7,7 +7,8 @@ import re
 import pytest
 from markupsafe import Markup
 
-from oemkpi.reports.charts import month_short, nice_ticks, render_chart, tick_labels
+from oemkpi.months import month_short
+from oemkpi.reports.charts import nice_ticks, render_chart, tick_labels
 from oemkpi.reports.model import Chart, Series
 
 MONTHS = [f"{2025 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(13)]  # 2025-10..2026-10

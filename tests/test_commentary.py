@@ -9,13 +9,9 @@ import pytest
 from markupsafe import Markup
 
 from oemkpi.errors import OemkpiError
-from oemkpi.reports.commentary import (
-    load_commentary,
-    neutralise_markdown,
-    parse_commentary,
-    render_markdown_safe,
-)
+from oemkpi.reports.commentary import load_commentary, parse_commentary
 from oemkpi.reports.model import Commentary
+from oemkpi.reports.safe_markdown import neutralise_markdown, render_markdown_safe
 
 FULL = """\
 # Acme — October commentary

@@ -636,7 +636,7 @@ def test_backfill_validates_clean_months_together_and_loads_each(home: Home) -> 
         assert table(home, "windows_share", outcome.month) == sorted(
             tuple(_typed(r)) for r in good_rows("windows_share", outcome.month)
         )
-    # Clean months go the short way: nothing is staged, so no scratch file is left either.
+    # Clean months go the clean load: nothing is staged, so no scratch file is left either.
     assert not home.staging.exists() or not list(home.staging.iterdir())
 
 
@@ -692,12 +692,12 @@ def test_backfill_rejects_a_month_whose_rows_carry_another_batch_month(home: Hom
     assert table(home, "windows_share", "2026-08") == []
 
 
-# -- the short way in and the detailed way ------------------------------------------------
+# -- the clean load and the diagnosing parse ------------------------------------------------
 
 
-def test_a_blank_key_in_an_xlsx_file_is_named_by_the_detailed_way(home: Home) -> None:
-    """The short way's insert fails inside its transaction (an XLSX view registered in it);
-    the rollback leaves the earlier delivery in force and the detailed way names the cell."""
+def test_a_blank_key_in_an_xlsx_file_is_named_by_the_diagnosing_parse(home: Home) -> None:
+    """The clean load's insert fails inside its transaction (an XLSX view registered in it);
+    the rollback leaves the earlier delivery in force and the diagnosing way names the cell."""
     feed = "windows_share"
     folder = landing(home, feed)
     write_csv(folder / "all.csv", header(feed), good_rows(feed))
@@ -722,7 +722,7 @@ def test_a_blank_key_in_an_xlsx_file_is_named_by_the_detailed_way(home: Home) ->
 
 
 def test_backfill_reads_the_batch_again_without_a_month_that_is_not_clean(home: Home) -> None:
-    """A bad cell aborts the batch's transaction: the month goes the detailed way, the
+    """A bad cell aborts the batch's transaction: the month goes the diagnosing way, the
     months read before it are read again, and every clean month is loaded."""
     for month in BACKFILL:
         rows = good_rows("windows_share", month)
@@ -783,8 +783,8 @@ def test_the_suite_judges_rows_inside_the_open_transaction_and_leaves_it_open(
     assert len(table(home, "windows_share")) == len(rows)
 
 
-# Values at the edge of the contract, per column type: the short way may only accept what
-# the detailed parse accepts, and must type it the same.
+# Values at the edge of the contract, per column type: the clean load may only accept what
+# the diagnosing parse accepts, and must type it the same.
 EDGE_VALUES = {
     ("pc_shipments", "shipped_units"): [
         "12",
@@ -843,7 +843,7 @@ EDGE_VALUES = {
     ("feed", "column", "value"),
     [(f, c, v) for (f, c), values in EDGE_VALUES.items() for v in values],
 )
-def test_the_short_way_accepts_no_value_the_detailed_parse_would_name(
+def test_the_clean_load_accepts_no_value_the_diagnosing_parse_would_name(
     home: Home, tmp_path: Path, feed: str, column: str, value: str
 ) -> None:
     from oemkpi.ingest.clean_load import NotClean, insert_clean
@@ -878,20 +878,20 @@ def test_the_short_way_accepts_no_value_the_detailed_parse_would_name(
         con.execute("rollback")
 
     if short is not refused:
-        # Whatever the short way takes, the detailed parse takes too, typed the same.
+        # Whatever the clean load takes, the diagnosing parse takes too, typed the same.
         assert short == detailed, (value, short, detailed)
-    # Plain good values (and an empty forecast) are taken the short way.
+    # Plain good values (and an empty forecast) are taken the clean load.
     if value in {"12", " 12 ", "12.0", "15", "10.5", "2026-10", " 2026-10 ", "NB-01"} or (
         column == "forecast_units" and value == ""
     ):
         assert short is not refused, value
 
 
-def test_an_expectation_that_fails_in_duckdb_aborts_the_short_way_not_the_step(
+def test_an_expectation_that_fails_in_duckdb_aborts_the_clean_load_not_the_step(
     home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A suite whose SQL DuckDB refuses (a number compared with SKUs) aborts the open
-    transaction: the short way gives up and the detailed way reports the check's error,
+    transaction: the clean load gives up and the diagnosing way reports the check's error,
     as it does for a staged delivery."""
     from oemkpi.ingest import batches, clean_load
     from oemkpi.ingest.suites import load_suite
@@ -924,5 +924,5 @@ def test_an_expectation_that_fails_in_duckdb_aborts_the_short_way_not_the_step(
     failed = {c.check: c for c in outcome.checks if not c.passed}
     assert list(failed) == ["sku_as_number"]
     assert failed["sku_as_number"].error
-    assert outcome.rows_in_force == outcome.rows  # as the detailed way decides: an
+    assert outcome.rows_in_force == outcome.rows  # as the diagnosing way decides: an
     # expectation that cannot be evaluated names no row, so nothing rejects the delivery

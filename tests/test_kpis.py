@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from oemkpi.kpis.compute import KPIS, load_targets
+from oemkpi.kpis.compute import load_targets
+from oemkpi.kpis.definitions import KPIS
 from oemkpi.kpis.red_flags import Thresholds
 from oemkpi.months import elapsed_share, fiscal_quarter, quarter_to_date
 from oemkpi.reference import Reference, Target

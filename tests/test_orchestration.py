@@ -39,7 +39,6 @@ from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions
 from pipelines.resources import OemkpiResource
 from pipelines.runs import run_months
-from pipelines.sensors import DOWNSTREAM
 
 REPO = Path(__file__).resolve().parent.parent
 OEMKPI = Path(sys.executable).with_name("oemkpi")
@@ -191,7 +190,11 @@ def _tick(home: Home, cursor: str | None) -> tuple[list[dg.RunRequest], str]:
 
 
 def _expected_selection(feed: str) -> list[dg.AssetKey]:
-    return [dg.AssetKey(feed), *(dg.AssetKey(a) for a in DOWNSTREAM)]
+    """The feed first, then what depends on it (assortment reads windows_share only)."""
+    downstream = ["data_quality", "kpi_sums", "kpis", "monthly_reports", "red_flags"]
+    if feed == "windows_share":
+        downstream = sorted([*downstream, "assortment"])
+    return [dg.AssetKey(feed), *(dg.AssetKey(a) for a in downstream)]
 
 
 def _folder_key(home: Home, feed: str, month: str) -> str:

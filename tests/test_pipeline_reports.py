@@ -39,11 +39,13 @@ from typing import Any
 import polars as pl
 import pytest
 
+from oemkpi.formats import pct, pts
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES, FEEDS
-from oemkpi.kpis.compute import KPIS
+from oemkpi.kpis.definitions import KPIS
 from oemkpi.kpis.quality import is_late
-from oemkpi.reports.render import NA_KPI, SECTIONS, md_escape, pct, pts
+from oemkpi.reports.safe_markdown import md_escape
+from oemkpi.reports.template_helpers import NA_KPI, SECTIONS
 from oemkpi.reports.writing import write_month_reports, write_reports
 from oemkpi.sample.generate import write_sample_home
 from oemkpi.warehouse import warehouse
@@ -664,7 +666,7 @@ def test_every_assortment_item_is_listed_or_counted(
         shutil.copytree(normal.home.root / folder, root / folder)
     shutil.copy2(normal.home.warehouse, root / "warehouse.duckdb")
     home = Home.at(root)
-    monkeypatch.setattr("oemkpi.render.ASSORTMENT_LIST_LIMIT", 2)
+    monkeypatch.setattr("oemkpi.reports.template_helpers.ASSORTMENT_LIST_LIMIT", 2)
     with warehouse(home.warehouse, read_only=True) as con:
         write_month_reports(con, home, MONTH)
     cut = Outputs(home)

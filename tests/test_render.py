@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
+from oemkpi.formats import kpi_value, num, pct, pts, rel, usd, when
+from oemkpi.months import month_label
 from oemkpi.reference import Partner
 from oemkpi.reports.model import (
     AssortmentItem,
@@ -28,21 +30,9 @@ from oemkpi.reports.model import (
     ScopeRow,
     Series,
 )
-from oemkpi.reports.render import (
-    SECTIONS,
-    kpi_value,
-    md_escape,
-    month_label,
-    num,
-    pct,
-    pts,
-    rel,
-    render_html,
-    render_index,
-    render_markdown,
-    usd,
-    when,
-)
+from oemkpi.reports.render import render_html, render_index, render_markdown
+from oemkpi.reports.safe_markdown import md_escape
+from oemkpi.reports.template_helpers import SECTIONS
 
 HOSTILE_SKU = "Aero&14 <Pro>"
 PIPE_SKU = "Bolt|X 13"

@@ -545,3 +545,14 @@ def test_key_uniqueness_on_duckdb_counts_only_the_keys_whose_hash_repeats(
     uniqueness = [s for s in statements if "_num_rows" in s]
     assert uniqueness, statements
     assert all("hash(" in s and "repeated_keys" in s for s in uniqueness)
+
+
+def test_the_gx_engine_was_written_for_the_installed_versions() -> None:
+    """oemkpi/ingest/gx_engine.py overrides GX internals; an upgrade of any of these
+    packages must come with a look at those overrides (then update WRITTEN_FOR)."""
+    from importlib.metadata import version
+
+    from oemkpi.ingest.gx_engine import WRITTEN_FOR
+
+    for package, minor in WRITTEN_FOR.items():
+        assert version(package).startswith(f"{minor}."), (package, version(package), minor)

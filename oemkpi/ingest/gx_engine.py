@@ -1,14 +1,20 @@
-"""A Great Expectations SQL data source for DuckDB files.
+"""A Great Expectations SQL data source for DuckDB: a workaround on GX internals.
 
-Importing this module imports Great Expectations (7-10 s), so only the step
-that validates imports it, through :func:`oemkpi.suites.run_suite`.
+Written against great-expectations 1.24, SQLAlchemy 2.1, duckdb-engine 0.17 and
+duckdb 1.5 (:data:`WRITTEN_FOR`; tests/test_validation.py fails when the
+installed versions move, so the overrides below are re-checked on an upgrade).
+Importing this module imports Great Expectations, so only the step that
+validates imports it, through :mod:`oemkpi.ingest.suite_runs`.
 
 Why a data source of our own: GX reads a query's rows after closing the
 connection it ran on; DuckDB drops the result with the connection, and every
 metric fails with ``list index out of range`` (fivetran/great_expectations
-#11579; see shared/NOTES.md). Buffering the rows while the connection is
-open is the whole fix. Measured on 10M rows: ~5 s and no pandas copy, where
-the pandas path needs ~25 s and ~3.9 GB.
+#11579; see shared/NOTES.md). Buffering the rows while the connection is open
+(:class:`BufferedDuckDBExecutionEngine`) is the whole fix, and it validates
+DuckDB tables in place, with no pandas copy. Two more pieces:
+:class:`DuckDBCompoundColumnsCount` replaces GX's key-uniqueness SQL with one
+DuckDB plans well, and :func:`connection_datasource` lets GX read an open
+transaction's rows.
 """
 
 from __future__ import annotations
@@ -31,6 +37,14 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_fun
     multicolumn_function_partial,
 )
 
+#: The versions these overrides of GX internals were written and tested against.
+WRITTEN_FOR = {
+    "great-expectations": "1.24",
+    "sqlalchemy": "2.1",
+    "duckdb-engine": "0.17",
+    "duckdb": "1.5",
+}
+
 
 class BufferedDuckDBExecutionEngine(SqlAlchemyExecutionEngine):
     """Fetches every result before DuckDB's connection goes back to the pool."""
@@ -46,11 +60,11 @@ class BufferedDuckDBExecutionEngine(SqlAlchemyExecutionEngine):
 class DuckDBCompoundColumnsCount(MulticolumnMapMetricProvider):
     """``compound_columns.count`` (behind ``expect_compound_columns_to_be_unique``) for DuckDB.
 
-    GX's SQL joins every row back to a GROUP BY of the whole table on all key columns:
-    9 s for 10M rows here, most of the validation. The same map (every row with
+    GX's SQL joins every row back to a GROUP BY of the whole table on all key columns,
+    most of a big delivery's validation time. The same map (every row with
     ``_num_rows``, the count of rows sharing its key) is built from the few keys that
     can repeat: keys whose 64-bit hash repeats (one pass over a single integer), counted
-    exactly on their rows only, then looked up by every row: 1.3 s for 10M rows.
+    exactly on their rows only, then looked up by every row (bench/ has the timings).
     GX finds this provider for :class:`BufferedDuckDBExecutionEngine` by its class, and
     its own ``compound_columns.unique`` condition (``_num_rows < 2``) then applies as is.
     """

@@ -30,13 +30,13 @@ from oemkpi.warehouse import DUCKDB_CONFIG, render_sql, sql
 
 
 def import_suite_engine_in_background() -> None:
-    """Start importing Great Expectations (~3.5 s, all Python) on a thread of its own.
+    """Start importing Great Expectations (seconds of pure Python) on a thread of its own.
 
     Called just before a feed's deliveries are read: DuckDB lets go of the GIL while
     it reads, so the import overlaps a large read, and whoever validates next waits
     for the import under way (the import lock) instead of starting another. Started
-    beside other Python work it only slows both down: at the start of a run, beside
-    Dagster's set-up, it made a demo month 1.9 s slower (15.9 s against 14.0 s).
+    beside other Python work it only slows both down, so it is not started at the
+    beginning of a run, beside Dagster's set-up (bench/ measured it).
     """
     if "oemkpi.ingest.gx_engine" not in sys.modules:
         threading.Thread(

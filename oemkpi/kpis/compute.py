@@ -1,16 +1,15 @@
-"""The KPIs of SPEC section 4, computed in DuckDB from the ``sql/`` files.
+"""The month's KPI tables, computed in DuckDB from ``sql/kpis/``.
 
 Python here only says which months a computation needs (fiscal calendar) and
-runs the statements; every definition lives in SQL, as a ratio of sums.
+runs the statements; every definition lives in SQL, as a ratio of sums. Each
+step replaces its month in one transaction.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import duckdb
 
+from oemkpi.kpis.definitions import VOLUME_KPIS
 from oemkpi.months import (
     DEFAULT_FY_START_MONTH,
     add_months,
@@ -19,36 +18,6 @@ from oemkpi.months import (
 )
 from oemkpi.reference import Reference
 from oemkpi.warehouse import first_row, sql, transaction
-
-
-@dataclass(frozen=True)
-class Kpi:
-    name: str
-    kind: Literal["ratio", "volume"]
-    label: str
-
-
-#: Every KPI, in the order reports show them.
-KPIS: tuple[Kpi, ...] = (
-    Kpi("shipped_units", "volume", "PC shipments"),
-    Kpi("forecast_attainment", "ratio", "Forecast attainment"),
-    Kpi("windows_share", "ratio", "Windows share"),
-    Kpi("pro_mix", "ratio", "Pro mix"),
-    Kpi("premium_mix", "ratio", "Premium mix"),
-    Kpi("license_revenue_usd", "volume", "Licence revenue (USD)"),
-    Kpi("office_attach", "ratio", "Office attach"),
-    Kpi("server_attach", "ratio", "Server attach"),
-    Kpi("server_units", "volume", "Server shipments"),
-    Kpi("office_sell_thru_units", "volume", "Office sell-thru"),
-    Kpi("server_sell_thru_units", "volume", "Server sell-thru"),
-)
-KPI_BY_NAME = {k.name: k for k in KPIS}
-VOLUME_KPIS = [k.name for k in KPIS if k.kind == "volume"]
-
-
-def kpi_labels() -> list[dict[str, str]]:
-    """KPI labels as rows, bound into SQL that writes sentences."""
-    return [{"kpi": k.name, "label": k.label} for k in KPIS]
 
 
 def compute_sums(con: duckdb.DuckDBPyConnection, month: str) -> int:

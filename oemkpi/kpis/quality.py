@@ -11,6 +11,15 @@ from oemkpi.ingest.contract import FEED_NAMES
 from oemkpi.months import add_months, month_start
 from oemkpi.warehouse import sql, transaction
 
+#: The cross-feed reconciliations of SPEC section 3 by check name (the names
+#: ``insert_reconciliation_month.sql`` writes), with what each compares.
+RECONCILIATIONS: dict[str, str] = {
+    "shipments_vs_windows_share": "of pc_shipments non-server units with windows_share units",
+    "windows_share_vs_premium_mix": "of windows_share Windows units with premium_mix units",
+    "windows_vs_office_base": "of windows_share Windows units with Office base units",
+    "server_vs_windows_server_base": "of server shipments with Windows Server base units",
+}
+
 
 def due_date(month: str, late_after_day: int) -> date:
     """The day after which a missing feed-month counts as late (the Nth of the next month)."""

@@ -1,6 +1,6 @@
 """Red-flag thresholds (reference/red_flags.yaml over built-in defaults) and evaluation.
 
-The rules themselves are SQL (``sql/insert_red_flags_month.sql``); this module
+The rules themselves are SQL (``sql/kpis/insert_red_flags_month.sql``); this module
 reads and checks the thresholds, converts points to fractions, and runs it.
 """
 
@@ -14,7 +14,7 @@ import duckdb
 import yaml
 
 from oemkpi.errors import OemkpiError
-from oemkpi.kpis.compute import VOLUME_KPIS, kpi_labels
+from oemkpi.kpis.definitions import VOLUME_KPIS, kpi_labels
 from oemkpi.months import DEFAULT_FY_START_MONTH, elapsed_share
 from oemkpi.warehouse import first_row, sql, transaction
 

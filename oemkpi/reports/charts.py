@@ -1,6 +1,6 @@
 """13-month trend charts as inline SVG: no JavaScript, nothing fetched, prints in greyscale.
 
-Pure functions from a :class:`~oemkpi.report_model.Chart` to SVG markup. Every
+Pure functions from a :class:`~oemkpi.reports.model.Chart` to SVG markup. Every
 series has its own colour, dash pattern and marker shape, so the lines stay
 apart on a black-and-white printout; a ``None`` point breaks the line. Every
 piece of text is escaped here, because series names and titles may one day
@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from markupsafe import Markup, escape
 
+from oemkpi.months import month_short
 from oemkpi.reports.model import Chart, KpiKind
 
 WIDTH = 640
@@ -32,7 +33,6 @@ PLOT_BOTTOM = HEIGHT - MARGIN_BOTTOM
 MIN_LABEL_SPACING = 48.0
 #: Room between the plot edge and the first/last month, so edge labels are not clipped.
 X_PAD = 20.0
-MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 #: (colour, dash pattern, marker): dark/mid/light tones plus dashes and shapes for greyscale.
 SERIES_STYLES: tuple[tuple[str, str | None, str], ...] = (
@@ -53,17 +53,6 @@ def _f(value: float) -> str:
     """A coordinate with one decimal, without a trailing ``.0``."""
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text
-
-
-def month_short(month: str) -> str:
-    """``"2025-10"`` -> ``"Oct 25"``; anything else is returned as it came."""
-    try:
-        year, mon = int(month[:4]), int(month[5:7])
-    except ValueError:
-        return month
-    if len(month) != 7 or month[4] != "-" or not 1 <= mon <= 12:
-        return month
-    return f"{MONTH_ABBR[mon - 1]} {year % 100:02d}"
 
 
 def _candidate_steps(span: float, kind: KpiKind) -> list[float]:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from oemkpi.months import add_months
+from oemkpi.months import add_months, month_label
 from oemkpi.reports.model import AssortmentItem, FeedState, ForecastRow, KpiFigure, RedFlag
 
 MAX_SENTENCES = 6
@@ -23,12 +23,6 @@ _SALIENCE = {
     "pro_mix": 0.01,
     "license_revenue_usd": 0.05,
 }
-
-
-def _month_name(month: str) -> str:
-    import calendar
-
-    return f"{calendar.month_name[int(month[5:7])]} {month[:4]}"
 
 
 def _pct(v: float) -> str:
@@ -76,7 +70,7 @@ def summary_sentences(
 
     Red flags whose story an earlier sentence already tells are counted, not repeated.
     """
-    prior = _month_name(add_months(month, -1))
+    prior = month_label(add_months(month, -1))
     sentences = [
         _shipments(
             partner_name,
@@ -142,8 +136,8 @@ def _shipments(
 ) -> str:
     if figure.value is None:
         status = next((f.status for f in feeds if f.feed == "pc_shipments"), "missing")
-        return f"PC shipments for {_month_name(month)} are unavailable: the pc_shipments feed is {status}."
-    text = f"{partner} shipped {_units(figure.value)} PCs in {_month_name(month)}"
+        return f"PC shipments for {month_label(month)} are unavailable: the pc_shipments feed is {status}."
+    text = f"{partner} shipped {_units(figure.value)} PCs in {month_label(month)}"
     if figure.mom_change is None:
         return text + f"; there is no {prior} data to compare with."
     change = figure.mom_change

@@ -16,8 +16,9 @@ import duckdb
 from oemkpi.home import Home
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.reference import load_reference
+from oemkpi.reports.build import build_index, build_report
 from oemkpi.reports.commentary import load_commentary
-from oemkpi.reports.data import build_index, build_report, load_month
+from oemkpi.reports.data import load_month
 from oemkpi.reports.model import MonthlyReport
 from oemkpi.reports.render import render_html, render_index, render_markdown
 from oemkpi.warehouse import warehouse
@@ -106,7 +107,7 @@ class MonthWritten:
 
 
 #: Below this many months a range is rendered in this process: starting a worker
-#: (~0.5 s of imports) costs about what a month of reports does.
+#: (its imports) costs about what a month of reports does.
 PARALLEL_FROM_MONTHS = 4
 
 
@@ -120,7 +121,7 @@ def write_reports(
     """Every month's updates (:func:`write_month_reports`), in month order.
 
     Rendering is Python-bound, so a range of months is split over worker processes,
-    one per core (36 months of the demo: 12.2 s -> 7.6 s on two cores); each opens the
+    one per core; each opens the
     warehouse read-only. Workers are spawned, not forked: the caller holds DuckDB and
     Dagster state a forked child must not share. As with any spawned worker, a script
     that calls this must keep its top-level code under ``if __name__ == "__main__":``.

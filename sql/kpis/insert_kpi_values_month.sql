@@ -79,50 +79,36 @@ long as (
     )
 ),
 
-keys as (
-    select distinct partner_id, scope, country, segment, kpi
+by_key as (
+    -- One row per partner, scope, country, segment and KPI: each month's value picked
+    -- by a conditional aggregate (a key has at most one row per month). A key appears
+    -- when the month has it, or at partner scope when any compared month has it.
+    select
+        partner_id,
+        scope,
+        country,
+        segment,
+        kpi,
+        max(value) filter (where month = $month) as value,
+        max(value) filter (where month = $prior_month) as prior_month,
+        max(value) filter (where month = $prior_year_month) as prior_year,
+        max(value) filter (where month = 'qtd') as qtd
     from long
-    where month = $month or scope = 'partner'
+    group by partner_id, scope, country, segment, kpi
+    having bool_or(month = $month) or scope = 'partner'
 ),
 
 joined as (
     select
-        k.partner_id,
-        k.scope,
-        k.country,
-        k.segment,
-        k.kpi,
-        cur.value,
-        pm.value as prior_month,
-        py.value as prior_year,
-        q.value as qtd,
+        k.*,
         t.target
-    from keys as k
-    left join long as cur
-        on cur.month = $month
-        and cur.partner_id = k.partner_id and cur.scope = k.scope and cur.kpi = k.kpi
-        and cur.country is not distinct from k.country
-        and cur.segment is not distinct from k.segment
-    left join long as pm
-        on pm.month = $prior_month
-        and pm.partner_id = k.partner_id and pm.scope = k.scope and pm.kpi = k.kpi
-        and pm.country is not distinct from k.country
-        and pm.segment is not distinct from k.segment
-    left join long as py
-        on py.month = $prior_year_month
-        and py.partner_id = k.partner_id and py.scope = k.scope and py.kpi = k.kpi
-        and py.country is not distinct from k.country
-        and py.segment is not distinct from k.segment
-    left join long as q
-        on q.month = 'qtd'
-        and q.partner_id = k.partner_id and q.scope = k.scope and q.kpi = k.kpi
-        and q.country is not distinct from k.country
-        and q.segment is not distinct from k.segment
+    from by_key as k
     left join targets as t
-        on k.scope = 'partner'
-        and t.partner_id = k.partner_id
-        and t.fiscal_quarter = $fiscal_quarter
-        and t.kpi = k.kpi
+        on
+            k.scope = 'partner'
+            and t.partner_id = k.partner_id
+            and t.fiscal_quarter = $fiscal_quarter
+            and t.kpi = k.kpi
 )
 
 select

@@ -1,9 +1,20 @@
-"""How a step reports its months to the UI, for one month or a single-run range."""
+"""What every monthly asset shares: its partitions and pool, and how it reports its months."""
 
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
+
+from pipelines.partitions import monthly_partitions, single_run
+from pipelines.resources import WAREHOUSE_POOL
+
+#: The settings of every asset that writes a month of the warehouse.
+WAREHOUSE_MONTHLY: dict[str, Any] = {
+    "partitions_def": monthly_partitions,
+    "backfill_policy": single_run,
+    "pool": WAREHOUSE_POOL,
+    "kinds": {"duckdb"},
+}
 
 
 def month_results(
@@ -21,7 +32,7 @@ def month_results(
     partition is materialized once. ``summary`` describes the whole run (the same on
     every partition of it); it is only used for ranges. ``progress`` is a line per
     month for the log: one log message for the whole step, as every message is an
-    event the instance stores (~15 ms each in SQLite).
+    event the instance stores.
     """
     if progress:
         context.log.info("\n".join(f"{month}: {line}" for month, line in progress.items()))

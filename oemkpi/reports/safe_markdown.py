@@ -1,0 +1,173 @@
+"""Text from feeds and commentary made safe for the reports' HTML and Markdown.
+
+Values (a SKU, a partner name) are always literal text: :func:`md_escape` for
+Markdown, Jinja2's autoescaping for HTML. Commentary is Markdown on purpose and
+keeps its lists, tables, emphasis and web links, minus anything active:
+:func:`render_markdown_safe` renders it to HTML, :func:`neutralise_markdown`
+keeps it Markdown for the Markdown report. Raw HTML, images and links with a
+scheme other than http(s) or mailto never pass.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markupsafe import Markup
+
+from oemkpi.formats import NA
+from oemkpi.reports.commentary import FENCE_RE
+
+#: Schemes a commentary link may use; anything else (javascript:, data:, file:...) stays text.
+_SAFE_SCHEMES = ("http:", "https:", "mailto:")
+_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*:")
+#: Commentary is shown inside a report section, so its own headings start at level 4.
+_HEADING_SHIFT = 3
+
+_MD_ESCAPES = str.maketrans(
+    {
+        "\\": "\\\\",
+        "|": "\\|",
+        "[": "\\[",
+        "]": "\\]",
+        "`": "\\`",
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+    }
+)
+
+
+class MarkdownText(str):
+    """Text that is Markdown on purpose and is printed as it is by the Markdown templates."""
+
+    __slots__ = ()
+
+
+def md_escape(value: Any) -> str:
+    """A value as literal text in Markdown, safe inside a table cell.
+
+    Newlines become spaces (a row is one line), ``|`` and brackets are backslash-escaped,
+    ``<``, ``>`` and ``&`` become entities, so no value can open a tag or a link.
+    """
+    if isinstance(value, MarkdownText):
+        return value
+    if value is None:
+        return NA
+    return " ".join(str(value).split()).translate(_MD_ESCAPES)
+
+
+def md_commentary(text: str | None) -> MarkdownText:
+    """Commentary for the Markdown report, with raw HTML, images and unsafe links neutralised."""
+    return MarkdownText(neutralise_markdown(text or "").strip())
+
+
+def md_block(text: str) -> MarkdownText:
+    """Mark the output of a Markdown template macro, already escaped inside, as Markdown."""
+    return MarkdownText(text)
+
+
+def _link_allowed(url: str) -> bool:
+    """Only web and mail links; relative links and anchors have no scheme and pass too."""
+    lowered = "".join(url.split()).lower()
+    return not _SCHEME_RE.match(lowered) or lowered.startswith(_SAFE_SCHEMES)
+
+
+def _image_as_text(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    """Nothing is fetched from a report: an image shows as its alt text."""
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    return f'<span class="image-alt">[image: {escapeHtml(alt or "no description")}]</span>'
+
+
+def _shifted_heading(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    level = min(int(token.tag[1]) + _HEADING_SHIFT, 6)
+    token.tag = f"h{level}"
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _link_open(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+    # A link in a forwarded report must not hand the opener or the referrer to the site.
+    tokens[idx].attrSet("rel", "noopener noreferrer")
+    return self.renderToken(tokens, idx, options, env)
+
+
+def _markdown_it() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.validateLink = _link_allowed  # type: ignore[method-assign]
+    md.add_render_rule("image", _image_as_text)
+    md.add_render_rule("heading_open", _shifted_heading)
+    md.add_render_rule("heading_close", _shifted_heading)
+    md.add_render_rule("link_open", _link_open)
+    return md
+
+
+def render_markdown_safe(text: str) -> Markup:
+    """Commentary Markdown as HTML that cannot run or fetch anything.
+
+    Raw HTML shows as escaped text, links other than http(s)/mailto/relative stay
+    text, images show their alt text, and headings start at ``<h4>`` because
+    commentary sits inside a report section. Tables, lists and emphasis work.
+    """
+    # A fresh parser per call: MarkdownIt instances are cheap and not shared state.
+    return Markup(_markdown_it().render(text or ""))
+
+
+_TAG_RE = re.compile(r"<(?=[A-Za-z/!?])[^<>]*>?")
+_REFERENCE_RE = re.compile(r"^( {0,3})\[([^\]]+)\]:[ \t]*<?([^ \t>]*)")
+_IMAGE_RE = re.compile(r"!\[")
+_MD_HEADING_RE = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)")
+
+
+def _unsafe(target: str) -> bool:
+    """Whether a Markdown link target starts with a scheme other than http(s)/mailto."""
+    # Renderers decode entities and drop blanks before they look at the scheme: so do we.
+    target = "".join(html.unescape(target).lstrip("<").split()).lower()
+    return _SCHEME_RE.match(target) is not None and not target.startswith(_SAFE_SCHEMES)
+
+
+def _neutralise_line(line: str) -> str:
+    reference = _REFERENCE_RE.match(line)
+    if reference and _unsafe(reference.group(3)):
+        line = reference.group(1) + "\\" + line[len(reference.group(1)) :]
+    line = _TAG_RE.sub(lambda m: m.group(0).replace("<", "&lt;").replace(">", "&gt;"), line)
+    line = _IMAGE_RE.sub("!\\[", line)
+    # Links keep working only with a safe scheme or none: "](javascript:" becomes "]\(".
+    pieces = line.split("](")
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out += ("]\\(" if _unsafe(piece) else "](") + piece
+    heading = _MD_HEADING_RE.match(out)
+    if heading:
+        level = min(len(heading.group(2)) + _HEADING_SHIFT, 6)
+        out = heading.group(1) + "#" * level + out[heading.end() :]
+    return out
+
+
+def neutralise_markdown(text: str) -> str:
+    """Commentary for the Markdown report: as the PAM wrote it, minus anything active.
+
+    HTML tags are escaped (``<script>`` becomes ``&lt;script&gt;``), images and links
+    with a scheme other than http(s)/mailto are turned into plain text, and headings
+    move down three levels to sit inside the report's sections. Fenced code is kept
+    verbatim, where nothing is interpreted anyway.
+    """
+    lines = []
+    fence: str | None = None
+    for line in (text or "").splitlines():
+        opened = FENCE_RE.match(line)
+        if fence is not None:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = None
+            lines.append(line)
+            continue
+        if opened:
+            fence = opened.group(1)
+            lines.append(line)
+            continue
+        lines.append(_neutralise_line(line))
+    return "\n".join(lines)

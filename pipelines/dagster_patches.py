@@ -1,0 +1,58 @@
+"""Workarounds for bugs in the pinned Dagster, each applied explicitly and checked.
+
+:func:`apply` is called once by ``pipelines.definitions``; it refuses to patch a
+Dagster other than the minor version the workarounds were written against (a
+newer Dagster may have fixed the bug, or changed the code the patch replaces),
+so an upgrade fails loudly here instead of misbehaving quietly.
+tests/test_dagster_patches.py fails when a patch is not in force.
+
+The pool wait interval
+    ``InstanceConcurrencyContext.interval_to_next_pending_claim_check`` returns
+    ``min([0, *timeouts])``, never positive, so a step waiting for a pool slot
+    (``duckdb_warehouse``) polls the instance in a busy loop instead of sleeping
+    until its next claim check: four concurrent ``oemkpi run`` on two cores took
+    more than twice as long as they do patched. The replacement returns the time to the next pending
+    check, never negative. Upstream code:
+    https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/execution/plan/instance_concurrency_context.py
+    (an upstream attempt to fix it, closed unmerged:
+    https://github.com/dagster-io/dagster/pull/20367).
+"""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+
+#: The Dagster minor version these workarounds were written against (uv.lock pins it).
+WRITTEN_FOR = "1.13"
+
+#: Dagster's own method, kept to show the bug is still there (tests/test_dagster_patches.py).
+UPSTREAM_INTERVAL = InstanceConcurrencyContext.interval_to_next_pending_claim_check
+
+
+def seconds_to_next_claim_check(self: InstanceConcurrencyContext) -> float:
+    """How long to sleep before asking for a pool slot again: never negative."""
+    if not self._pending_claims or not self._pending_timeouts:
+        return 0.0
+    return max(0.0, min(self._pending_timeouts.values()) - time.time())
+
+
+def apply() -> None:
+    """Put every workaround in force; refuse a Dagster they were not written for."""
+    minor = ".".join(dg.__version__.split(".")[:2])
+    if minor != WRITTEN_FOR:
+        raise RuntimeError(
+            f"pipelines/dagster_patches.py was written for Dagster {WRITTEN_FOR}.x, not "
+            f"{dg.__version__}; check whether each workaround is still needed, then update it."
+        )
+    InstanceConcurrencyContext.interval_to_next_pending_claim_check = seconds_to_next_claim_check  # type: ignore[method-assign]
+
+
+def in_force() -> bool:
+    """Whether :func:`apply` has patched the pool wait interval."""
+    return (
+        InstanceConcurrencyContext.interval_to_next_pending_claim_check
+        is seconds_to_next_claim_check
+    )
