@@ -34,7 +34,7 @@ def main() -> int:
     group.add_argument("--target-rows", type=int)
     args = parser.parse_args()
 
-    from oemkpi.sample.generate import write_sample_home
+    from oemkpi.sample import write_sample_home
 
     common = {
         "end_month": args.end_month,

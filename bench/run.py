@@ -113,12 +113,20 @@ class Size:
             "end_month": args.end_month,
             "seed": args.seed,
             "partners": args.partners,
-            "sample_code": hashlib.sha256((REPO / "oemkpi" / "sample.py").read_bytes()).hexdigest(),
+            "sample_code": _sample_code_hash(),
         }
 
     def expected_rows(self) -> int:
         per_month = self.target_rows or int(11_100 * (self.scale or 1.0))
         return per_month * self.months
+
+
+def _sample_code_hash() -> str:
+    """A home is reused only when the generator that wrote it is unchanged."""
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "oemkpi" / "sample").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def parse_size(name: str) -> Size:

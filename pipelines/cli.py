@@ -85,7 +85,7 @@ def _say(message: str) -> None:
 
 
 def _demo(home: Home, args: argparse.Namespace) -> int:
-    from oemkpi.sample.generate import write_sample_home
+    from oemkpi.sample import write_sample_home
 
     started = time.perf_counter()
     _say(f"Writing the sample data home in {home.root} ...")

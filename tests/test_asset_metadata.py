@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 
 from oemkpi.home import Home
-from oemkpi.sample.generate import write_sample_home
+from oemkpi.sample import write_sample_home
 from pipelines.runs import run_months
 
 MONTHS = ["2026-08", "2026-09", "2026-10"]

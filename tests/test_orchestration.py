@@ -33,7 +33,7 @@ from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES
 from oemkpi.ingest.landing import delivery_files, fingerprint
 from oemkpi.months import month_range
-from oemkpi.sample.generate import write_sample_home
+from oemkpi.sample import write_sample_home
 from pipelines.definitions import defs
 from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions

@@ -47,7 +47,7 @@ from oemkpi.kpis.quality import is_late
 from oemkpi.reports.safe_markdown import md_escape
 from oemkpi.reports.template_helpers import NA_KPI, SECTIONS
 from oemkpi.reports.writing import write_month_reports, write_reports
-from oemkpi.sample.generate import write_sample_home
+from oemkpi.sample import write_sample_home
 from oemkpi.warehouse import warehouse
 from pipelines.runs import RunSummary, run_months
 

@@ -32,7 +32,7 @@ from oemkpi.ingest.diagnose import stage_delivery
 from oemkpi.ingest.landing import delivery_files
 from oemkpi.months import fiscal_quarter, month_range
 from oemkpi.reference import load_reference
-from oemkpi.sample.generate import COUNTRY_CATALOGUE, SampleSummary, write_sample_home
+from oemkpi.sample import COUNTRY_CATALOGUE, SampleSummary, write_sample_home
 
 END = "2026-10"
 PREV = "2026-09"

@@ -26,7 +26,7 @@ from dagster_graphql import DagsterGraphQLClient
 from assets.checks import feed_check_specs
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES
-from oemkpi.sample.generate import write_sample_home
+from oemkpi.sample import write_sample_home
 from pipelines.instance import ensure_instance
 
 pytestmark = pytest.mark.slow

@@ -94,7 +94,7 @@ def _partner_rows(
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for name, values in params.items():
         grouped: dict[str, list[dict[str, Any]]] = {}
-        for row in _rows(con, name, values):
+        for row in _rows(con, f"reports/{name}", values):
             grouped.setdefault(row.pop("partner_id"), []).append(row)
         out[name] = grouped
     return out
@@ -110,9 +110,11 @@ def load_month(
 ) -> MonthData:
     names = {c.country: c.country_name for c in reference.countries}
     failed: dict[str, list[str]] = {}
-    for row in _rows(con, "select_failed_checks_month", {"month": month}):
+    for row in _rows(con, "reports/select_failed_checks_month", {"month": month}):
         failed.setdefault(row["feed"], []).append(row["check_name"])
-    states = {r["feed"]: r for r in _rows(con, "select_feed_states_month", {"month": month})}
+    states = {
+        r["feed"]: r for r in _rows(con, "reports/select_feed_states_month", {"month": month})
+    }
     first_problems = _first_problems(states.values())
     feeds = []
     for feed in FEED_NAMES:
@@ -134,7 +136,7 @@ def load_month(
         )
     market = _rows(
         con,
-        "select_market",
+        "reports/select_market",
         {
             "month": month,
             "prior_month": add_months(month, -1),
