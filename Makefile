@@ -36,14 +36,16 @@ demo: setup ## write the sample data home in ./data and run all 36 months
 test: setup ## run the test suite
 	$(RUN) pytest
 
-lint: setup ## ruff check, ruff format --check, mypy on the domain package
+lint: setup ## ruff check, ruff format --check, mypy on the domain package, sqlfluff on sql/
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) sqlfluff lint sql
 
-format: setup ## apply ruff's fixes and formatting
+format: setup ## apply ruff's and sqlfluff's fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+	$(RUN) sqlfluff fix sql
 
 ui: setup ## the Dagster UI on http://127.0.0.1:3000 for ./data
 	$(RUN) oemkpi ui

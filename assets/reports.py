@@ -6,8 +6,8 @@ from typing import Any
 import dagster as dg
 
 from assets.kpis import assortment, kpi_sums, kpis, red_flags
-from assets.quality import data_quality
 from assets.monthly import month_results
+from assets.quality import data_quality
 from oemkpi.reports.writing import write_reports
 from pipelines.partitions import monthly_partitions, previous, single_run
 from pipelines.resources import WAREHOUSE_POOL, OemkpiResource

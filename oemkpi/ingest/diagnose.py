@@ -87,7 +87,7 @@ def _stage(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None:
     con.execute(
         render_sql(
             "feeds/create_raw_rows",
-            text_columns=Generated(", ".join(f"{c.name} varchar" for c in feed.columns)),
+            column_definitions=Generated(", ".join(f"{c.name} varchar" for c in feed.columns)),
         )
     )
     con.execute(sql("feeds/create_raw_shift"))

@@ -3,5 +3,5 @@
 create or replace table raw_rows (
     _file varchar,
     _base bigint,
-    {text_columns}
+    {column_definitions}
 )

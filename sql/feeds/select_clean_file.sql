@@ -3,5 +3,5 @@ select {typed_columns}
 from (
     select {text_columns}
     from {relation}
-)
+) as file_text
 where not ({all_blank})

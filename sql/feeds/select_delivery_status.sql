@@ -14,7 +14,15 @@ with latest as (
     where month between $first and $last
 )
 
-select feed, month, status, rows, problems, checks_failed, quarantine, checked_at
+select
+    feed,
+    month,
+    status,
+    rows,
+    problems,
+    checks_failed,
+    quarantine,
+    checked_at
 from latest
 where recency = 1
 order by month, feed

@@ -11,7 +11,13 @@ with keyed as (
     window by_key as (partition by {keys} order by _file, _row)
 )
 
-select _file, _row, first_file, first_row, count(*) over () as repeats, {keys}
+select
+    _file,
+    _row,
+    first_file,
+    first_row,
+    count(*) over () as repeats,
+    {keys}
 from keyed
 where occurrence > 1
 order by _file, _row

@@ -4,7 +4,9 @@ select
     count(*) as row_count,
     count(distinct country) as countries,
     sum(units) as units,
-    round(sum(units) filter (where edition in ('pro', 'pro_workstation')) / nullif(sum(units), 0), 4) as pro_mix,
+    round(
+        sum(units) filter (where edition in ('pro', 'pro_workstation')) / nullif(sum(units), 0), 4
+    ) as pro_mix,
     round(sum(license_revenue_usd), 2) as license_revenue_usd
 from premium_mix
 where month = $month

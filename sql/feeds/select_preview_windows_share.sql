@@ -5,7 +5,8 @@ select
     count(distinct country) as countries,
     sum(units) as units,
     sum(units) filter (where os_family = 'windows') as windows_units,
-    round(sum(units) filter (where os_family = 'windows') / nullif(sum(units), 0), 4) as windows_share
+    round(sum(units) filter (where os_family = 'windows') / nullif(sum(units), 0), 4)
+        as windows_share
 from windows_share
 where month = $month
 group by partner_id

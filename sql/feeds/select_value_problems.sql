@@ -13,7 +13,13 @@ ranked as (
     from found
 )
 
-select _file, _row, col, value, rule, n
+select
+    _file,
+    _row,
+    col,
+    value,
+    rule,
+    n
 from ranked
 where rn <= $max_listed
 order by _file, _row, col

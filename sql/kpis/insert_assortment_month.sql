@@ -7,36 +7,64 @@
 -- has millions of SKUs and a few hundred that can count).
 insert into assortment
 with comparable as (
-    select distinct partner_id from windows_share where month = $month
+    select distinct partner_id from windows_share
+    where month = $month
     intersect
-    select distinct partner_id from windows_share where month = $prior_month
+    select distinct partner_id from windows_share
+    where month = $prior_month
 ),
 
 windows_now as (
-    select partner_id, country, segment, sku, os_family, units
+    select
+        partner_id,
+        country,
+        segment,
+        sku,
+        os_family,
+        units
     from windows_share
-    where month = $month and os_family = 'windows' and units >= $min_units
+    where
+        month = $month and os_family = 'windows' and units >= $min_units
         and partner_id in (select partner_id from comparable)
 ),
 
 windows_before as (
-    select partner_id, country, segment, sku, os_family, units
+    select
+        partner_id,
+        country,
+        segment,
+        sku,
+        os_family,
+        units
     from windows_share
-    where month = $prior_month and os_family = 'windows' and units >= $min_units
+    where
+        month = $prior_month and os_family = 'windows' and units >= $min_units
         and partner_id in (select partner_id from comparable)
 ),
 
 -- The same SKUs in the other month: a semi join keeps the hash table to the few
 -- candidates and streams the month past it.
 now_before as (
-    select partner_id, country, segment, sku, os_family, units
+    select
+        partner_id,
+        country,
+        segment,
+        sku,
+        os_family,
+        units
     from windows_share
     semi join windows_now using (partner_id, country, segment, sku)
     where month = $prior_month
 ),
 
 before_now as (
-    select partner_id, country, segment, sku, os_family, units
+    select
+        partner_id,
+        country,
+        segment,
+        sku,
+        os_family,
+        units
     from windows_share
     semi join windows_before using (partner_id, country, segment, sku)
     where month = $month

@@ -59,13 +59,29 @@ attach as (
 ),
 
 groups as (
-    select partner_id, country, segment from shipments
+    select
+        partner_id,
+        country,
+        segment
+    from shipments
     union
-    select partner_id, country, segment from share
+    select
+        partner_id,
+        country,
+        segment
+    from share
     union
-    select partner_id, country, segment from mix
+    select
+        partner_id,
+        country,
+        segment
+    from mix
     union
-    select partner_id, country, segment from attach
+    select
+        partner_id,
+        country,
+        segment
+    from attach
 )
 
 select

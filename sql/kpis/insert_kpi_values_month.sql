@@ -106,9 +106,9 @@ joined as (
     left join targets as t
         on
             k.scope = 'partner'
-            and t.partner_id = k.partner_id
+            and k.partner_id = t.partner_id
             and t.fiscal_quarter = $fiscal_quarter
-            and t.kpi = k.kpi
+            and k.kpi = t.kpi
 )
 
 select

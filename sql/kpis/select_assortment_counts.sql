@@ -1,5 +1,7 @@
 -- Assortment changes of a month by reason.
-select reason, count(*) as changes
+select
+    reason,
+    count(*) as changes
 from assortment
 where month = $month
 group by reason

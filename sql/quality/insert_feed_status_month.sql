@@ -13,17 +13,33 @@ latest as (
 ),
 
 in_force as (
-    select 'pc_shipments' as feed, count(*) as rows_in_force, count(distinct partner_id) as partners
-    from pc_shipments where month = $month
+    select
+        'pc_shipments' as feed,
+        count(*) as rows_in_force,
+        count(distinct partner_id) as partners
+    from pc_shipments
+    where month = $month
     union all
-    select 'windows_share', count(*), count(distinct partner_id)
-    from windows_share where month = $month
+    select
+        'windows_share',
+        count(*),
+        count(distinct partner_id)
+    from windows_share
+    where month = $month
     union all
-    select 'premium_mix', count(*), count(distinct partner_id)
-    from premium_mix where month = $month
+    select
+        'premium_mix',
+        count(*),
+        count(distinct partner_id)
+    from premium_mix
+    where month = $month
     union all
-    select 'attach_rate', count(*), count(distinct partner_id)
-    from attach_rate where month = $month
+    select
+        'attach_rate',
+        count(*),
+        count(distinct partner_id)
+    from attach_rate
+    where month = $month
 )
 
 select

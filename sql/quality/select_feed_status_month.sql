@@ -1,5 +1,11 @@
 -- Each feed's status for one month.
-select month, feed, status, rows_in_force, partners, problems
+select
+    month,
+    feed,
+    status,
+    rows_in_force,
+    partners,
+    problems
 from feed_status
 where month = $month
 order by feed

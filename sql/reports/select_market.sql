@@ -2,7 +2,8 @@
 -- year ago, and Windows share. Groups with fewer than $min_partners partners are left
 -- out, so that no single partner's figures can be read off a "market" total.
 with base as (
-    select * from kpi_sums where month in ($month, $prior_month, $prior_year_month)
+    select * from kpi_sums
+    where month in ($month, $prior_month, $prior_year_month)
 ),
 
 grouped as (
@@ -13,9 +14,9 @@ grouped as (
         sum(shipped_units) filter (where month = $prior_month) as prior_units,
         sum(shipped_units) filter (where month = $prior_year_month) as prior_year_units,
         sum(windows_units) filter (where month = $month)
-            / nullif(sum(ws_units) filter (where month = $month), 0) as windows_share,
+        / nullif(sum(ws_units) filter (where month = $month), 0) as windows_share,
         sum(windows_units) filter (where month = $prior_month)
-            / nullif(sum(ws_units) filter (where month = $prior_month), 0) as prior_windows_share,
+        / nullif(sum(ws_units) filter (where month = $prior_month), 0) as prior_windows_share,
         count(distinct partner_id) filter (where month = $month) as partners
     from base
     group by grouping sets ((country), (segment))
@@ -31,4 +32,4 @@ select
     windows_share - prior_windows_share as windows_share_change
 from grouped
 where partners >= $min_partners
-order by scope, units desc nulls last, code
+order by scope asc, units desc nulls last, code asc

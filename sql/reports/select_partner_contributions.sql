@@ -2,11 +2,13 @@
 -- Share-type KPIs decompose exactly: with S0 the partner's ratio last month, a group's
 -- contribution is (n1 - S0*d1)/D1 - (n0 - S0*d0)/D0, and the contributions add up to S1 - S0.
 with cur as (
-    select * from kpi_sums where month = $month
+    select * from kpi_sums
+    where month = $month
 ),
 
 prev as (
-    select * from kpi_sums where month = $prior_month
+    select * from kpi_sums
+    where month = $prior_month
 ),
 
 pairs as (
@@ -48,9 +50,9 @@ select
     p.segment,
     p.units_1 - p.units_0 as units_change,
     (p.win_1 - t.share_0 * p.ws_1) / nullif(t.ws_total_1, 0)
-        - (p.win_0 - t.share_0 * p.ws_0) / nullif(t.ws_total_0, 0) as windows_share_contribution,
+    - (p.win_0 - t.share_0 * p.ws_0) / nullif(t.ws_total_0, 0) as windows_share_contribution,
     (p.att_1 - t.attach_0 * p.base_1) / nullif(t.base_total_1, 0)
-        - (p.att_0 - t.attach_0 * p.base_0) / nullif(t.base_total_0, 0) as office_attach_contribution
+    - (p.att_0 - t.attach_0 * p.base_0) / nullif(t.base_total_0, 0) as office_attach_contribution
 from pairs as p
-join totals as t on t.partner_id = p.partner_id
+inner join totals as t on p.partner_id = t.partner_id
 order by p.partner_id, p.country, p.segment

@@ -8,4 +8,4 @@ select
     fc_shipped_units / nullif(fc_forecast_units, 0) as attainment
 from kpi_sums
 where month = $month
-order by partner_id, shipped_units desc nulls last, country, segment
+order by partner_id asc, shipped_units desc nulls last, country asc, segment asc

@@ -11,4 +11,4 @@ select
     difference
 from reconciliation
 where month = $month
-order by partner_id, difference desc, country, segment
+order by partner_id asc, difference desc, country asc, segment asc
