@@ -83,22 +83,45 @@ def num(value: float | None, places: int = 0) -> str:
     return _with_minus(rounded, _unsigned(rounded, grouped=True))
 
 
-def usd(value: float | None) -> str:
-    """US dollars, abbreviated: ``"$1.23M"``, ``"$456k"``, ``"$7,890"``, ``"$789"``."""
+def compact(value: float | None) -> str:
+    """A large count, abbreviated: ``"1.23M"``, ``"456k"``, ``"7,890"``, ``"1.05B"``."""
     if value is None or not math.isfinite(value):
         return NA
     amount = _decimal(value)
     size = amount.copy_abs()
     whole = _rounded(size, 0)
     if whole < 10_000:
-        text = f"${whole:,}"
+        text = f"{whole:,}"
     elif (thousands := _rounded(size / 1000, 0)) < 1000:
-        text = f"${thousands}k"
+        text = f"{thousands}k"
     elif (millions := _rounded(size / 1_000_000, 2)) < 1000:
-        text = f"${millions}M"
+        text = f"{millions}M"
     else:
-        text = f"${_rounded(size / 1_000_000_000, 2):,}B"
+        text = f"{_rounded(size / 1_000_000_000, 2):,}B"
     return MINUS + text if amount < 0 and re.search("[1-9]", text) else text
+
+
+def usd(value: float | None) -> str:
+    """US dollars, abbreviated: ``"$1.23M"``, ``"$456k"``, ``"$7,890"``, ``"$789"``."""
+    text = compact(value)
+    if text == NA:
+        return NA
+    return MINUS + "$" + text[1:] if text.startswith(MINUS) else "$" + text
+
+
+def size_pts(value: float | None, places: int = 1) -> str:
+    """The size of a change of a ratio in points, without its sign: ``-0.023`` -> ``"2.3 pts"``
+    (for sentences that say "rose" or "fell")."""
+    if value is None or not math.isfinite(value):
+        return NA
+    return f"{_unsigned(_rounded(_decimal(value) * 100, places))} pts"
+
+
+def size_rel(value: float | None, places: int = 1) -> str:
+    """The size of a relative change, without its sign: ``-0.051`` -> ``"5.1 %"``."""
+    if value is None or not math.isfinite(value):
+        return NA
+    return f"{_unsigned(_rounded(_decimal(value) * 100, places))} %"
 
 
 def when(iso: str | None) -> str:

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from markupsafe import Markup, escape
 
+from oemkpi.formats import num, pct
 from oemkpi.months import month_short
 from oemkpi.reports.model import Chart, KpiKind
 
@@ -132,9 +133,7 @@ def value_label(value: float | None, kind: KpiKind) -> str:
     """One value as the chart's tooltips and descriptions show it."""
     if value is None:
         return "no data"
-    if kind == "ratio":
-        return _minus(f"{_half_up(value * 100, 1)} %")
-    return _minus(f"{Decimal(_half_up(value, 0)):,}")
+    return pct(value) if kind == "ratio" else num(value)
 
 
 def _known(value: float | None) -> bool:

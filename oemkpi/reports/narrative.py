@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from oemkpi.formats import compact, pct, size_pts, size_rel, usd
 from oemkpi.months import add_months, month_label
 from oemkpi.reports.model import AssortmentItem, FeedState, ForecastRow, KpiFigure, RedFlag
 
@@ -23,26 +24,6 @@ _SALIENCE = {
     "pro_mix": 0.01,
     "license_revenue_usd": 0.05,
 }
-
-
-def _pct(v: float) -> str:
-    return f"{v * 100:.1f} %"
-
-
-def _pts(v: float) -> str:
-    return f"{abs(v) * 100:.1f} pts"
-
-
-def _units(v: float) -> str:
-    if abs(v) >= 1_000_000:
-        return f"{v / 1_000_000:.2f}M"
-    if abs(v) >= 10_000:
-        return f"{v / 1000:.0f}k"
-    return f"{v:,.0f}"
-
-
-def _usd(v: float) -> str:
-    return "$" + _units(v)
 
 
 def _where(country: str, segment: str, names: Mapping[str, str]) -> str:
@@ -137,7 +118,7 @@ def _shipments(
     if figure.value is None:
         status = next((f.status for f in feeds if f.feed == "pc_shipments"), "missing")
         return f"PC shipments for {month_label(month)} are unavailable: the pc_shipments feed is {status}."
-    text = f"{partner} shipped {_units(figure.value)} PCs in {month_label(month)}"
+    text = f"{partner} shipped {compact(figure.value)} PCs in {month_label(month)}"
     if figure.mom_change is None:
         return text + f"; there is no {prior} data to compare with."
     change = figure.mom_change
@@ -149,7 +130,7 @@ def _shipments(
         sign = "+" if top["units_change"] > 0 else "−"
         text += (
             f"; the largest change came from {_where(top['country'], top['segment'], names)} "
-            f"({sign}{_units(abs(top['units_change']))} units)"
+            f"({sign}{compact(abs(top['units_change']))} units)"
         )
     return text + "."
 
@@ -157,7 +138,7 @@ def _shipments(
 def _signed_rel(change: float) -> str:
     if abs(change) < 0.0005:
         return "flat"
-    return f"{'up' if change > 0 else 'down'} {abs(change) * 100:.1f} %"
+    return f"{'up' if change > 0 else 'down'} {size_rel(change)}"
 
 
 def _mover(
@@ -171,7 +152,7 @@ def _mover(
     value = figure.value
     assert value is not None
     if figure.kpi == "forecast_attainment":
-        text = f"Shipments reached {_pct(value)} of forecast"
+        text = f"Shipments reached {pct(value)} of forecast"
         weakest = min(
             (
                 r
@@ -182,19 +163,21 @@ def _mover(
             default=None,
         )
         if weakest is not None and weakest.attainment is not None and weakest.attainment < value:
-            text += f", weakest in {weakest.country_name} {weakest.segment} ({_pct(weakest.attainment)})"
+            text += (
+                f", weakest in {weakest.country_name} {weakest.segment} ({pct(weakest.attainment)})"
+            )
         return text + "."
     if figure.kpi == "license_revenue_usd":
         if figure.mom_change is None:
-            return f"Licence revenue was {_usd(value)}; there is no {prior} figure to compare with."
-        return f"Licence revenue was {_usd(value)}, {_signed_rel(figure.mom_change)} on {prior}."
+            return f"Licence revenue was {usd(value)}; there is no {prior} figure to compare with."
+        return f"Licence revenue was {usd(value)}, {_signed_rel(figure.mom_change)} on {prior}."
     if figure.mom_change is None:
-        return f"{figure.label} is {_pct(value)}; there is no {prior} figure to compare with."
+        return f"{figure.label} is {pct(value)}; there is no {prior} figure to compare with."
     change = figure.mom_change
     direction = _direction(change, relative=False)
     if direction == "held steady":
-        return f"{figure.label} held steady at {_pct(value)}."
-    text = f"{figure.label} {direction} {_pts(change)} to {_pct(value)}"
+        return f"{figure.label} held steady at {pct(value)}."
+    text = f"{figure.label} {direction} {size_pts(change)} to {pct(value)}"
     column = {
         "windows_share": "windows_share_contribution",
         "office_attach": "office_attach_contribution",
@@ -203,7 +186,7 @@ def _mover(
         top = _largest(contributions, column)
         # Name a driver only when it moved the same way and carries a real part of the change.
         if top is not None and top[column] * change > 0 and abs(top[column]) >= 0.3 * abs(change):
-            text += f", driven by {_where(top['country'], top['segment'], names)} ({_pts(top[column])} of it)"
+            text += f", driven by {_where(top['country'], top['segment'], names)} ({size_pts(top[column])} of it)"
             if figure.kpi == "windows_share" and change < 0:
                 moved = [
                     a
@@ -269,7 +252,7 @@ def _losses(
     text = (
         f"In {_where(country, segment, names)}, {_count_word(count)} Windows "
         f"SKU{'s' if count > 1 else ''} moved to {_os_name(to_os)} "
-        f"({_units(units(items))} units last month)"
+        f"({compact(units(items))} units last month)"
     )
     drop = next(
         (
@@ -280,7 +263,7 @@ def _losses(
         None,
     )
     if drop is not None and drop.value is not None:
-        text += f"; Windows share in {names.get(country, country)} fell {_pts(drop.value)}"
+        text += f"; Windows share in {names.get(country, country)} fell {size_pts(drop.value)}"
     others = [i for key, group in groups.items() if key != (country, segment) for i in group]
     if others:
         text += (
