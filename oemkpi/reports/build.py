@@ -1,39 +1,47 @@
-"""Each partner's report model and JSON export, from the month's data.
+"""Each partner's report model from the month's data.
 
 :func:`build_report` fills :class:`~oemkpi.reports.model.MonthlyReport` for one
-partner from :class:`~oemkpi.reports.data.MonthData` (only that partner's rows
-and the market totals), :func:`build_export` the JSON of SPEC section 5, and
-:func:`build_index` the month's overview of every partner.
+partner from :class:`~oemkpi.reports.data.MonthData` (only that partner's rows and
+the market totals): KPI figures with honest target statuses, rate-and-mix drivers,
+the competitive watch, red flags by rule and scope, body tables with their full
+versions for the appendix, trend charts and the executive summary's sentences.
+The JSON export is :mod:`oemkpi.reports.export`, the index :mod:`oemkpi.reports.index`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from oemkpi.kpis.definitions import KPIS
-from oemkpi.months import add_months, elapsed_share, month_label, quarter_months
+from oemkpi.months import add_months, elapsed_share, fiscal_quarter, month_label, quarter_months
 from oemkpi.reference import Partner
-from oemkpi.reports.data import TREND_MONTHS, MonthData
+from oemkpi.reports.data import MonthData
+from oemkpi.reports.drivers import drivers_by_partner
+from oemkpi.reports.export import build_export
+from oemkpi.reports.flags import flag_groups, orphan_flag_notes
 from oemkpi.reports.model import (
     AssortmentItem,
-    Chart,
     Commentary,
+    CompetitiveItem,
     ForecastRow,
-    IndexRow,
     KpiFigure,
-    MonthIndex,
     MonthlyReport,
     ReconciliationRow,
     RedFlag,
-    ScopeRow,
-    Series,
+    Table,
+    TableRow,
 )
-from oemkpi.reports.narrative import summary_sentences
+from oemkpi.reports.narrative import Facts, summary_sentences
+from oemkpi.reports.tables import Column, Group, group_by, make_table
+from oemkpi.reports.targets import closed_status
+from oemkpi.reports.trends import build_charts, quarter_targets
 
-SCHEMA_VERSION = 1
 #: KPIs on the executive summary tiles, in order.
 TILE_KPIS = (
     "shipped_units",
+    "server_units",
     "forecast_attainment",
     "windows_share",
     "pro_mix",
@@ -42,118 +50,166 @@ TILE_KPIS = (
     "office_attach",
     "server_attach",
 )
+#: Tiles shown only when the partner reports them.
+OPTIONAL_TILES = ("office_sell_thru_units",)
+SUM_COLUMNS = (
+    "shipped_units",
+    "server_units",
+    "fc_shipped_units",
+    "fc_forecast_units",
+    "windows_units",
+    "ws_units",
+    "pro_units",
+    "premium_units",
+    "pm_units",
+    "license_revenue_usd",
+    "office_attached_units",
+    "office_base_units",
+    "office_sell_thru_units",
+    "server_attached_units",
+    "server_base_units",
+    "server_sell_thru_units",
+)
+KPI_COLUMNS = (
+    Column("windows_share", "windows_units", "ws_units"),
+    Column("pro_mix", "pro_units", "pm_units"),
+    Column("premium_mix", "premium_units", "pm_units"),
+    Column("license_revenue_usd", "license_revenue_usd"),
+)
+ATTACH_COLUMNS = (
+    Column("office_attach", "office_attached_units", "office_base_units"),
+    Column("server_attach", "server_attached_units", "server_base_units"),
+    Column("office_sell_thru_units", "office_sell_thru_units"),
+    Column("server_sell_thru_units", "server_sell_thru_units"),
+)
+FORECAST_COLUMNS = (
+    Column("shipped_units", "shipped_units"),
+    Column("forecast_units", "fc_forecast_units"),
+    Column("attainment", "fc_shipped_units", "fc_forecast_units"),
+)
 
 
 def _figures(
-    rows: list[dict[str, Any]], month: str, fy_start_month: int, flagged: set[str]
+    rows: list[dict[str, Any]],
+    month: str,
+    fy_start_month: int,
+    at_risk: set[str],
+    prior_targets: Mapping[str, float],
 ) -> list[KpiFigure]:
     by_kpi = {r["kpi"]: r for r in rows}
     share = elapsed_share(month, fy_start_month)
+    closed = quarter_months(month, fy_start_month)[-1] == month
     figures = []
     for kpi in KPIS:
         r = by_kpi.get(kpi.name, {})
         value, qtd, target = r.get("value"), r.get("qtd"), r.get("target")
         attainment = qtd / target if kpi.kind == "volume" and qtd is not None and target else None
+        figure = KpiFigure(
+            kpi=kpi.name,
+            label=kpi.label,
+            kind=kpi.kind,
+            value=value,
+            prior_month=r.get("prior_month"),
+            prior_year=r.get("prior_year"),
+            mom_change=r.get("mom_change"),
+            yoy_change=r.get("yoy_change"),
+            qtd=qtd,
+            target=target,
+            attainment=attainment,
+            elapsed_share=share,
+            target_status="unavailable",
+            flagged=False,
+            quarter_closed=closed,
+            prior_target=prior_targets.get(kpi.name),
+        )
         if target is None:
             status = "unavailable" if value is None else "no_target"
         elif qtd is None or value is None:
             # Without this month's figure the quarter to date misses a month: no verdict.
             status = "unavailable"
-        elif kpi.name in flagged:
-            status = "at_risk"
+        elif closed:
+            status = closed_status(figure) or "unavailable"
         else:
-            status = "on_track"
-        figures.append(
-            KpiFigure(
-                kpi=kpi.name,
-                label=kpi.label,
-                kind=kpi.kind,
-                value=value,
-                prior_month=r.get("prior_month"),
-                prior_year=r.get("prior_year"),
-                mom_change=r.get("mom_change"),
-                yoy_change=r.get("yoy_change"),
-                qtd=qtd,
-                target=target,
-                attainment=attainment,
-                elapsed_share=share,
-                target_status=status,  # type: ignore[arg-type]
-                flagged=kpi.name in flagged,
-            )
-        )
+            status = "at_risk" if kpi.name in at_risk else "on_track"
+        figures.append(_with(figure, target_status=status))
     return figures
 
 
-def build_export(data: MonthData, partner_id: str) -> dict[str, Any]:
-    """The JSON export of SPEC section 5 (schema_version 1) for one partner and month."""
-    by_kpi = {r["kpi"]: r for r in data.rows("select_partner_kpis", partner_id)}
-    fields = ("value", "prior_month", "prior_year", "mom_change", "yoy_change", "qtd", "target")
-    kpis = {kpi.name: {f: by_kpi.get(kpi.name, {}).get(f) for f in fields} for kpi in KPIS}
-    by_country: dict[str, dict[str, Any]] = {}
-    by_segment: dict[str, dict[str, Any]] = {}
-    for r in data.rows("select_partner_scope_kpis", partner_id):
-        target = by_country if r["scope"] == "country" else by_segment
-        target.setdefault(r["code"], {})[r["kpi"]] = {"value": r["value"]}
-    assortment = [
-        {
-            "type": r["type"],
-            "reason": r["reason"],
-            "country": r["country"],
-            "segment": r["segment"],
-            "sku": r["sku"],
-            "from_os": r["from_os"],
-            "to_os": r["to_os"],
-            "units": r["units"],
-            "prior_units": r["prior_units"],
-        }
-        for r in data.rows("select_partner_assortment", partner_id)
-    ]
-    flags = [
-        {k: r[k] for k in ("rule", "severity", "scope", "kpi", "value", "threshold", "message")}
-        for r in data.rows("select_partner_red_flags", partner_id)
-    ]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "partner_id": partner_id,
-        "month": data.month,
-        "fiscal_quarter": data.fiscal_quarter,
-        "kpis": kpis,
-        "by_country": [
-            {"country": code, "segment": None, "kpis": _all_kpis(values)}
-            for code, values in sorted(by_country.items())
-        ],
-        "by_segment": [
-            {"segment": code, "kpis": _all_kpis(values)}
-            for code, values in sorted(by_segment.items())
-        ],
-        "assortment": assortment,
-        "red_flags": flags,
-        "feeds": {
-            f.feed: {"status": f.status, "rows": f.rows, "checks_failed": f.checks_failed}
-            for f in data.feeds
-        },
-    }
+def _with(figure: KpiFigure, **changes: Any) -> KpiFigure:
+    return replace(figure, **changes)
 
 
-def _all_kpis(values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {kpi.name: values.get(kpi.name, {"value": None}) for kpi in KPIS}
+def _cells(rows: Sequence[Mapping[str, Any]], period: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows if r["period"] == period]
 
 
-def build_report(
-    data: MonthData,
-    partner: Partner,
-    commentary: Commentary | None,
-) -> MonthlyReport:
+def _scope_tables(
+    cells: Sequence[Mapping[str, Any]],
+    names: Mapping[str, str],
+    columns: Sequence[Column],
+    total: TableRow,
+    size: str,
+) -> tuple[Table, Table]:
+    now, before = _cells(cells, 1), _cells(cells, 0)
+    tables = []
+    for key in ("country", "segment"):
+        sums_now = group_by(now, key, SUM_COLUMNS)
+        sums_before = group_by(before, key, SUM_COLUMNS)
+        groups = [
+            Group(names.get(code, code) if key == "country" else code, sums, sums_before.get(code))
+            for code, sums in sums_now.items()
+        ]
+        tables.append(make_table(groups, columns, size=size, total=total))
+    return tables[0], tables[1]
+
+
+def _figure_row(label: str, figures: Mapping[str, KpiFigure], keys: Sequence[str]) -> TableRow:
+    """The partner's total row, as the tiles show it (value, MoM, YoY)."""
+    return TableRow(
+        label,
+        {k: figures[k].value if k in figures else None for k in keys},
+        {k: figures[k].mom_change if k in figures else None for k in keys},
+        "total",
+        1,
+        {k: figures[k].yoy_change if k in figures else None for k in keys},
+    )
+
+
+def build_report(data: MonthData, partner: Partner, commentary: Commentary | None) -> MonthlyReport:
     """Everything one partner's monthly update shows."""
     month = data.month
     pid = partner.partner_id
-    export = build_export(data, pid)
-    flags = [RedFlag(**f) for f in export["red_flags"]]
-    at_risk = {f.kpi for f in flags if f.rule == "target_gap" and f.kpi}
-    figures = _figures(data.rows("select_partner_kpis", pid), month, data.fy_start_month, at_risk)
-    by_name = {f.kpi: f for f in figures}
-    tiles = [by_name[k] for k in TILE_KPIS]
     names = data.country_names
+    cell_rows = data.rows("select_partner_cells", pid)
+    drivers = drivers_by_partner(cell_rows)
+    export = build_export(data, pid, drivers)
+    flags = [RedFlag(**r) for r in data.rows("select_partner_red_flags", pid)]
+    targets = quarter_targets(data.rows("select_partner_targets", pid))
+    previous_quarter = fiscal_quarter(
+        add_months(quarter_months(month, data.fy_start_month)[0], -1), data.fy_start_month
+    )
+    prior_targets = {
+        kpi: by_q[previous_quarter] for kpi, by_q in targets.items() if previous_quarter in by_q
+    }
+    at_risk = {f.kpi for f in flags if f.rule == "target_gap" and f.kpi}
+    figures = _figures(
+        data.rows("select_partner_kpis", pid), month, data.fy_start_month, at_risk, prior_targets
+    )
+    flagged = {f.kpi for f in flags if f.kpi}
+    figures = [_with(f, flagged=f.kpi in flagged) for f in figures]
+    by_name = {f.kpi: f for f in figures}
+    competitive = [
+        CompetitiveItem(
+            r["country"],
+            names.get(r["country"], r["country"]),
+            r["segment"],
+            r["sku"],
+            r["to_os"],
+            r["units"],
+            r["prior_units"],
+        )
+        for r in data.rows("select_partner_competitive_watch", pid)
+    ]
     items = [
         AssortmentItem(
             **a,
@@ -162,7 +218,6 @@ def build_report(
         )
         for a in export["assortment"]
     ]
-    contributions = data.rows("select_partner_contributions", pid)
     forecast_rows = [
         ForecastRow(
             r["country"],
@@ -174,16 +229,54 @@ def build_report(
         )
         for r in data.rows("select_partner_forecast_rows", pid)
     ]
+    unit_changes: dict[tuple[str, str], float] = {}
+    for r in cell_rows:
+        sign = 1 if r["period"] == 1 else -1
+        key = (r["country"], r["segment"])
+        unit_changes[key] = unit_changes.get(key, 0.0) + sign * float(r["shipped_units"] or 0)
     summary = summary_sentences(
-        partner_name=partner.partner_name,
-        month=month,
-        figures=by_name,
-        contributions=contributions,
-        assortment=items,
-        flags=flags,
-        country_names=names,
-        feeds=data.feeds,
-        forecast_rows=forecast_rows,
+        Facts(
+            partner_name=partner.partner_name,
+            month=month,
+            figures=by_name,
+            drivers=drivers,
+            unit_changes=unit_changes,
+            competitive=competitive,
+            flags=flags,
+            names=names,
+            feeds=data.feeds,
+            forecast_rows=forecast_rows,
+            fiscal_quarter=data.fiscal_quarter,
+        )
+    )
+    groups = flag_groups(flags, commentary, names, by_name, competitive)
+    total_label = f"{partner.partner_name} total"
+    kpis_by_country, kpis_by_segment = _scope_tables(
+        cell_rows,
+        names,
+        KPI_COLUMNS,
+        _figure_row(total_label, by_name, [c.key for c in KPI_COLUMNS]),
+        "ws_units",
+    )
+    attach_by_country, attach_by_segment = _scope_tables(
+        cell_rows,
+        names,
+        ATTACH_COLUMNS,
+        _figure_row(total_label, by_name, [c.key for c in ATTACH_COLUMNS]),
+        "office_base_units",
+    )
+    forecast = make_table(
+        [
+            Group(
+                f"{names.get(r['country'], r['country'])} {r['segment']}",
+                {c: r.get(c) for c in SUM_COLUMNS},
+            )
+            for r in _cells(cell_rows, 1)
+            if r.get("shipped_units") is not None
+        ],
+        FORECAST_COLUMNS,
+        size="shipped_units",
+        total_label=total_label,
     )
     return MonthlyReport(
         partner=partner,
@@ -192,19 +285,33 @@ def build_report(
         fiscal_quarter=data.fiscal_quarter,
         data_as_of=data.data_as_of,
         generated_at=data.generated_at,
-        tiles=tiles,
+        country_names=dict(names),
+        tiles=[by_name[k] for k in TILE_KPIS]
+        + [by_name[k] for k in OPTIONAL_TILES if by_name[k].value is not None],
         summary=summary,
         flag_counts={
             "high": sum(f.severity == "high" for f in flags),
             "medium": sum(f.severity == "medium" for f in flags),
         },
+        flag_groups=groups,
+        flag_orphans=orphan_flag_notes(groups, commentary, names),
+        competitive_watch=competitive,
         market_by_country=data.market_by_country,
         market_by_segment=data.market_by_segment,
+        forecast=forecast,
         forecast_rows=forecast_rows,
-        by_country=_scope_rows(data.rows("select_partner_scope_kpis", pid), "country", names),
-        by_segment=_scope_rows(data.rows("select_partner_scope_kpis", pid), "segment", {}),
-        kpis=tiles + [f for f in figures if f.kpi not in TILE_KPIS],
-        charts=_charts(data.rows("select_partner_trend", pid), month, by_name),
+        kpis_by_country=kpis_by_country,
+        kpis_by_segment=kpis_by_segment,
+        attach_by_country=attach_by_country,
+        attach_by_segment=attach_by_segment,
+        kpis=[by_name[k] for k in TILE_KPIS] + [f for f in figures if f.kpi not in TILE_KPIS],
+        charts=build_charts(
+            data.rows("select_partner_trend", pid),
+            data.rows("select_partner_os_trend", pid),
+            month,
+            targets,
+            data.fy_start_month,
+        ),
         assortment=items,
         commentary=commentary,
         red_flags=flags,
@@ -225,114 +332,4 @@ def build_report(
         missing_feeds=[r["feed"] for r in data.rows("select_partner_missing_feeds", pid)],
         export=export,
         quarter_end=quarter_months(month, data.fy_start_month)[-1] == month,
-    )
-
-
-def _scope_rows(rows: list[dict[str, Any]], scope: str, names: dict[str, str]) -> list[ScopeRow]:
-    grouped: dict[str, ScopeRow] = {}
-    for r in rows:
-        if r["scope"] != scope:
-            continue
-        row = grouped.setdefault(
-            r["code"], ScopeRow(r["code"], names.get(r["code"], r["code"]), {}, {})
-        )
-        row.values[r["kpi"]] = r["value"]
-        row.mom_changes[r["kpi"]] = r["mom_change"]
-    ordered = sorted(
-        grouped.values(), key=lambda s: (-(s.values.get("shipped_units") or 0), s.code)
-    )
-    return ordered
-
-
-def _charts(
-    trend_rows: list[dict[str, Any]], month: str, figures: dict[str, KpiFigure]
-) -> dict[str, Chart]:
-    first = add_months(month, -(TREND_MONTHS - 1))
-    trend = {r["month"]: r for r in trend_rows}
-    months = [add_months(first, i) for i in range(TREND_MONTHS)]
-
-    def series(name: str, column: str) -> Series:
-        return Series(name, [(m, (trend.get(m) or {}).get(column)) for m in months])
-
-    def target(kpi: str) -> float | None:
-        return figures[kpi].target if kpi in figures else None
-
-    shipments = [series("Shipped", "shipped_units"), series("Forecast", "forecast_units")]
-    # Forecasts may cover only part of the shipments; then the forecast line is set against
-    # the shipments it covers too, or the gap between the lines would not be the attainment.
-    covered: list[tuple[str, float | None]] = []
-    partial = False
-    for m in months:
-        row = trend.get(m) or {}
-        attainment, forecast = row.get("forecast_attainment"), row.get("forecast_units")
-        shipped = row.get("shipped_units")
-        units = attainment * forecast if attainment is not None and forecast else None
-        covered.append((m, units))
-        if units is not None and shipped and abs(units - shipped) > 0.005 * shipped:
-            partial = True
-    if partial:
-        shipments.append(Series("Shipped where forecast", covered))
-    return {
-        "shipments": Chart("shipments", "PC shipments vs forecast", "volume", shipments),
-        "windows_share": Chart(
-            "windows_share",
-            "Windows share",
-            "ratio",
-            [series("Windows share", "windows_share")],
-            target("windows_share"),
-            "Quarter target" if target("windows_share") is not None else None,
-        ),
-        "mix": Chart(
-            "mix",
-            "Pro and premium mix",
-            "ratio",
-            [series("Pro mix", "pro_mix"), series("Premium mix", "premium_mix")],
-            target("pro_mix"),
-            "Pro mix target" if target("pro_mix") is not None else None,
-        ),
-        "revenue": Chart(
-            "revenue",
-            "Licence revenue (USD)",
-            "volume",
-            [series("Licence revenue", "license_revenue_usd")],
-        ),
-        "attach": Chart(
-            "attach",
-            "Office and Server attach",
-            "ratio",
-            [series("Office attach", "office_attach"), series("Server attach", "server_attach")],
-            target("office_attach"),
-            "Office attach target" if target("office_attach") is not None else None,
-        ),
-    }
-
-
-def build_index(
-    data: MonthData, reports: list[MonthlyReport], files: dict[str, dict[str, str]]
-) -> MonthIndex:
-    """The month's overview: every partner's headline KPIs and red-flag counts."""
-    rows = []
-    for report in reports:
-        k = {f.kpi: f for f in report.kpis}
-        rows.append(
-            IndexRow(
-                partner=report.partner,
-                shipped_units=k["shipped_units"].value,
-                shipped_mom=k["shipped_units"].mom_change,
-                windows_share=k["windows_share"].value,
-                windows_share_mom=k["windows_share"].mom_change,
-                pro_mix=k["pro_mix"].value,
-                office_attach=k["office_attach"].value,
-                flags_high=report.flag_counts["high"],
-                flags_medium=report.flag_counts["medium"],
-                **files[report.partner.partner_id],
-            )
-        )
-    return MonthIndex(
-        month=data.month,
-        month_label=month_label(data.month),
-        fiscal_quarter=data.fiscal_quarter,
-        generated_at=data.generated_at,
-        rows=rows,
-        feeds=data.feeds,
     )

@@ -2,8 +2,10 @@
 
 ``commentary/<YYYY-MM>/<partner_id>.md`` is hand-written Markdown. The known
 headings (``Marketing``, ``Account plan``, ``Best practices``, ``Escalations``,
-``Why: <sku>``, ``COE: <sku>``) fill the fields of :class:`Commentary`; anything
-else is kept as a note, so nothing a PAM wrote is dropped. The text stays raw
+``Why: <sku>``, ``COE: <sku>``, and ``Flag: <rule> <scope>`` for a red flag, whose
+``Why:``, ``COE:`` and ``Owner:`` lines say why it happened, the correction of error
+and who owns it) fill the fields of :class:`Commentary`; anything else is kept as a
+note, so nothing a PAM wrote is dropped. The text stays raw
 Markdown until rendering (:mod:`oemkpi.reports.safe_markdown`).
 """
 
@@ -13,7 +15,7 @@ import re
 from pathlib import Path
 
 from oemkpi.errors import OemkpiError
-from oemkpi.reports.model import Commentary
+from oemkpi.reports.model import Commentary, FlagNote
 
 #: Heading (lower-cased) -> Commentary field.
 SECTION_FIELDS: dict[str, str] = {
@@ -27,6 +29,12 @@ PREAMBLE_TITLE = "Notes"
 _HEADING_RE = re.compile(r"^ {0,3}##[ \t]+(.*?)[ \t]*$")
 _CLOSING_HASHES_RE = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _SKU_HEADING_RE = re.compile(r"^(why|coe)[ \t]*:[ \t]*(.+)$", re.IGNORECASE)
+_FLAG_HEADING_RE = re.compile(r"^flag[ \t]*:[ \t]*(.+?)[ \t]+(\S+)$", re.IGNORECASE)
+#: A line of a flag's text that fills a field: "Why: ...", "- COE: ...", "**Owner:** ...".
+_FLAG_FIELD_RE = re.compile(
+    r"^[ \t]*(?:[-*+][ \t]+)?(?:\*\*|__)?(why|coe|owner)[ \t]*:(?:\*\*|__)?[ \t]*(.*)$",
+    re.IGNORECASE,
+)
 FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
@@ -69,18 +77,56 @@ def _joined(existing: str | None, body: str) -> str:
     return f"{existing}\n\n{body}" if body else existing
 
 
+def flag_key(rule: str, scope: str) -> tuple[str, str]:
+    """How a flag is looked up: ``("competitive_loss", "BR")``, ``("target_gap", "partner")``.
+
+    The rule may be written with spaces ("competitive loss"); a scope other than
+    ``partner`` is a country code, matched in capitals.
+    """
+    rule_id = "_".join(rule.lower().split())
+    scope = scope.strip()
+    return rule_id, "partner" if scope.lower() == "partner" else scope.upper()
+
+
+def parse_flag_note(body: str) -> FlagNote:
+    """A ``## Flag:`` section's ``Why:``/``COE:``/``Owner:`` lines; other lines are its text.
+
+    A field runs on over the lines that follow it, up to a blank line or the next field.
+    """
+    fields: dict[str, list[str]] = {"why": [], "coe": [], "owner": [], "text": []}
+    current = "text"
+    for line in body.splitlines():
+        match = _FLAG_FIELD_RE.match(line)
+        if match:
+            current = match.group(1).lower()
+            fields[current].append(match.group(2).strip())
+        elif not line.strip():
+            current = "text"
+            fields["text"].append("")
+        else:
+            fields[current].append(line.strip() if current != "text" else line)
+
+    def joined(key: str) -> str | None:
+        text = ("\n" if key == "text" else " ").join(fields[key]).strip()
+        return text or None
+
+    return FlagNote(joined("why"), joined("coe"), joined("owner"), joined("text"))
+
+
 def parse_commentary(text: str) -> Commentary:
     """Split a commentary file's Markdown into the fields of :class:`Commentary`.
 
     Headings match case-insensitively after trimming; a ``Why:``/``COE:`` heading is
     keyed by the SKU exactly as written after the colon (trimmed). Text before the
     first heading becomes a note titled "Notes"; unknown headings become notes in
-    file order. Empty sections count as no commentary.
+    file order. Empty sections count as no commentary. ``Flag: <rule> <scope>`` is keyed
+    by :func:`flag_key`.
     """
     fields: dict[str, str | None] = dict.fromkeys(SECTION_FIELDS.values())
     why: dict[str, str] = {}
     coe: dict[str, str] = {}
     notes: list[tuple[str, str]] = []
+    flags: dict[tuple[str, str], FlagNote] = {}
     for heading, body in _blocks(text.replace("\r\n", "\n").lstrip("\ufeff")):
         if heading is None:
             if body.strip():
@@ -99,6 +145,14 @@ def parse_commentary(text: str) -> Commentary:
             if body.strip():
                 target[sku] = _joined(target.get(sku), body)
             continue
+        flag_heading = _FLAG_HEADING_RE.match(heading)
+        if flag_heading:
+            key = flag_key(flag_heading.group(1), flag_heading.group(2))
+            if body.strip():
+                earlier = flags.get(key)
+                note = parse_flag_note(body)
+                flags[key] = _merged(earlier, note) if earlier else note
+            continue
         notes.append((heading, body))
     return Commentary(
         marketing=fields["marketing"],
@@ -108,6 +162,21 @@ def parse_commentary(text: str) -> Commentary:
         why=why,
         coe=coe,
         notes=notes,
+        flags=flags,
+    )
+
+
+def _merged(first: FlagNote, second: FlagNote) -> FlagNote:
+    """A repeated flag heading adds to what the first one said."""
+
+    def both(a: str | None, b: str | None, sep: str) -> str | None:
+        return f"{a}{sep}{b}" if a and b else (a or b)
+
+    return FlagNote(
+        both(first.why, second.why, " "),
+        both(first.coe, second.coe, " "),
+        both(first.owner, second.owner, "; "),
+        both(first.text, second.text, "\n\n"),
     )
 
 

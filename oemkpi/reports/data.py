@@ -25,10 +25,8 @@ from oemkpi.months import (
     fiscal_quarter,
 )
 from oemkpi.reference import Reference
-from oemkpi.reports.model import (
-    FeedState,
-    MarketRow,
-)
+from oemkpi.reports.model import FeedState, Table
+from oemkpi.reports.tables import Column, Group, make_table
 from oemkpi.warehouse import sql
 
 #: A market total is shown only when at least this many partners make it up.
@@ -62,8 +60,8 @@ class MonthData:
     generated_at: str
     data_as_of: str | None
     feeds: list[FeedState]
-    market_by_country: list[MarketRow]
-    market_by_segment: list[MarketRow]
+    market_by_country: Table
+    market_by_segment: Table
     country_names: dict[str, str]
     #: Query name -> partner id -> that partner's rows (see :func:`_partner_rows`).
     partner_rows: dict[str, dict[str, list[dict[str, Any]]]]
@@ -73,13 +71,45 @@ class MonthData:
         return self.partner_rows[query].get(partner_id, [])
 
 
+def report_quarters(month: str, fy_start_month: int) -> list[str]:
+    """The fiscal quarters of the trend charts' months and the quarter before ``month``'s."""
+    months = [add_months(month, -i) for i in range(max(TREND_MONTHS, 4))]
+    return sorted({fiscal_quarter(m, fy_start_month) for m in months})
+
+
+#: The market tables' columns: units (MoM, YoY) and Windows share (MoM in points).
+MARKET_COLUMNS = (Column("units", "units"), Column("windows_share", "windows_units", "ws_units"))
+
+
+def _market_table(rows: list[dict[str, Any]], names: dict[str, str], scope: str) -> Table:
+    """All partners together; every group shown has enough partners, and so do the
+    "all other" and total rows, which add up only groups that are shown."""
+    groups = [
+        Group(
+            names.get(r["code"], r["code"]) if scope == "country" else r["code"],
+            {"units": r["units"], "windows_units": r["windows_units"], "ws_units": r["ws_units"]},
+            {
+                "units": r["prior_units"],
+                "windows_units": r["prior_windows_units"],
+                "ws_units": r["prior_ws_units"],
+            },
+            {"units": r["prior_year_units"]},
+        )
+        for r in rows
+        if r["scope"] == scope
+    ]
+    label = "All countries shown" if scope == "country" else "All segments"
+    return make_table(groups, MARKET_COLUMNS, size="units", total_label=label)
+
+
 def _partner_rows(
-    con: duckdb.DuckDBPyConnection, month: str
+    con: duckdb.DuckDBPyConnection, month: str, fy_start_month: int
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Every ``select_partner_*`` query of the month, run once for all partners and
-    split by ``partner_id`` (dropped from the rows): ~10 queries a month instead of
+    split by ``partner_id`` (dropped from the rows): ~14 queries a month instead of
     ~10 per partner, each costing milliseconds of DuckDB planning whatever its size."""
     first = add_months(month, -(TREND_MONTHS - 1))
+    prior = add_months(month, -1)
     params: dict[str, dict[str, Any]] = {
         "select_partner_kpis": {"month": month},
         "select_partner_scope_kpis": {"month": month},
@@ -88,8 +118,11 @@ def _partner_rows(
         "select_partner_forecast_rows": {"month": month},
         "select_partner_reconciliation": {"month": month},
         "select_partner_missing_feeds": {"month": month},
-        "select_partner_contributions": {"month": month, "prior_month": add_months(month, -1)},
+        "select_partner_cells": {"month": month, "prior_month": prior},
+        "select_partner_competitive_watch": {"month": month, "prior_month": prior},
         "select_partner_trend": {"first": first, "last": month},
+        "select_partner_os_trend": {"first": first, "last": month},
+        "select_partner_targets": {"quarters": report_quarters(month, fy_start_month)},
     }
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for name, values in params.items():
@@ -145,21 +178,6 @@ def load_month(
         },
     )
 
-    def market_rows(scope: str) -> list[MarketRow]:
-        return [
-            MarketRow(
-                r["code"],
-                names.get(r["code"], r["code"]) if scope == "country" else r["code"],
-                r["units"],
-                r["mom_change"],
-                r["yoy_change"],
-                r["windows_share"],
-                r["windows_share_change"],
-            )
-            for r in market
-            if r["scope"] == scope
-        ]
-
     (as_of,) = con.execute(sql("reports/select_data_as_of"), {"month": month}).fetchall()[0]
     return MonthData(
         month=month,
@@ -168,10 +186,10 @@ def load_month(
         generated_at=(generated_at or datetime.now(UTC)).isoformat(timespec="seconds"),
         data_as_of=_iso(as_of),
         feeds=feeds,
-        market_by_country=market_rows("country"),
-        market_by_segment=market_rows("segment"),
+        market_by_country=_market_table(market, names, "country"),
+        market_by_segment=_market_table(market, names, "segment"),
         country_names=names,
-        partner_rows=_partner_rows(con, month),
+        partner_rows=_partner_rows(con, month, fy_start_month),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from oemkpi.reference import Partner
 
 KpiKind = Literal["ratio", "volume"]
-TargetStatus = Literal["on_track", "at_risk", "no_target", "unavailable"]
+TargetStatus = Literal["on_track", "at_risk", "met", "missed", "no_target", "unavailable"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,9 @@ class KpiFigure:
 
     ``mom_change``/``yoy_change``: difference for ratios (0.012 = +1.2 pts), relative
     change for volumes (0.05 = +5 %). ``attainment`` is QTD / target for volume KPIs;
-    ``elapsed_share`` the share of the quarter gone (1/3, 2/3, 1).
+    ``elapsed_share`` the share of the quarter gone (1/3, 2/3, 1). In the quarter's last
+    month (``quarter_closed``) the status is ``met`` or ``missed``. ``prior_target`` is
+    the previous quarter's target of the KPI, to say when a raised target puts it at risk.
     """
 
     kpi: str
@@ -41,16 +43,21 @@ class KpiFigure:
     elapsed_share: float
     target_status: TargetStatus
     flagged: bool  # a red flag names this KPI
+    quarter_closed: bool = False
+    prior_target: float | None = None
 
-
-@dataclass(frozen=True)
-class ScopeRow:
-    """KPIs of one country or segment of the partner (``label`` is what to print)."""
-
-    code: str  # country code or segment name
-    label: str
-    values: dict[str, float | None]
-    mom_changes: dict[str, float | None]
+    @property
+    def raised_target_at_risk(self) -> bool:
+        """At risk only because the target went up: last quarter's target would be on track."""
+        return (
+            self.target_status == "at_risk"
+            and self.kind == "ratio"
+            and self.qtd is not None
+            and self.target is not None
+            and self.prior_target is not None
+            and self.target > self.prior_target
+            and self.qtd >= self.prior_target
+        )
 
 
 @dataclass(frozen=True)
@@ -66,19 +73,6 @@ class ForecastRow:
 
 
 @dataclass(frozen=True)
-class MarketRow:
-    """All partners together, one country or segment: no single partner's figures."""
-
-    code: str
-    label: str
-    units: float | None
-    mom_change: float | None  # relative
-    yoy_change: float | None  # relative
-    windows_share: float | None
-    windows_share_change: float | None  # points as a fraction, MoM
-
-
-@dataclass(frozen=True)
 class Series:
     name: str
     points: list[tuple[str, float | None]]  # (YYYY-MM, value), oldest first; None = no data
@@ -86,14 +80,25 @@ class Series:
 
 @dataclass(frozen=True)
 class Chart:
-    """A 13-month trend chart: one or more series, an optional target line."""
+    """A 13-month trend chart: one or more series and an optional target.
+
+    ``target`` holds each month's target (its fiscal quarter's own, None where a quarter
+    has none), drawn as a step line that changes where the quarter does.
+    """
 
     key: str
     title: str
     kind: KpiKind
     series: list[Series]
-    target: float | None = None
-    target_label: str | None = None
+    target: Series | None = None
+    style: Literal["line", "stacked"] = "line"  # stacked: shares of a whole, as bars
+
+    @property
+    def latest_target(self) -> float | None:
+        if self.target is None:
+            return None
+        known = [v for _, v in self.target.points if v is not None]
+        return known[-1] if known else None
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,71 @@ class RedFlag:
     value: float | None
     threshold: float | None
     message: str
+    segment: str | None = None
+    sku: str | None = None
+    feed: str | None = None
+
+
+@dataclass(frozen=True)
+class FlagNote:
+    """The PAM's commentary on one red flag (``## Flag: <rule> <scope>``)."""
+
+    why: str | None = None
+    coe: str | None = None
+    owner: str | None = None
+    text: str | None = None  # anything under the heading not on a Why/COE/Owner line
+
+
+@dataclass(frozen=True)
+class FlagGroup:
+    """The red flags of one rule and scope, told once, with the PAM's why/COE/owner."""
+
+    rule: str
+    scope: str
+    severity: Literal["high", "medium"]
+    flags: list[RedFlag]
+    title: str  # "Competitive loss · Brazil"
+    what: str  # what happened, in plain words
+    note: FlagNote | None
+
+
+@dataclass(frozen=True)
+class CompetitiveItem:
+    """A SKU that was Windows last month and another OS family this month (any units)."""
+
+    country: str
+    country_name: str
+    segment: str
+    sku: str
+    to_os: str
+    units: float | None
+    prior_units: float | None
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row of a body or appendix table: a place, its values and MoM changes."""
+
+    label: str
+    values: dict[str, float | None]
+    changes: dict[str, float | None]
+    kind: Literal["row", "other", "total"] = "row"
+    count: int = 1  # rows summed into an "all other" row
+    yoy: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as the body shows it (largest rows, "all other", total) and in full."""
+
+    shown: list[TableRow]
+    other: TableRow | None
+    total: TableRow | None
+    full: list[TableRow]
+
+    @property
+    def truncated(self) -> bool:
+        return self.other is not None
 
 
 @dataclass(frozen=True)
@@ -157,6 +227,7 @@ class Commentary:
     why: dict[str, str] = field(default_factory=dict)  # sku -> Markdown
     coe: dict[str, str] = field(default_factory=dict)  # sku -> Markdown
     notes: list[tuple[str, str]] = field(default_factory=list)  # (heading, Markdown)
+    flags: dict[tuple[str, str], FlagNote] = field(default_factory=dict)  # (rule, scope)
 
 
 @dataclass(frozen=True)
@@ -169,20 +240,29 @@ class MonthlyReport:
     fiscal_quarter: str  # "FY27-Q2"
     data_as_of: str | None  # newest delivery time of the feeds in force, ISO
     generated_at: str  # ISO, UTC
+    country_names: dict[str, str]
     # executive summary
     tiles: list[KpiFigure]
-    summary: list[str]  # 3-6 generated sentences
+    summary: list[str]  # 3-7 generated sentences
     flag_counts: dict[str, int]  # {"high": n, "medium": n}
+    # red flags and escalations
+    flag_groups: list[FlagGroup]
+    flag_orphans: list[tuple[str, FlagNote]]  # commentary on flags not raised this month
+    # competitive watch: every SKU from Windows to another OS family, largest first
+    competitive_watch: list[CompetitiveItem]
     # market trends (all partners together)
-    market_by_country: list[MarketRow]
-    market_by_segment: list[MarketRow]
+    market_by_country: Table
+    market_by_segment: Table
     # partner performance
+    forecast: Table  # country x segment
     forecast_rows: list[ForecastRow]
     # KPI tables
-    by_country: list[ScopeRow]
-    by_segment: list[ScopeRow]
+    kpis_by_country: Table
+    kpis_by_segment: Table
+    attach_by_country: Table
+    attach_by_segment: Table
     kpis: list[KpiFigure]  # every KPI, tiles first
-    charts: dict[str, Chart]  # shipments, windows_share, mix, revenue, attach
+    charts: dict[str, Chart]  # shipments, windows_share, os_families, mix, revenue, attach
     assortment: list[AssortmentItem]
     commentary: Commentary | None
     red_flags: list[RedFlag]
@@ -198,14 +278,13 @@ class IndexRow:
     """One partner's line on ``reports/<YYYY-MM>/index.html``."""
 
     partner: Partner
-    shipped_units: float | None
-    shipped_mom: float | None
-    windows_share: float | None
-    windows_share_mom: float | None
-    pro_mix: float | None
-    office_attach: float | None
+    figures: dict[str, KpiFigure]  # the headline KPIs by name
     flags_high: int
     flags_medium: int
+    flags: dict[str, list[str]]  # rule -> the scopes it fired for (country names, "whole partner")
+    competitive: list[CompetitiveItem]
+    commentary_missing: bool  # no commentary file, or nothing under its main headings
+    flags_unexplained: int  # red flags (by rule and scope) without the PAM's why
     html: str  # file name of the partner's HTML report, relative to the index
     markdown: str
     json: str
@@ -217,5 +296,7 @@ class MonthIndex:
     month_label: str
     fiscal_quarter: str
     generated_at: str
+    quarter_end: bool
     rows: list[IndexRow]
+    totals: dict[str, KpiFigure]  # all partners together: volumes summed, ratios of sums
     feeds: list[FeedState]

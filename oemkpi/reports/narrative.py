@@ -1,294 +1,495 @@
 """The executive summary's sentences, computed from the month's figures.
 
-Each sentence names what moved, by how much and where, largest contributions
-first; nothing is said that the data does not show. A KPI without data gets
-no sentence (the tiles say "n/a"); a month without a prior month says so.
+3-7 sentences a PAM can send as they are (SPEC section 5): shipments, SKUs that left
+Windows (whatever their units), what moved each ratio and where, the quarter against
+its targets, and the red flags, the high ones with their countries and causes named.
+A ratio's driver is named only from its rate and mix effects
+(:mod:`oemkpi.reports.drivers`, SPEC section 4); a change that rounds to zero gets
+no sentence, and a part of a sentence that would read "0.0" is left out.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from oemkpi.formats import compact, pct, size_pts, size_rel, usd
 from oemkpi.months import add_months, month_label
-from oemkpi.reports.model import AssortmentItem, FeedState, ForecastRow, KpiFigure, RedFlag
+from oemkpi.reports import drivers as d
+from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFigure, RedFlag
+from oemkpi.reports.targets import closed_status, exact_gap, exact_pct
+from oemkpi.reports.words import (
+    count_word,
+    feed_name,
+    join_words,
+    os_name,
+    place,
+    plural,
+    rule_name,
+)
 
-MAX_SENTENCES = 6
+MIN_SENTENCES, MAX_SENTENCES = 3, 7
 #: A move this large counts as one unit of "news" when ranking what to say.
 _SALIENCE = {
     "windows_share": 0.01,
-    "forecast_attainment": 0.10,
-    "office_attach": 0.02,
     "pro_mix": 0.01,
+    "premium_mix": 0.01,
+    "office_attach": 0.02,
+    "server_attach": 0.02,
+    "forecast_attainment": 0.10,
     "license_revenue_usd": 0.05,
+}
+#: The red flag a KPI's sentence speaks for at partner scope.
+_KPI_RULES = {
+    "windows_share": "windows_share_drop",
+    "forecast_attainment": "forecast_miss",
+    "office_attach": "attach_drop",
+    "server_attach": "attach_drop",
 }
 
 
-def _where(country: str, segment: str, names: Mapping[str, str]) -> str:
-    return f"{names.get(country, country)} {segment}"
+def zero_pts(change: float) -> bool:
+    """A change of a ratio that prints as 0.0 pts."""
+    return size_pts(change) == "0.0 pts"
 
 
-def _largest(contributions: Sequence[Mapping[str, Any]], column: str) -> Mapping[str, Any] | None:
-    known = [c for c in contributions if c.get(column) is not None]
-    return max(known, key=lambda c: abs(c[column]), default=None)
+def zero_rel(change: float) -> bool:
+    return size_rel(change) == "0.0 %"
 
 
-def summary_sentences(
-    *,
-    partner_name: str,
-    month: str,
-    figures: Mapping[str, KpiFigure],
-    contributions: Sequence[Mapping[str, Any]],
-    assortment: Sequence[AssortmentItem],
-    flags: Sequence[RedFlag],
-    country_names: Mapping[str, str],
-    feeds: Sequence[FeedState],
-    forecast_rows: Sequence[ForecastRow] = (),
-) -> list[str]:
-    """3-6 sentences: shipments, competitive losses, the biggest movers, then the red flags.
-
-    Red flags whose story an earlier sentence already tells are counted, not repeated.
-    """
-    prior = month_label(add_months(month, -1))
-    sentences = [
-        _shipments(
-            partner_name,
-            month,
-            prior,
-            figures["shipped_units"],
-            contributions,
-            country_names,
-            feeds,
-        )
-    ]
-    covered: set[str] = set()
-    losses = _losses(assortment, flags, country_names)
-    if losses:
-        sentences.append(losses)
-        covered |= {"competitive_loss", "windows_share_drop"}
-    flagged = {f.kpi for f in flags if f.kpi and f.rule not in covered | {"target_gap"}}
-    movers: list[tuple[float, str, str]] = []
-    for kpi, scale in _SALIENCE.items():
-        figure = figures.get(kpi)
-        if figure is None or figure.value is None:
-            continue
-        text = _mover(
-            figure,
-            prior,
-            contributions,
-            [] if losses else assortment,
-            country_names,
-            forecast_rows,
-        )
-        if text:
-            # A move that raised a red flag is told before any move that did not.
-            boost = 100.0 if kpi in flagged else 0.0
-            movers.append((boost + _salience(figure, scale), kpi, text))
-    movers.sort(key=lambda m: -m[0])
-    chosen = movers[: MAX_SENTENCES - len(sentences) - 1]
-    sentences += [text for _, _, text in chosen]
-    covered |= {_MOVER_RULES[kpi] for _, kpi, _ in chosen if kpi in _MOVER_RULES}
-    sentences.append(_flags(flags, covered))
-    return sentences
-
-
-def _salience(figure: KpiFigure, scale: float) -> float:
-    if figure.kpi == "forecast_attainment":
-        return max(0.0, 1 - (figure.value or 0)) / scale
-    return abs(figure.mom_change or 0) / scale
-
-
-def _direction(change: float, *, relative: bool) -> str:
-    if abs(change) < (0.0005 if relative else 0.00005):
-        return "held steady"
+def _way(change: float) -> str:
     return "rose" if change > 0 else "fell"
 
 
-def _shipments(
-    partner: str,
-    month: str,
-    prior: str,
-    figure: KpiFigure,
-    contributions: Sequence[Mapping[str, Any]],
-    names: Mapping[str, str],
-    feeds: Sequence[FeedState],
-) -> str:
+@dataclass
+class Sentence:
+    text: str
+    rank: float = 0.0
+    tells: set[int] = field(default_factory=set)  # ids of the red flags it tells
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the sentences are made from."""
+
+    partner_name: str
+    month: str
+    figures: Mapping[str, KpiFigure]
+    drivers: Mapping[str, d.Drivers | None]
+    unit_changes: Mapping[tuple[str, str], float]  # (country, segment) -> shipped units M - M-1
+    competitive: Sequence[CompetitiveItem]
+    flags: Sequence[RedFlag]
+    names: Mapping[str, str]
+    feeds: Sequence[FeedState]
+    forecast_rows: Sequence[ForecastRow] = ()
+    fiscal_quarter: str = ""
+
+
+def summary_sentences(facts: Facts) -> list[str]:
+    """3-7 sentences: shipments first, the red-flag count last, the most newsworthy between."""
+    first = _shipments(facts)
+    last = _flag_count(facts.flags)
+    middle: list[Sentence] = []
+    competitive = _competitive(facts)
+    if competitive:
+        middle.append(competitive)
+    quarter = _quarter(facts)
+    if quarter:
+        middle.append(quarter)
+    already = set().union(*(s.tells for s in middle))
+    movers = [s for s in (_mover(facts, kpi, already) for kpi in _SALIENCE) if s is not None]
+    movers.sort(key=lambda s: -s.rank)
+    # One place stays free for the high flags that no chosen sentence tells.
+    room = MAX_SENTENCES - 2 - len(middle) - 1
+    middle += movers[: max(room, 0)]
+    told = set().union(first.tells, *(s.tells for s in middle))
+    high = _untold_high(facts, told)
+    if high:
+        middle.append(high)
+    elif room >= 0 and len(movers) > room:
+        middle += movers[room : room + 1]
+    sentences = [first.text, *(s.text for s in middle), last]
+    if len(sentences) < MIN_SENTENCES:
+        sentences.insert(-1, _revenue_level(facts))
+    return sentences[:MAX_SENTENCES]
+
+
+# --------------------------------------------------------------------------- shipments
+
+
+def _shipments(facts: Facts) -> Sentence:
+    figure = facts.figures["shipped_units"]
+    prior = month_label(add_months(facts.month, -1))
     if figure.value is None:
-        status = next((f.status for f in feeds if f.feed == "pc_shipments"), "missing")
-        return f"PC shipments for {month_label(month)} are unavailable: the pc_shipments feed is {status}."
-    text = f"{partner} shipped {compact(figure.value)} PCs in {month_label(month)}"
-    if figure.mom_change is None:
-        return text + f"; there is no {prior} data to compare with."
-    change = figure.mom_change
-    text += f", {_signed_rel(change)} on {prior}"
-    if figure.yoy_change is not None:
-        text += f" and {_signed_rel(figure.yoy_change)} on a year ago"
-    top = _largest(contributions, "units_change")
-    if top is not None and top["units_change"]:
-        sign = "+" if top["units_change"] > 0 else "−"
-        text += (
-            f"; the largest change came from {_where(top['country'], top['segment'], names)} "
-            f"({sign}{compact(abs(top['units_change']))} units)"
+        status = next((f.status for f in facts.feeds if f.feed == "pc_shipments"), "missing")
+        return Sentence(
+            f"PC shipments for {month_label(facts.month)} are unavailable: the "
+            f"{feed_name('pc_shipments')} feed is {status}.",
+            tells={id(f) for f in facts.flags if f.feed == "pc_shipments"},
         )
-    return text + "."
+    text = f"{facts.partner_name} shipped {compact(figure.value)} PCs in {month_label(facts.month)}"
+    if figure.mom_change is None:
+        return Sentence(text + f"; there is no {prior} data to compare with.")
+    parts = []
+    if not zero_rel(figure.mom_change):
+        parts.append(f"{_signed_rel(figure.mom_change)} on {prior}")
+    if figure.yoy_change is not None and not zero_rel(figure.yoy_change):
+        parts.append(f"{_signed_rel(figure.yoy_change)} on a year ago")
+    if parts:
+        text += ", " + " and ".join(parts)
+    if not zero_rel(figure.mom_change):
+        where = _unit_driver(facts)
+        if where:
+            text += f"; {where}"
+    return Sentence(text + ".")
 
 
 def _signed_rel(change: float) -> str:
-    if abs(change) < 0.0005:
-        return "flat"
     return f"{'up' if change > 0 else 'down'} {size_rel(change)}"
 
 
-def _mover(
-    figure: KpiFigure,
-    prior: str,
-    contributions: Sequence[Mapping[str, Any]],
-    assortment: Sequence[AssortmentItem],
-    names: Mapping[str, str],
-    forecast_rows: Sequence[ForecastRow],
-) -> str | None:
+def _units(change: float) -> str:
+    return f"{'+' if change > 0 else '−'}{compact(abs(change))} units"
+
+
+def _unit_driver(facts: Facts) -> str | None:
+    """The cell that drove the units' change, by SPEC's rule for a driver, or the offsets."""
+    changes = facts.unit_changes
+    total = sum(changes.values())
+    if not changes or total == 0:
+        return None
+    same = {k: v for k, v in changes.items() if v * total > 0}
+    against = {k: v for k, v in changes.items() if v * total < 0}
+    top = max(same, key=lambda k: abs(same[k]), default=None)
+    if top is not None and abs(same[top]) <= abs(total):
+        return f"the largest part came from {place(*top, facts.names)} ({_units(same[top])})"
+    off = max(against, key=lambda k: abs(against[k]), default=None)
+    if top is None or off is None:
+        return None
+    return (
+        f"{place(*top, facts.names)} ({_units(same[top])}) was partly offset by "
+        f"{place(*off, facts.names)} ({_units(against[off])})"
+    )
+
+
+def _revenue_level(facts: Facts) -> str:
+    figure = facts.figures.get("license_revenue_usd")
+    if figure is None or figure.value is None:
+        return "Licence revenue is unavailable this month."
+    return f"Licence revenue was {usd(figure.value)}."
+
+
+# --------------------------------------------------------------------------- competitive watch
+
+
+def _competitive(facts: Facts) -> Sentence | None:
+    """Where Windows SKUs went to another OS family this month, whatever their units."""
+    items = facts.competitive
+    if not items:
+        return None
+    groups: dict[tuple[str, str], list[CompetitiveItem]] = {}
+    for item in items:
+        groups.setdefault((item.country, item.segment), []).append(item)
+
+    def units(group: Sequence[CompetitiveItem]) -> float:
+        return sum(i.prior_units or 0 for i in group)
+
+    (country, segment), largest = max(groups.items(), key=lambda g: (units(g[1]), g[0]))
+    to_os = Counter(i.to_os for i in largest).most_common(1)[0][0]
+    text = (
+        f"In {place(country, segment, facts.names)}, {plural(len(largest), 'Windows SKU')} "
+        f"moved to {os_name(to_os)} ({compact(units(largest))} units last month)"
+    )
+    tells = {
+        id(f)
+        for f in facts.flags
+        if f.rule == "competitive_loss" or (f.rule == "windows_share_drop" and f.scope == country)
+    }
+    drop = next(
+        (f for f in facts.flags if f.rule == "windows_share_drop" and f.scope == country), None
+    )
+    if drop is not None and drop.value is not None:
+        text += (
+            f"; Windows share in {facts.names.get(country, country)} fell {size_pts(drop.value)}"
+        )
+    others = [i for key, group in groups.items() if key != (country, segment) for i in group]
+    if others:
+        where = sorted({i.country for i in others}, key=lambda c: facts.names.get(c, c))
+        places = join_words([facts.names.get(c, c) for c in where[:3]])
+        more = f" and {count_word(len(where) - 3)} more countries" if len(where) > 3 else ""
+        text += (
+            f"; {plural(len(others), 'more SKU')} ({compact(units(others))} units) left "
+            f"Windows in {places}{more}"
+        )
+    rank = 1000.0 if any(f.rule == "competitive_loss" for f in facts.flags) else 50.0
+    return Sentence(text + ".", rank, tells)
+
+
+# --------------------------------------------------------------------------- ratios
+
+
+def _mover(facts: Facts, kpi: str, told: set[int]) -> Sentence | None:
+    figure = facts.figures.get(kpi)
+    if figure is None or figure.value is None:
+        return None
+    flagged = [
+        f
+        for f in facts.flags
+        if f.kpi == kpi and f.rule == _KPI_RULES.get(kpi) and f.rule != "target_gap"
+    ]
+    boost = 100.0 if flagged else 0.0
+    scale = _SALIENCE[kpi]
+    if kpi == "license_revenue_usd":
+        if figure.mom_change is None or zero_rel(figure.mom_change):
+            return None
+        prior = month_label(add_months(facts.month, -1))
+        text = (
+            f"Licence revenue was {usd(figure.value)}, {_signed_rel(figure.mom_change)} on {prior}."
+        )
+        return Sentence(text, abs(figure.mom_change) / scale)
+    if kpi == "forecast_attainment":
+        return _forecast(facts, figure, flagged, boost)
+    change = figure.mom_change
+    if change is None or zero_pts(change):
+        return None
+    text = f"{figure.label} {_way(change)} {size_pts(change)} to {pct(figure.value)}"
+    drivers = facts.drivers.get(kpi)
+    if drivers is not None:
+        text += _driver_words(drivers, figure.label, facts)
+    tells = {id(f) for f in flagged if f.scope == "partner"}
+    if kpi == "windows_share":
+        country_drops = [
+            f
+            for f in facts.flags
+            if f.rule == "windows_share_drop"
+            and f.scope != "partner"
+            and f.severity == "high"
+            and id(f) not in told
+        ]
+        if country_drops:
+            text += "; " + _country_drops(country_drops, facts)
+            tells |= {id(f) for f in country_drops}
+            boost = max(boost, 100.0)
+    return Sentence(text + ".", boost + abs(change) / scale, tells)
+
+
+def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
+    """ ", driven by X (0.4 pts of it)", or mostly mix and where volume moved, or the offsets."""
+    names = facts.names
+    change = drivers.change
+    if d.mostly_mix(drivers):
+        gained, lost = d.volume_moves(drivers)
+        text = ", mostly from mix"
+        if gained is not None:
+            text += f": volume moved to {place(gained.country, gained.segment, names)}"
+            if gained.rate_1 is not None:
+                text += f" ({pct(gained.rate_1)})"
+            if lost is not None:
+                text += f" from {place(lost.country, lost.segment, names)}"
+                if lost.rate_0 is not None:
+                    text += f" ({pct(lost.rate_0)})"
+        if not zero_pts(drivers.rate_effect):
+            way = "risen" if drivers.rate_effect > 0 else "fallen"
+            text += f"; at last month's mix it would have {way} {size_pts(drivers.rate_effect)}"
+        elif drivers.rate_effect * change <= 0:
+            text += "; at last month's mix it would have held"
+        return text
+    driver = d.the_driver(drivers)
+    if driver is not None and not zero_pts(driver.net):
+        text = f", driven by {place(driver.country, driver.segment, names)} ({size_pts(driver.net)} of it)"
+        if label == "Windows share" and change < 0:
+            moved = [
+                i
+                for i in facts.competitive
+                if i.country == driver.country and i.segment == driver.segment
+            ]
+            if moved:
+                to_os = Counter(i.to_os for i in moved).most_common(1)[0][0]
+                text += f", where {plural(len(moved), 'SKU')} moved to {os_name(to_os)}"
+        return text
+    if driver is not None:
+        return ""
+    up, down = d.offsetting(drivers)
+    if up is None or down is None or zero_pts(up.net) or zero_pts(down.net):
+        return ""
+    verb = "added" if change > 0 else "took off"
+    sign = "−" if change > 0 else "+"
+    return (
+        f": {place(up.country, up.segment, names)} {verb} {size_pts(up.net)}, partly offset "
+        f"by {place(down.country, down.segment, names)} ({sign}{size_pts(down.net)})"
+    )
+
+
+def _country_drops(flags: Sequence[RedFlag], facts: Facts) -> str:
+    parts = []
+    for flag in flags:
+        name = facts.names.get(flag.scope, flag.scope)
+        part = f"in {name} it fell {size_pts(flag.value)}" if flag.value is not None else name
+        moved = [i for i in facts.competitive if i.country == flag.scope]
+        if moved:
+            to_os = Counter(i.to_os for i in moved).most_common(1)[0][0]
+            part += f" as {plural(len(moved), 'SKU')} moved to {os_name(to_os)}"
+        parts.append(part)
+    return join_words(parts) + " (high red flag" + ("s" if len(flags) > 1 else "") + ")"
+
+
+def _forecast(
+    facts: Facts, figure: KpiFigure, flagged: Sequence[RedFlag], boost: float
+) -> Sentence | None:
     value = figure.value
     assert value is not None
-    if figure.kpi == "forecast_attainment":
-        text = f"Shipments reached {pct(value)} of forecast"
-        weakest = min(
-            (
-                r
-                for r in forecast_rows
-                if r.attainment is not None and (r.shipped_units or 0) >= 1000
-            ),
-            key=lambda r: r.attainment or 0,
-            default=None,
-        )
-        if weakest is not None and weakest.attainment is not None and weakest.attainment < value:
-            text += (
-                f", weakest in {weakest.country_name} {weakest.segment} ({pct(weakest.attainment)})"
+    if not flagged and value >= 0.97:
+        return None
+    text = f"Shipments reached {pct(value)} of forecast"
+    if figure.mom_change is not None and not zero_pts(figure.mom_change):
+        text += f" ({'up' if figure.mom_change > 0 else 'down'} {size_pts(figure.mom_change)})"
+    weakest = min(
+        (
+            r
+            for r in facts.forecast_rows
+            if r.attainment is not None and (r.shipped_units or 0) >= 1000
+        ),
+        key=lambda r: r.attainment or 0,
+        default=None,
+    )
+    if weakest is not None and weakest.attainment is not None and weakest.attainment < value:
+        text += f", weakest in {weakest.country_name} {weakest.segment} ({pct(weakest.attainment)})"
+    tells = {id(f) for f in flagged if f.scope == "partner"}
+    countries = [f for f in flagged if f.scope != "partner" and f.value is not None]
+    if countries:
+        countries.sort(key=lambda f: (f.value, facts.names.get(f.scope, f.scope)))
+        where = [f"{facts.names.get(f.scope, f.scope)} ({pct(f.value)})" for f in countries]
+        text += f"; below {pct(countries[0].threshold, 0)} in " + join_words(where)
+        tells |= {id(f) for f in countries}
+        boost = max(boost, 100.0)
+    return Sentence(
+        text + ".", boost + max(0.0, 1 - value) / _SALIENCE["forecast_attainment"], tells
+    )
+
+
+# --------------------------------------------------------------------------- quarter and flags
+
+
+def _quarter(facts: Facts) -> Sentence | None:
+    """A closed quarter's verdict, or the targets at risk (and a raised target said so)."""
+    with_target = [f for f in facts.figures.values() if f.target is not None and f.qtd is not None]
+    gaps = {id(fl) for fl in facts.flags if fl.rule == "target_gap"}
+    if with_target and all(f.quarter_closed for f in with_target):
+        missed = [f for f in with_target if closed_status(f) == "missed"]
+        met = len(with_target) - len(missed)
+        quarter = facts.fiscal_quarter or "The quarter"
+        if not missed:
+            return Sentence(f"{quarter} closes with all {len(with_target)} targets met.", 500, gaps)
+        text = f"{quarter} closes with {met} of {len(with_target)} targets met; missed: "
+        text += join_words([_missed(f) for f in missed])
+        return Sentence(text + ".", 500, gaps)
+    at_risk = [f for f in with_target if f.target_status == "at_risk"]
+    if not at_risk:
+        return None
+    parts = []
+    for f in at_risk:
+        if f.kind == "ratio":
+            assert f.qtd is not None and f.target is not None
+            part = f"{f.label} is {pct(f.qtd)} against a {pct(f.target)} target"
+            if f.raised_target_at_risk and f.prior_target is not None:
+                part += f" raised from {pct(f.prior_target)} last quarter"
+        else:
+            part = (
+                f"{f.label} are at {exact_pct(f.attainment)} of target with "
+                f"{pct(f.elapsed_share, 0)} of the quarter gone"
             )
-        return text + "."
-    if figure.kpi == "license_revenue_usd":
-        if figure.mom_change is None:
-            return f"Licence revenue was {usd(value)}; there is no {prior} figure to compare with."
-        return f"Licence revenue was {usd(value)}, {_signed_rel(figure.mom_change)} on {prior}."
-    if figure.mom_change is None:
-        return f"{figure.label} is {pct(value)}; there is no {prior} figure to compare with."
-    change = figure.mom_change
-    direction = _direction(change, relative=False)
-    if direction == "held steady":
-        return f"{figure.label} held steady at {pct(value)}."
-    text = f"{figure.label} {direction} {size_pts(change)} to {pct(value)}"
-    column = {
-        "windows_share": "windows_share_contribution",
-        "office_attach": "office_attach_contribution",
-    }.get(figure.kpi)
-    if column:
-        top = _largest(contributions, column)
-        # Name a driver only when it moved the same way and carries a real part of the change.
-        if top is not None and top[column] * change > 0 and abs(top[column]) >= 0.3 * abs(change):
-            text += f", driven by {_where(top['country'], top['segment'], names)} ({size_pts(top[column])} of it)"
-            if figure.kpi == "windows_share" and change < 0:
-                moved = [
-                    a
-                    for a in assortment
-                    if a.reason == "competitive"
-                    and a.country == top["country"]
-                    and a.segment == top["segment"]
-                ]
-                if moved:
-                    to_os = Counter(a.to_os for a in moved).most_common(1)[0][0]
-                    count = len(moved)
-                    text += f", where {_count_word(count)} SKU{'s' if count > 1 else ''} moved to {_os_name(to_os)}"
-    return text + "."
+        parts.append(part)
+    return Sentence("Quarter to date, " + join_words(parts) + ".", 300, gaps)
 
 
-def _count_word(n: int) -> str:
-    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-    return words[n] if n < len(words) else str(n)
+def _missed(f: KpiFigure) -> str:
+    if f.kind == "ratio":
+        assert f.qtd is not None and f.target is not None
+        return f"{f.label} ({pct(f.qtd)} against {pct(f.target)}, {exact_gap(f.qtd - f.target)})"
+    return f"{f.label} ({exact_pct(f.attainment)} of target)"
 
 
-def _os_name(os_family: str | None) -> str:
-    return {
-        "chromeos": "ChromeOS",
-        "linux": "Linux",
-        "freedos": "FreeDOS",
-        "windows": "Windows",
-    }.get(os_family or "", os_family or "another OS")
-
-
-#: The red-flag rule a mover's sentence speaks for (its figure is the flag's subject).
-_MOVER_RULES = {"forecast_attainment": "forecast_miss", "office_attach": "attach_drop"}
-#: Each rule in words, singular and plural.
-_RULE_WORDS = {
-    "competitive_loss": ("competitive loss", "competitive losses"),
-    "windows_share_drop": ("Windows share drop", "Windows share drops"),
-    "forecast_miss": ("forecast miss", "forecast misses"),
-    "attach_drop": ("attach drop", "attach drops"),
-    "target_gap": ("target gap", "target gaps"),
-    "data_quality": ("data-quality issue", "data-quality issues"),
-    "missing_partner_data": ("feed without the partner's rows", "feeds without the partner's rows"),
+_FLAG_WORDS: dict[str, Callable[[RedFlag, Mapping[str, str]], str]] = {
+    "windows_share_drop": lambda f, n: (
+        f"Windows share in {n.get(f.scope, f.scope)} fell {size_pts(f.value)}"
+        if f.scope != "partner"
+        else f"Windows share fell {size_pts(f.value)}"
+    ),
+    "forecast_miss": lambda f, n: (
+        f"shipments in {n.get(f.scope, f.scope)} reached {pct(f.value)} of forecast"
+        if f.scope != "partner"
+        else f"shipments reached {pct(f.value)} of forecast"
+    ),
+    "attach_drop": lambda f, n: (
+        f"{'Office' if f.kpi == 'office_attach' else 'Server'} attach fell {size_pts(f.value)}"
+    ),
+    "competitive_loss": lambda f, n: (
+        f"a Windows SKU in {n.get(f.scope, f.scope)} moved to another OS"
+    ),
+    "data_quality": lambda f, n: (
+        f"the {feed_name(f.feed)} feed is not usable"
+        if f.feed
+        else "feeds disagree" + (f" in {n.get(f.scope, f.scope)}" if f.scope != "partner" else "")
+    ),
 }
 
 
-def _losses(
-    assortment: Sequence[AssortmentItem], flags: Sequence[RedFlag], names: Mapping[str, str]
-) -> str | None:
-    """Where Windows SKUs went to another OS, when that raised a competitive-loss flag."""
-    if not any(f.rule == "competitive_loss" for f in flags):
+def flag_cause(flag: RedFlag, names: Mapping[str, str]) -> str:
+    """A red flag's cause in a few plain words, its country named."""
+    words = _FLAG_WORDS.get(flag.rule)
+    if words is not None:
+        return words(flag, names)
+    return rule_name(flag.rule, in_sentence=True)
+
+
+def _country_clause(rule: str, flags: Sequence[RedFlag], names: Mapping[str, str]) -> str:
+    """Country flags of one rule in one clause: "Windows share fell in Germany (10.4 pts)
+    and Spain (6.0 pts)"."""
+
+    def where(f: RedFlag, figure: str | None = None) -> str:
+        name = names.get(f.scope, f.scope)
+        return f"{name} ({figure})" if figure else name
+
+    if rule == "windows_share_drop":
+        return "Windows share fell in " + join_words([where(f, size_pts(f.value)) for f in flags])
+    if rule == "forecast_miss":
+        places = join_words([where(f, pct(f.value)) for f in flags])
+        return f"shipments fell short of forecast in {places}"
+    if rule == "competitive_loss":
+        places = join_words(list(dict.fromkeys(where(f) for f in flags)))
+        return f"Windows SKUs moved to another OS family in {places}"
+    places = join_words(list(dict.fromkeys(where(f) for f in flags)))
+    return f"{rule_name(rule, len(flags), in_sentence=True)} in {places}"
+
+
+def _untold_high(facts: Facts, told: set[int]) -> Sentence | None:
+    high = [f for f in facts.flags if f.severity == "high" and id(f) not in told]
+    if not high:
         return None
-    groups: dict[tuple[str, str], list[AssortmentItem]] = {}
-    for item in assortment:
-        if item.reason == "competitive":
-            groups.setdefault((item.country, item.segment), []).append(item)
-    if not groups:
-        return None
-
-    def units(items: Sequence[AssortmentItem]) -> float:
-        return sum(i.prior_units or 0 for i in items)
-
-    (country, segment), items = max(groups.items(), key=lambda g: (units(g[1]), g[0]))
-    to_os = Counter(i.to_os for i in items).most_common(1)[0][0]
-    count = len(items)
-    text = (
-        f"In {_where(country, segment, names)}, {_count_word(count)} Windows "
-        f"SKU{'s' if count > 1 else ''} moved to {_os_name(to_os)} "
-        f"({compact(units(items))} units last month)"
-    )
-    drop = next(
-        (
-            f
-            for f in flags
-            if f.rule == "windows_share_drop" and f.scope == country and f.value is not None
-        ),
-        None,
-    )
-    if drop is not None and drop.value is not None:
-        text += f"; Windows share in {names.get(country, country)} fell {size_pts(drop.value)}"
-    others = [i for key, group in groups.items() if key != (country, segment) for i in group]
-    if others:
-        text += (
-            f"; {_count_word(len(others))} more SKU{'s' if len(others) > 1 else ''} "
-            "left Windows elsewhere"
-        )
-    return text + "."
+    by_rule: dict[str, list[RedFlag]] = {}
+    for flag in high:
+        by_rule.setdefault(flag.rule, []).append(flag)
+    causes: list[str] = []
+    for rule, flags in by_rule.items():
+        for flag in flags:
+            if flag.scope == "partner" and (cause := flag_cause(flag, facts.names)) not in causes:
+                causes.append(cause)
+        countries = [f for f in flags if f.scope != "partner"]
+        if countries:
+            causes.append(_country_clause(rule, countries, facts.names))
+    text = "High red flag" + ("s" if len(high) > 1 else "") + ": " + "; ".join(causes)
+    return Sentence(text + ".", 0, {id(f) for f in high})
 
 
-def _flags(flags: Sequence[RedFlag], covered: set[str] | frozenset[str] = frozenset()) -> str:
-    """How many red flags of which rules; the first high one no sentence has told, in full."""
+def _flag_count(flags: Sequence[RedFlag]) -> str:
+    """How many red flags of which rules."""
     if not flags:
         return "No red flags this month."
-    if len(flags) == 1:
-        (flag,) = flags
-        return f"One red flag ({flag.severity}): {flag.message}"
-    high = [f for f in flags if f.severity == "high"]
+    high = sum(f.severity == "high" for f in flags)
     counts = Counter(f.rule for f in flags)
-    order = list(_RULE_WORDS)
-    rules = sorted(counts, key=lambda r: (-counts[r], order.index(r) if r in order else len(order)))
-    parts = []
-    for rule in rules:
-        one, many = _RULE_WORDS.get(rule, (rule, rule))
-        parts.append(f"{counts[rule]} {one if counts[rule] == 1 else many}")
-    text = f"{len(flags)} red flag{'s' if len(flags) != 1 else ''} ({len(high)} high): "
-    text += ", ".join(parts) + "."
-    lead = next((f for f in high if f.rule not in covered), None)
-    return f"{text} {lead.message}" if lead is not None else text
+    rules = sorted(counts, key=lambda r: (-counts[r], r))
+    parts = [f"{counts[r]} {rule_name(r, counts[r], in_sentence=True)}" for r in rules]
+    head = f"{len(flags)} red flag{'s' if len(flags) != 1 else ''}"
+    head += f" ({high} high)" if high else ""
+    return f"{head}: " + join_words(parts) + "."

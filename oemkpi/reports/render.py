@@ -24,13 +24,17 @@ from oemkpi.formats import change_text, kpi_change, kpi_value, num, pct, pts, re
 from oemkpi.months import month_label
 from oemkpi.packaged import packaged_dir
 from oemkpi.reports import template_helpers as helpers
+from oemkpi.reports.index import SCOREBOARD_KPIS
 from oemkpi.reports.model import MonthIndex, MonthlyReport
 from oemkpi.reports.safe_markdown import (
     md_block,
+    md_cell_commentary,
     md_commentary,
     md_escape,
+    render_markdown_inline,
     render_markdown_safe,
 )
+from oemkpi.reports.words import feed_name
 
 
 def _md_finalize(value: Any) -> Any:
@@ -51,9 +55,12 @@ def _filters() -> dict[str, Callable[..., Any]]:
         "change_text": change_text,
         "change_mark": helpers.change_mark,
         "markdown_safe": render_markdown_safe,
+        "markdown_inline": render_markdown_inline,
         "md": md_escape,
         "md_commentary": md_commentary,
         "md_block": md_block,
+        "md_cell_commentary": md_cell_commentary,
+        "capitalize_first": lambda text: text[:1].upper() + text[1:],
     }
 
 
@@ -62,31 +69,13 @@ def _globals() -> dict[str, Any]:
         "sections": helpers.SECTIONS,
         "section_titles": helpers.SECTION_TITLES,
         "no_commentary": helpers.NO_COMMENTARY,
+        "to_be_written": helpers.TO_BE_WRITTEN,
         "na_kpi": helpers.NA_KPI,
         "status_text": helpers.STATUS_TEXT,
         "feed_status_text": helpers.FEED_STATUS_TEXT,
-        **{
-            name: getattr(helpers, name)
-            for name in (
-                "chart_svg",
-                "chart_summary",
-                "market_movers",
-                "country_names",
-                "kpi_map",
-                "orphan_commentary",
-                "assortment_counts",
-                "assortment_shown",
-                "forecast_covers",
-                "reports_sell_thru",
-                "severity_sorted",
-                "quarter_targets",
-                "target_text",
-                "qtd_incomplete",
-                "tile_target",
-                "kpi_label",
-                "elapsed",
-            )
-        },
+        "feed_name": feed_name,
+        "scoreboard_kpis": SCOREBOARD_KPIS,
+        **{name: getattr(helpers, name) for name in helpers.TEMPLATE_GLOBALS},
     }
 
 

@@ -34,11 +34,11 @@ _MD_ESCAPES = str.maketrans(
         "[": "\\[",
         "]": "\\]",
         "`": "\\`",
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
     }
 )
+#: What a renderer would read as a tag, an autolink, a comment or an entity: backslashed
+#: (CommonMark prints the character itself), so "Zenith Seven & Co" stays as written.
+_ACTIVE_RE = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
 
 
 class MarkdownText(str):
@@ -48,21 +48,31 @@ class MarkdownText(str):
 
 
 def md_escape(value: Any) -> str:
-    """A value as literal text in Markdown, safe inside a table cell.
+    """A value as literal text in Markdown, safe inside a table cell, with no HTML entity.
 
-    Newlines become spaces (a row is one line), ``|`` and brackets are backslash-escaped,
-    ``<``, ``>`` and ``&`` become entities, so no value can open a tag or a link.
+    Newlines become spaces (a row is one line); ``|``, brackets, backticks and backslashes
+    are backslash-escaped, and so are a ``<`` that would open a tag or an autolink and an
+    ``&`` that would start an entity, so no value can open a tag or a link. Anything else
+    (``Zenith Seven & Co``, ``a < b``) is printed as it is.
     """
     if isinstance(value, MarkdownText):
         return value
     if value is None:
         return NA
-    return " ".join(str(value).split()).translate(_MD_ESCAPES)
+    text = " ".join(str(value).split()).translate(_MD_ESCAPES)
+    return _ACTIVE_RE.sub(lambda m: "\\" + m.group(0), text)
 
 
 def md_commentary(text: str | None) -> MarkdownText:
     """Commentary for the Markdown report, with raw HTML, images and unsafe links neutralised."""
     return MarkdownText(neutralise_markdown(text or "").strip())
+
+
+def md_cell_commentary(text: str | None) -> MarkdownText:
+    """A short piece of commentary (a flag's why, COE, owner) inside a Markdown table cell:
+    neutralised like any commentary, on one line, its pipes escaped."""
+    line = " ".join(neutralise_markdown(text or "").split())
+    return MarkdownText(re.sub(r"(?<!\\)\|", "\\|", line))
 
 
 def md_block(text: str) -> MarkdownText:
@@ -104,6 +114,12 @@ def _markdown_it() -> MarkdownIt:
     md.add_render_rule("heading_close", _shifted_heading)
     md.add_render_rule("link_open", _link_open)
     return md
+
+
+def render_markdown_inline(text: str | None) -> Markup:
+    """A line of commentary (a flag's why, COE or owner) as inline HTML, as safe as
+    :func:`render_markdown_safe`: emphasis, code and web links, nothing active."""
+    return Markup(_markdown_it().renderInline(text or ""))
 
 
 def render_markdown_safe(text: str) -> Markup:

@@ -8,62 +8,49 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from markupsafe import Markup, escape
 
-from oemkpi.formats import ARROWS, NA, direction, kpi_change, kpi_value, pct, pts
+from oemkpi.formats import ARROWS, direction, kpi_change, kpi_value
 from oemkpi.months import month_short
-from oemkpi.reports.charts import render_chart
+from oemkpi.reports.charts import chart_svg as _chart_svg
 from oemkpi.reports.model import (
     AssortmentItem,
     Chart,
-    ForecastRow,
+    CompetitiveItem,
     KpiFigure,
     KpiKind,
-    MarketRow,
     MonthlyReport,
+    Table,
+    TableRow,
 )
+from oemkpi.reports.targets import gap_words
+from oemkpi.reports.words import os_name, rule_name
 
 NA_KPI = "n/a — data unavailable"
 
 #: The report's sections after the headline, in SPEC order: (anchor, heading).
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("summary", "Executive summary"),
+    ("red-flags", "Red flags and escalations"),
+    ("competitive", "Competitive watch"),
     ("market", "Market trends"),
     ("performance", "Partner performance"),
     ("kpis", "KPI updates"),
     ("assortment", "Assortment wins and losses"),
     ("attach", "Attach and sell-thru"),
     ("commentary", "Marketing activities, account plan and best practices"),
-    ("red-flags", "Red flags and escalations"),
     ("quarter", "Quarterly conditions of satisfaction"),
-    ("data-quality", "Data-quality appendix"),
+    ("appendix", "Appendix: full tables and data quality"),
 )
 SECTION_TITLES = dict(SECTIONS)
 NO_COMMENTARY = "No commentary yet."
+TO_BE_WRITTEN = "to be written"
+#: Competitive-watch SKUs in the body; the rest are in the appendix.
+COMPETITIVE_BODY = 15
+#: Assortment items in the body (besides those with commentary); the rest in the appendix.
+ASSORTMENT_BODY = 10
 
-
-def change_mark(change: float | None, kind: KpiKind) -> Markup:
-    """A change with arrow and word for HTML, so direction never rests on colour alone."""
-    way = direction(change, kind)
-    if way is None:
-        return Markup('<span class="chg na">n/a</span>')
-    # ``way`` and the arrow are our own constants; the figure is escaped like any value.
-    # (Markup.format escapes through string.Formatter, several times slower, and this runs ~300
-    # times per report.)
-    return Markup(
-        f'<span class="chg {way}">{ARROWS[way]}<span class="sr"> {way}</span> '
-        f"{escape(kpi_change(change, kind))}</span>"
-    )
-
-
-STATUS_TEXT = {
-    "on_track": "✓ On track",
-    "at_risk": "⚠ At risk",
-    "no_target": "No target",
-    "unavailable": NA,
-}
 FEED_STATUS_TEXT = {
     "loaded": "✓ loaded",
     "rejected": "✗ rejected",
@@ -72,14 +59,31 @@ FEED_STATUS_TEXT = {
 }
 
 
+def change_mark(change: float | None, kind: KpiKind) -> Markup:
+    """A change with arrow and word for HTML, so direction never rests on colour alone."""
+    way = direction(change, kind)
+    if way is None:
+        return Markup('<span class="chg na">n/a</span>')
+    # ``way`` and the arrow are our own constants; the figure is escaped like any value.
+    # (Markup.format escapes through string.Formatter, several times slower, and this runs
+    # hundreds of times per report.)
+    return Markup(
+        f'<span class="chg {way}">{ARROWS[way]}<span class="sr"> {way}</span> '
+        f"{escape(kpi_change(change, kind))}</span>"
+    )
+
+
 def chart_svg(charts: Mapping[str, Chart], key: str) -> Markup | None:
     """The inline SVG of ``charts[key]``, or None when the report has no such chart."""
     chart = charts.get(key)
-    return render_chart(chart) if chart is not None else None
+    return _chart_svg(chart) if chart is not None else None
 
 
 def chart_summary(charts: Mapping[str, Chart], key: str) -> str | None:
-    """The Markdown report's stand-in for a chart: each series' first and latest value."""
+    """The Markdown report's stand-in for a chart: each series' first and latest value.
+
+    A series named like its chart is not named twice ("Windows share: 91.2 % ...").
+    """
     chart = charts.get(key)
     if chart is None:
         return None
@@ -88,35 +92,35 @@ def chart_summary(charts: Mapping[str, Chart], key: str) -> str | None:
     parts = []
     for series in chart.series:
         known = [(m, v) for m, v in series.points if v is not None and math.isfinite(v)]
+        name = "" if series.name == chart.title else f"{series.name} "
         if not known:
-            parts.append(f"{series.name}: no data")
+            parts.append(f"{name}no data".strip())
             continue
         (first_month, first), (last_month, last) = known[0], known[-1]
         parts.append(
-            f"{series.name}: {kpi_value(first, kpi, chart.kind)} ({month_short(first_month)}) → "
+            f"{name}{kpi_value(first, kpi, chart.kind)} ({month_short(first_month)}) → "
             f"{kpi_value(last, kpi, chart.kind)} ({month_short(last_month)})"
         )
     if chart.target is not None:
-        label = chart.target_label or "target"
-        parts.append(f"{label}: {kpi_value(chart.target, kpi, chart.kind)}")
+        steps = []
+        last_value: float | None = None
+        for month, value in chart.target.points:
+            if value is not None and value != last_value:
+                steps.append(f"{kpi_value(value, kpi, chart.kind)} from {month_short(month)}")
+            last_value = value
+        if steps:
+            parts.append(f"{chart.target.name.lower()} " + ", ".join(steps))
     return f"{chart.title}: " + "; ".join(parts) + "." if parts else None
 
 
-def market_movers(rows: Sequence[MarketRow]) -> tuple[MarketRow | None, MarketRow | None]:
+def market_movers(table: Table) -> tuple[TableRow | None, TableRow | None]:
     """The biggest grower and the biggest decliner by units MoM (None where nothing moved)."""
-    known = [r for r in rows if r.mom_change is not None]
-    growers = [r for r in known if r.mom_change is not None and r.mom_change > 0]
-    decliners = [r for r in known if r.mom_change is not None and r.mom_change < 0]
-    grower = max(growers, key=lambda r: (r.mom_change, r.label), default=None)
-    decliner = min(decliners, key=lambda r: (r.mom_change, r.label), default=None)
-    return grower, decliner
-
-
-def country_names(report: MonthlyReport) -> dict[str, str]:
-    """Country code -> name, from what the report already carries."""
-    names = {r.country: r.country_name for r in report.forecast_rows}
-    names.update({r.code: r.label for r in report.by_country})
-    return names
+    known = [(r, r.changes.get("units")) for r in table.full]
+    growers = [(r, c) for r, c in known if c is not None and c > 0]
+    decliners = [(r, c) for r, c in known if c is not None and c < 0]
+    grower = max(growers, key=lambda rc: (rc[1], rc[0].label), default=None)
+    decliner = min(decliners, key=lambda rc: (rc[1], rc[0].label), default=None)
+    return (grower[0] if grower else None, decliner[0] if decliner else None)
 
 
 def kpi_map(figures: Sequence[KpiFigure]) -> dict[str, KpiFigure]:
@@ -136,68 +140,60 @@ def orphan_commentary(report: MonthlyReport) -> list[tuple[str, str, str]]:
     return out
 
 
-def assortment_counts(items: Sequence[AssortmentItem]) -> dict[str, int]:
-    counts = {"win": 0, "loss": 0, "discontinued": 0}
+def assortment_counts(items: Sequence[AssortmentItem]) -> list[tuple[str, str, int, float]]:
+    """(type, reason, count, units) per kind of change: units this month for wins, last
+    month for losses and discontinued SKUs."""
+    order = (("win", "converted"), ("win", "new"), ("loss", "competitive"))
+    order += (("discontinued", "discontinued"),)
+    out = []
+    for kind, reason in order:
+        group = [i for i in items if i.type == kind and i.reason == reason]
+        units = sum((i.units if kind == "win" else i.prior_units) or 0 for i in group)
+        out.append((kind, reason, len(group), float(units)))
+    return out
+
+
+def _item_size(item: AssortmentItem) -> float:
+    return float((item.units if item.type == "win" else item.prior_units) or 0)
+
+
+def assortment_split(
+    items: Sequence[AssortmentItem], limit: int = ASSORTMENT_BODY
+) -> tuple[list[AssortmentItem], list[AssortmentItem]]:
+    """The body's items (the ``limit`` largest and every one with commentary) and the rest."""
+    ranked = sorted(range(len(items)), key=lambda i: (-_item_size(items[i]), i))
+    keep = set(ranked[:limit]) | {i for i, item in enumerate(items) if item.why or item.coe}
+    body = [items[i] for i in sorted(keep, key=lambda i: (-_item_size(items[i]), i))]
+    rest = [items[i] for i in ranked if i not in keep]
+    return body, rest
+
+
+def competitive_split(
+    items: Sequence[CompetitiveItem], limit: int = COMPETITIVE_BODY
+) -> tuple[list[CompetitiveItem], list[CompetitiveItem]]:
+    """The largest SKUs (by units last month) for the body; the rest go to the appendix."""
+    ordered = sorted(items, key=lambda i: (-(i.prior_units or 0), i.country, i.segment, i.sku))
+    return ordered[:limit], ordered[limit:]
+
+
+def competitive_by_os(items: Sequence[CompetitiveItem]) -> list[tuple[str, int, float]]:
+    """(OS family name, SKUs, units last month) of the month's competitive moves."""
+    out: dict[str, list[float]] = {}
     for item in items:
-        counts[item.type] = counts.get(item.type, 0) + 1
-    return counts
-
-
-#: New wins and discontinued SKUs listed one by one, largest first; the rest are summed up.
-ASSORTMENT_LIST_LIMIT = 10
-
-
-def assortment_shown(
-    items: Sequence[AssortmentItem], limit: int | None = None
-) -> tuple[list[AssortmentItem], list[tuple[str, int, float]]]:
-    """The items to list and, per kind left out, ``(kind, count, units)``.
-
-    Every loss, every conversion and every item with commentary is listed. Of the new
-    Windows SKUs (by units this month) and the discontinued ones (by units last month)
-    the ``limit`` largest are (default :data:`ASSORTMENT_LIST_LIMIT`); a busy month has
-    scores of small ones, which the JSON export still lists in full.
-    """
-    limit = ASSORTMENT_LIST_LIMIT if limit is None else limit
-    keep: set[int] = set()
-    hidden: list[tuple[str, int, float]] = []
-    for reason, size in (("new", "units"), ("discontinued", "prior_units")):
-        group = [i for i, item in enumerate(items) if item.reason == reason]
-        group.sort(key=lambda i: -(getattr(items[i], size) or 0))
-        keep.update(group[:limit])
-        rest = [i for i in group[limit:] if not (items[i].why or items[i].coe)]
-        keep.update(i for i in group[limit:] if items[i].why or items[i].coe)
-        if rest:
-            units = sum(getattr(items[i], size) or 0 for i in rest)
-            hidden.append((reason, len(rest), units))
-    shown = [
-        item
-        for i, item in enumerate(items)
-        if item.reason not in ("new", "discontinued") or i in keep
-    ]
-    return shown, hidden
-
-
-def forecast_covers(row: ForecastRow) -> float | None:
-    """Shipped units of the rows that carry a forecast, when that is not all of the row's."""
-    if row.attainment is None or row.forecast_units is None or row.shipped_units is None:
-        return None
-    covered = row.attainment * row.forecast_units
-    return covered if abs(covered - row.shipped_units) >= 0.5 else None
+        entry = out.setdefault(os_name(item.to_os), [0, 0.0])
+        entry[0] += 1
+        entry[1] += item.prior_units or 0
+    return sorted(((k, int(v[0]), v[1]) for k, v in out.items()), key=lambda t: -t[2])
 
 
 def reports_sell_thru(report: MonthlyReport) -> bool:
     """Whether the partner reported any sell-thru this month (else the columns are left out)."""
-    k = kpi_map(report.kpis)
     keys = ("office_sell_thru_units", "server_sell_thru_units")
+    k = kpi_map(report.kpis)
     if any(k[key].value is not None for key in keys if key in k):
         return True
-    rows = [*report.by_country, *report.by_segment]
+    rows = report.attach_by_country.full + report.attach_by_segment.full
     return any(r.values.get(key) is not None for r in rows for key in keys)
-
-
-def severity_sorted(flags: Sequence[Any]) -> list[Any]:
-    """High before medium; otherwise in the order the rules produced them."""
-    return sorted(flags, key=lambda f: 0 if f.severity == "high" else 1)
 
 
 def qtd_incomplete(figure: KpiFigure) -> bool:
@@ -205,48 +201,16 @@ def qtd_incomplete(figure: KpiFigure) -> bool:
     return figure.value is None and figure.qtd is not None
 
 
-def target_text(figure: KpiFigure) -> str:
-    """Where a KPI stands against its quarterly target, in words."""
-    if figure.target is None:
-        return "No target"
-    target = kpi_value(figure.target, figure.kpi, figure.kind)
-    if qtd_incomplete(figure):
-        return f"QTD incomplete without this month's data; target {target}"
-    if figure.kind == "ratio":
-        if figure.qtd is None:
-            text = f"QTD n/a vs {target}"
-        else:
-            text = f"QTD {pct(figure.qtd)} vs {target} ({pts(figure.qtd - figure.target)})"
-    elif figure.attainment is None:
-        text = f"QTD n/a vs {target}"
-    else:
-        text = (
-            f"{pct(figure.attainment, 0)} of {target} with "
-            f"{pct(figure.elapsed_share, 0)} of the quarter gone"
-        )
-    if figure.target_status in ("on_track", "at_risk"):
-        text += f" · {STATUS_TEXT[figure.target_status]}"
-    return text
-
-
 def tile_target(figure: KpiFigure) -> str:
-    """The short "vs target" line of a tile: the gap for ratios, the attainment for volumes."""
+    """The tile's "vs target" line: the QTD value beside its gap, or the closed verdict."""
     if figure.target is None:
         return "no target"
     target = kpi_value(figure.target, figure.kpi, figure.kind)
     if qtd_incomplete(figure):
         return f"QTD incomplete · {target}"
-    if figure.kind == "ratio":
-        gap = None if figure.qtd is None else figure.qtd - figure.target
-        return f"{pts(gap)} vs {target}"
-    return f"{pct(figure.attainment, 0)} of {target}"
-
-
-def kpi_label(figures: Sequence[KpiFigure], kpi: str | None) -> str:
-    """A KPI's printed label, or its id when the report does not carry it."""
-    if kpi is None:
-        return "—"
-    return next((f.label for f in figures if f.kpi == kpi), kpi)
+    if figure.qtd is None:
+        return f"QTD n/a · {target}"
+    return gap_words(figure)
 
 
 def quarter_targets(report: MonthlyReport) -> list[KpiFigure]:
@@ -255,3 +219,48 @@ def quarter_targets(report: MonthlyReport) -> list[KpiFigure]:
 
 def elapsed(report: MonthlyReport) -> float | None:
     return report.kpis[0].elapsed_share if report.kpis else None
+
+
+def flag_name(rule: str) -> str:
+    return rule_name(rule)
+
+
+def closed_counts(figures: Mapping[str, KpiFigure], kpis: Sequence[str]) -> tuple[int, int]:
+    """(met, judged) of a partner's targets in a closed quarter."""
+    judged = [
+        figures[k] for k in kpis if k in figures and figures[k].target_status in ("met", "missed")
+    ]
+    return sum(f.target_status == "met" for f in judged), len(judged)
+
+
+def figure_value(figure: KpiFigure | None) -> str:
+    if figure is None:
+        return kpi_value(None)
+    return kpi_value(figure.value, figure.kpi, figure.kind)
+
+
+#: The helpers the templates call by name.
+TEMPLATE_GLOBALS = (
+    "chart_svg",
+    "chart_summary",
+    "market_movers",
+    "kpi_map",
+    "orphan_commentary",
+    "assortment_counts",
+    "assortment_split",
+    "competitive_split",
+    "competitive_by_os",
+    "reports_sell_thru",
+    "quarter_targets",
+    "target_text",
+    "gap_text",
+    "raised_words",
+    "qtd_incomplete",
+    "tile_target",
+    "elapsed",
+    "flag_name",
+    "figure_value",
+    "closed_counts",
+    "os_name",
+    "pct",
+)

@@ -16,9 +16,10 @@ import duckdb
 from oemkpi.home import Home
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.reference import load_reference
-from oemkpi.reports.build import build_index, build_report
+from oemkpi.reports.build import build_report
 from oemkpi.reports.commentary import load_commentary
 from oemkpi.reports.data import load_month
+from oemkpi.reports.index import build_index
 from oemkpi.reports.model import MonthlyReport
 from oemkpi.reports.render import render_html, render_index, render_markdown
 from oemkpi.warehouse import warehouse

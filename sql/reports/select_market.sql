@@ -1,6 +1,8 @@
--- All partners together by country and by segment: units this month, last month and a
--- year ago, and Windows share. Groups with fewer than $min_partners partners are left
--- out, so that no single partner's figures can be read off a "market" total.
+-- All partners together by country and by segment: the sums behind units and Windows
+-- share this month, last month and a year ago. Groups with fewer than $min_partners
+-- partners this month are left out, and a compared month with fewer is left blank, so
+-- that no single partner's figures can be read off a "market" total (nor off a sum of
+-- the groups shown).
 with base as (
     select * from kpi_sums
     where month in ($month, $prior_month, $prior_year_month)
@@ -13,23 +15,28 @@ grouped as (
         sum(shipped_units) filter (where month = $month) as units,
         sum(shipped_units) filter (where month = $prior_month) as prior_units,
         sum(shipped_units) filter (where month = $prior_year_month) as prior_year_units,
-        sum(windows_units) filter (where month = $month)
-        / nullif(sum(ws_units) filter (where month = $month), 0) as windows_share,
-        sum(windows_units) filter (where month = $prior_month)
-        / nullif(sum(ws_units) filter (where month = $prior_month), 0) as prior_windows_share,
-        count(distinct partner_id) filter (where month = $month) as partners
+        sum(windows_units) filter (where month = $month) as windows_units,
+        sum(ws_units) filter (where month = $month) as ws_units,
+        sum(windows_units) filter (where month = $prior_month) as prior_windows_units,
+        sum(ws_units) filter (where month = $prior_month) as prior_ws_units,
+        count(distinct partner_id) filter (where month = $month) as partners,
+        count(distinct partner_id) filter (where month = $prior_month) as prior_partners,
+        count(distinct partner_id) filter (where month = $prior_year_month) as prior_year_partners
     from base
     group by grouping sets ((country), (segment))
 )
 
+-- A month of the comparison with too few partners is left out like a group would be.
 select
     scope,
     code,
     units,
-    (units - prior_units) / nullif(prior_units, 0) as mom_change,
-    (units - prior_year_units) / nullif(prior_year_units, 0) as yoy_change,
-    windows_share,
-    windows_share - prior_windows_share as windows_share_change
+    case when prior_partners >= $min_partners then prior_units end as prior_units,
+    case when prior_year_partners >= $min_partners then prior_year_units end as prior_year_units,
+    windows_units,
+    ws_units,
+    case when prior_partners >= $min_partners then prior_windows_units end as prior_windows_units,
+    case when prior_partners >= $min_partners then prior_ws_units end as prior_ws_units
 from grouped
 where partners >= $min_partners
 order by scope asc, units desc nulls last, code asc

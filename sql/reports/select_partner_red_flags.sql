@@ -7,7 +7,10 @@ select
     kpi,
     value,
     threshold,
-    message
+    message,
+    segment,
+    sku,
+    feed
 from red_flags
 where month = $month
 order by partner_id, case severity when 'high' then 0 else 1 end, rule, scope, message

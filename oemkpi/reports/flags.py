@@ -1,0 +1,154 @@
+"""Red flags as the report tells them: one entry per rule and scope, in plain words,
+with the PAM's why, correction of error and owner from ``## Flag: <rule> <scope>``.
+
+The warehouse keeps one row per breach (three SKUs lost in Brazil are three
+``competitive_loss`` flags); the report tells them once, names the country and the
+OS family, and leaves a visible "to be written" where the PAM has not said why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from oemkpi.formats import num, pct, size_pts
+from oemkpi.reports.model import (
+    Commentary,
+    CompetitiveItem,
+    FlagGroup,
+    FlagNote,
+    KpiFigure,
+    RedFlag,
+)
+from oemkpi.reports.targets import exact_pct, raised_words
+from oemkpi.reports.words import (
+    FEED_NAMES,
+    OS_NAMES,
+    os_name,
+    place,
+    plural,
+    rule_name,
+    scope_name,
+)
+
+TO_BE_WRITTEN = "to be written"
+_COUNTRY_IN_TEXT = re.compile(r"\b(in) ([A-Z]{2})\b")
+
+
+def plain_message(message: str, names: Mapping[str, str]) -> str:
+    """A stored flag message with feed ids, OS codes and country codes in words."""
+    for code, name in FEED_NAMES.items():
+        message = re.sub(rf"\b{code}\b", name, message)
+    for code, name in OS_NAMES.items():
+        message = re.sub(rf"\bto {code}\b", f"to {name}", message)
+    return _COUNTRY_IN_TEXT.sub(
+        lambda m: f"{m.group(1)} {names.get(m.group(2), m.group(2))}", message
+    )
+
+
+def _what(
+    rule: str,
+    scope: str,
+    flags: Sequence[RedFlag],
+    names: Mapping[str, str],
+    figures: Mapping[str, KpiFigure],
+    competitive: Sequence[CompetitiveItem],
+) -> str:
+    flag = flags[0]
+    where = names.get(scope, scope)
+    if rule == "competitive_loss":
+        to_os = {(i.country, i.segment, i.sku): i.to_os for i in competitive}
+        skus = [
+            f"{f.sku} ({place(scope, f.segment, names) if f.segment else where}, to "
+            f"{os_name(to_os.get((scope, f.segment or '', f.sku or '')))}, {num(f.value)} units last month)"
+            for f in flags
+        ]
+        text = f"{plural(len(flags), 'Windows SKU')} moved to another OS family: " + "; ".join(skus)
+        return text[0].upper() + text[1:] + "."
+    if rule == "windows_share_drop" and flag.value is not None:
+        text = f"Windows share{'' if scope == 'partner' else ' in ' + where} fell {size_pts(flag.value)} month on month"
+        if flag.threshold is not None:
+            text += f" (the flag is raised at {size_pts(flag.threshold)})"
+        return text + "."
+    if rule == "forecast_miss" and flag.value is not None:
+        text = f"Shipments{'' if scope == 'partner' else ' in ' + where} reached {pct(flag.value)} of forecast"
+        if flag.threshold is not None:
+            text += f" (below {pct(flag.threshold, 0)})"
+        return text + "."
+    if rule == "attach_drop":
+        parts = []
+        for f in flags:
+            label = figures[f.kpi].label if f.kpi in figures else "Attach"
+            parts.append(f"{label} fell {size_pts(f.value)} month on month")
+        return "; ".join(parts) + "."
+    if rule == "target_gap":
+        parts = []
+        for f in flags:
+            figure = figures.get(f.kpi or "")
+            if figure is None or figure.target is None:
+                parts.append(plain_message(f.message, names).rstrip("."))
+                continue
+            if figure.kind == "ratio" and figure.qtd is not None:
+                part = (
+                    f"{figure.label} quarter to date is {pct(figure.qtd)}, "
+                    f"{size_pts(figure.target - figure.qtd)} below the {pct(figure.target)} target"
+                )
+                raised = raised_words(figure)
+                if raised:
+                    part += f"; {raised}"
+            else:
+                part = (
+                    f"{figure.label} quarter to date are {exact_pct(figure.attainment)} of the "
+                    f"quarter's target with {pct(figure.elapsed_share, 0)} of the quarter gone"
+                )
+            parts.append(part)
+        return "; ".join(parts) + "."
+    return " ".join(plain_message(f.message, names) for f in flags)
+
+
+def flag_groups(
+    flags: Sequence[RedFlag],
+    commentary: Commentary | None,
+    names: Mapping[str, str],
+    figures: Mapping[str, KpiFigure],
+    competitive: Sequence[CompetitiveItem],
+) -> list[FlagGroup]:
+    """The month's flags by rule and scope, high first, each with its commentary (or None)."""
+    grouped: dict[tuple[str, str], list[RedFlag]] = {}
+    for flag in flags:
+        grouped.setdefault((flag.rule, flag.scope), []).append(flag)
+    notes = commentary.flags if commentary else {}
+    groups = []
+    for (rule, scope), members in grouped.items():
+        severity = "high" if any(f.severity == "high" for f in members) else "medium"
+        title = f"{rule_name(rule)} · {scope_name(scope, names)}"
+        groups.append(
+            FlagGroup(
+                rule,
+                scope,
+                severity,  # type: ignore[arg-type]
+                members,
+                title,
+                _what(rule, scope, members, names, figures, competitive),
+                notes.get((rule, scope)),
+            )
+        )
+    order = list(dict.fromkeys(f.rule for f in flags))
+    groups.sort(
+        key=lambda g: (g.severity != "high", order.index(g.rule), g.scope != "partner", g.scope)
+    )
+    return groups
+
+
+def orphan_flag_notes(
+    groups: Sequence[FlagGroup], commentary: Commentary | None, names: Mapping[str, str]
+) -> list[tuple[str, FlagNote]]:
+    """Commentary under ``## Flag:`` headings that match no flag of the month, kept visible."""
+    if commentary is None:
+        return []
+    raised = {(g.rule, g.scope) for g in groups}
+    return [
+        (f"{rule_name(rule)} · {scope_name(scope, names)}", note)
+        for (rule, scope), note in commentary.flags.items()
+        if (rule, scope) not in raised
+    ]

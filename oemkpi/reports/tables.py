@@ -1,0 +1,152 @@
+"""The report's tables from additive sums: the largest rows, "all other" and a total.
+
+A body table shows the :data:`BODY_ROWS` largest rows; the rest are summed into one
+"all other" row, so the body still adds up, and the appendix shows every row. Rows are
+built from the sums behind the KPIs (never from their ratios), so an "all other" or
+total row is a ratio of sums like every other figure of the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from oemkpi.reports.model import Table, TableRow
+
+#: Rows a body table shows before "all other".
+BODY_ROWS = 10
+
+Sums = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: a sum (``den`` None, a volume) or a ratio of two sums."""
+
+    key: str
+    num: str
+    den: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "volume" if self.den is None else "ratio"
+
+
+def add_sums(rows: Iterable[Sums]) -> dict[str, Any]:
+    """Column-wise sums; a column that is None in every row stays None (unknown, not 0)."""
+    out: dict[str, Any] = {}
+    for row in rows:
+        for key, value in row.items():
+            if value is None:
+                out.setdefault(key, None)
+            elif isinstance(value, int | float):
+                out[key] = (out.get(key) or 0) + value
+    return out
+
+
+def column_value(sums: Sums | None, column: Column) -> float | None:
+    if not sums:
+        return None
+    num = sums.get(column.num)
+    if column.den is None:
+        return None if num is None else float(num)
+    den = sums.get(column.den)
+    if num is None or not den:
+        return None
+    return float(num) / float(den)
+
+
+def column_change(column: Column, now: float | None, before: float | None) -> float | None:
+    """Points for a ratio (a difference), relative for a volume."""
+    if now is None or before is None:
+        return None
+    if column.den is not None:
+        return now - before
+    return (now - before) / before if before else None
+
+
+def table_row(
+    label: str,
+    columns: Sequence[Column],
+    now: Sums | None,
+    before: Sums | None = None,
+    year_ago: Sums | None = None,
+    *,
+    kind: str = "row",
+    count: int = 1,
+) -> TableRow:
+    values = {c.key: column_value(now, c) for c in columns}
+    changes = {c.key: column_change(c, values[c.key], column_value(before, c)) for c in columns}
+    yoy = (
+        {c.key: column_change(c, values[c.key], column_value(year_ago, c)) for c in columns}
+        if year_ago is not None
+        else {}
+    )
+    return TableRow(label, values, changes, kind, count, yoy)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One row's sums this month, last month and a year ago."""
+
+    label: str
+    now: Sums | None
+    before: Sums | None = None
+    year_ago: Sums | None = None
+
+
+def make_table(
+    groups: Sequence[Group],
+    columns: Sequence[Column],
+    *,
+    size: str,
+    total: TableRow | None = None,
+    total_label: str = "Total",
+    limit: int = BODY_ROWS,
+    other_label: str = "All other",
+) -> Table:
+    """The body's rows (largest by the ``size`` sum first), "all other" and the total.
+
+    ``total`` is the given partner total (its KPIs as the tiles show them), or else the
+    sum of every group. With at most ``limit`` + 1 rows every row is shown.
+    """
+    ordered = sorted(groups, key=lambda g: (-(_size(g.now, size)), g.label))
+    full = [table_row(g.label, columns, g.now, g.before, g.year_ago) for g in ordered]
+    if total is None and groups:
+        total = table_row(
+            total_label,
+            columns,
+            add_sums(g.now or {} for g in groups),
+            add_sums(g.before or {} for g in groups),
+            add_sums(g.year_ago or {} for g in groups) if any(g.year_ago for g in groups) else None,
+            kind="total",
+        )
+    if len(ordered) <= limit + 1:
+        return Table(full, None, total, full)
+    rest = ordered[limit:]
+    other = table_row(
+        f"{other_label} ({len(rest)})",
+        columns,
+        add_sums(g.now or {} for g in rest),
+        add_sums(g.before or {} for g in rest),
+        add_sums(g.year_ago or {} for g in rest) if any(g.year_ago for g in rest) else None,
+        kind="other",
+        count=len(rest),
+    )
+    return Table(full[:limit], other, total, full)
+
+
+def _size(sums: Sums | None, key: str) -> float:
+    value = (sums or {}).get(key)
+    return float(value) if value is not None else -1.0
+
+
+def group_by(
+    rows: Iterable[Mapping[str, Any]], key: str, columns: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Sum ``columns`` of ``rows`` per value of ``key``."""
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row[key], []).append({c: row.get(c) for c in columns})
+    return {k: add_sums(v) for k, v in grouped.items()}

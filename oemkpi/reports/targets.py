@@ -1,0 +1,130 @@
+"""Where a KPI stands against its quarterly target, honestly (SPEC section 4).
+
+Before the quarter's last month a target is on track or at risk; in its last month the
+quarter is closed and a target is met or missed. Printed figures never round across
+the line: an attainment of 99.96 % prints as "99.96 %", not "100.0 %", so "missed" is
+never set beside a figure that reads as met.
+"""
+
+from __future__ import annotations
+
+from oemkpi.formats import compact, kpi_value, pct, pts, size_pts, usd
+from oemkpi.reports.model import KpiFigure
+
+STATUS_TEXT = {
+    "on_track": "✓ On track",
+    "at_risk": "⚠ At risk",
+    "met": "✓ Met",
+    "missed": "✗ Missed",
+    "no_target": "No target",
+    "unavailable": "n/a",
+}
+
+
+def closed_status(figure: KpiFigure) -> str | None:
+    """``met`` or ``missed`` for a closed quarter with a QTD and a target, else None."""
+    if figure.target is None or figure.qtd is None:
+        return None
+    if figure.kind == "ratio":
+        return "met" if figure.qtd >= figure.target else "missed"
+    if figure.attainment is None:
+        return None
+    return "met" if figure.attainment >= 1.0 else "missed"
+
+
+def _places_for(value: float, line: float) -> int:
+    """Decimals needed so that ``value`` printed stays on its side of ``line``."""
+    for places in (1, 2, 3, 4):
+        rounded = round(value * 100, places) / 100
+        if (value >= line) == (rounded >= line):
+            return places
+    return 4
+
+
+def exact_pct(value: float | None, line: float = 1.0) -> str:
+    """A percent that does not round across ``line``: 0.9996 -> "99.96 %", 1.004 -> "100.4 %"."""
+    if value is None:
+        return pct(None)
+    return pct(value, _places_for(value, line))
+
+
+def exact_gap(gap: float | None) -> str:
+    """A signed gap in points that does not round to zero on the wrong side: -0.0004 -> "−0.04 pts"."""
+    if gap is None:
+        return pts(None)
+    return pts(gap, _places_for(gap, 0.0))
+
+
+def _short(value: float | None, figure: KpiFigure) -> str:
+    """A volume abbreviated ("8.34M", "$464.93M"), a ratio as a percent."""
+    if figure.kind == "ratio":
+        return pct(value)
+    return usd(value) if figure.kpi.endswith("_usd") else compact(value)
+
+
+def gap_words(figure: KpiFigure) -> str:
+    """QTD value beside its gap: "QTD 44.5 % · +1.1 pts vs 43.4 %", "QTD 2.93M · 35.1 % of 8.34M"."""
+    assert figure.target is not None
+    target = _short(figure.target, figure)
+    if figure.kind == "ratio":
+        gap = None if figure.qtd is None else figure.qtd - figure.target
+        return f"QTD {pct(figure.qtd)} · {exact_gap(gap)} vs {target}"
+    return f"QTD {_short(figure.qtd, figure)} · {exact_pct(figure.attainment)} of {target}"
+
+
+def raised_words(figure: KpiFigure) -> str | None:
+    """When a raised target is what puts a KPI at risk, say so."""
+    if not figure.raised_target_at_risk:
+        return None
+    assert figure.target is not None and figure.prior_target is not None
+    return (
+        f"target raised from {pct(figure.prior_target)} last quarter "
+        f"(+{size_pts(figure.target - figure.prior_target)}); "
+        f"the QTD {pct(figure.qtd)} would meet the old one"
+    )
+
+
+def closed_words(figure: KpiFigure) -> str:
+    """The closed quarter's verdict with the exact figures: "Met: 100.4 % of 8.34M"."""
+    status = closed_status(figure)
+    if status is None:
+        return "n/a"
+    verdict = "Met" if status == "met" else "Missed"
+    target = kpi_value(figure.target, figure.kpi, figure.kind)
+    if figure.kind == "ratio":
+        assert figure.qtd is not None and figure.target is not None
+        return f"{verdict}: {pct(figure.qtd)} vs {target} ({exact_gap(figure.qtd - figure.target)})"
+    return f"{verdict}: {exact_pct(figure.attainment)} of {target}"
+
+
+def target_text(figure: KpiFigure) -> str:
+    """Where a KPI stands against its target in words, for the tables and Markdown tiles."""
+    if figure.target is None:
+        return "No target"
+    if figure.value is None and figure.qtd is not None:
+        return f"QTD incomplete without this month's data; target {kpi_value(figure.target, figure.kpi, figure.kind)}"
+    if figure.qtd is None:
+        return f"QTD n/a vs {kpi_value(figure.target, figure.kpi, figure.kind)}"
+    if figure.quarter_closed:
+        return closed_words(figure)
+    text = gap_words(figure)
+    if figure.kind == "volume":
+        text += f" with {pct(figure.elapsed_share, 0)} of the quarter gone"
+    if figure.target_status in ("on_track", "at_risk"):
+        text += f" · {STATUS_TEXT[figure.target_status]}"
+    raised = raised_words(figure)
+    if raised:
+        text += f" ({raised})"
+    return text
+
+
+def gap_text(figure: KpiFigure) -> str:
+    """The gap to target (ratios, in points) or the attainment (volumes), exactly."""
+    if figure.target is None or figure.qtd is None:
+        return "n/a"
+    if figure.kind == "ratio":
+        return exact_gap(figure.qtd - figure.target)
+    text = f"{exact_pct(figure.attainment)} of target"
+    if not figure.quarter_closed:
+        text += f", {pct(figure.elapsed_share, 0)} of the quarter gone"
+    return text

@@ -1,0 +1,102 @@
+"""Names for stakeholders: rules, OS families, feeds and places in plain English.
+
+The reports' readers are partner managers and regional directors, not the pipeline:
+no rule id (``windows_share_drop``), OS code (``chromeos``) or feed name
+(``pc_shipments``) appears in a sentence; countries are named, not coded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+#: Rule id -> (one, many), as a sentence or a table says it.
+RULE_NAMES: dict[str, tuple[str, str]] = {
+    "competitive_loss": ("Competitive loss", "Competitive losses"),
+    "windows_share_drop": ("Windows share drop", "Windows share drops"),
+    "forecast_miss": ("Forecast miss", "Forecast misses"),
+    "attach_drop": ("Attach drop", "Attach drops"),
+    "target_gap": ("Target gap", "Target gaps"),
+    "data_quality": ("Data quality", "Data-quality issues"),
+    "missing_partner_data": ("Missing partner data", "Feeds without the partner's rows"),
+    "marketing_underspend": ("Marketing underspend", "Marketing underspends"),
+    "poe_missing": ("Proof of execution missing", "Proofs of execution missing"),
+}
+OS_NAMES = {
+    "windows": "Windows",
+    "chromeos": "ChromeOS",
+    "linux": "Linux",
+    "freedos": "FreeDOS",
+    "other": "another OS",
+}
+FEED_NAMES = {
+    "pc_shipments": "PC shipments",
+    "windows_share": "Windows share",
+    "premium_mix": "premium mix",
+    "attach_rate": "attach rate",
+    "marketing": "marketing activities",
+}
+_NUMBER_WORDS = (
+    "no",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+)
+
+
+def rule_name(rule: str, count: int = 1, *, in_sentence: bool = False) -> str:
+    """A rule in plain English: ``competitive_loss`` -> "Competitive loss" (or, inside a
+    sentence, "competitive loss"; "Windows" keeps its capital)."""
+    one, many = RULE_NAMES.get(rule, (rule.replace("_", " ").capitalize(),) * 2)
+    name = one if count == 1 else many
+    if in_sentence and not name.startswith("Windows"):
+        name = name[0].lower() + name[1:]
+    return name
+
+
+def os_name(os_family: str | None) -> str:
+    """An OS family by name: ``chromeos`` -> "ChromeOS"; unknown or missing -> "another OS"."""
+    return OS_NAMES.get(os_family or "", "another OS")
+
+
+def feed_name(feed: str) -> str:
+    return FEED_NAMES.get(feed, feed.replace("_", " "))
+
+
+def count_word(n: int) -> str:
+    """Small counts as words ("three"), larger ones as figures."""
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else f"{n:,}"
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``"3 SKUs"``-style: the count in words and the noun agreeing with it."""
+    return f"{count_word(n)} {one if n == 1 else (many or one + 's')}"
+
+
+def country_name(code: str, names: Mapping[str, str]) -> str:
+    return names.get(code, code)
+
+
+def place(country: str, segment: str | None, names: Mapping[str, str]) -> str:
+    """``("US", "consumer")`` -> "United States consumer"."""
+    name = country_name(country, names)
+    return f"{name} {segment}" if segment else name
+
+
+def scope_name(scope: str, names: Mapping[str, str]) -> str:
+    """A red flag's scope: a country by name, or the whole partner."""
+    return "whole partner" if scope == "partner" else country_name(scope, names)
+
+
+def join_words(items: Sequence[str]) -> str:
+    """``["a", "b", "c"]`` -> "a, b and c"."""
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
