@@ -1,17 +1,24 @@
-"""Inline SVG trend charts: axes, target line, gaps, escaping, nothing active or fetched."""
+"""Trend charts from matplotlib: inline SVG (accessible, deterministic, ids of its own,
+nothing active or fetched) and PNG from one definition; our own axes and each quarter's
+own target."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from markupsafe import Markup
+from PIL import Image
 
 from oemkpi.months import month_short
-from oemkpi.reports.charts import nice_ticks, render_chart, tick_labels
+from oemkpi.reports.chart_axes import nice_ticks, tick_labels
+from oemkpi.reports.charts import chart_png, describe, render_chart
 from oemkpi.reports.model import Chart, Series
 
 MONTHS = [f"{2025 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(13)]  # 2025-10..2026-10
+#: Each quarter's own target: FY26-Q2 .. FY27-Q2 with the default July start.
+TARGETS = [0.95] * 3 + [0.93] * 3 + [0.94] * 3 + [0.93] * 3 + [0.96]
 
 
 def share_chart(**changes) -> Chart:
@@ -22,99 +29,136 @@ def share_chart(**changes) -> Chart:
         "title": "Windows share",
         "kind": "ratio",
         "series": [Series("Windows share", list(zip(MONTHS, values, strict=True)))],
-        "target": 0.95,
-        "target_label": "Quarter target",
+        "target": Series("Quarter target", list(zip(MONTHS, TARGETS, strict=True))),
     }
     fields.update(changes)
     return Chart(**fields)
 
 
-def group(svg: str, css_class: str) -> str:
-    match = re.search(rf'<g class="{css_class}">(.*?)</g>\n(?=<g class|</g>)', svg, re.S)
-    assert match is not None, css_class
+def series_path(svg: str, index: int = 0) -> str:
+    match = re.search(rf'<g id="c-[a-z-]+-series-{index}">\s*<path d="([^"]+)"', svg)
+    assert match is not None
     return match.group(1)
 
 
+def texts(svg: str) -> list[str]:
+    return re.findall(r">([^<>]+)</text>", svg)
+
+
 def test_chart_is_accessible_scalable_inline_svg():
-    svg = render_chart(share_chart())
+    svg = render_chart(share_chart()).svg
     assert isinstance(svg, Markup)
-    assert svg.startswith("<svg ") and svg.endswith("</svg>")
-    assert 'viewBox="0 0 640 240"' in svg and 'width="100%"' in svg
-    assert 'role="img"' in svg
+    assert svg.startswith("<svg ") and svg.rstrip().endswith("</svg>")
+    assert "<?xml" not in svg and "<!DOCTYPE" not in svg and "<metadata" not in svg
+    opening = svg[: svg.index(">") + 1]
+    assert 'role="img"' in opening and 'width="100%"' in opening and "viewBox=" in opening
+    assert 'height="' not in opening
     assert "<title>Windows share</title>" in svg
-    label = re.search(r'aria-label="([^"]*)"', svg)
-    assert label is not None
-    assert label.group(1) == (
-        "Windows share, Oct 25 to Oct 26; latest: Windows share 91.1 % in Oct 26; "
-        "Quarter target 95.0 %."
+    description = describe(share_chart())
+    assert f"<desc>{description}</desc>" in svg and f'aria-label="{description}"' in svg
+    assert description == (
+        "Windows share, Oct 25 to Oct 26; latest: Windows share 91.1 % in Oct 26; quarter target "
+        "95.0 % from Oct 25, 93.0 % from Jan 26, 94.0 % from Apr 26, 93.0 % from Jul 26, "
+        "96.0 % from Oct 26."
     )
     lowered = svg.lower()
-    for banned in ("<script", "href", "<image", "<foreignobject", "url(", "@import", " on"):
-        assert banned not in lowered
+    assert "<script" not in lowered and "<image" not in lowered and "http://" not in lowered.replace(
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    ).replace('xmlns:xlink="http://www.w3.org/1999/xlink"', "")
 
 
-def test_axes_have_labels():
-    svg = render_chart(share_chart())
-    y_labels = re.findall(r'<text class="y-label"[^>]*>([^<]*)</text>', svg)
-    assert y_labels == ["91 %", "92 %", "93 %", "94 %", "95 %", "96 %"]
-    x_labels = re.findall(r'<text class="x-label"[^>]*>([^<]*)</text>', svg)
-    # 13 months are crowded: every other month, counted back from the newest.
-    assert x_labels == ["Oct 25", "Dec 25", "Feb 26", "Apr 26", "Jun 26", "Aug 26", "Oct 26"]
+def test_the_same_chart_gives_the_same_bytes_whatever_was_drawn_before():
+    first = render_chart(share_chart()).svg
+    render_chart(share_chart(key="mix", series=[Series("Pro mix", [(m, 0.4) for m in MONTHS])]))
+    render_chart(share_chart(target=None))
+    assert render_chart(share_chart()).svg == first
 
 
-def test_few_months_are_all_labelled():
-    chart = Chart("mix", "Mix", "ratio", [Series("Pro mix", [(m, 0.4) for m in MONTHS[:4]])])
-    x_labels = re.findall(r'<text class="x-label"[^>]*>([^<]*)</text>', render_chart(chart))
-    assert x_labels == ["Oct 25", "Nov 25", "Dec 25", "Jan 26"]
+def test_ids_are_prefixed_so_charts_share_a_page():
+    one = render_chart(share_chart()).svg
+    two = render_chart(share_chart(key="attach")).svg
+    ids_one = set(re.findall(r'\bid="([^"]+)"', one))
+    ids_two = set(re.findall(r'\bid="([^"]+)"', two))
+    assert ids_one and not ids_one & ids_two
+    assert all(i.startswith("c-windows-share-") for i in ids_one)
+    # Every reference points at an id of its own chart.
+    for ref in re.findall(r'(?:url\(#|href="#)([^")]+)', one):
+        assert ref in ids_one
 
 
-def test_target_line_is_dashed_and_labelled():
-    svg = render_chart(share_chart())
-    line = re.search(r'<line class="target"[^>]*>', svg)
-    assert line is not None and "stroke-dasharray" in line.group(0)
-    assert ">Quarter target 95.0 %</text>" in svg
-    assert 'class="target"' not in render_chart(share_chart(target=None, target_label=None))
+def test_axes_show_the_values_and_the_target_not_zero():
+    svg = render_chart(share_chart()).svg
+    labels = texts(svg)
+    # Every third month back from the newest: a year ago and each quarter between.
+    assert labels[:5] == ["Oct 25", "Jan 26", "Apr 26", "Jul 26", "Oct 26"]
+    assert labels[5:11] == ["91 %", "92 %", "93 %", "94 %", "95 %", "96 %"]
+    assert labels[11:] == ["Windows share", "Quarter target"]
+    volume = render_chart(
+        Chart("revenue", "Revenue", "volume", [Series("Revenue", [(m, 1.2e6) for m in MONTHS])])
+    ).svg
+    assert texts(volume)[5] == "0"  # volumes start at zero
 
 
-def test_none_point_breaks_the_line():
-    svg = render_chart(share_chart())
-    paths = re.findall(r'<path class="line" d="([^"]*)"', group(svg, "series series-0"))
-    assert len(paths) == 2
-    assert [p.count("L") + 1 for p in paths] == [6, 6]  # Oct 25..Mar 26, May 26..Oct 26
-    # Every known point still gets its marker, with a tooltip.
-    assert svg.count("<title>Windows share, ") == 12
-    assert "<title>Windows share, Apr 26" not in svg
+def test_each_quarter_has_its_own_target_step():
+    svg = render_chart(share_chart()).svg
+    match = re.search(r'<g id="c-windows-share-target">\s*<path d="([^"]+)"', svg)
+    assert match is not None
+    ys = sorted({round(float(y), 3) for y in re.findall(r"[ML] [\d.]+ ([\d.]+)", match.group(1))})
+    assert len(ys) == 4  # 95, 93, 94 and 96 %, each at its own height
 
 
-def test_nan_point_breaks_the_line_like_none():
-    points = [(m, 0.5 + 0.01 * i) for i, m in enumerate(MONTHS)]
-    points[3] = (MONTHS[3], float("nan"))
-    svg = render_chart(Chart("x", "X", "ratio", [Series("S", points)]))
-    assert len(re.findall(r'<path class="line"', svg)) == 2
-    assert "nan" not in svg.lower()
-
-
-def test_lone_point_gets_a_marker_but_no_line():
-    points = [(m, None) for m in MONTHS]
-    points[12] = (MONTHS[12], 0.5)
-    svg = render_chart(Chart("x", "X", "ratio", [Series("Only", points)]))
-    assert '<path class="line"' not in svg
-    assert "<circle" in group(svg, "series series-0")
+def test_none_and_nan_points_break_the_line():
+    path = series_path(render_chart(share_chart()).svg)
+    assert path.count("M") == 2 and path.count("L") == 10
+    values = [0.95, 0.94, float("nan"), 0.93] + [0.92] * 9
+    nan = share_chart(series=[Series("S", list(zip(MONTHS, values, strict=True)))])
+    assert series_path(render_chart(nan).svg).count("M") == 2
 
 
 def test_series_differ_by_more_than_colour():
-    series = [Series(f"S{i}", [(m, 1000.0 * (i + 1)) for m in MONTHS]) for i in range(3)]
-    svg = render_chart(Chart("shipments", "Shipments", "volume", series))
-    styles = []
-    for i in range(3):
-        body = group(svg, f"series series-{i}")
-        dash = re.search(r'<path class="line"[^>]*?(stroke-dasharray="[^"]*")?/>', body)
-        shape = re.search(r"<(circle|rect|polygon)", body)
-        assert dash is not None and shape is not None
-        styles.append((dash.group(1), shape.group(1)))
-    assert len(set(styles)) == 3
-    legend = group(svg, "legend")
-    assert [t for t in re.findall(r">([^<>]+)</text>", legend)] == ["S0", "S1", "S2"]
+    chart = share_chart(
+        key="mix",
+        target=None,
+        series=[Series(f"S{i}", [(m, 0.3 + 0.1 * i) for m in MONTHS]) for i in range(3)],
+    )
+    svg = render_chart(chart).svg
+    styles = [
+        re.search(rf'<g id="c-mix-series-{i}">\s*<path d="[^"]+" [^>]*style="([^"]+)"', svg)
+        for i in range(3)
+    ]
+    dashes = {re.search(r"stroke-dasharray: ([^;]+)", s.group(1)) is not None for s in styles if s}
+    assert dashes == {True, False}  # solid and dashed lines
+    markers = set(re.findall(r'<path id="(c-mix-m[0-9a-f]+)"', svg))
+    assert len(markers) == 3  # a marker shape per series
+
+
+def test_stacked_shares_of_os_families():
+    chart = Chart(
+        "os_families",
+        "Units by OS family",
+        "ratio",
+        [
+            Series("Windows", [(m, 0.9) for m in MONTHS]),
+            Series("ChromeOS", [(m, 0.07) for m in MONTHS]),
+            Series("Linux", [(m, 0.03) for m in MONTHS]),
+        ],
+        style="stacked",
+    )
+    svg = render_chart(chart).svg
+    for index in range(3):
+        assert f'id="c-os-families-series-{index}"' in svg
+    assert texts(svg)[-3:] == ["Windows", "ChromeOS", "Linux"]
+    assert "100.0 %" in texts(svg) or "100 %" in texts(svg)
+    assert "the axis starts above zero" in describe(chart)
+
+
+def test_png_from_the_same_definition():
+    png = chart_png(share_chart())
+    assert png is not None and png.startswith(b"\x89PNG")
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.size == (720, 350) and image.format == "PNG"
+    both = render_chart(share_chart(), png=True)
+    assert both.png == png and both.svg == render_chart(share_chart()).svg
 
 
 def test_text_is_escaped():
@@ -122,15 +166,14 @@ def test_text_is_escaped():
         "x",
         "Share <b>&</b>",
         "ratio",
-        [Series("Aero&14 <Pro>", [(m, 0.5) for m in MONTHS])],
-        0.6,
-        "<i>goal</i>",
+        [Series("Aero&14 <Pro> $5", [(m, 0.5) for m in MONTHS])],
+        Series("<i>goal</i>", [(m, 0.6) for m in MONTHS]),
     )
-    svg = render_chart(chart)
+    svg = render_chart(chart).svg
     assert "<b>" not in svg and "<i>" not in svg and "<Pro>" not in svg
     assert "<title>Share &lt;b&gt;&amp;&lt;/b&gt;</title>" in svg
-    assert ">Aero&amp;14 &lt;Pro&gt;</text>" in svg
-    assert ">&lt;i&gt;goal&lt;/i&gt; 60.0 %</text>" in svg
+    assert "Aero&amp;14 &lt;Pro&gt; $5" in texts(svg)
+    assert "&lt;i&gt;goal&lt;/i&gt;" in texts(svg)
 
 
 @pytest.mark.parametrize(
@@ -142,10 +185,11 @@ def test_text_is_escaped():
     ],
 )
 def test_no_data_says_so(series: list[Series]):
-    svg = render_chart(Chart("attach", "Server <attach>", "ratio", series, 0.5))
+    rendered = render_chart(Chart("attach", "Server <attach>", "ratio", series))
+    svg = rendered.svg
     assert svg.startswith("<svg ") and ">No data</text>" in svg
     assert 'role="img"' in svg and "Server &lt;attach&gt;: no data" in svg
-    assert "<path" not in svg
+    assert "<path" not in svg and rendered.png is None
 
 
 @pytest.mark.parametrize(

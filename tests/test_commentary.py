@@ -210,3 +210,46 @@ def test_render_markdown_safe_of_nothing():
 )
 def test_neutralise_markdown(source: str, expected: str):
     assert neutralise_markdown(source) == expected
+
+
+@pytest.mark.parametrize(
+    ("heading", "key"),
+    [
+        ("## Flag: competitive_loss BR", ("competitive_loss", "BR")),
+        ("## flag:  Competitive loss br", ("competitive_loss", "BR")),
+        ("## FLAG: target_gap partner", ("target_gap", "partner")),
+        ("## Flag: windows_share_drop Partner ##", ("windows_share_drop", "partner")),
+    ],
+)
+def test_flag_headings_are_keyed_by_rule_and_scope(heading: str, key: tuple[str, str]):
+    commentary = parse_commentary(f"{heading}\nWhy: tender lost.\n")
+    assert list(commentary.flags) == [key]
+    assert commentary.flags[key].why == "tender lost."
+    assert commentary.notes == []
+
+
+def test_flag_fields_why_coe_owner_and_the_rest():
+    text = (
+        "## Flag: competitive_loss BR\n"
+        "Context first.\n"
+        "- Why: an education tender\n"
+        "  asked for ChromeOS.\n"
+        "- **COE:** Windows 11 SE bundle | priced for the next tender.\n"
+        "Owner: Lars Henriksen\n"
+        "\n"
+        "A closing remark.\n"
+        "## Flag: competitive_loss BR\n"
+        "Owner: the regional OEM lead\n"
+        "## Flag: forecast_miss partner\n"
+        "\n"
+        "## Flag: nothing\n"
+        "Why: a heading without a scope stays a note.\n"
+    )
+    commentary = parse_commentary(text)
+    note = commentary.flags[("competitive_loss", "BR")]
+    assert note.why == "an education tender asked for ChromeOS."
+    assert note.coe == "Windows 11 SE bundle | priced for the next tender."
+    assert note.owner == "Lars Henriksen; the regional OEM lead"
+    assert note.text == "Context first.\n\nA closing remark."
+    assert ("forecast_miss", "partner") not in commentary.flags  # empty: no commentary
+    assert commentary.notes == [("Flag: nothing", "Why: a heading without a scope stays a note.")]

@@ -18,20 +18,23 @@ from oemkpi.reports.model import (
     AssortmentItem,
     Chart,
     Commentary,
+    CompetitiveItem,
     FeedState,
+    FlagGroup,
+    FlagNote,
     ForecastRow,
     IndexRow,
     KpiFigure,
-    MarketRow,
     MonthIndex,
     MonthlyReport,
     ReconciliationRow,
     RedFlag,
-    ScopeRow,
     Series,
+    Table,
 )
 from oemkpi.reports.render import render_html, render_index, render_markdown
 from oemkpi.reports.safe_markdown import md_escape
+from oemkpi.reports.tables import Column, Group, make_table
 from oemkpi.reports.template_helpers import SECTIONS
 
 HOSTILE_SKU = "Aero&14 <Pro>"
@@ -40,7 +43,8 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
 JS_LINK = "[x](javascript:alert(1))"
 MONTHS = [f"{2025 + (9 + i) // 12}-{(9 + i) % 12 + 1:02d}" for i in range(13)]  # 2025-10..2026-10
-PARTNER = Partner("acme", "Acme PCs", "EMEA", "Ann Lee", "ann@example.com")
+PARTNER = Partner("acme", "Zenith Seven & Co", "EMEA", "Ann Lee", "ann@example.com")
+NAMES = {"DE": "Germany", "JP": "Japan"}
 
 
 def figure(
@@ -55,6 +59,8 @@ def figure(
     target: float | None = None,
     status: str = "no_target",
     flagged: bool = False,
+    closed: bool = False,
+    prior_target: float | None = None,
 ) -> KpiFigure:
     attainment = qtd / target if kind == "volume" and qtd is not None and target else None
     return KpiFigure(
@@ -69,9 +75,11 @@ def figure(
         qtd=qtd,
         target=target,
         attainment=attainment,
-        elapsed_share=2 / 3,
+        elapsed_share=1.0 if closed else 2 / 3,
         target_status=status,  # type: ignore[arg-type]
         flagged=flagged,
+        quarter_closed=closed,
+        prior_target=prior_target,
     )
 
 
@@ -81,27 +89,47 @@ def series(name: str, start: float, step: float, gaps: tuple[int, ...] = ()) -> 
     )
 
 
-def scope(code: str, label: str, scale: float) -> ScopeRow:
-    values: dict[str, float | None] = {
-        "shipped_units": 80_000 * scale,
-        "windows_share": 0.93 + 0.01 * scale,
-        "pro_mix": 0.41,
-        "premium_mix": 0.18,
+def sums(scale: float) -> dict[str, float | None]:
+    return {
+        "windows_units": 93_000 * scale,
+        "ws_units": 100_000 * scale,
+        "pro_units": 41_000 * scale,
+        "premium_units": 18_000 * scale,
+        "pm_units": 100_000 * scale,
         "license_revenue_usd": 600_000 * scale,
-        "office_attach": 0.62,
-        "server_attach": None,
+        "office_attached_units": 62_000 * scale,
+        "office_base_units": 100_000 * scale,
+        "server_attached_units": None,
+        "server_base_units": None,
         "office_sell_thru_units": 27_000 * scale,
         "server_sell_thru_units": None,
+        "shipped_units": 80_000 * scale,
+        "fc_shipped_units": 80_000 * scale,
+        "fc_forecast_units": 82_000 * scale,
     }
-    changes: dict[str, float | None] = {
-        "windows_share": -0.012,
-        "pro_mix": 0.004,
-        "premium_mix": None,
-        "license_revenue_usd": 0.05,
-        "office_attach": -0.02,
-        "server_attach": None,
-    }
-    return ScopeRow(code, label, values, changes)
+
+
+KPI_COLUMNS = (
+    Column("windows_share", "windows_units", "ws_units"),
+    Column("pro_mix", "pro_units", "pm_units"),
+    Column("premium_mix", "premium_units", "pm_units"),
+    Column("license_revenue_usd", "license_revenue_usd"),
+)
+ATTACH_COLUMNS = (
+    Column("office_attach", "office_attached_units", "office_base_units"),
+    Column("server_attach", "server_attached_units", "server_base_units"),
+    Column("office_sell_thru_units", "office_sell_thru_units"),
+    Column("server_sell_thru_units", "server_sell_thru_units"),
+)
+
+
+def scope_table(columns: tuple[Column, ...], rows: int = 2) -> Table:
+    groups = [
+        Group("Germany", sums(1.0), sums(0.98)),
+        Group("Japan", sums(0.8), sums(0.81)),
+        *(Group(f"Country {i}", sums(0.01 * (i + 1)), sums(0.01 * (i + 1))) for i in range(rows - 2)),
+    ]
+    return make_table(groups, columns, size="ws_units", total_label="Zenith Seven & Co total")
 
 
 def make_commentary() -> Commentary:
@@ -113,6 +141,12 @@ def make_commentary() -> Commentary:
         why={HOSTILE_SKU: f"Converted after a joint pitch. {SCRIPT}", "Ghost-1": "Typo in SKU."},
         coe={PIPE_SKU: "The partner mis-coded the OS; corrected in the next delivery."},
         notes=[("Notes", "Preamble before any heading."), ("Travel", "Visiting Tokyo in week 46.")],
+        flags={
+            ("windows_share_drop", "partner"): FlagNote(
+                "Two SKUs | moved to **ChromeOS**.", None, f"Ann Lee {SCRIPT}", None
+            ),
+            ("attach_drop", "DE"): FlagNote("Not flagged this month.", None, None, None),
+        },
     )
 
 
@@ -131,6 +165,7 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
             target=480_000,
             status="on_track",
         ),
+        figure("server_units", "Server shipments", "volume", 1_200, 0.1, 0.2),
         figure("forecast_attainment", "Forecast attainment", "ratio", 0.912, -0.031, 0.004),
         figure(
             "windows_share",
@@ -143,6 +178,7 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
             target=0.95,
             status="at_risk",
             flagged=True,
+            prior_target=0.93,
         ),
         figure(
             "pro_mix",
@@ -180,12 +216,10 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
             flagged=True,
         ),
         figure("server_attach", "Server attach", "ratio", None, status="unavailable"),
+        figure("office_sell_thru_units", "Office sell-thru", "volume", 54_000, -0.105, 0.02),
     ]
-    others = [
-        figure("server_units", "Server shipments", "volume", 1_200, 0.1, 0.2),
-        figure("office_sell_thru_units", "Office sell-thru", "volume", 54_000, 0.1, None),
-        figure("server_sell_thru_units", "Server sell-thru", "volume", None),
-    ]
+    others = [figure("server_sell_thru_units", "Server sell-thru", "volume", None)]
+    target = Series("Quarter target", [(m, 0.93 if i < 12 else 0.95) for i, m in enumerate(MONTHS)])
     trend = {
         "shipments": Chart(
             "shipments",
@@ -198,8 +232,14 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
             "Windows share",
             "ratio",
             [series("Windows share", 0.95, -0.0015)],
-            0.95,
-            "Quarter target",
+            target,
+        ),
+        "os_families": Chart(
+            "os_families",
+            "Units by OS family",
+            "ratio",
+            [series("Windows", 0.95, -0.0015), series("ChromeOS", 0.05, 0.0015)],
+            style="stacked",
         ),
         "mix": Chart(
             "mix",
@@ -236,6 +276,90 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
     ]
     if c is not None:
         items = [dataclasses.replace(i, why=c.why.get(i.sku), coe=c.coe.get(i.sku)) for i in items]
+    flags = [
+        RedFlag(
+            "windows_share_drop",
+            "high",
+            "partner",
+            "windows_share",
+            -0.0141,
+            -0.01,
+            "Windows share fell 1.4 pts month on month to 93.1 %.",
+        ),
+        RedFlag(
+            "target_gap",
+            "medium",
+            "partner",
+            "office_attach",
+            0.63,
+            0.64,
+            "Office attach quarter to date is 63.0 %, 2.0 pts below the 65.0 % target.",
+        ),
+        RedFlag(
+            "forecast_miss",
+            "medium",
+            "JP",
+            "forecast_attainment",
+            0.75,
+            0.9,
+            "Shipments in JP reached 75.0 % of forecast <R&D>.",
+        ),
+    ]
+    groups = [
+        FlagGroup(
+            "windows_share_drop",
+            "partner",
+            "high",
+            flags[:1],
+            "Windows share drop · whole partner",
+            "Windows share fell 1.4 pts month on month.",
+            c.flags.get(("windows_share_drop", "partner")) if c else None,
+        ),
+        FlagGroup(
+            "forecast_miss",
+            "JP",
+            "medium",
+            flags[2:],
+            "Forecast miss · Japan",
+            "Shipments in Japan reached 75.0 % of forecast <R&D>.",
+            None,
+        ),
+    ]
+    market_columns = (Column("units", "units"), Column("windows_share", "windows_units", "ws_units"))
+    market = make_table(
+        [
+            Group("Germany", {"units": 1_200_000, "windows_units": 94, "ws_units": 100}, {"units": 1_141_770, "windows_units": 943, "ws_units": 1000}, {"units": 1_176_470}),
+            Group("Japan", {"units": 800_000, "windows_units": 91, "ws_units": 100}, {"units": 826_446, "windows_units": 906, "ws_units": 1000}, {"units": 808_080}),
+        ],
+        market_columns,
+        size="units",
+        total_label="All countries shown",
+    )
+    segments = make_table(
+        [
+            Group("commercial", {"units": 1_100_000, "windows_units": 95, "ws_units": 100}, {"units": 1_078_431}),
+            Group("consumer", {"units": 900_000, "windows_units": 90, "ws_units": 100}, {"units": 909_090}),
+        ],
+        market_columns,
+        size="units",
+        total_label="All segments",
+    )
+    forecast_columns = (
+        Column("shipped_units", "shipped_units"),
+        Column("forecast_units", "fc_forecast_units"),
+        Column("attainment", "fc_shipped_units", "fc_forecast_units"),
+    )
+    forecast = make_table(
+        [
+            Group("Germany commercial", {"shipped_units": 50_000, "fc_shipped_units": 50_000, "fc_forecast_units": 52_000}),
+            Group("Germany consumer", {"shipped_units": 40_000, "fc_shipped_units": 40_000, "fc_forecast_units": 41_000}),
+            Group("Japan commercial", {"shipped_units": 32_340, "fc_shipped_units": None, "fc_forecast_units": None}),
+            Group("Japan consumer", {"shipped_units": 30_000, "fc_shipped_units": 30_000, "fc_forecast_units": 40_000}),
+        ],
+        forecast_columns,
+        size="shipped_units",
+        total_label="Zenith Seven & Co total",
+    )
     return MonthlyReport(
         partner=PARTNER,
         month="2026-10",
@@ -243,62 +367,35 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
         fiscal_quarter="FY27-Q2",
         data_as_of="2026-11-05T08:12:00+00:00",
         generated_at="2026-11-06T07:00:00+00:00",
+        country_names=NAMES,
         tiles=tiles,
         summary=[
-            "Acme PCs shipped 152k PCs in October 2026, +2.9 % on September 2026.",
-            "Windows share fell 1.4 pts to 93.1 %, most of it in Japan commercial.",
-            "Three red flags: one high, two medium.",
+            "Zenith Seven & Co shipped 152k PCs in October 2026, up 2.9 % on September 2026.",
+            "Windows share fell 1.4 pts to 93.1 %, driven by Japan commercial (1.0 pts of it).",
+            "3 red flags (1 high): 1 Windows share drop, 1 target gap and 1 forecast miss.",
         ],
         flag_counts={"high": 1, "medium": 2},
-        market_by_country=[
-            MarketRow("DE", "Germany", 1_200_000, 0.051, 0.02, 0.94, -0.003),
-            MarketRow("JP", "Japan", 800_000, -0.032, -0.01, 0.91, 0.004),
+        flag_groups=groups,
+        flag_orphans=[("Attach drop · Germany", c.flags[("attach_drop", "DE")])] if c else [],
+        competitive_watch=[
+            CompetitiveItem("JP", "Japan", "commercial", PIPE_SKU, "chromeos", 1_500, 1_800),
+            CompetitiveItem("DE", "Germany", "consumer", "Tiny-1", "linux", 40, 80),
         ],
-        market_by_segment=[
-            MarketRow("commercial", "commercial", 1_100_000, 0.02, 0.03, 0.95, 0.001),
-            MarketRow("consumer", "consumer", 900_000, -0.01, None, 0.90, None),
-        ],
+        market_by_country=market,
+        market_by_segment=segments,
+        forecast=forecast,
         forecast_rows=[
-            ForecastRow("DE", "Germany", "commercial", 50_000, 52_000, 50_000 / 52_000),
-            ForecastRow("DE", "Germany", "consumer", 40_000, 41_000, 40_000 / 41_000),
-            ForecastRow("JP", "Japan", "commercial", 32_340, None, None),
             ForecastRow("JP", "Japan", "consumer", 30_000, 40_000, 0.75),
         ],
-        by_country=[scope("DE", "Germany", 1.0), scope("JP", "Japan", 0.8)],
-        by_segment=[scope("commercial", "commercial", 1.1), scope("consumer", "consumer", 0.9)],
+        kpis_by_country=scope_table(KPI_COLUMNS),
+        kpis_by_segment=scope_table(KPI_COLUMNS),
+        attach_by_country=scope_table(ATTACH_COLUMNS),
+        attach_by_segment=scope_table(ATTACH_COLUMNS),
         kpis=tiles + others,
         charts=trend if charts else {},
         assortment=items,
         commentary=c,
-        red_flags=[
-            RedFlag(
-                "target_gap",
-                "medium",
-                "partner",
-                "office_attach",
-                0.63,
-                0.65,
-                "Office attach QTD 63.0 % is 2.0 pts below the 65.0 % target.",
-            ),
-            RedFlag(
-                "windows_share_drop",
-                "high",
-                "partner",
-                "windows_share",
-                -0.0141,
-                -0.01,
-                "Windows share fell 1.4 pts MoM.",
-            ),
-            RedFlag(
-                "forecast_miss",
-                "medium",
-                "JP",
-                "forecast_attainment",
-                0.75,
-                0.9,
-                "Japan shipped 75.0 % of forecast <R&D>.",
-            ),
-        ],
+        red_flags=flags,
         feeds=[
             FeedState("pc_shipments", "loaded", 1_200, 0, 0, "2026-11-03T09:00:00"),
             FeedState(
@@ -334,15 +431,16 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
 
 SECTION_HEADINGS = [
     "Executive summary",
+    "Red flags and escalations",
+    "Competitive watch",
     "Market trends",
     "Partner performance",
     "KPI updates",
     "Assortment wins and losses",
     "Attach and sell-thru",
     "Marketing activities, account plan and best practices",
-    "Red flags and escalations",
     "Quarterly conditions of satisfaction",
-    "Data-quality appendix",
+    "Appendix: full tables and data quality",
 ]
 
 
@@ -392,7 +490,7 @@ def test_html_has_every_section_in_order(html: str):
     assert re.findall(r"<h2 id=\"[^\"]+\">([^<]+)<a", html) == SECTION_HEADINGS
     assert html.index("<h1>") < html.index("<h2")
     headline = html[html.index("<header") : html.index("</header>")]
-    for fact in ("Acme PCs", "October 2026", "FY27-Q2", "2026-11-05 08:12 UTC", "Ann Lee"):
+    for fact in ("Zenith Seven &amp; Co", "October 2026", "FY27-Q2", "2026-11-05 08:12 UTC", "Ann Lee"):
         assert fact in headline
     # The table of contents links every section's anchor.
     for anchor, _ in SECTIONS:
@@ -400,7 +498,7 @@ def test_html_has_every_section_in_order(html: str):
 
 
 def test_markdown_has_every_section_in_order(markdown: str):
-    assert markdown.startswith("# Acme PCs — monthly update, October 2026\n")
+    assert markdown.startswith("# Zenith Seven & Co — monthly update, October 2026\n")
     assert re.findall(r"^## (.+)$", markdown, re.M) == SECTION_HEADINGS
     assert "<svg" not in markdown
 
@@ -410,8 +508,11 @@ def test_html_is_self_contained(html: str):
     assert "<script" not in lowered
     assert "<link" not in lowered
     assert "@import" not in lowered
-    assert "url(" not in lowered
     assert "<iframe" not in lowered and "<img" not in lowered
+    # The only url() references are the charts' own clip paths, inside the page.
+    assert set(re.findall(r"url\(([^)]*)\)", lowered)) <= {
+        m for m in re.findall(r"url\((#c-[a-z_-]+-[a-z0-9_]+)\)", lowered)
+    }
     for tag, attrs in tags(html):
         assert tag not in {"script", "link", "img", "iframe", "object", "embed", "base"}
         assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
@@ -421,7 +522,10 @@ def test_html_is_self_contained(html: str):
                 tag,
                 attrs,
             )
-    assert lowered.count("<svg") == 5
+    assert lowered.count("<svg") == 6
+    # Several charts inlined in one page never share an id.
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
     assert "<style>" in html and "@media print" in html
 
 
@@ -441,20 +545,23 @@ def test_hostile_commentary_is_escaped_in_html(html: str):
 
 
 def test_markdown_escapes_feed_values_and_tables_hold(markdown: str):
-    assert "| Aero&amp;14 &lt;Pro&gt; |" in markdown
+    assert "| Aero&14 \\<Pro> |" in markdown
     assert "| Bolt\\|X 13 |" in markdown
     assert HOSTILE_SKU not in markdown
-    assert "forecast &lt;R&amp;D&gt;." in markdown
+    # No HTML entity from a value; only neutralised commentary shows its raw HTML as text.
+    outside = markdown.replace("&lt;script&gt;alert(1)&lt;/script&gt;", "")
+    outside = outside.replace("&lt;img src=x onerror=alert(1)&gt;", "")
+    assert "&amp;" not in outside and "&lt;" not in outside and "&gt;" not in outside
     # Render it as a permissive chat/mail client would (raw HTML on): tables keep their shape
     # and nothing from the data becomes a tag or a link.
     rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
     tables = re.findall(r"<table>.*?</table>", rendered, re.S)
     assortment = next(t for t in tables if "Prior units" in t)
     rows = re.findall(r"<tr>(.*?)</tr>", assortment, re.S)
-    assert [len(re.findall(r"<t[hd]", row)) for row in rows] == [8, 8, 8, 8]
-    skus = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[4] for row in rows[1:]]
-    assert skus == ["Aero&amp;14 &lt;Pro&gt;", "Bolt|X 13", "Zen 5"]
-    assert "<script" not in rendered and "<img" not in rendered
+    assert [len(re.findall(r"<t[hd]", row)) for row in rows] == [7, 7, 7, 7]
+    skus = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[3] for row in rows[1:]]
+    assert sorted(skus) == sorted(["Aero&amp;14 &lt;Pro&gt;", "Bolt|X 13", "Zen 5"])
+    assert "<script" not in rendered and "<img" not in rendered and "<Pro>" not in rendered
     assert "javascript:" not in "".join(re.findall(r'href="([^"]*)"', rendered))
 
 
@@ -475,33 +582,29 @@ def test_none_renders_as_na_never_zero(html: str, markdown: str):
     assert "n/a — data unavailable" in tile_text
     assert not re.search(r"\d", tile_text)
     assert "| Server attach | n/a — data unavailable | n/a | n/a | No target |" in markdown
-    assert "| Germany | 62.0 % | ▼ −2.0 pts | n/a | n/a | 27,000 | n/a |" in markdown
-    assert "| Japan | commercial | 32,340 | n/a | n/a |" in markdown
-    assert (
-        "| discontinued | discontinued | Germany | commercial | Zen 5 | windows → — | n/a | 450 |"
-        in markdown
-    )
+    assert "| Germany | 62.0 % | ▶ 0.0 pts | n/a | n/a | 27,000 | ▲ +2.0 % | n/a | n/a |" in markdown
+    assert "| Japan commercial | 32,340 | n/a | n/a |" in markdown
 
 
 def test_executive_summary_markdown_golden(markdown: str):
     section = markdown.split("## Executive summary\n", 1)[1].split("\n## ", 1)[0]
     assert section.strip().splitlines() == [
-        "| KPI | Value | MoM | YoY | vs target |",
+        "| KPI | Value | MoM | YoY | Against target |",
         "|---|---:|---:|---:|---|",
-        "| PC shipments | 152,340 | ▲ +2.9 % | ▲ +8.8 % | 63 % of 480,000 with 67 % of the quarter gone · ✓ On track |",
+        "| PC shipments | 152,340 | ▲ +2.9 % | ▲ +8.8 % | QTD 300k · 62.6 % of 480k with 67 % of the quarter gone · ✓ On track |",
+        "| Server shipments | 1,200 | ▲ +10.0 % | ▲ +20.0 % | No target |",
         "| Forecast attainment | 91.2 % | ▼ −3.1 pts | ▲ +0.4 pts | No target |",
-        "| Windows share ⚑ | 93.1 % | ▼ −1.4 pts | ▼ −0.5 pts | QTD 93.8 % vs 95.0 % (−1.2 pts) · ⚠ At risk |",
-        "| Pro mix | 41.2 % | ▲ +1.2 pts | ▲ +3.5 pts | QTD 40.5 % vs 40.0 % (+0.5 pts) · ✓ On track |",
+        "| Windows share ⚑ | 93.1 % | ▼ −1.4 pts | ▼ −0.5 pts | QTD 93.8 % · −1.2 pts vs 95.0 % · ⚠ At risk (target raised from 93.0 % last quarter (+2.0 pts); the QTD 93.8 % would meet the old one) |",
+        "| Pro mix | 41.2 % | ▲ +1.2 pts | ▲ +3.5 pts | QTD 40.5 % · +0.5 pts vs 40.0 % · ✓ On track |",
         "| Premium mix | 18.8 % | ▶ 0.0 pts | ▲ +1.0 pts | No target |",
-        "| Licence revenue (USD) | $1.23M | ▲ +5.1 % | ▼ −12.0 % | 60 % of $4.00M with 67 % of the quarter gone · ✓ On track |",
-        "| Office attach ⚑ | 62.3 % | ▼ −2.5 pts | ▲ +2.0 pts | QTD 63.0 % vs 65.0 % (−2.0 pts) · ⚠ At risk |",
+        "| Licence revenue (USD) | $1.23M | ▲ +5.1 % | ▼ −12.0 % | QTD $2.40M · 60.0 % of $4.00M with 67 % of the quarter gone · ✓ On track |",
+        "| Office attach ⚑ | 62.3 % | ▼ −2.5 pts | ▲ +2.0 pts | QTD 63.0 % · −2.0 pts vs 65.0 % · ⚠ At risk |",
         "| Server attach | n/a — data unavailable | n/a | n/a | No target |",
+        "| Office sell-thru | 54,000 | ▼ −10.5 % | ▲ +2.0 % | No target |",
         "",
-        "**Red flags:** ⚑ 1 high, 2 medium (see below).",
-        "",
-        "- Acme PCs shipped 152k PCs in October 2026, +2.9 % on September 2026.",
-        "- Windows share fell 1.4 pts to 93.1 %, most of it in Japan commercial.",
-        "- Three red flags: one high, two medium.",
+        "- Zenith Seven & Co shipped 152k PCs in October 2026, up 2.9 % on September 2026.",
+        "- Windows share fell 1.4 pts to 93.1 %, driven by Japan commercial (1.0 pts of it).",
+        "- 3 red flags (1 high): 1 Windows share drop, 1 target gap and 1 forecast miss.",
     ]
 
 
@@ -509,27 +612,34 @@ def test_markdown_structure(markdown: str):
     assert (
         "By country: Germany grew most (+5.1 % MoM); Japan declined most (−3.2 % MoM)." in markdown
     )
-    assert "| **Acme PCs total** | | 152,340 | | 91.2 % |" in markdown
+    assert "| **Zenith Seven & Co total** | 152,340 | 133,000 | 90.2 % |" in markdown
     assert (
-        "| ⚑ high | windows_share_drop | partner | Windows share | Windows share fell 1.4 pts MoM. |"
+        "| ⚑ high: Windows share drop · whole partner | Windows share fell 1.4 pts month on month. "
+        "| Two SKUs \\| moved to **ChromeOS**. | _to be written_ | Ann Lee &lt;script&gt;alert(1)&lt;/script&gt; |"
         in markdown
     )
-    assert "| Windows share | 93.8 % | 95.0 % | −1.2 pts | ⚠ At risk |" in markdown
-    assert "| windows_share | ✗ rejected | 980 | 3 | 2 | 2026-11-04 10:30 UTC |" in markdown
-    assert "| premium_mix | ⚠ late | 0 | 0 | 0 | not delivered |" in markdown
+    assert "| medium: Forecast miss · Japan |" in markdown
+    assert "**Commentary on Attach drop · Germany** (not flagged this month): Why: Not flagged this month." in markdown
+    assert "| Windows share | 93.8 % | 95.0 % | 93.0 % | −1.2 pts | ⚠ At risk |" in markdown
+    assert "| Windows share | ✗ rejected | 980 | 3 | 2 | 2026-11-04 10:30 UTC |" in markdown
+    assert "| Premium mix | ⚠ late | 0 | 0 | 0 | not delivered |" in markdown
     assert (
         "Failed checks: expect_column_values_to_be_in_set, expect_compound_columns_to_be_unique."
         in markdown
     )
-    assert "No rows for Acme PCs in: premium_mix." in markdown
+    assert "No rows for Zenith Seven & Co in: premium mix." in markdown
     assert (
-        "| JP | commercial | shipments_vs_windows_share | pc_shipments | 32,340 | windows_share | 30,100 | 6.9 % |"
+        "| Japan | commercial | shipments_vs_windows_share | PC shipments | 32,340 | Windows share | 30,100 | 6.9 % |"
         in markdown
     )
     assert (
-        "_13-month trend — Windows share: Windows share: 95.0 % (Oct 25) → 93.2 % (Oct 26); Quarter target: 95.0 %._"
+        "_13-month trend — Windows share: 95.0 % (Oct 25) → 93.2 % (Oct 26); quarter target 93.0 % from Oct 25, 95.0 % from Oct 26._"
         in markdown
     )
+    # Every body table has its partner total row.
+    for caption in ("| Country | Windows share |", "| Country | Office attach |"):
+        block = markdown.split(caption, 1)[1].split("\n\n", 1)[0]
+        assert "| **Zenith Seven & Co total** |" in block
     assert "\n\n\n" not in markdown and markdown.endswith("\n") and not markdown.endswith("\n\n")
     # Every table row has as many cells as its header.
     for block in re.findall(r"(?:^\|.*\|\n)+", markdown, re.M):
@@ -538,8 +648,36 @@ def test_markdown_structure(markdown: str):
         assert len(widths) == 1, lines
 
 
+def test_stakeholder_text_has_no_rule_ids_paths_or_os_codes(html: str, markdown: str):
+    body = markdown.split("## Appendix")[0]
+    for raw in ("windows_share_drop", "forecast_miss", "competitive_loss", "chromeos", "commentary/"):
+        assert raw not in body, raw
+    assert "Windows share: Windows share" not in markdown
+    main = html.split('id="sec-appendix"')[0]
+    assert "windows_share_drop" not in main and ">chromeos<" not in main
+
+
+def test_competitive_watch_lists_every_move_whatever_its_units(html: str, markdown: str):
+    section = html[html.index('id="sec-competitive"') : html.index('id="sec-market"')]
+    assert "Bolt|X 13" in section and "Tiny-1" in section and "Linux" in section
+    assert "2 SKUs went from Windows last month to another OS family this month" in text_of(section)
+    assert "| Germany | consumer | Tiny-1 | Linux | 80 | 40 |" in markdown
+    assert "Units by OS family" in section
+
+
+def test_flag_commentary_or_to_be_written(html: str):
+    section = html[html.index('id="sec-red-flags"') : html.index('id="sec-competitive"')]
+    rows = re.findall(r"<tr><td><span class=\"sev.*?</tr>", section, re.S)
+    assert len(rows) == 2
+    assert "Two SKUs | moved to <strong>ChromeOS</strong>." in rows[0]
+    assert "&lt;script&gt;" in rows[0] and "<script" not in rows[0]
+    assert rows[1].count('<span class="tbw">to be written</span>') == 3
+    assert "Not flagged this month." in section
+
+
 def test_why_and_coe_sit_next_to_their_item(html: str, markdown: str):
-    rows = re.findall(r"<tr class=\"(item|comment-row)\">(.*?)</tr>", html, re.S)
+    section = html[html.index('id="sec-assortment"') : html.index('id="sec-attach"')]
+    rows = re.findall(r"<tr class=\"(item|comment-row)\">(.*?)</tr>", section, re.S)
     kinds = [(kind, text_of(body)) for kind, body in rows]
     index = next(
         i for i, (k, t) in enumerate(kinds) if k == "item" and "Aero&amp;14 &lt;Pro&gt;" in t
@@ -553,14 +691,14 @@ def test_why_and_coe_sit_next_to_their_item(html: str, markdown: str):
     )
     assert kinds[-1][0] == "item" and "Zen 5" in kinds[-1][1]  # no commentary, no comment row
     assert "Ghost-1" in html  # commentary on a SKU not in the list is not lost
-    why = markdown.index("**Why — Aero&amp;14 &lt;Pro&gt;** (Germany, consumer, win):")
+    why = markdown.index("**Why — Aero&14 \\<Pro>** (Germany, consumer, win):")
     assert markdown[why:].splitlines()[2].startswith("Converted after a joint pitch.")
     coe = markdown.index("**Correction of error — Bolt\\|X 13** (Japan, commercial, loss):")
     assert markdown[coe:].splitlines()[2].startswith("The partner mis-coded the OS")
 
 
 def test_commentary_sections_render_with_notes(html: str, markdown: str):
-    section = html[html.index('id="sec-commentary"') : html.index('id="sec-red-flags"')]
+    section = html[html.index('id="sec-commentary"') : html.index('id="sec-quarter"')]
     assert "<strong>Germany</strong>" in section
     assert "<li>Win two Pro SKUs in Japan</li>" in section and "<td>pitch</td>" in section
     assert section.index("Notes") < section.index("Preamble before any heading.")
@@ -570,14 +708,13 @@ def test_commentary_sections_render_with_notes(html: str, markdown: str):
     assert "### Notes\n\nPreamble before any heading.\n\n#### Travel\n\nVisiting Tokyo" in markdown
 
 
-def test_no_commentary_says_so():
+def test_no_commentary_is_a_short_marker_without_paths_or_instructions():
     report = make_report(with_commentary=False)
     html, markdown = render_html(report), render_markdown(report)
-    # Marketing, account plan, best practices, escalations.
-    assert html.count("No commentary yet.") == 4
-    assert markdown.count("_No commentary yet._") == 4
-    assert "commentary/2026-10/acme.md" in html
-    assert "Notes" not in markdown.split("## Marketing activities", 1)[1].split("## Red flags")[0]
+    assert "Commentary <span class=\"tbw\">to be written</span>." in html
+    assert "_Commentary to be written._" in markdown
+    for text in (html, markdown):
+        assert "commentary/" not in text and "Headings:" not in text and "## Why" not in text
     assert '<tr class="comment-row">' not in html
 
 
@@ -593,21 +730,55 @@ def test_quarter_end_is_said(report: MonthlyReport):
     closing = dataclasses.replace(report, quarter_end=True)
     assert "October 2026 closes FY27-Q2:" in text_of(render_html(closing))
     assert (
-        "**October 2026 closes FY27-Q2:** these are the quarter's final figures."
+        "**October 2026 closes FY27-Q2:** each target is met or missed on the quarter's final figures."
         in render_markdown(closing)
     )
 
 
+@pytest.mark.parametrize(
+    ("qtd", "target", "kind", "status", "words"),
+    [
+        (1.004, 1.0, "volume", "met", "Met: 100.4 % of 1,000"),
+        (0.996, 1.0, "volume", "missed", "Missed: 99.6 % of 1,000"),
+        (0.9996, 1.0, "volume", "missed", "Missed: 99.96 % of 1,000"),
+        (0.4496, 0.45, "ratio", "missed", "Missed: 45.0 % vs 45.0 % (−0.04 pts)"),
+        (0.452, 0.45, "ratio", "met", "Met: 45.2 % vs 45.0 % (+0.2 pts)"),
+    ],
+)
+def test_closed_quarter_says_met_or_missed_with_the_exact_figure(qtd, target, kind, status, words):
+    from oemkpi.reports.targets import closed_status, target_text
+
+    scale = 1000 if kind == "volume" else 1
+    f = figure(
+        "shipped_units" if kind == "volume" else "pro_mix",
+        "X",
+        kind,
+        qtd * scale,
+        qtd=qtd * scale,
+        target=target * scale,
+        status=status,
+        closed=True,
+    )
+    assert closed_status(f) == status
+    assert target_text(f) == words
+
+
 def test_empty_month_renders():
+    empty = make_table([], (Column("units", "units"),), size="units")
     report = dataclasses.replace(
         make_report(with_commentary=False, charts=False),
-        market_by_country=[],
-        market_by_segment=[],
+        market_by_country=empty,
+        market_by_segment=empty,
+        forecast=empty,
         forecast_rows=[],
-        by_country=[],
-        by_segment=[],
+        kpis_by_country=empty,
+        kpis_by_segment=empty,
+        attach_by_country=empty,
+        attach_by_segment=empty,
         assortment=[],
+        competitive_watch=[],
         red_flags=[],
+        flag_groups=[],
         reconciliation=[],
         missing_feeds=[],
         summary=[],
@@ -618,48 +789,51 @@ def test_empty_month_renders():
         assert "No assortment wins or losses this month." in text
         assert "No red flags this month." in text
         assert "No market totals are available for this month." in text
+        assert "No SKU went from Windows to another OS family this month." in text
         assert "All cross-feed reconciliations are within tolerance." in text
     assert re.findall(r"^## (.+)$", markdown, re.M) == SECTION_HEADINGS
 
 
-def make_index() -> MonthIndex:
+def make_index(*, quarter_end: bool = False) -> MonthIndex:
     hostile = Partner("bolt-pc", "Bolt <PC> & Co", "APJ", "Bo <Chen>", "bo@example.com")
+    report = make_report()
+    figures = {f.kpi: f for f in report.kpis}
+    if quarter_end:
+        figures = {
+            k: dataclasses.replace(
+                f,
+                quarter_closed=True,
+                target_status="met" if k == "pro_mix" else ("missed" if f.target else f.target_status),
+            )
+            for k, f in figures.items()
+        }
+    empty = {k: dataclasses.replace(f, value=None, mom_change=None, yoy_change=None, target=None, target_status="unavailable") for k, f in figures.items()}
     return MonthIndex(
         month="2026-10",
         month_label="October 2026",
         fiscal_quarter="FY27-Q2",
         generated_at="2026-11-06T07:00:00+00:00",
+        quarter_end=quarter_end,
         rows=[
             IndexRow(
                 PARTNER,
-                152_340,
-                0.0293,
-                0.9312,
-                -0.0141,
-                0.4123,
-                0.6234,
+                figures,
                 1,
                 2,
+                {"windows_share_drop": ["whole partner"], "forecast_miss": ["Japan"]},
+                report.competitive_watch,
+                False,
+                1,
                 "acme.html",
                 "acme.md",
                 "acme.json",
             ),
             IndexRow(
-                hostile,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                0,
-                0,
-                "bolt-pc.html",
-                "bolt-pc.md",
-                "bolt-pc.json",
+                hostile, empty, 0, 0, {}, [], True, 0, "bolt-pc.html", "bolt-pc.md", "bolt-pc.json"
             ),
         ],
-        feeds=make_report(charts=False).feeds,
+        totals={k: figures[k] for k in ("shipped_units", "windows_share")},
+        feeds=report.feeds,
     )
 
 
@@ -684,11 +858,28 @@ def test_index_lists_partners_with_links(tmp_path: Path):
     assert "Bolt &lt;PC&gt; &amp; Co" in html and "Bo &lt;Chen&gt;" in html
     rows = re.findall(r"<tr>\n<td class=\"partner\">(.*?)</tr>", html, re.S)
     assert len(rows) == 2
-    assert "152,340" in rows[0] and "93.1 %" in rows[0] and "⚑ 1 high" in rows[0]
+    acme = text_of(rows[0])
+    for fact in ("152,340", "93.1 %", "+8.8 % YoY", "⚠ At risk", "$1.23M", "⚑ 1 high"):
+        assert fact in acme, fact
+    assert "Windows share drop: whole partner" in acme and "Forecast miss: Japan" in acme
+    assert "1 flag without why" in acme
     bolt = text_of(rows[1])
-    assert "n/a" in bolt and "none" in bolt and not re.search(r"\b0\b", bolt)
+    assert "n/a" in bolt and "none" in bolt and "to be written" in bolt
+    assert not re.search(r"\b0\b", bolt)
+    competitive = html[html.index('id="sec-competitive"') : html.index('id="sec-feeds"')]
+    assert "Bolt|X 13" in competitive and "Tiny-1" in competitive and "Zenith Seven &amp; Co" in competitive
+    assert "<tfoot><tr><th>All partners</th>" in html
     assert "✗ rejected" in html and "windows_share.csv row 7" in html
     assert "1 high · 2 medium" in html
+    assert 'id="sec-scoreboard"' not in html
+
+
+def test_index_in_a_quarters_last_month_has_the_scoreboard():
+    html = render_index(make_index(quarter_end=True))
+    board = html[html.index('id="sec-scoreboard"') : html.index('id="sec-competitive"')]
+    rows = re.findall(r"<tr><td>(.*?)</tr>", board, re.S)
+    assert "✓ Met" in rows[0] and "✗ Missed" in rows[0]
+    assert text_of(rows[0]).endswith("1 of 5")
 
 
 @pytest.mark.parametrize(
@@ -824,7 +1015,11 @@ def test_kpi_value(value, kpi, kind, expected):
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("Aero&14 <Pro>", "Aero&amp;14 &lt;Pro&gt;"),
+        ("Aero&14 <Pro>", "Aero&14 \\<Pro>"),
+        ("Zenith Seven & Co", "Zenith Seven & Co"),
+        ("a &amp; b &#60;", "a \\&amp; b \\&#60;"),
+        ("a < b > c", "a < b > c"),
+        ("<!-- x -->", "\\<!-- x -->"),
         ("a|b", "a\\|b"),
         ("a\\|b", "a\\\\\\|b"),
         ("two\nlines\r\n here", "two lines here"),

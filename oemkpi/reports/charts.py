@@ -67,6 +67,7 @@ RC = {
     "xtick.major.pad": 3,
     "ytick.major.pad": 3,
     "path.simplify": False,
+    "text.parse_math": False,  # labels are plain text; "$" is a dollar
 }
 
 
@@ -154,7 +155,10 @@ def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
         handles: list[Any] = []
         if style == "stacked":
             for index in range(count):
-                bars = axes.bar(xs, zeros, width=0.72, color=BAR_COLOURS[index % len(BAR_COLOURS)])
+                bars = axes.bar(
+                    xs, zeros, width=0.72, color=BAR_COLOURS[index % len(BAR_COLOURS)],
+                    gid=f"series-{index}",
+                )
                 artists.append(bars)
                 handles.append(bars)
         else:
@@ -169,6 +173,7 @@ def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
                     marker=marker,
                     markersize=2.6,
                     markeredgewidth=0,
+                    gid=f"series-{index}",
                 )
                 artists.append(line)
                 handles.append(line)
@@ -181,7 +186,7 @@ def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
                 color=TARGET_COLOUR,
                 linestyle=(0, (3, 2)),
                 linewidth=1.0,
-                drawstyle="steps-mid",
+                drawstyle="steps-mid", gid="target",
             )
             handles.append(target)
         legend = figure.legend(
@@ -206,9 +211,10 @@ def _values(points: list[tuple[str, float | None]], months: list[str]) -> list[f
 
 
 def _x_labels(months: list[str]) -> tuple[list[int], list[str]]:
-    """Every other month, counted back from the newest so it is always labelled."""
+    """Every third month, counted back from the newest so it is always labelled (with 13
+    months: the same month of last year and each quarter between)."""
     last = len(months) - 1
-    every = 2 if len(months) > 7 else 1
+    every = 3 if len(months) > 7 else 1
     ticks = [i for i in range(len(months)) if (last - i) % every == 0]
     return ticks, [month_short(months[i]) for i in ticks]
 
@@ -243,8 +249,7 @@ def _draw(chart: Chart, months: list[str]) -> _Canvas:
     axes.set_xticks(positions, labels)
     names = [s.name for s in chart.series] + ([chart.target.name] if chart.target else [])
     for text, name in zip(canvas.legend.get_texts(), names, strict=True):
-        # "$" would start matplotlib's math mode.
-        text.set_text(name.replace("$", r"\$"))
+        text.set_text(name)
     return canvas
 
 

@@ -34,6 +34,7 @@ from oemkpi.reports.safe_markdown import (
     render_markdown_inline,
     render_markdown_safe,
 )
+from oemkpi.reports.targets import STATUS_TEXT
 from oemkpi.reports.words import feed_name
 
 
@@ -71,11 +72,11 @@ def _globals() -> dict[str, Any]:
         "no_commentary": helpers.NO_COMMENTARY,
         "to_be_written": helpers.TO_BE_WRITTEN,
         "na_kpi": helpers.NA_KPI,
-        "status_text": helpers.STATUS_TEXT,
+        "status_text": STATUS_TEXT,
         "feed_status_text": helpers.FEED_STATUS_TEXT,
         "feed_name": feed_name,
         "scoreboard_kpis": SCOREBOARD_KPIS,
-        **{name: getattr(helpers, name) for name in helpers.TEMPLATE_GLOBALS},
+        **helpers.TEMPLATE_GLOBALS,
     }
 
 

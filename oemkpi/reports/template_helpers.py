@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from markupsafe import Markup, escape
 
-from oemkpi.formats import ARROWS, direction, kpi_change, kpi_value
+from oemkpi.formats import ARROWS, direction, kpi_change, kpi_value, pct
 from oemkpi.months import month_short
 from oemkpi.reports.charts import chart_svg as _chart_svg
 from oemkpi.reports.model import (
@@ -24,7 +25,7 @@ from oemkpi.reports.model import (
     Table,
     TableRow,
 )
-from oemkpi.reports.targets import gap_words
+from oemkpi.reports.targets import gap_text, gap_words, raised_words, target_text
 from oemkpi.reports.words import os_name, rule_name
 
 NA_KPI = "n/a — data unavailable"
@@ -240,27 +241,27 @@ def figure_value(figure: KpiFigure | None) -> str:
 
 
 #: The helpers the templates call by name.
-TEMPLATE_GLOBALS = (
-    "chart_svg",
-    "chart_summary",
-    "market_movers",
-    "kpi_map",
-    "orphan_commentary",
-    "assortment_counts",
-    "assortment_split",
-    "competitive_split",
-    "competitive_by_os",
-    "reports_sell_thru",
-    "quarter_targets",
-    "target_text",
-    "gap_text",
-    "raised_words",
-    "qtd_incomplete",
-    "tile_target",
-    "elapsed",
-    "flag_name",
-    "figure_value",
-    "closed_counts",
-    "os_name",
-    "pct",
-)
+TEMPLATE_GLOBALS: dict[str, Any] = {
+    "chart_svg": chart_svg,
+    "chart_summary": chart_summary,
+    "market_movers": market_movers,
+    "kpi_map": kpi_map,
+    "orphan_commentary": orphan_commentary,
+    "assortment_counts": assortment_counts,
+    "assortment_split": assortment_split,
+    "competitive_split": competitive_split,
+    "competitive_by_os": competitive_by_os,
+    "reports_sell_thru": reports_sell_thru,
+    "quarter_targets": quarter_targets,
+    "target_text": target_text,
+    "gap_text": gap_text,
+    "raised_words": raised_words,
+    "qtd_incomplete": qtd_incomplete,
+    "tile_target": tile_target,
+    "elapsed": elapsed,
+    "flag_name": flag_name,
+    "figure_value": figure_value,
+    "closed_counts": closed_counts,
+    "os_name": os_name,
+    "pct": pct,
+}

@@ -1,4 +1,9 @@
-"""PAM commentary of the sample home: Markdown notes for some partners in the last two months."""
+"""PAM commentary of the sample home: Markdown notes for some partners in the last two months.
+
+The planted red flags get ``## Flag: <rule> <scope>`` sections with ``Why:``, ``COE:`` and
+``Owner:`` lines for some flags and not others, so the reports show both a flag explained
+and one whose explanation is still "to be written".
+"""
 
 from __future__ import annotations
 
@@ -88,6 +93,27 @@ def write_commentary(plan: Plan, result: Result, writer: Writer) -> None:
                 )
             if escalations:
                 parts += ["## Escalations", *escalations, ""]
+            if latest and planted.get("forecast_miss") == pi:
+                parts += [
+                    "## Flag: forecast_miss partner",
+                    "- Why: component shortages on two notebook lines held back the month's "
+                    "builds; orders stay in the backlog.",
+                    "- COE: the partner moves the forecast to the supplier's confirmed "
+                    "allocation from next month and sends a recovery plan by the 15th.",
+                    f"- Owner: {partner.pam_name} with the partner's supply-chain lead",
+                    "",
+                ]
+            if own_loss:
+                assert loss is not None
+                parts += [
+                    f"## Flag: competitive_loss {loss['country']}",
+                    f"- Why: education tenders and retail pricing in {where} favoured the "
+                    "ChromeOS configurations of three models.",
+                    "- COE: Windows 11 SE bundles priced for the next tender; a co-funded "
+                    "back-to-school price point with the main retailer.",
+                    f"- Owner: {partner.pam_name}, escalated to the regional OEM lead",
+                    "",
+                ]
             if own_loss:
                 for i, sku in enumerate(result.loss_names):
                     parts += [

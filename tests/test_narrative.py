@@ -1,0 +1,248 @@
+"""The executive summary's sentences (SPEC section 5): 3-7 of them, true at segment level,
+no sentence about a change that rounds to zero, the high flags' countries and causes named,
+and a closed quarter said as met or missed."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from oemkpi.reports.drivers import decompose
+from oemkpi.reports.model import CompetitiveItem, FeedState, KpiFigure, RedFlag
+from oemkpi.reports.narrative import Facts, summary_sentences
+
+NAMES = {"US": "United States", "DE": "Germany", "PL": "Poland", "BR": "Brazil"}
+FEEDS = [FeedState(f, "loaded", 10, 0, 0, "2026-11-03T09:00:00") for f in ("pc_shipments",)]
+LABELS = {
+    "shipped_units": ("PC shipments", "volume"),
+    "server_units": ("Server shipments", "volume"),
+    "forecast_attainment": ("Forecast attainment", "ratio"),
+    "windows_share": ("Windows share", "ratio"),
+    "pro_mix": ("Pro mix", "ratio"),
+    "premium_mix": ("Premium mix", "ratio"),
+    "license_revenue_usd": ("Licence revenue (USD)", "volume"),
+    "office_attach": ("Office attach", "ratio"),
+    "server_attach": ("Server attach", "ratio"),
+}
+
+
+def fig(kpi: str, value: float | None, mom: float | None = None, **extra) -> KpiFigure:
+    label, kind = LABELS[kpi]
+    fields = dict(
+        kpi=kpi, label=label, kind=kind, value=value, prior_month=None, prior_year=None,
+        mom_change=mom, yoy_change=None, qtd=None, target=None, attainment=None,
+        elapsed_share=2 / 3, target_status="no_target", flagged=False,
+    )
+    fields.update(extra)
+    return KpiFigure(**fields)  # type: ignore[arg-type]
+
+
+def quiet_figures() -> dict[str, KpiFigure]:
+    """A month where nothing moves: every ratio change rounds to zero."""
+    return {
+        "shipped_units": fig("shipped_units", 1_000_000, 0.0002),
+        "forecast_attainment": fig("forecast_attainment", 0.99, 0.0),
+        "windows_share": fig("windows_share", 0.9, 0.0004),
+        "pro_mix": fig("pro_mix", 0.45, -0.0004),
+        "premium_mix": fig("premium_mix", 0.2, 0.0),
+        "license_revenue_usd": fig("license_revenue_usd", 5e7, 0.0001),
+        "office_attach": fig("office_attach", 0.5, 0.0),
+        "server_attach": fig("server_attach", 0.7, 0.0),
+    }
+
+
+def facts(**changes) -> Facts:
+    base = dict(
+        partner_name="Aurora Computing",
+        month="2026-10",
+        figures=quiet_figures(),
+        drivers={},
+        unit_changes={("US", "consumer"): 200.0},
+        competitive=[],
+        flags=[],
+        names=NAMES,
+        feeds=FEEDS,
+        fiscal_quarter="FY27-Q2",
+    )
+    base.update(changes)
+    return Facts(**base)  # type: ignore[arg-type]
+
+
+# Office attach falls in both segments, yet rises: volume moved to commercial.
+MIX_DRIVERS = decompose(
+    {("US", "consumer"): (45, 100), ("US", "commercial"): (70, 100)},
+    {("US", "consumer"): (22, 50), ("US", "commercial"): (103.5, 150)},
+)
+# Pro mix +1.0 pts from +4 pts in Poland consumer and -3 pts in Germany consumer.
+OFFSET_DRIVERS = decompose(
+    {("PL", "consumer"): (40, 100), ("DE", "consumer"): (40, 100)},
+    {("PL", "consumer"): (48, 100), ("DE", "consumer"): (34, 100)},
+)
+RATE_DRIVERS = decompose(
+    {("US", "consumer"): (50, 100), ("DE", "consumer"): (50, 100)},
+    {("US", "consumer"): (58, 100), ("DE", "consumer"): (52, 100)},
+)
+HIGH_DE_DROP = RedFlag(
+    "windows_share_drop", "high", "DE", "windows_share", -0.104, -0.03, "Windows share in DE fell."
+)
+SMALL_MOVE = CompetitiveItem("US", "United States", "commercial", "NB-1", "linux", 800, 844)
+
+
+def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> KpiFigure:
+    kind = LABELS[kpi][1]
+    attainment = qtd / target if kind == "volume" else None
+    return fig(
+        kpi, value, 0.0, qtd=qtd, target=target, attainment=attainment, elapsed_share=1.0,
+        target_status=status, quarter_closed=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "changes", "present", "absent"),
+    [
+        (
+            "a zero change gets no sentence",
+            {},
+            ["Aurora Computing shipped 1.00M PCs in October 2026.", "No red flags this month."],
+            ["0.0 pts", "0.0 %", "held steady", "rose", "fell", "flat"],
+        ),
+        (
+            "mix-dominated: says mostly mix and where volume moved, and the rate's own fall",
+            {
+                "figures": {**quiet_figures(), "office_attach": fig("office_attach", 0.6275, 0.0525)},
+                "drivers": {"office_attach": MIX_DRIVERS},
+            },
+            [
+                "Office attach rose 5.3 pts to 62.8 %, mostly from mix: volume moved to United "
+                "States commercial (69.0 %) from United States consumer (45.0 %); at last month's "
+                "mix it would have fallen 1.0 pts."
+            ],
+            ["driven by"],
+        ),
+        (
+            "a driver larger than the change is not called the driver: the offsets are named",
+            {
+                "figures": {**quiet_figures(), "pro_mix": fig("pro_mix", 0.41, 0.01)},
+                "drivers": {"pro_mix": OFFSET_DRIVERS},
+            },
+            [
+                "Pro mix rose 1.0 pts to 41.0 %: Poland consumer added 4.0 pts, partly offset by "
+                "Germany consumer (−3.0 pts)."
+            ],
+            ["driven by"],
+        ),
+        (
+            "a rate move names its driver with its part of the change",
+            {
+                "figures": {**quiet_figures(), "windows_share": fig("windows_share", 0.55, 0.05)},
+                "drivers": {"windows_share": RATE_DRIVERS},
+            },
+            ["Windows share rose 5.0 pts to 55.0 %, driven by United States consumer (4.0 pts of it)."],
+            ["mostly from mix"],
+        ),
+        (
+            "a high country flag is named with its country and cause",
+            {
+                "figures": {**quiet_figures(), "windows_share": fig("windows_share", 0.898, -0.002)},
+                "flags": [HIGH_DE_DROP],
+            },
+            ["Windows share fell 0.2 pts to 89.8 %; in Germany it fell 10.4 pts (high red flag)."],
+            ["DE "],
+        ),
+        (
+            "a competitive move below every threshold is still told",
+            {"competitive": [SMALL_MOVE]},
+            [
+                "In United States commercial, one Windows SKU moved to Linux (844 units last "
+                "month)."
+            ],
+            ["linux"],
+        ),
+        (
+            "a closed quarter: all met",
+            {
+                "figures": {
+                    **quiet_figures(),
+                    "pro_mix": closed("pro_mix", 0.45, 0.452, 0.45, "met"),
+                    "shipped_units": closed("shipped_units", 1e6, 3.012e6, 3.0e6, "met"),
+                }
+            },
+            ["FY27-Q2 closes with all 2 targets met."],
+            ["On track", "on track"],
+        ),
+        (
+            "a closed quarter: missed by a hair says the exact figure",
+            {
+                "figures": {
+                    **quiet_figures(),
+                    "pro_mix": closed("pro_mix", 0.45, 0.452, 0.45, "met"),
+                    "shipped_units": closed("shipped_units", 1e6, 2.9988e6, 3.0e6, "missed"),
+                }
+            },
+            ["FY27-Q2 closes with 1 of 2 targets met; missed: PC shipments (99.96 % of target)."],
+            ["100.0 %", "On track"],
+        ),
+    ],
+)
+def test_narrative_rules(case, changes, present, absent):
+    sentences = summary_sentences(facts(**changes))
+    assert 3 <= len(sentences) <= 7, sentences
+    text = " ".join(sentences)
+    for expected in present:
+        assert expected in sentences or expected in text, (case, sentences)
+    for unwanted in absent:
+        assert unwanted not in text, (case, unwanted, sentences)
+
+
+def test_raised_target_is_said_when_it_causes_at_risk():
+    at_risk = fig(
+        "windows_share", 0.915, 0.001, qtd=0.915, target=0.94, target_status="at_risk",
+        prior_target=0.903,
+    )
+    gap = RedFlag("target_gap", "high", "partner", "windows_share", 0.915, 0.93, "gap")
+    sentences = summary_sentences(
+        facts(figures={**quiet_figures(), "windows_share": at_risk}, flags=[gap])
+    )
+    assert (
+        "Quarter to date, Windows share is 91.5 % against a 94.0 % target raised from 90.3 % "
+        "last quarter." in sentences
+    )
+    assert sentences[-1] == "1 red flag (1 high): 1 target gap."
+    assert not any(s.startswith("High red flag") for s in sentences)  # told already
+
+
+def test_several_high_flags_share_a_sentence_and_rule_ids_never_show():
+    flags = [
+        RedFlag("forecast_miss", "high", "US", "forecast_attainment", 0.72, 0.9, "m"),
+        RedFlag("forecast_miss", "high", "DE", "forecast_attainment", 0.70, 0.9, "m"),
+        RedFlag("data_quality", "high", "partner", None, 3.0, None, "m", feed="pc_shipments"),
+        RedFlag("competitive_loss", "high", "BR", "windows_share", 2600, 1000, "m", "consumer", "A"),
+    ]
+    competitive = [CompetitiveItem("BR", "Brazil", "consumer", "A", "chromeos", 2700, 2600)]
+    figures = {**quiet_figures(), "forecast_attainment": fig("forecast_attainment", 0.95, -0.03)}
+    sentences = summary_sentences(facts(flags=flags, competitive=competitive, figures=figures))
+    text = " ".join(sentences)
+    assert 3 <= len(sentences) <= 7
+    assert "In Brazil consumer, one Windows SKU moved to ChromeOS (2,600 units last month)." in sentences
+    assert "below 90 % in Germany (70.0 %) and United States (72.0 %)" in text
+    assert "High red flag: the PC shipments feed is not usable." in sentences
+    assert sentences[-1] == (
+        "4 red flags (4 high): 2 forecast misses, 1 competitive loss and 1 data quality."
+    )
+    for raw in ("forecast_miss", "competitive_loss", "chromeos", "pc_shipments", " DE", " US "):
+        assert raw not in text, raw
+
+
+def test_at_most_seven_sentences_on_a_busy_month():
+    moves = {
+        k: dataclasses.replace(f, mom_change=0.03) for k, f in quiet_figures().items()
+        if f.kind == "ratio"
+    }
+    busy = {**quiet_figures(), **moves, "license_revenue_usd": fig("license_revenue_usd", 5e7, 0.2)}
+    flags = [HIGH_DE_DROP, RedFlag("attach_drop", "high", "partner", "office_attach", -0.05, -0.02, "m")]
+    sentences = summary_sentences(facts(figures=busy, flags=flags, competitive=[SMALL_MOVE]))
+    assert len(sentences) == 7
+    assert "Germany" in " ".join(sentences)  # the high country flag is never cut
+    assert not [s for s in sentences if re.search(r"\b0\.0 (pts|%)", s)]
