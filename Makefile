@@ -15,7 +15,7 @@ RUN := $(UV) run --frozen --no-sync
 export OEMKPI_HOME ?= $(CURDIR)/data
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup demo test lint format ui bench screenshots clean
+.PHONY: help setup chromium demo test lint format ui bench screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,8 +33,22 @@ setup: .venv/.synced ## install uv and the locked environment
 demo: setup ## write the sample data home in ./data and run all 36 months
 	$(RUN) oemkpi demo
 
-test: setup ## run the test suite
+test: setup chromium ## run the test suite
 	$(RUN) pytest
+
+# The printed-report test (tests/test_update_sample.py) prints the largest partner's update
+# with headless Chromium. Installed from Debian's packages when missing and this is root with
+# apt-get; otherwise that test skips and says why (and fails under CI=true).
+chromium: ## install Debian's chromium for the printed-report test, when missing and possible
+	@if command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the printed-report test ..."; \
+		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium fonts-liberation ) >/dev/null \
+			|| echo "chromium could not be installed: the printed-report test will say so."; \
+	else \
+		echo "No chromium, and no root with apt-get to install it: the printed-report test skips."; \
+	fi
 
 lint: setup ## ruff check, ruff format --check, mypy on the domain package, sqlfluff on sql/
 	$(RUN) ruff check .

@@ -12,7 +12,8 @@ Chromium is the Debian ``chromium`` package (``apt-get install chromium``),
 run headless with the flags of the project's field notes (no sandbox, no GPU,
 no network chatter, a throw-away profile) and driven over the DevTools
 protocol on a pipe (``--remote-debugging-pipe``): that is what measures the
-page, so the PNG holds all of it, and prints the PDF. Only the standard
+page, so the PNG holds all of it, and prints the PDF (:func:`pdfs` prints pages
+to PDF bytes for the tests that count a report's printed pages). Only the standard
 library talks to it. The reports fetch nothing, so nothing else is needed.
 """
 
@@ -247,12 +248,35 @@ def capture(browser: Browser, session: str, page: Path, png: Path, pdf: Path) ->
         session,
     )
     png.write_bytes(base64.b64decode(shot["data"]))
+    pdf.write_bytes(print_pdf(browser, session))
+
+
+def print_pdf(browser: Browser, session: str) -> bytes:
+    """The loaded page printed as a browser prints it (A4 from the page's own CSS)."""
     printed = browser.send(
         "Page.printToPDF",
         {"printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False},
         session,
     )
-    pdf.write_bytes(base64.b64decode(printed["data"]))
+    return base64.b64decode(printed["data"])
+
+
+def pdfs(pages: Sequence[Path], chromium: str) -> list[bytes]:
+    """Each HTML page printed to PDF bytes, in one browser."""
+    out = []
+    with launch(chromium) as browser:
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        browser.send("Page.enable", {}, session)
+        for page in pages:
+            browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session)
+            browser.wait_for("Page.loadEventFired", session)
+            out.append(print_pdf(browser, session))
+        with suppress(OemkpiError):
+            browser.send("Browser.close")
+    return out
 
 
 def take(shots: Sequence[Shot], out: Path, chromium: str) -> list[Path]:

@@ -50,7 +50,9 @@ def test_effects_add_up_to_the_change(prior, current, rate, mix):
 def test_effects_add_up_on_random_partners_to_1e_12():
     rng = random.Random(7)
     for _ in range(200):
-        cells = [(f"C{i}", s) for i in range(rng.randint(1, 30)) for s in ("consumer", "commercial")]
+        cells = [
+            (f"C{i}", s) for i in range(rng.randint(1, 30)) for s in ("consumer", "commercial")
+        ]
         prior, current = {}, {}
         for cell in cells:
             if rng.random() < 0.9:
@@ -120,8 +122,14 @@ def test_drivers_by_partner_reads_both_months_per_kpi():
     ]
     for row in rows:
         for column in (
-            "fc_shipped_units", "fc_forecast_units", "pro_units", "premium_units", "pm_units",
-            "office_attached_units", "office_base_units", "server_attached_units",
+            "fc_shipped_units",
+            "fc_forecast_units",
+            "pro_units",
+            "premium_units",
+            "pm_units",
+            "office_attached_units",
+            "office_base_units",
+            "server_attached_units",
             "server_base_units",
         ):
             row.setdefault(column, None)

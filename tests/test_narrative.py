@@ -31,9 +31,20 @@ LABELS = {
 def fig(kpi: str, value: float | None, mom: float | None = None, **extra) -> KpiFigure:
     label, kind = LABELS[kpi]
     fields = dict(
-        kpi=kpi, label=label, kind=kind, value=value, prior_month=None, prior_year=None,
-        mom_change=mom, yoy_change=None, qtd=None, target=None, attainment=None,
-        elapsed_share=2 / 3, target_status="no_target", flagged=False,
+        kpi=kpi,
+        label=label,
+        kind=kind,
+        value=value,
+        prior_month=None,
+        prior_year=None,
+        mom_change=mom,
+        yoy_change=None,
+        qtd=None,
+        target=None,
+        attainment=None,
+        elapsed_share=2 / 3,
+        target_status="no_target",
+        flagged=False,
     )
     fields.update(extra)
     return KpiFigure(**fields)  # type: ignore[arg-type]
@@ -94,8 +105,15 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
     kind = LABELS[kpi][1]
     attainment = qtd / target if kind == "volume" else None
     return fig(
-        kpi, value, 0.0, qtd=qtd, target=target, attainment=attainment, elapsed_share=1.0,
-        target_status=status, quarter_closed=True,
+        kpi,
+        value,
+        0.0,
+        qtd=qtd,
+        target=target,
+        attainment=attainment,
+        elapsed_share=1.0,
+        target_status=status,
+        quarter_closed=True,
     )
 
 
@@ -111,7 +129,10 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
         (
             "mix-dominated: says mostly mix and where volume moved, and the rate's own fall",
             {
-                "figures": {**quiet_figures(), "office_attach": fig("office_attach", 0.6275, 0.0525)},
+                "figures": {
+                    **quiet_figures(),
+                    "office_attach": fig("office_attach", 0.6275, 0.0525),
+                },
                 "drivers": {"office_attach": MIX_DRIVERS},
             },
             [
@@ -139,13 +160,18 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "figures": {**quiet_figures(), "windows_share": fig("windows_share", 0.55, 0.05)},
                 "drivers": {"windows_share": RATE_DRIVERS},
             },
-            ["Windows share rose 5.0 pts to 55.0 %, driven by United States consumer (4.0 pts of it)."],
+            [
+                "Windows share rose 5.0 pts to 55.0 %, driven by United States consumer (4.0 pts of it)."
+            ],
             ["mostly from mix"],
         ),
         (
             "a high country flag is named with its country and cause",
             {
-                "figures": {**quiet_figures(), "windows_share": fig("windows_share", 0.898, -0.002)},
+                "figures": {
+                    **quiet_figures(),
+                    "windows_share": fig("windows_share", 0.898, -0.002),
+                },
                 "flags": [HIGH_DE_DROP],
             },
             ["Windows share fell 0.2 pts to 89.8 %; in Germany it fell 10.4 pts (high red flag)."],
@@ -154,10 +180,7 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
         (
             "a competitive move below every threshold is still told",
             {"competitive": [SMALL_MOVE]},
-            [
-                "In United States commercial, one Windows SKU moved to Linux (844 units last "
-                "month)."
-            ],
+            ["In United States commercial, one Windows SKU moved to Linux (844 units last month)."],
             ["linux"],
         ),
         (
@@ -198,7 +221,12 @@ def test_narrative_rules(case, changes, present, absent):
 
 def test_raised_target_is_said_when_it_causes_at_risk():
     at_risk = fig(
-        "windows_share", 0.915, 0.001, qtd=0.915, target=0.94, target_status="at_risk",
+        "windows_share",
+        0.915,
+        0.001,
+        qtd=0.915,
+        target=0.94,
+        target_status="at_risk",
         prior_target=0.903,
     )
     gap = RedFlag("target_gap", "high", "partner", "windows_share", 0.915, 0.93, "gap")
@@ -218,14 +246,19 @@ def test_several_high_flags_share_a_sentence_and_rule_ids_never_show():
         RedFlag("forecast_miss", "high", "US", "forecast_attainment", 0.72, 0.9, "m"),
         RedFlag("forecast_miss", "high", "DE", "forecast_attainment", 0.70, 0.9, "m"),
         RedFlag("data_quality", "high", "partner", None, 3.0, None, "m", feed="pc_shipments"),
-        RedFlag("competitive_loss", "high", "BR", "windows_share", 2600, 1000, "m", "consumer", "A"),
+        RedFlag(
+            "competitive_loss", "high", "BR", "windows_share", 2600, 1000, "m", "consumer", "A"
+        ),
     ]
     competitive = [CompetitiveItem("BR", "Brazil", "consumer", "A", "chromeos", 2700, 2600)]
     figures = {**quiet_figures(), "forecast_attainment": fig("forecast_attainment", 0.95, -0.03)}
     sentences = summary_sentences(facts(flags=flags, competitive=competitive, figures=figures))
     text = " ".join(sentences)
     assert 3 <= len(sentences) <= 7
-    assert "In Brazil consumer, one Windows SKU moved to ChromeOS (2,600 units last month)." in sentences
+    assert (
+        "In Brazil consumer, one Windows SKU moved to ChromeOS (2,600 units last month)."
+        in sentences
+    )
     assert "below 90 % in Germany (70.0 %) and United States (72.0 %)" in text
     assert "High red flag: the PC shipments feed is not usable." in sentences
     assert sentences[-1] == (
@@ -237,11 +270,15 @@ def test_several_high_flags_share_a_sentence_and_rule_ids_never_show():
 
 def test_at_most_seven_sentences_on_a_busy_month():
     moves = {
-        k: dataclasses.replace(f, mom_change=0.03) for k, f in quiet_figures().items()
+        k: dataclasses.replace(f, mom_change=0.03)
+        for k, f in quiet_figures().items()
         if f.kind == "ratio"
     }
     busy = {**quiet_figures(), **moves, "license_revenue_usd": fig("license_revenue_usd", 5e7, 0.2)}
-    flags = [HIGH_DE_DROP, RedFlag("attach_drop", "high", "partner", "office_attach", -0.05, -0.02, "m")]
+    flags = [
+        HIGH_DE_DROP,
+        RedFlag("attach_drop", "high", "partner", "office_attach", -0.05, -0.02, "m"),
+    ]
     sentences = summary_sentences(facts(figures=busy, flags=flags, competitive=[SMALL_MOVE]))
     assert len(sentences) == 7
     assert "Germany" in " ".join(sentences)  # the high country flag is never cut

@@ -84,7 +84,10 @@ EXPORT_KEYS = (
     "assortment",
     "red_flags",
     "feeds",
+    "competitive_watch",  # an addition of schema_version 1
 )
+#: Ratio KPIs carry their rate-and-mix split (SPEC section 4), an addition of schema_version 1.
+RATIO_KPIS = {k.name for k in KPIS if k.kind == "ratio"}
 #: Each feed's KPIs: null when the feed-month has nothing in force.
 FEED_KPIS = {
     "pc_shipments": ("shipped_units", "server_units", "forecast_attainment"),
@@ -362,7 +365,8 @@ def test_a_json_per_partner_and_month_with_every_key_of_schema_version_1(normal:
             assert export["fiscal_quarter"] == ("FY26-Q1" if month == FIRST else "FY27-Q1")
             assert list(export["kpis"]) == kpi_names
             for kpi, values in export["kpis"].items():
-                assert tuple(values) == KPI_FIELDS, kpi
+                extra = ("mom_drivers",) if kpi in RATIO_KPIS else ()
+                assert tuple(values) == KPI_FIELDS + extra, kpi
             assert export["by_country"] and export["by_segment"]
             for row in export["by_country"]:
                 assert set(row) == {"country", "segment", "kpis"} and row["segment"] is None
@@ -459,20 +463,22 @@ def test_every_section_in_order_in_html_and_markdown(normal: Outputs) -> None:
         # market totals, forecast rows, KPI tables, charts, the feed table.
         assert NA_KPI not in page and NA_KPI not in markdown
         assert "No market totals" not in page
-        for key in ("shipments", "windows_share", "mix", "revenue", "attach"):
+        for key in ("shipments", "windows_share", "os_families", "mix", "revenue", "attach"):
             figure = section_of(page, f'id="chart-{key}"', "</figure>")
             assert "<svg" in figure and "No data" not in figure, (partner, key)
         assert page.count('<table class="feeds">') == 1
         summary = html_section(page, "summary")
         sentences = re.findall(r"<li>(.*?)</li>", summary, flags=re.DOTALL)
-        assert 3 <= len(sentences) <= 6
-        assert len(re.findall(r'<article class="tile', summary)) == 8
-        high = sum(f["severity"] == "high" for f in export["red_flags"])
-        medium = len(export["red_flags"]) - high
+        assert 3 <= len(sentences) <= 7
+        sell_thru = export["kpis"]["office_sell_thru_units"]["value"] is not None
+        assert len(re.findall(r'<article class="tile', summary)) == 9 + sell_thru
+        assert 'id="tile-server_units"' in summary
+        flags_md = md_section(markdown, "red-flags")
+        high = {(f["rule"], f["scope"]) for f in export["red_flags"] if f["severity"] == "high"}
         if export["red_flags"]:
-            assert f"⚑ {high} high, {medium} medium" in markdown
+            assert flags_md.count("| ⚑ high: ") == len(high)
         else:
-            assert "**Red flags:** none this month." in markdown
+            assert "_No red flags this month._" in flags_md
 
     index = (normal.home.reports_dir(MONTH) / "index.html").read_text(encoding="utf-8")
     for partner in PARTNERS:
@@ -496,15 +502,20 @@ def test_quarter_end_month_closes_the_quarter_with_qtd_against_targets(normal: O
         qtd = export["kpis"][kpi]["qtd"]
         assert qtd is not None, kpi
         assert shown[labels[kpi]] != "n/a", kpi
-    # Office attach is the planted miss: QTD below target, at risk, in both formats.
+    # Office attach is the planted miss: the closed quarter says missed, with the exact gap,
+    # in both formats; no target is "on track" in a closed quarter.
     office = export["kpis"]["office_attach"]
     assert office["qtd"] < office["target"]
     assert shown["Office attach"] == pct(office["qtd"])
     quarter_md = md_section(markdown, "quarter")
     assert "**September 2026 closes FY27-Q1:**" in quarter_md
     gap = pts(office["qtd"] - office["target"])
-    row = f"| Office attach | {pct(office['qtd'])} | {pct(office['target'])} | {gap} | ⚠ At risk |"
-    assert row in quarter_md.splitlines()
+    (row,) = [r for r in quarter_md.splitlines() if r.startswith("| Office attach |")]
+    assert row.startswith(f"| Office attach | {pct(office['qtd'])} | {pct(office['target'])} |")
+    assert row.endswith(f"| {gap} | ✗ Missed |")
+    assert "On track" not in quarter_md and "At risk" not in quarter_md
+    office_tile = tile(page, "office_attach")
+    assert "✗ Missed" in office_tile and f"QTD {pct(office['qtd'])}" in office_tile
     # A month inside the quarter says how much of it is gone.
     august = normal.html("delta_systems", "2026-08")
     assert "FY27-Q1 to date, 67 % of the quarter gone." in text_of(html_section(august, "quarter"))
@@ -562,9 +573,9 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
 
         page, markdown = broken.html(partner), broken.md(partner)
         assert_every_section_in_order(page, markdown, broken.names()[partner])
-        appendix = html_section(page, "data-quality")
+        appendix = html_section(page, "appendix")
         said = text_of(appendix)
-        assert "pc_shipments was rejected" in said
+        assert "The PC shipments delivery was rejected" in said
         assert problem["message"] in said
         assert "1,234" in said
         shipped = tile(page, "shipped_units")
@@ -576,10 +587,10 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
         assert "(without September 2026) |" in md_section(markdown, "quarter")
         assert tile_row(markdown, "PC shipments").startswith(f"| {NA_KPI} |")
         assert tile_row(markdown, "Forecast attainment").startswith(f"| {NA_KPI} |")
-        assert "**pc_shipments was rejected**" in md_section(markdown, "data-quality")
-        assert md_escape(problem["message"]) in md_section(markdown, "data-quality")
+        assert "**The PC shipments delivery was rejected**" in md_section(markdown, "appendix")
+        assert md_escape(problem["message"]) in md_section(markdown, "appendix")
         assert (
-            "PC shipments for September 2026 are unavailable: the pc_shipments feed is rejected."
+            "PC shipments for September 2026 are unavailable: the PC shipments feed is rejected."
             in text_of(html_section(page, "summary"))
         )
 
@@ -605,8 +616,8 @@ def test_a_feed_not_delivered_is_missing_or_late_and_its_kpis_unavailable(broken
         assert NA_KPI in text_of(tile(page, "office_attach"))
         assert tile_row(markdown, "Office attach").startswith(f"| {NA_KPI} |")
         assert tile_row(markdown, "Server attach").startswith(f"| {NA_KPI} |")
-        feeds = html_section(page, "data-quality")
-        row = section_of(feeds, "<code>attach_rate</code>", "</tr>")
+        feeds = html_section(page, "appendix")
+        row = section_of(feeds, "<td>Attach rate</td>", "</tr>")
         assert status in text_of(row) and "not delivered" in text_of(row)
         attach = text_of(html_section(page, "attach"))
         assert "0.0 %" not in attach
@@ -626,9 +637,9 @@ def test_a_rejected_redelivery_keeps_the_earlier_good_delivery_in_force(
         assert feed["rows"] == before["feeds"]["windows_share"]["rows"] > 0
         assert after["kpis"]["windows_share"] == before["kpis"]["windows_share"]
         assert after["assortment"] == before["assortment"]
-        appendix = text_of(html_section(redelivered.html(partner), "data-quality"))
+        appendix = text_of(html_section(redelivered.html(partner), "appendix"))
         rows = before["feeds"]["windows_share"]["rows"]
-        assert "windows_share was rejected" in appendix
+        assert "The Windows share delivery was rejected" in appendix
         assert f"the earlier good delivery stays in force ({rows:,} rows)" in appendix
         assert "XX" in appendix
 
@@ -656,45 +667,43 @@ def test_no_other_partners_ids_names_or_skus_in_a_partners_report(normal: Output
                 assert not leaked, (partner, month, kind, leaked[:5])
 
 
-def test_every_assortment_item_is_listed_or_counted(
+def test_every_assortment_item_is_in_the_body_or_the_appendix(
     normal: Outputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Long lists are cut to the largest items, and what is left out is counted, not lost."""
-    # The month rendered again from the warehouse, with a list limit this small home crosses.
+    """Long lists are cut to the largest items in the body; the rest are in the appendix."""
+    # The month rendered again from the warehouse, with a body limit this small home crosses.
     root = tmp_path / "home"
     for folder in ("reference", "commentary"):
         shutil.copytree(normal.home.root / folder, root / folder)
     shutil.copy2(normal.home.warehouse, root / "warehouse.duckdb")
     home = Home.at(root)
-    monkeypatch.setattr("oemkpi.reports.template_helpers.ASSORTMENT_LIST_LIMIT", 2)
+    monkeypatch.setattr("oemkpi.reports.template_helpers.ASSORTMENT_BODY", 2)
     with warehouse(home.warehouse, read_only=True) as con:
         write_month_reports(con, home, MONTH)
     cut = Outputs(home)
-    counted = 0
+    cut_short = 0
     for partner in PARTNERS:
         items = cut.json(partner)["assortment"]
         assert items == normal.json(partner)["assortment"]
-        section = html_section(cut.html(partner), "assortment")
-        listed = [html.unescape(s) for s in re.findall(r'<td class="sku">(.*?)</td>', section)]
-        assert len(listed) == len(set(listed))
-        said = text_of(section)
-        for reason, size in (("new", "units"), ("discontinued", "prior_units")):
-            group = [i for i in items if i["reason"] == reason]
-            left = [i for i in group if i["sku"] not in listed]
-            if left:
-                units = sum(i[size] or 0 for i in left)
-                noun = "SKU" if len(left) == 1 else "SKUs"
-                assert f"{len(left)} more {reason} Windows {noun} ({units:,.0f} units" in said
-                counted += 1
-                # The two largest are listed (items with commentary are listed too).
-                largest = sorted(group, key=lambda i: i[size] or 0, reverse=True)[:2]
-                assert all(i["sku"] in listed for i in largest)
-        for item in items:
-            if item["reason"] in ("competitive", "converted"):
-                assert item["sku"] in listed, (partner, item["sku"])
-        cut_short = any(i["sku"] not in listed for i in items)
-        assert ("Not listed:" in md_section(cut.md(partner), "assortment")) == cut_short
-    assert counted, "the limit cut no list short"
+        page = cut.html(partner)
+        body = html_section(page, "assortment")
+        other = "Assortment: the other SKUs"
+        appendix = section_of(page, other, "</table>") if other in page else ""
+        in_body = [html.unescape(s) for s in re.findall(r'<td class="sku">(.*?)</td>', body)]
+        in_appendix = [
+            html.unescape(s) for s in re.findall(r'<td class="sku">(.*?)</td>', appendix)
+        ]
+        assert sorted(in_body + in_appendix) == sorted(i["sku"] for i in items), partner
+        size = {
+            i["sku"]: (i["units"] if i["type"] == "win" else i["prior_units"]) or 0 for i in items
+        }
+        largest = sorted(size, key=lambda sku: -size[sku])[:2]
+        assert set(largest) <= set(in_body), partner
+        if in_appendix:
+            cut_short += 1
+            assert f"the other {len(in_appendix)} are in the appendix" in text_of(body)
+            assert "the JSON export lists every one" in md_section(cut.md(partner), "assortment")
+    assert cut_short, "the limit cut no list short"
 
 
 def test_sell_thru_columns_only_for_partners_that_report_it(normal: Outputs) -> None:
@@ -706,8 +715,12 @@ def test_sell_thru_columns_only_for_partners_that_report_it(normal: Outputs) -> 
         )
         page, markdown = normal.html(partner), normal.md(partner)
         attach, attach_md = html_section(page, "attach"), md_section(markdown, "attach")
-        assert ("Office sell-thru" in attach) == reported, partner
-        assert ("Office sell-thru" in attach_md) == reported, partner
+        # The partner's totals list sell-thru (n/a when not reported); the country table
+        # has its columns only when reported.
+        by_country = section_of(attach, "By country", "</thead>")
+        assert ("Office sell-thru" in by_country) == reported, partner
+        country_md = section_of(attach_md, "| Country | Office attach |", "\n")
+        assert ("Office sell-thru" in country_md) == reported, partner
         assert ("reported no sell-thru this month" in text_of(attach)) != reported
 
 
@@ -730,10 +743,11 @@ def test_hostile_sku_and_commentary_are_escaped(normal: Outputs) -> None:
 
     markdown = normal.md("aurora")
     assert HOSTILE_SKU not in markdown
-    assert "Aero&amp;14 &lt;Pro&gt;" in md_section(markdown, "assortment")
+    assert "Aero&14 \\<Pro>" in md_section(markdown, "assortment")
     assert "&lt;script&gt;" in md_section(markdown, "assortment")
     assert "&lt;img src=x onerror=alert(1)&gt;" in md_section(markdown, "red-flags")
-    assert re.findall(r"<\s*/?\s*[A-Za-z][^>]*>", markdown) == []  # no raw tag at all
+    # No raw tag at all: a "<" that could open one is backslash-escaped.
+    assert re.findall(r"(?<!\\)<\s*/?\s*[A-Za-z][^>]*>", markdown) == []
     assert "](javascript:" not in markdown.lower()
     # Other partners' reports and the index carry no trace of aurora's SKU.
     index = (normal.home.reports_dir(MONTH) / "index.html").read_text(encoding="utf-8")

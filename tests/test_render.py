@@ -127,7 +127,10 @@ def scope_table(columns: tuple[Column, ...], rows: int = 2) -> Table:
     groups = [
         Group("Germany", sums(1.0), sums(0.98)),
         Group("Japan", sums(0.8), sums(0.81)),
-        *(Group(f"Country {i}", sums(0.01 * (i + 1)), sums(0.01 * (i + 1))) for i in range(rows - 2)),
+        *(
+            Group(f"Country {i}", sums(0.01 * (i + 1)), sums(0.01 * (i + 1)))
+            for i in range(rows - 2)
+        ),
     ]
     return make_table(groups, columns, size="ws_units", total_label="Zenith Seven & Co total")
 
@@ -325,11 +328,24 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
             None,
         ),
     ]
-    market_columns = (Column("units", "units"), Column("windows_share", "windows_units", "ws_units"))
+    market_columns = (
+        Column("units", "units"),
+        Column("windows_share", "windows_units", "ws_units"),
+    )
     market = make_table(
         [
-            Group("Germany", {"units": 1_200_000, "windows_units": 94, "ws_units": 100}, {"units": 1_141_770, "windows_units": 943, "ws_units": 1000}, {"units": 1_176_470}),
-            Group("Japan", {"units": 800_000, "windows_units": 91, "ws_units": 100}, {"units": 826_446, "windows_units": 906, "ws_units": 1000}, {"units": 808_080}),
+            Group(
+                "Germany",
+                {"units": 1_200_000, "windows_units": 94, "ws_units": 100},
+                {"units": 1_141_770, "windows_units": 943, "ws_units": 1000},
+                {"units": 1_176_470},
+            ),
+            Group(
+                "Japan",
+                {"units": 800_000, "windows_units": 91, "ws_units": 100},
+                {"units": 826_446, "windows_units": 906, "ws_units": 1000},
+                {"units": 808_080},
+            ),
         ],
         market_columns,
         size="units",
@@ -337,8 +353,16 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
     )
     segments = make_table(
         [
-            Group("commercial", {"units": 1_100_000, "windows_units": 95, "ws_units": 100}, {"units": 1_078_431}),
-            Group("consumer", {"units": 900_000, "windows_units": 90, "ws_units": 100}, {"units": 909_090}),
+            Group(
+                "commercial",
+                {"units": 1_100_000, "windows_units": 95, "ws_units": 100},
+                {"units": 1_078_431},
+            ),
+            Group(
+                "consumer",
+                {"units": 900_000, "windows_units": 90, "ws_units": 100},
+                {"units": 909_090},
+            ),
         ],
         market_columns,
         size="units",
@@ -351,10 +375,22 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
     )
     forecast = make_table(
         [
-            Group("Germany commercial", {"shipped_units": 50_000, "fc_shipped_units": 50_000, "fc_forecast_units": 52_000}),
-            Group("Germany consumer", {"shipped_units": 40_000, "fc_shipped_units": 40_000, "fc_forecast_units": 41_000}),
-            Group("Japan commercial", {"shipped_units": 32_340, "fc_shipped_units": None, "fc_forecast_units": None}),
-            Group("Japan consumer", {"shipped_units": 30_000, "fc_shipped_units": 30_000, "fc_forecast_units": 40_000}),
+            Group(
+                "Germany commercial",
+                {"shipped_units": 50_000, "fc_shipped_units": 50_000, "fc_forecast_units": 52_000},
+            ),
+            Group(
+                "Germany consumer",
+                {"shipped_units": 40_000, "fc_shipped_units": 40_000, "fc_forecast_units": 41_000},
+            ),
+            Group(
+                "Japan commercial",
+                {"shipped_units": 32_340, "fc_shipped_units": None, "fc_forecast_units": None},
+            ),
+            Group(
+                "Japan consumer",
+                {"shipped_units": 30_000, "fc_shipped_units": 30_000, "fc_forecast_units": 40_000},
+            ),
         ],
         forecast_columns,
         size="shipped_units",
@@ -490,7 +526,13 @@ def test_html_has_every_section_in_order(html: str):
     assert re.findall(r"<h2 id=\"[^\"]+\">([^<]+)<a", html) == SECTION_HEADINGS
     assert html.index("<h1>") < html.index("<h2")
     headline = html[html.index("<header") : html.index("</header>")]
-    for fact in ("Zenith Seven &amp; Co", "October 2026", "FY27-Q2", "2026-11-05 08:12 UTC", "Ann Lee"):
+    for fact in (
+        "Zenith Seven &amp; Co",
+        "October 2026",
+        "FY27-Q2",
+        "2026-11-05 08:12 UTC",
+        "Ann Lee",
+    ):
         assert fact in headline
     # The table of contents links every section's anchor.
     for anchor, _ in SECTIONS:
@@ -582,7 +624,9 @@ def test_none_renders_as_na_never_zero(html: str, markdown: str):
     assert "n/a — data unavailable" in tile_text
     assert not re.search(r"\d", tile_text)
     assert "| Server attach | n/a — data unavailable | n/a | n/a | No target |" in markdown
-    assert "| Germany | 62.0 % | ▶ 0.0 pts | n/a | n/a | 27,000 | ▲ +2.0 % | n/a | n/a |" in markdown
+    assert (
+        "| Germany | 62.0 % | ▶ 0.0 pts | n/a | n/a | 27,000 | ▲ +2.0 % | n/a | n/a |" in markdown
+    )
     assert "| Japan commercial | 32,340 | n/a | n/a |" in markdown
 
 
@@ -619,7 +663,10 @@ def test_markdown_structure(markdown: str):
         in markdown
     )
     assert "| medium: Forecast miss · Japan |" in markdown
-    assert "**Commentary on Attach drop · Germany** (not flagged this month): Why: Not flagged this month." in markdown
+    assert (
+        "**Commentary on Attach drop · Germany** (not flagged this month): Why: Not flagged this month."
+        in markdown
+    )
     assert "| Windows share | 93.8 % | 95.0 % | 93.0 % | −1.2 pts | ⚠ At risk |" in markdown
     assert "| Windows share | ✗ rejected | 980 | 3 | 2 | 2026-11-04 10:30 UTC |" in markdown
     assert "| Premium mix | ⚠ late | 0 | 0 | 0 | not delivered |" in markdown
@@ -650,7 +697,13 @@ def test_markdown_structure(markdown: str):
 
 def test_stakeholder_text_has_no_rule_ids_paths_or_os_codes(html: str, markdown: str):
     body = markdown.split("## Appendix")[0]
-    for raw in ("windows_share_drop", "forecast_miss", "competitive_loss", "chromeos", "commentary/"):
+    for raw in (
+        "windows_share_drop",
+        "forecast_miss",
+        "competitive_loss",
+        "chromeos",
+        "commentary/",
+    ):
         assert raw not in body, raw
     assert "Windows share: Windows share" not in markdown
     main = html.split('id="sec-appendix"')[0]
@@ -711,7 +764,7 @@ def test_commentary_sections_render_with_notes(html: str, markdown: str):
 def test_no_commentary_is_a_short_marker_without_paths_or_instructions():
     report = make_report(with_commentary=False)
     html, markdown = render_html(report), render_markdown(report)
-    assert "Commentary <span class=\"tbw\">to be written</span>." in html
+    assert 'Commentary <span class="tbw">to be written</span>.' in html
     assert "_Commentary to be written._" in markdown
     for text in (html, markdown):
         assert "commentary/" not in text and "Headings:" not in text and "## Why" not in text
@@ -803,11 +856,23 @@ def make_index(*, quarter_end: bool = False) -> MonthIndex:
             k: dataclasses.replace(
                 f,
                 quarter_closed=True,
-                target_status="met" if k == "pro_mix" else ("missed" if f.target else f.target_status),
+                target_status="met"
+                if k == "pro_mix"
+                else ("missed" if f.target else f.target_status),
             )
             for k, f in figures.items()
         }
-    empty = {k: dataclasses.replace(f, value=None, mom_change=None, yoy_change=None, target=None, target_status="unavailable") for k, f in figures.items()}
+    empty = {
+        k: dataclasses.replace(
+            f,
+            value=None,
+            mom_change=None,
+            yoy_change=None,
+            target=None,
+            target_status="unavailable",
+        )
+        for k, f in figures.items()
+    }
     return MonthIndex(
         month="2026-10",
         month_label="October 2026",
@@ -867,7 +932,11 @@ def test_index_lists_partners_with_links(tmp_path: Path):
     assert "n/a" in bolt and "none" in bolt and "to be written" in bolt
     assert not re.search(r"\b0\b", bolt)
     competitive = html[html.index('id="sec-competitive"') : html.index('id="sec-feeds"')]
-    assert "Bolt|X 13" in competitive and "Tiny-1" in competitive and "Zenith Seven &amp; Co" in competitive
+    assert (
+        "Bolt|X 13" in competitive
+        and "Tiny-1" in competitive
+        and "Zenith Seven &amp; Co" in competitive
+    )
     assert "<tfoot><tr><th>All partners</th>" in html
     assert "✗ rejected" in html and "windows_share.csv row 7" in html
     assert "1 high · 2 medium" in html

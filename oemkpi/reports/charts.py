@@ -155,10 +155,9 @@ def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
         handles: list[Any] = []
         if style == "stacked":
             for index in range(count):
-                bars = axes.bar(
-                    xs, zeros, width=0.72, color=BAR_COLOURS[index % len(BAR_COLOURS)],
-                    gid=f"series-{index}",
-                )
+                bars = axes.bar(xs, zeros, width=0.72, color=BAR_COLOURS[index % len(BAR_COLOURS)])
+                for month, rect in enumerate(bars.patches):
+                    rect.set_gid(f"series-{index}-{month}")
                 artists.append(bars)
                 handles.append(bars)
         else:
@@ -186,7 +185,8 @@ def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
                 color=TARGET_COLOUR,
                 linestyle=(0, (3, 2)),
                 linewidth=1.0,
-                drawstyle="steps-mid", gid="target",
+                drawstyle="steps-mid",
+                gid="target",
             )
             handles.append(target)
         legend = figure.legend(

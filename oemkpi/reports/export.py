@@ -78,11 +78,11 @@ def build_export(
         ],
         "assortment": assortment,
         "red_flags": flags,
-        "competitive_watch": watch,
         "feeds": {
             f.feed: {"status": f.status, "rows": f.rows, "checks_failed": f.checks_failed}
             for f in data.feeds
         },
+        "competitive_watch": watch,
     }
 
 

@@ -96,9 +96,9 @@ def write_commentary(plan: Plan, result: Result, writer: Writer) -> None:
             if latest and planted.get("forecast_miss") == pi:
                 parts += [
                     "## Flag: forecast_miss partner",
-                    "- Why: component shortages on two notebook lines held back the month's "
+                    "- Why: Component shortages on two notebook lines held back the month's "
                     "builds; orders stay in the backlog.",
-                    "- COE: the partner moves the forecast to the supplier's confirmed "
+                    "- COE: The partner moves the forecast to the supplier's confirmed "
                     "allocation from next month and sends a recovery plan by the 15th.",
                     f"- Owner: {partner.pam_name} with the partner's supply-chain lead",
                     "",
@@ -107,7 +107,7 @@ def write_commentary(plan: Plan, result: Result, writer: Writer) -> None:
                 assert loss is not None
                 parts += [
                     f"## Flag: competitive_loss {loss['country']}",
-                    f"- Why: education tenders and retail pricing in {where} favoured the "
+                    f"- Why: Education tenders and retail pricing in {where} favoured the "
                     "ChromeOS configurations of three models.",
                     "- COE: Windows 11 SE bundles priced for the next tender; a co-funded "
                     "back-to-school price point with the main retailer.",
