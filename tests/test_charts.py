@@ -161,7 +161,7 @@ def test_png_from_the_same_definition():
     png = chart_png(share_chart())
     assert png is not None and png.startswith(b"\x89PNG")
     with Image.open(io.BytesIO(png)) as image:
-        assert image.size == (720, 350) and image.format == "PNG"
+        assert image.size == (720, 330) and image.format == "PNG"
     both = render_chart(share_chart(), png=True)
     assert both.png == png and both.svg == render_chart(share_chart()).svg
 

@@ -34,7 +34,7 @@ from oemkpi.months import month_short
 from oemkpi.reports.chart_axes import nice_ticks, tick_labels
 from oemkpi.reports.model import Chart, KpiKind
 
-WIDTH_IN, HEIGHT_IN = 3.6, 1.75
+WIDTH_IN, HEIGHT_IN = 3.6, 1.65
 PNG_DPI = 200
 FONT_SIZE = 7.0
 #: (colour, dash pattern, marker): dark/mid/light tones plus dashes and shapes for greyscale.
@@ -51,7 +51,7 @@ GRID_COLOUR = "#e3e3e3"
 TEXT_COLOUR = "#333333"
 #: Text is left as text in the SVG; the page's own fonts show it.
 SVG_FONTS = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, 'DejaVu Sans', sans-serif"
-RC = {
+RC: dict[str, Any] = {
     "svg.hashsalt": "oemkpi",  # stable ids: the same chart gives the same bytes
     "svg.fonttype": "none",
     "font.family": "DejaVu Sans",
@@ -142,9 +142,9 @@ def _layout(chart: Chart, months: int) -> tuple[str, int, bool, int]:
 @lru_cache(maxsize=32)
 def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
     style, count, with_target, months = layout
-    with mpl.rc_context(RC):
+    with mpl.rc_context(RC):  # type: ignore[arg-type]
         figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=100)
-        axes = figure.add_axes((0.14, 0.15, 0.83, 0.64))
+        axes = figure.add_axes((0.14, 0.16, 0.83, 0.62))
         for side in ("top", "right"):
             axes.spines[side].set_visible(False)
         axes.grid(axis="y", color=GRID_COLOUR, linewidth=0.6)
@@ -295,7 +295,7 @@ def render_chart(chart: Chart, *, png: bool = False) -> RenderedChart:
     if not months or not any(_known(v) for s in chart.series for _, v in s.points):
         return RenderedChart(_empty_svg(chart, description), None, description)
     canvas = _draw(chart, months)
-    with mpl.rc_context(RC):
+    with mpl.rc_context(RC):  # type: ignore[arg-type]
         buffer = io.BytesIO()
         canvas.figure.savefig(buffer, format="svg", metadata={"Date": None})
         svg = _inline(buffer.getvalue().decode("utf-8"), chart, description)

@@ -147,11 +147,11 @@ def parse_commentary(text: str) -> Commentary:
             continue
         flag_heading = _FLAG_HEADING_RE.match(heading)
         if flag_heading:
-            key = flag_key(flag_heading.group(1), flag_heading.group(2))
+            flag = flag_key(flag_heading.group(1), flag_heading.group(2))
             if body.strip():
-                earlier = flags.get(key)
+                earlier = flags.get(flag)
                 note = parse_flag_note(body)
-                flags[key] = _merged(earlier, note) if earlier else note
+                flags[flag] = _merged(earlier, note) if earlier else note
             continue
         notes.append((heading, body))
     return Commentary(

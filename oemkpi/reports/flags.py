@@ -78,7 +78,7 @@ def _what(
     if rule == "attach_drop":
         parts = []
         for f in flags:
-            label = figures[f.kpi].label if f.kpi in figures else "Attach"
+            label = figures[f.kpi].label if f.kpi and f.kpi in figures else "Attach"
             parts.append(f"{label} fell {size_pts(f.value)} month on month")
         return "; ".join(parts) + "."
     if rule == "target_gap":

@@ -10,6 +10,7 @@ team, not for partners.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from oemkpi.kpis.definitions import KPI_BY_NAME
 from oemkpi.months import month_label
@@ -56,7 +57,8 @@ def _totals(data: MonthData, reports: Sequence[MonthlyReport]) -> dict[str, KpiF
             yoy = (value - year) / year if value is not None and year else None
         else:
             num, den = RATIO_PARTS[kpi]
-            now, before = [], []
+            now: list[dict[str, Any]] = []
+            before: list[dict[str, Any]] = []
             for r in reports:
                 for row in data.rows("select_partner_cells", r.partner.partner_id):
                     (now if row["period"] == 1 else before).append({num: row[num], den: row[den]})

@@ -144,8 +144,12 @@ def orphan_commentary(report: MonthlyReport) -> list[tuple[str, str, str]]:
 def assortment_counts(items: Sequence[AssortmentItem]) -> list[tuple[str, str, int, float]]:
     """(type, reason, count, units) per kind of change: units this month for wins, last
     month for losses and discontinued SKUs."""
-    order = (("win", "converted"), ("win", "new"), ("loss", "competitive"))
-    order += (("discontinued", "discontinued"),)
+    order = (
+        ("win", "converted"),
+        ("win", "new"),
+        ("loss", "competitive"),
+        ("discontinued", "discontinued"),
+    )
     out = []
     for kind, reason in order:
         group = [i for i in items if i.type == kind and i.reason == reason]
