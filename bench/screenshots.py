@@ -265,11 +265,7 @@ def pdfs(pages: Sequence[Path], chromium: str) -> list[bytes]:
     """Each HTML page printed to PDF bytes, in one browser."""
     out = []
     with launch(chromium) as browser:
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"
-        ]
-        browser.send("Page.enable", {}, session)
+        session = _page_session(browser)
         for page in pages:
             browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session)
             browser.wait_for("Page.loadEventFired", session)
@@ -279,16 +275,22 @@ def pdfs(pages: Sequence[Path], chromium: str) -> list[bytes]:
     return out
 
 
+def _page_session(browser: Browser) -> str:
+    """A new page of the browser, attached, with page events on: its session id."""
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+        "sessionId"
+    ]
+    browser.send("Page.enable", {}, session)
+    return session
+
+
 def take(shots: Sequence[Shot], out: Path, chromium: str) -> list[Path]:
     """Render every shot to ``<out>/<name>.png`` and ``<out>/<name>.pdf``; the files written."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with launch(chromium) as browser:
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"
-        ]
-        browser.send("Page.enable", {}, session)
+        session = _page_session(browser)
         metrics = {
             "width": WIDTH,
             "height": VIEWPORT_HEIGHT,

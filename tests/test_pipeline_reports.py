@@ -463,7 +463,7 @@ def test_every_section_in_order_in_html_and_markdown(normal: Outputs) -> None:
         # market totals, forecast rows, KPI tables, charts, the feed table.
         assert NA_KPI not in page and NA_KPI not in markdown
         assert "No market totals" not in page
-        for key in ("shipments", "windows_share", "os_families", "mix", "revenue", "attach"):
+        for key in ("shipments", "os_families", "mix", "revenue", "attach"):
             figure = section_of(page, f'id="chart-{key}"', "</figure>")
             assert "<svg" in figure and "No data" not in figure, (partner, key)
         assert page.count('<table class="feeds">') == 1

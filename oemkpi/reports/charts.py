@@ -35,6 +35,8 @@ from oemkpi.reports.chart_axes import nice_ticks, tick_labels
 from oemkpi.reports.model import Chart, KpiKind
 
 WIDTH_IN, HEIGHT_IN = 3.6, 1.65
+#: The most y ticks :func:`~oemkpi.reports.chart_axes.nice_ticks` gives.
+MAX_TICKS = 6
 PNG_DPI = 200
 FONT_SIZE = 7.0
 #: (colour, dash pattern, marker): dark/mid/light tones plus dashes and shapes for greyscale.
@@ -132,7 +134,10 @@ class _Canvas:
     artists: list[Any]  # a Line2D per series, or a BarContainer per stacked series
     target: Any | None
     legend: Any
-    texts: list[Any] = field(default_factory=list)
+    grid: Any  # the y grid lines, one collection
+    baseline: Any
+    x_texts: list[Any] = field(default_factory=list)
+    y_texts: list[Any] = field(default_factory=list)
 
 
 def _layout(chart: Chart, months: int) -> tuple[str, int, bool, int]:
@@ -144,11 +149,25 @@ def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
     style, count, with_target, months = layout
     with mpl.rc_context(RC):  # type: ignore[arg-type]
         figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=100)
-        axes = figure.add_axes((0.14, 0.16, 0.83, 0.62))
-        for side in ("top", "right"):
-            axes.spines[side].set_visible(False)
-        axes.grid(axis="y", color=GRID_COLOUR, linewidth=0.6)
-        axes.set_axisbelow(True)
+        entries = count + with_target
+        # More entries than fit on one line: the legend takes two and the plot gives way.
+        columns = entries if entries <= 4 else math.ceil(entries / 2)
+        axes = figure.add_axes((0.14, 0.16, 0.83, 0.62 if entries <= 4 else 0.54))
+        # The axes are drawn here, not by matplotlib's Axis: the ticks and labels are ours
+        # anyway (chart_axes), and its tick machinery is most of a redraw's cost.
+        axes.set_axis_off()
+        grid = axes.hlines([0.0] * MAX_TICKS, -0.6, months - 0.4, color=GRID_COLOUR, linewidth=0.6)
+        grid.set_zorder(0.5)
+        (baseline,) = axes.plot([-0.6, months - 0.4], [0.0, 0.0], color="#888888", linewidth=0.6)
+        x_transform, y_transform = axes.get_xaxis_transform(), axes.get_yaxis_transform()
+        x_texts = [
+            axes.text(0, -0.05, "", ha="center", va="top", transform=x_transform, clip_on=False)
+            for _ in range(months)
+        ]
+        y_texts = [
+            axes.text(-0.015, 0, "", ha="right", va="center", transform=y_transform, clip_on=False)
+            for _ in range(MAX_TICKS)
+        ]
         xs = list(range(months))
         zeros = [0.0] * months
         artists: list[Any] = []
@@ -194,7 +213,7 @@ def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
             labels=[" "] * len(handles),
             loc="upper left",
             bbox_to_anchor=(0.12, 1.0),
-            ncols=len(handles),
+            ncols=columns,
             frameon=False,
             fontsize=FONT_SIZE - 0.5,
             handlelength=2.2,
@@ -202,7 +221,7 @@ def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
             borderaxespad=0.2,
         )
         axes.set_xlim(-0.6, months - 0.4)
-    return _Canvas(figure, axes, artists, target, legend)
+    return _Canvas(figure, axes, artists, target, legend, grid, baseline, x_texts, y_texts)
 
 
 def _values(points: list[tuple[str, float | None]], months: list[str]) -> list[float]:
@@ -226,7 +245,7 @@ def _draw(chart: Chart, months: list[str]) -> _Canvas:
     target = _values(chart.target.points, months) if chart.target is not None else []
     if chart.style == "stacked":
         tops = [sum(v for v in column if not math.isnan(v)) for column in zip(*values, strict=True)]
-        low = min((v for v in values[0] if not math.isnan(v)), default=0.0)
+        low = min((v for v in [*values[0], *target] if not math.isnan(v)), default=0.0)
         ticks = nice_ticks(max(low - 0.02, 0.0), max(tops + [1.0]), kind="ratio")
         bottoms = [0.0] * len(months)
         for bars, series_values in zip(canvas.artists, values, strict=True):
@@ -244,9 +263,21 @@ def _draw(chart: Chart, months: list[str]) -> _Canvas:
     if canvas.target is not None:
         canvas.target.set_ydata([target[0], *target, target[-1]])
     axes.set_ylim(ticks[0], ticks[-1])
-    axes.set_yticks(ticks, tick_labels(ticks, chart.kind))
-    positions, labels = _x_labels(months)
-    axes.set_xticks(positions, labels)
+    right = len(months) - 0.4
+    canvas.grid.set_segments([[(-0.6, t), (right, t)] for t in ticks])
+    canvas.baseline.set_ydata([ticks[0], ticks[0]])
+    labels = tick_labels(ticks, chart.kind)
+    for i, text in enumerate(canvas.y_texts):
+        text.set_visible(i < len(ticks))
+        if i < len(ticks):
+            text.set_position((-0.015, ticks[i]))
+            text.set_text(labels[i])
+    positions, month_labels = _x_labels(months)
+    shown = dict(zip(positions, month_labels, strict=True))
+    for i, text in enumerate(canvas.x_texts):
+        text.set_visible(i in shown)
+        text.set_position((i, -0.05))
+        text.set_text(shown.get(i, ""))
     names = [s.name for s in chart.series] + ([chart.target.name] if chart.target else [])
     for text, name in zip(canvas.legend.get_texts(), names, strict=True):
         text.set_text(name)

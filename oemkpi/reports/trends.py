@@ -85,7 +85,7 @@ def build_charts(
             [series("Windows share", "windows_share")],
             target("windows_share", "Quarter target"),
         ),
-        "os_families": os_chart(os_rows, months),
+        "os_families": os_chart(os_rows, months, target("windows_share", "Windows share target")),
         "mix": Chart(
             "mix",
             "Pro and premium mix",
@@ -109,8 +109,11 @@ def build_charts(
     }
 
 
-def os_chart(rows: Sequence[Mapping[str, Any]], months: Sequence[str]) -> Chart:
-    """Each OS family's share of the partner's units per month, stacked, Windows first."""
+def os_chart(
+    rows: Sequence[Mapping[str, Any]], months: Sequence[str], target: Series | None = None
+) -> Chart:
+    """Each OS family's share of the partner's units per month, stacked, Windows first
+    (its band is the Windows share), with each quarter's Windows share target."""
     units: dict[str, dict[str, float]] = {}
     for r in rows:
         units.setdefault(r["month"], {})[r["os_family"]] = float(r["units"] or 0)
@@ -122,4 +125,6 @@ def os_chart(rows: Sequence[Mapping[str, Any]], months: Sequence[str]) -> Chart:
             total = sum(units.get(m, {}).values())
             points.append((m, units[m].get(family, 0.0) / total if total else None))
         series.append(Series(os_name(family) if family != "other" else "Other", points))
-    return Chart("os_families", "Units by OS family", "ratio", series, style="stacked")
+    return Chart(
+        "os_families", "Windows share by OS family", "ratio", series, target, style="stacked"
+    )
