@@ -8,7 +8,7 @@ never set beside a figure that reads as met.
 
 from __future__ import annotations
 
-from oemkpi.formats import compact, kpi_value, pct, pts, size_pts, usd
+from oemkpi.formats import compact, kpi_value, pct, pts, usd
 from oemkpi.reports.model import KpiFigure
 
 STATUS_TEXT = {
@@ -73,14 +73,14 @@ def gap_words(figure: KpiFigure) -> str:
 
 
 def raised_words(figure: KpiFigure) -> str | None:
-    """When a raised target is what puts a KPI at risk, say so."""
+    """When a raised target is what puts a KPI at risk, say so: "target raised from 90.3 %
+    last quarter to 94.0 %; the QTD 91.5 % would have met the old one"."""
     if not figure.raised_target_at_risk:
         return None
     assert figure.target is not None and figure.prior_target is not None
     return (
-        f"target raised from {pct(figure.prior_target)} last quarter "
-        f"(+{size_pts(figure.target - figure.prior_target)}); "
-        f"the QTD {pct(figure.qtd)} would meet the old one"
+        f"target raised from {pct(figure.prior_target)} last quarter to "
+        f"{pct(figure.target)}; the QTD {pct(figure.qtd)} would have met the old one"
     )
 
 
@@ -114,7 +114,7 @@ def target_text(figure: KpiFigure) -> str:
         text += f" · {STATUS_TEXT[figure.target_status]}"
     raised = raised_words(figure)
     if raised:
-        text += f" ({raised})"
+        text += f": {raised}"
     return text
 
 
