@@ -149,10 +149,10 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "drivers": {"pro_mix": OFFSET_DRIVERS},
             },
             [
-                "Pro mix rose 1.0 pts to 41.0 %: Poland consumer added 4.0 pts, partly offset by "
-                "Germany consumer (−3.0 pts)."
+                "Pro mix rose 1.0 pts to 41.0 %, the net of rises led by Poland consumer "
+                "(+4.0 pts) and falls led by Germany consumer (−3.0 pts)."
             ],
-            ["driven by"],
+            ["driven by", "partly offset"],
         ),
         (
             "a rate move names its driver with its part of the change",
@@ -283,3 +283,28 @@ def test_at_most_seven_sentences_on_a_busy_month():
     assert len(sentences) == 7
     assert "Germany" in " ".join(sentences)  # the high country flag is never cut
     assert not [s for s in sentences if re.search(r"\b0\.0 (pts|%)", s)]
+
+
+def test_offsets_are_a_net_whatever_their_sizes_and_places_are_counted_in_words():
+    # Server attach -0.4 pts: India commercial -0.8, China commercial +2.0, others -1.6.
+    drivers = decompose(
+        {("IN", "commercial"): (70, 100), ("CN", "commercial"): (70, 100), ("DE", "x"): (70, 100)},
+        {("IN", "commercial"): (62, 100), ("CN", "commercial"): (90, 100), ("DE", "x"): (54, 100)},
+    )
+    assert drivers is not None
+    figures = {**quiet_figures(), "server_attach": fig("server_attach", 0.6867, drivers.change)}
+    names = {**NAMES, "IN": "India", "CN": "China"}
+    moves = [
+        CompetitiveItem(c, names.get(c, c), "consumer", f"S{i}", "linux", 5, 10)
+        for i, c in enumerate(["BR", "BR", "US", "DE", "PL", "IN", "CN"])
+    ]
+    text = " ".join(
+        summary_sentences(
+            facts(
+                figures=figures, drivers={"server_attach": drivers}, names=names, competitive=moves
+            )
+        )
+    )
+    assert "partly offset" not in text
+    assert "the net of falls led by" in text and "rises led by China commercial (+6.7 pts)" in text
+    assert "left Windows in China, Germany and India and two more countries." in text

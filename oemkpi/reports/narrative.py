@@ -20,7 +20,6 @@ from oemkpi.reports import drivers as d
 from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFigure, RedFlag
 from oemkpi.reports.targets import closed_status, exact_gap, exact_pct
 from oemkpi.reports.words import (
-    count_word,
     feed_name,
     join_words,
     os_name,
@@ -167,9 +166,12 @@ def _unit_driver(facts: Facts) -> str | None:
     off = max(against, key=lambda k: abs(against[k]), default=None)
     if top is None or off is None:
         return None
-    return (
-        f"{place(*top, facts.names)} ({_units(same[top])}) was partly offset by "
-        f"{place(*off, facts.names)} ({_units(against[off])})"
+    return _net_of(
+        same[top],
+        place(*top, facts.names),
+        against[off],
+        place(*off, facts.names),
+        lambda v: f"{compact(abs(v))} units",
     )
 
 
@@ -217,7 +219,11 @@ def _competitive(facts: Facts) -> Sentence | None:
     if others:
         where = sorted({i.country for i in others}, key=lambda c: facts.names.get(c, c))
         places = join_words([facts.names.get(c, c) for c in where[:3]])
-        more = f" and {count_word(len(where) - 3)} more countries" if len(where) > 3 else ""
+        more = (
+            f" and {plural(len(where) - 3, 'more country', 'more countries')}"
+            if len(where) > 3
+            else ""
+        )
         text += (
             f"; {plural(len(others), 'more SKU')} ({compact(units(others))} units) left "
             f"Windows in {places}{more}"
@@ -313,12 +319,20 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
     up, down = d.offsetting(drivers)
     if up is None or down is None or zero_pts(up.net) or zero_pts(down.net):
         return ""
-    verb = "added" if change > 0 else "took off"
-    sign = "−" if change > 0 else "+"
-    return (
-        f": {place(up.country, up.segment, names)} {verb} {size_pts(up.net)}, partly offset "
-        f"by {place(down.country, down.segment, names)} ({sign}{size_pts(down.net)})"
-    )
+    up_place = place(up.country, up.segment, names)
+    down_place = place(down.country, down.segment, names)
+    return ", " + _net_of(up.net, up_place, down.net, down_place, size_pts)
+
+
+def _net_of(first: float, first_place: str, second: float, second_place: str, size) -> str:  # type: ignore[no-untyped-def]
+    """ "the net of rises led by X (+1.2 pts) and falls led by Y (−0.8 pts)": true whatever
+    the two cells' sizes, since other cells move too."""
+
+    def part(value: float, where: str) -> str:
+        way = "rises" if value > 0 else "falls"
+        return f"{way} led by {where} ({'+' if value > 0 else '−'}{size(value)})"
+
+    return f"the net of {part(first, first_place)} and {part(second, second_place)}"
 
 
 def _country_drops(flags: Sequence[RedFlag], facts: Facts) -> str:
