@@ -25,6 +25,7 @@ LABELS = {
     "license_revenue_usd": ("Licence revenue (USD)", "volume"),
     "office_attach": ("Office attach", "ratio"),
     "server_attach": ("Server attach", "ratio"),
+    "office_sell_thru_units": ("Office sell-thru", "volume"),
 }
 
 
@@ -182,6 +183,17 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
             {"competitive": [SMALL_MOVE]},
             ["In United States commercial, one Windows SKU moved to Linux (844 units last month)."],
             ["linux"],
+        ),
+        (
+            "a sell-thru fall of a tenth is said, a small one is not",
+            {
+                "figures": {
+                    **quiet_figures(),
+                    "office_sell_thru_units": fig("office_sell_thru_units", 1_498_404, -0.105),
+                }
+            },
+            ["Office sell-thru fell 10.5 % to 1.50M units."],
+            ["rose"],
         ),
         (
             "a closed quarter: all met",

@@ -38,6 +38,8 @@ _SALIENCE = {
     "server_attach": 0.02,
     "forecast_attainment": 0.10,
     "license_revenue_usd": 0.05,
+    "office_sell_thru_units": 0.10,
+    "server_sell_thru_units": 0.10,
 }
 #: The red flag a KPI's sentence speaks for at partner scope.
 _KPI_RULES = {
@@ -254,6 +256,12 @@ def _mover(facts: Facts, kpi: str, told: set[int]) -> Sentence | None:
             f"Licence revenue was {usd(figure.value)}, {_signed_rel(figure.mom_change)} on {prior}."
         )
         return Sentence(text, abs(figure.mom_change) / scale)
+    if figure.kind == "volume":  # sell-thru: said when it moved a tenth or more
+        moved = figure.mom_change
+        if moved is None or abs(moved) < scale or zero_rel(moved):
+            return None
+        text = f"{figure.label} {_way(moved)} {size_rel(moved)} to {compact(figure.value)} units."
+        return Sentence(text, abs(moved) / scale)
     if kpi == "forecast_attainment":
         return _forecast(facts, figure, flagged, boost)
     change = figure.mom_change
