@@ -3,13 +3,15 @@ with the PAM's why, correction of error and owner from ``## Flag: <rule> <scope>
 
 The warehouse keeps one row per breach (three SKUs lost in Brazil are three
 ``competitive_loss`` flags); the report tells them once, names the country and the
-OS family, and leaves a visible "to be written" where the PAM has not said why.
+OS family; the templates leave a visible "to be written" where the PAM has not said why.
+:func:`flag_cause` and :func:`country_clause` give the executive summary a flag's cause in
+a few words.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from oemkpi.formats import num, pct, size_pts
 from oemkpi.reports.model import (
@@ -24,6 +26,8 @@ from oemkpi.reports.targets import exact_pct, raised_words
 from oemkpi.reports.words import (
     FEED_NAMES,
     OS_NAMES,
+    feed_name,
+    join_words,
     os_name,
     place,
     plural,
@@ -31,7 +35,6 @@ from oemkpi.reports.words import (
     scope_name,
 )
 
-TO_BE_WRITTEN = "to be written"
 _COUNTRY_IN_TEXT = re.compile(r"\b(in) ([A-Z]{2})\b")
 
 
@@ -152,3 +155,57 @@ def orphan_flag_notes(
         for (rule, scope), note in commentary.flags.items()
         if (rule, scope) not in raised
     ]
+
+
+# Causes in a few words, for the executive summary's sentence on high flags.
+_FLAG_WORDS: dict[str, Callable[[RedFlag, Mapping[str, str]], str]] = {
+    "windows_share_drop": lambda f, n: (
+        f"Windows share in {n.get(f.scope, f.scope)} fell {size_pts(f.value)}"
+        if f.scope != "partner"
+        else f"Windows share fell {size_pts(f.value)}"
+    ),
+    "forecast_miss": lambda f, n: (
+        f"shipments in {n.get(f.scope, f.scope)} reached {pct(f.value)} of forecast"
+        if f.scope != "partner"
+        else f"shipments reached {pct(f.value)} of forecast"
+    ),
+    "attach_drop": lambda f, n: (
+        f"{'Office' if f.kpi == 'office_attach' else 'Server'} attach fell {size_pts(f.value)}"
+    ),
+    "competitive_loss": lambda f, n: (
+        f"a Windows SKU in {n.get(f.scope, f.scope)} moved to another OS"
+    ),
+    "data_quality": lambda f, n: (
+        f"the {feed_name(f.feed)} feed is not usable"
+        if f.feed
+        else "feeds disagree" + (f" in {n.get(f.scope, f.scope)}" if f.scope != "partner" else "")
+    ),
+}
+
+
+def flag_cause(flag: RedFlag, names: Mapping[str, str]) -> str:
+    """A red flag's cause in a few plain words, its country named."""
+    words = _FLAG_WORDS.get(flag.rule)
+    if words is not None:
+        return words(flag, names)
+    return rule_name(flag.rule, in_sentence=True)
+
+
+def country_clause(rule: str, flags: Sequence[RedFlag], names: Mapping[str, str]) -> str:
+    """Country flags of one rule in one clause: "Windows share fell in Germany (10.4 pts)
+    and Spain (6.0 pts)"."""
+
+    def where(f: RedFlag, figure: str | None = None) -> str:
+        name = names.get(f.scope, f.scope)
+        return f"{name} ({figure})" if figure else name
+
+    if rule == "windows_share_drop":
+        return "Windows share fell in " + join_words([where(f, size_pts(f.value)) for f in flags])
+    if rule == "forecast_miss":
+        places = join_words([where(f, pct(f.value)) for f in flags])
+        return f"shipments fell short of forecast in {places}"
+    if rule == "competitive_loss":
+        places = join_words(list(dict.fromkeys(where(f) for f in flags)))
+        return f"Windows SKUs moved to another OS family in {places}"
+    places = join_words(list(dict.fromkeys(where(f) for f in flags)))
+    return f"{rule_name(rule, len(flags), in_sentence=True)} in {places}"

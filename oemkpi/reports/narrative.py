@@ -11,12 +11,13 @@ no sentence, and a part of a sentence that would read "0.0" is left out.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from oemkpi.formats import compact, pct, size_pts, size_rel, usd
 from oemkpi.months import add_months, month_label
 from oemkpi.reports import drivers as d
+from oemkpi.reports.flags import country_clause, flag_cause
 from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFigure, RedFlag
 from oemkpi.reports.targets import closed_status, exact_gap, exact_pct
 from oemkpi.reports.words import (
@@ -432,59 +433,6 @@ def _missed(f: KpiFigure) -> str:
     return f"{f.label} ({exact_pct(f.attainment)} of target)"
 
 
-_FLAG_WORDS: dict[str, Callable[[RedFlag, Mapping[str, str]], str]] = {
-    "windows_share_drop": lambda f, n: (
-        f"Windows share in {n.get(f.scope, f.scope)} fell {size_pts(f.value)}"
-        if f.scope != "partner"
-        else f"Windows share fell {size_pts(f.value)}"
-    ),
-    "forecast_miss": lambda f, n: (
-        f"shipments in {n.get(f.scope, f.scope)} reached {pct(f.value)} of forecast"
-        if f.scope != "partner"
-        else f"shipments reached {pct(f.value)} of forecast"
-    ),
-    "attach_drop": lambda f, n: (
-        f"{'Office' if f.kpi == 'office_attach' else 'Server'} attach fell {size_pts(f.value)}"
-    ),
-    "competitive_loss": lambda f, n: (
-        f"a Windows SKU in {n.get(f.scope, f.scope)} moved to another OS"
-    ),
-    "data_quality": lambda f, n: (
-        f"the {feed_name(f.feed)} feed is not usable"
-        if f.feed
-        else "feeds disagree" + (f" in {n.get(f.scope, f.scope)}" if f.scope != "partner" else "")
-    ),
-}
-
-
-def flag_cause(flag: RedFlag, names: Mapping[str, str]) -> str:
-    """A red flag's cause in a few plain words, its country named."""
-    words = _FLAG_WORDS.get(flag.rule)
-    if words is not None:
-        return words(flag, names)
-    return rule_name(flag.rule, in_sentence=True)
-
-
-def _country_clause(rule: str, flags: Sequence[RedFlag], names: Mapping[str, str]) -> str:
-    """Country flags of one rule in one clause: "Windows share fell in Germany (10.4 pts)
-    and Spain (6.0 pts)"."""
-
-    def where(f: RedFlag, figure: str | None = None) -> str:
-        name = names.get(f.scope, f.scope)
-        return f"{name} ({figure})" if figure else name
-
-    if rule == "windows_share_drop":
-        return "Windows share fell in " + join_words([where(f, size_pts(f.value)) for f in flags])
-    if rule == "forecast_miss":
-        places = join_words([where(f, pct(f.value)) for f in flags])
-        return f"shipments fell short of forecast in {places}"
-    if rule == "competitive_loss":
-        places = join_words(list(dict.fromkeys(where(f) for f in flags)))
-        return f"Windows SKUs moved to another OS family in {places}"
-    places = join_words(list(dict.fromkeys(where(f) for f in flags)))
-    return f"{rule_name(rule, len(flags), in_sentence=True)} in {places}"
-
-
 def _untold_high(facts: Facts, told: set[int]) -> Sentence | None:
     high = [f for f in facts.flags if f.severity == "high" and id(f) not in told]
     if not high:
@@ -499,7 +447,7 @@ def _untold_high(facts: Facts, told: set[int]) -> Sentence | None:
                 causes.append(cause)
         countries = [f for f in flags if f.scope != "partner"]
         if countries:
-            causes.append(_country_clause(rule, countries, facts.names))
+            causes.append(country_clause(rule, countries, facts.names))
     text = "High red flag" + ("s" if len(high) > 1 else "") + ": " + "; ".join(causes)
     return Sentence(text + ".", 0, {id(f) for f in high})
 
