@@ -43,7 +43,9 @@ class DeliveryOutcome:
 
     feed: str
     month: str
-    status: str  # loaded | rejected | missing
+    #: loaded | rejected | missing, or changed: the files changed while they were read, so
+    #: nothing of them was loaded, quarantined or recorded (it is moving, not bad)
+    status: str
     fingerprint: str | None = None
     files: list[str] = field(default_factory=list)
     rows: int = 0  # rows in the delivery as parsed
@@ -55,10 +57,21 @@ class DeliveryOutcome:
     quarantine: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def checked(self) -> bool:
+        """Whether the delivery was judged (loaded or rejected), so it has check results."""
+        return self.status in ("loaded", "rejected")
+
     def summary(self) -> str:
         """One line for logs and the CLI."""
         if self.status == "missing":
             return f"{self.month}: no delivery in landing ({self.rows_in_force} rows in force)"
+        if self.status == "changed":
+            return (
+                f"{self.month}: the delivery changed while it was read, so nothing of it was "
+                f"loaded or quarantined and the {self.rows_in_force} rows in force stay; run the "
+                "month again once its files are complete"
+            )
         if self.status == "loaded":
             return f"{self.month}: loaded {self.rows} rows from {len(self.files)} files"
         return (
