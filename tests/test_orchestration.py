@@ -31,7 +31,7 @@ from dagster._core.storage.tags import (
 
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES
-from oemkpi.ingest.landing import delivery_files, fingerprint
+from oemkpi.ingest.folder import delivery_files, fingerprint
 from oemkpi.months import month_range
 from oemkpi.sample import write_sample_home
 from pipelines.definitions import defs
@@ -175,13 +175,18 @@ def sensor_home(tmp_path: Path, dagster_home: Path) -> Home:
     return home
 
 
-def _tick(home: Home, cursor: str | None) -> tuple[list[dg.RunRequest], str]:
+def _tick(
+    home: Home, cursor: str | None, quiet_seconds: float = 0
+) -> tuple[list[dg.RunRequest], str]:
+    """One evaluation of the sensor; deliveries count as quiet at once unless told."""
     sensor = defs.resolve_sensor_def("landing_sensor")
     with dg.DagsterInstance.get() as instance:
         context = dg.build_sensor_context(
             cursor=cursor,
             instance=instance,
-            resources={"oemkpi": OemkpiResource(home=str(home.root))},
+            resources={
+                "oemkpi": OemkpiResource(home=str(home.root), landing_quiet_seconds=quiet_seconds)
+            },
             definitions=defs,
         )
         data = sensor.evaluate_tick(context)
