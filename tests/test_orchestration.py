@@ -276,6 +276,31 @@ def test_sensor_requests_a_run_per_new_or_changed_delivery_and_none_twice(
     assert _tick(home, cursor_5)[0] == []
 
 
+def test_sensor_waits_until_a_delivery_has_been_quiet(sensor_home: Home) -> None:
+    """A delivery still being copied is not read half-way: a folder is taken once nothing
+    in it changed for landing_quiet_seconds (default 60)."""
+    home = sensor_home
+    assert OemkpiResource().landing_quiet_seconds == 60
+
+    # Written just now: no run yet, and the cursor holds nothing for the folders.
+    requests, cursor = _tick(home, None, quiet_seconds=60)
+    assert (requests, json.loads(cursor)) == ([], {})
+
+    # Quiet long enough (a quiet period of 0 here): one run per folder.
+    requests, cursor = _tick(home, cursor, quiet_seconds=0)
+    assert len(requests) == 8
+
+    # A file written again: its folder waits, the cursor keeps the version last run.
+    changed = delivery_files(home.landing_dir("attach_rate", "2026-02"))[0]
+    with changed.open("ab") as handle:
+        handle.write(b"\n")
+    waiting, cursor_2 = _tick(home, cursor, quiet_seconds=60)
+    assert waiting == []
+    assert json.loads(cursor_2) == json.loads(cursor)
+    requests, _ = _tick(home, cursor_2, quiet_seconds=0)
+    assert [r.tags["oemkpi/delivery"] for r in requests] == ["attach_rate/2026-02"]
+
+
 # --------------------------------------------------------------------------- 3. schedule
 def _schedule_tick(when: datetime, **resource: Any) -> dg.RunRequest | str:
     schedule = defs.resolve_schedule_def("monthly_update_schedule")

@@ -6,10 +6,13 @@ problem of its own (rule ``record_too_long``), named by its line. DuckDB's
 up to its read buffer (32 MB), but its parallel reader loses longer ones: in
 the middle of a file it fails with "not implemented", and a last record beyond
 the buffer is dropped without a word, in strict mode too; with
-``store_rejects`` such a record is skipped without a rejects row. So before a
-file is read, :func:`has_long_line` probes it for a line that long: the clean
-load then leaves the delivery to the diagnosing parse, which reads that file
-single-threaded, where DuckDB names the record in its rejects table.
+``store_rejects`` such a record is skipped without a rejects row. Read
+single-threaded, it does name them, but holds the line in memory (a 400 MB line
+took 700 MB) and may call it a ragged row. So before a file is read,
+:func:`has_long_line` probes it for a line that long: the clean load then leaves
+the delivery to the diagnosing parse, which reads a copy of the file in which
+each such line is replaced by a short marker line (:func:`mask_long_lines`),
+and names the marked lines itself.
 
 DuckDB also counts a run of blank lines into the size of the record after it,
 so a good record after a megabyte of blank lines is rejected as too long,
@@ -43,10 +46,12 @@ class Unreadable(Exception):
         self.column = column
 
 
-def csv_header(path: Path) -> list[str]:
+def csv_header(path: Path, limit: int = 1 << 20) -> list[str]:
     """The header record: the file's first line (a header never spans lines)."""
     with path.open("rb") as raw:
-        first = raw.readline(1 << 20)
+        first = raw.readline(limit + 1)
+    if len(first) > limit:
+        raise Unreadable("record_too_long", "the header is longer than the limit per record")
     try:
         line = first.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -59,15 +64,14 @@ def csv_header(path: Path) -> list[str]:
         raise Unreadable("file_unreadable", f"the header cannot be read ({err})") from None
 
 
-def csv_options(limits: Limits, *, parallel: bool = True) -> str:
+def csv_options(limits: Limits) -> str:
     """How every CSV is read: the contract's dialect, every column as text, nothing
-    guessed, records up to the record limit; single-threaded where a longer line is."""
-    options = (
+    guessed, records up to the record limit."""
+    return (
         "header = true, auto_detect = false, columns = ?, delim = ',', quote = '\"', "
         "escape = '\"', strict_mode = true, null_padding = false, "
         f"max_line_size = {int(limits.record_bytes)}"
     )
-    return options if parallel else f"{options}, parallel = false"
 
 
 def has_long_line(path: Path, limit: int) -> bool:
@@ -98,6 +102,50 @@ def has_long_line(path: Path, limit: int) -> bool:
             else:
                 return True
     return False
+
+
+#: The line that stands in for a masked one: a single value, so DuckDB rejects it
+#: (too few columns) at its own line number, which is all that is needed of it.
+MASK = b"oemkpi: record too long"
+
+
+def mask_long_lines(source: Path, target: Path, limit: int) -> set[int]:
+    """Copy ``source`` to ``target`` with every line that spans a whole ``limit``-byte
+    window without a line break (so every line of ``2 * limit`` bytes or more) replaced
+    by :data:`MASK`; the numbers of the lines replaced (the header is line 1).
+
+    Line numbers stay as they were, so DuckDB's rejects still name lines of the file as
+    delivered. Reads and writes a window at a time: memory stays at two windows.
+    """
+    masked: set[int] = set()
+    line = 1  # the number of the line the next byte belongs to
+    pending = bytearray()  # the start of that line, while it may still be short
+    long_line = False
+    with source.open("rb") as inp, target.open("wb") as out:
+        while chunk := inp.read(limit):
+            first = chunk.find(b"\n")
+            if first < 0:
+                long_line = True
+                pending.clear()
+                continue
+            if long_line:
+                out.write(MASK + b"\n")
+                masked.add(line)
+                long_line = False
+            else:
+                out.write(pending)
+                out.write(chunk[: first + 1])
+            pending.clear()
+            last = chunk.rfind(b"\n")
+            out.write(chunk[first + 1 : last + 1])  # whole lines, each shorter than a window
+            line += chunk.count(b"\n")
+            pending += chunk[last + 1 :]
+        if long_line:
+            out.write(MASK + b"\n")
+            masked.add(line)
+        else:
+            out.write(pending)
+    return masked
 
 
 def record_after_blank_lines(path: Path, position: int, limits: Limits) -> list[str] | None:

@@ -22,6 +22,7 @@ from oemkpi.ingest.contract import Feed
 from oemkpi.ingest.csv_files import Unreadable, record_after_blank_lines
 from oemkpi.ingest.folder import display_names
 from oemkpi.ingest.landing import (
+    TextSource,
     all_blank,
     every_column_read,
     match_header,
@@ -50,6 +51,8 @@ class StagedDelivery:
     warnings: list[Problem] = field(default_factory=list)
     #: Contract columns present in every file (the staging table has just these).
     present_columns: list[str] = field(default_factory=list)
+    #: Files that could not be read at all (their problems explain any missing rows).
+    files_unread: int = 0
 
 
 def stage_delivery(
@@ -103,7 +106,8 @@ def stage_delivery(
 
 def remove_scratch_db(path: Path) -> None:
     """Delete a scratch DuckDB file with its WAL and spill folder."""
-    for leftover in (path, Path(f"{path}.wal"), Path(f"{path}.tmp"), Path(f"{path}.xlsx")):
+    suffixes = (".wal", ".tmp", ".xlsx", ".csv")
+    for leftover in (path, *(Path(f"{path}{suffix}") for suffix in suffixes)):
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
         else:
@@ -121,9 +125,17 @@ def _stage(
     headers_ok: list[set[str]] = []
     for index, (path, name) in enumerate(zip(staged.files, staged.names, strict=True)):
         try:
-            source = open_text_source(con, path, index, limits=limits, workbooks=books)
+            source = open_text_source(
+                con,
+                path,
+                index,
+                limits=limits,
+                workbooks=books,
+                scratch=Path(f"{staged.staging_db}.csv"),
+            )
         except Unreadable as err:
             staged.problems.append(problem(name, err.row, err.column, None, err.rule, err.what))
+            staged.files_unread += 1
             continue
         positions, header_problems, header_warnings = match_header(feed, source.header, name)
         staged.problems.extend(header_problems)
@@ -155,9 +167,7 @@ def _stage(
             )
             continue
         if source.rejects:
-            _collect_rejects(
-                con, source.rejects, path, name, staged, positions, len(source.header), limits
-            )
+            _collect_rejects(con, source, name, staged, positions, limits)
     staged.present_columns = [
         c.name for c in feed.columns if headers_ok and all(c.name in h for h in headers_ok)
     ]
@@ -168,23 +178,27 @@ def _stage(
 
 def _collect_rejects(
     con: duckdb.DuckDBPyConnection,
-    table: str,
-    path: Path,
+    source: TextSource,
     name: str,
     staged: StagedDelivery,
     positions: dict[str, int],
-    width: int,
     limits: Limits,
 ) -> None:
     """CSV records DuckDB could not split into the header's columns, not decode, or that
     were too long (a record after a run of blank lines is read here after all)."""
-    rows = con.execute(render_sql("feeds/select_csv_rejects", rejects=table)).fetchall()
+    assert source.rejects is not None and source.read_path is not None
+    width = len(source.header)
+    rows = con.execute(render_sql("feeds/select_csv_rejects", rejects=source.rejects)).fetchall()
     for j, (line, error_type, csv_line, message, position) in enumerate(rows, start=1):
         con.execute(sql("feeds/insert_raw_shift"), [name, int(line) - j - 1, j])
         shown = (csv_line or "").strip()[:200] or None
-        if error_type == "LINE SIZE OVER MAXIMUM":
+        if int(line) in source.masked or error_type == "LINE SIZE OVER MAXIMUM":
             try:
-                values = record_after_blank_lines(path, int(position), limits)
+                values = (
+                    None
+                    if int(line) in source.masked
+                    else record_after_blank_lines(source.read_path, int(position), limits)
+                )
             except Unreadable as err:
                 staged.problems.append(problem(name, int(line), None, None, err.rule, err.what))
                 continue

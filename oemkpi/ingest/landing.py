@@ -10,13 +10,19 @@ spaces trimmed). Landing files are only read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from oemkpi.ingest.contract import Feed
-from oemkpi.ingest.csv_files import Unreadable, csv_header, csv_options, has_long_line
+from oemkpi.ingest.csv_files import (
+    Unreadable,
+    csv_header,
+    csv_options,
+    has_long_line,
+    mask_long_lines,
+)
 from oemkpi.ingest.limits import Limits, env_name, size_text
 from oemkpi.ingest.problems import Problem, problem
 from oemkpi.ingest.workbooks import Workbooks
@@ -31,6 +37,9 @@ class TextSource:
     params: list[object]
     header: list[str]
     rejects: str | None = None  # name of the CSV rejects table, if any
+    #: The file DuckDB reads (a CSV's copy with its long lines masked), and those lines.
+    read_path: Path | None = None
+    masked: set[int] = field(default_factory=set)
 
 
 def short_error(err: BaseException) -> str:
@@ -51,19 +60,22 @@ def open_text_source(
     strict: bool = False,
     limits: Limits,
     workbooks: Workbooks,
+    scratch: Path | None = None,
 ) -> TextSource:
     """``path`` as a relation of text columns ``c0..cN``, with its header.
 
     ``strict``: a CSV record that cannot be read raises when the relation is read (and a
     file with a line longer than the record limit raises :class:`Unreadable` at once,
-    since DuckDB's parallel reader can lose such a record); otherwise such records go to
-    a rejects table, to be listed as problems. XLSX sheets come from ``workbooks``.
+    since DuckDB can lose such a record); otherwise such records go to a rejects table,
+    to be listed as problems, and a file with such lines is read from a copy in
+    ``scratch`` with them masked (:func:`~oemkpi.ingest.csv_files.mask_long_lines`).
+    XLSX sheets come from ``workbooks``.
     """
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise Unreadable("file_empty", "the file is empty")
     if suffix == ".csv":
-        header = csv_header(path)
+        header = csv_header(path, limits.record_bytes)
         columns = {f"c{i}": "VARCHAR" for i in range(len(header))}
         long_line = has_long_line(path, limits.record_bytes)
         if strict:
@@ -76,12 +88,19 @@ def open_text_source(
             return TextSource(
                 Generated(f"read_csv(?, {csv_options(limits)})"), [str(path), columns], header
             )
+        read_path, masked = path, set()
+        if long_line:
+            if scratch is None:
+                raise ValueError("a CSV file with long lines needs a scratch folder")
+            scratch.mkdir(parents=True, exist_ok=True)
+            read_path = scratch / f"masked-{index}.csv"
+            masked = mask_long_lines(path, read_path, limits.record_bytes)
         rejects = f"rejects_{index}"
         relation = Generated(
-            f"read_csv(?, {csv_options(limits, parallel=not long_line)}, store_rejects = true, "
+            f"read_csv(?, {csv_options(limits)}, store_rejects = true, "
             f"rejects_table = '{rejects}', rejects_scan = 'rejects_scan_{index}')"
         )
-        return TextSource(relation, [str(path), columns], header, rejects)
+        return TextSource(relation, [str(read_path), columns], header, rejects, read_path, masked)
     if suffix == ".parquet":
         try:
             described = con.execute(sql("feeds/describe_parquet"), [str(path)]).fetchall()

@@ -102,17 +102,19 @@ def checked(
     return Checked(
         staged,
         [contract, *suite_checks],
-        merge_problems(staged.problems, suite_checks),
+        merge_problems(staged.problems, suite_checks, files_unread=staged.files_unread),
         seconds,
     )
 
 
-def merge_problems(parsed: list[Problem], checks: list[CheckOutcome]) -> list[Problem]:
+def merge_problems(
+    parsed: list[Problem], checks: list[CheckOutcome], *, files_unread: int = 0
+) -> list[Problem]:
     """Parser problems first, then suite problems not already said of the same cell."""
     seen: set[tuple[str, int | None, str | None]] = {
         (p.file, p.row, p.column) for p in parsed if p.row is not None
     }
-    unreadable_file = any(p.row is None for p in parsed)
+    unreadable_file = files_unread > 0 or any(p.row is None for p in parsed)
     merged = list(parsed)
     for check in checks:
         for p in check.problems:

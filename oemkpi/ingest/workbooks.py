@@ -166,9 +166,17 @@ class Workbooks:
             self._done[paths[number]] = self._result(targets[number], result)
             answered = number + 1
         if answered < len(paths):
-            # The child ended while reading this workbook (an allocation failed): the
-            # rest are read by a new child.
-            self._done[paths[answered]] = self._memory()
+            # The child ended while reading this workbook: an allocation failed (the reader
+            # aborts, or Python runs out of memory), or it broke otherwise. The rest are
+            # read by a new child.
+            lines = done.stderr.strip().splitlines()
+            if done.returncode < 0 or any("memory" in line.lower() for line in lines[-3:]):
+                self._done[paths[answered]] = self._memory()
+            else:
+                last = lines[-1][:160] if lines else f"exit status {done.returncode}"
+                self._done[paths[answered]] = Unreadable(
+                    "file_unreadable", f"it could not be read as an XLSX workbook ({last})"
+                )
             return paths[answered + 1 :]
         return []
 

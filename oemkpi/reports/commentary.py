@@ -136,7 +136,7 @@ def load_commentary(path: Path, limits: Limits | None = None) -> Commentary | No
                 "put the commentary in the file itself and render again."
             ) from None
         raise OemkpiError(f"The commentary file {shown} cannot be read ({err.strerror}).") from None
-    with os.fdopen(descriptor, "rb") as handle:
+    try:
         st = os.fstat(descriptor)
         if not stat.S_ISREG(st.st_mode):
             raise OemkpiError(
@@ -149,12 +149,12 @@ def load_commentary(path: Path, limits: Limits | None = None) -> Commentary | No
                 f"limit of {size_text(limits.commentary_bytes)} ({env_name('commentary_bytes')}); "
                 "shorten it and render again."
             )
-        try:
+        with os.fdopen(os.dup(descriptor), "rb") as handle:
             raw = handle.read(limits.commentary_bytes + 1)
-        except OSError as err:
-            raise OemkpiError(
-                f"The commentary file {shown} cannot be read ({err.strerror})."
-            ) from None
+    except OSError as err:
+        raise OemkpiError(f"The commentary file {shown} cannot be read ({err.strerror}).") from None
+    finally:
+        os.close(descriptor)
     if len(raw) > limits.commentary_bytes:  # it grew since it was measured
         raise OemkpiError(
             f"The commentary file {shown} holds more than the limit of "
