@@ -102,6 +102,13 @@ def _assert_rejected_earlier_stays(home: Home, outcome: DeliveryOutcome, before:
     assert outcome.rows_in_force == len(before)
 
 
+def _rejected(home: Home, before: list) -> list[str]:
+    """Ingest the month, check it was rejected with the earlier rows in force; its sentences."""
+    outcome = ingest(home)
+    _assert_rejected_earlier_stays(home, outcome, before)
+    return [p.message for p in outcome.problems]
+
+
 # -- 1. no record dropped in silence ----------------------------------------------------------
 
 
@@ -144,10 +151,7 @@ def test_a_record_over_a_lowered_limit_is_named_wherever_it_is(
     lines.insert(index, big + ("" if place == "last, no line break" else "\n"))
     (landing(loaded, FEED, MONTH) / "big.csv").write_text(_head() + "".join(lines), "utf-8")
 
-    outcome = ingest(loaded)
-
-    _assert_rejected_earlier_stays(loaded, outcome, before)
-    assert [p.message for p in outcome.problems] == [
+    assert _rejected(loaded, before) == [
         f"{WHERE}/big.csv row {index + 2}: the record is longer than the limit of 64 KiB "
         f"(OEMKPI_MAX_RECORD_BYTES); {RECORD_ADVICE}"
     ]
@@ -330,10 +334,7 @@ def test_a_delivery_over_the_byte_limit_is_rejected_unread(
     write_csv(folder / "b.csv", header(FEED), good_rows(FEED, MONTH))
     size = (folder / "a.csv").stat().st_size * 2
 
-    outcome = ingest(loaded)
-
-    _assert_rejected_earlier_stays(loaded, outcome, before)
-    assert [p.message for p in outcome.problems] == [
+    assert _rejected(loaded, before) == [
         f"{WHERE}: the delivery's 2 files hold {size / 1024:.1f} KiB, more than the limit of "
         "1000 bytes per delivery (OEMKPI_MAX_DELIVERY_BYTES), so none of it is read; split the "
         "month's files into smaller deliveries or, if this machine can take it, raise the limit."
@@ -357,10 +358,7 @@ def test_an_xlsx_with_a_400_mb_cell_is_refused_from_its_zip_directory(loaded: Ho
     )
     assert path.stat().st_size < 1 << 20
 
-    outcome = ingest(loaded)
-
-    _assert_rejected_earlier_stays(loaded, outcome, before)
-    assert [p.message for p in outcome.problems] == [
+    assert _rejected(loaded, before) == [
         f"{WHERE}/big.xlsx: its first sheet decompresses to 400 MiB of XML, more than the limit "
         f"of 256 MiB per sheet (OEMKPI_MAX_XLSX_SHEET_BYTES), so it is not read; {XLSX_ADVICE}"
     ]
@@ -384,10 +382,7 @@ def test_an_xlsx_that_needs_too_much_memory_is_one_sentence_not_an_abort(
         write_raw_xlsx(path, rows, [repeated(b"Q", 1 << 20)])
     assert path.stat().st_size < 64 << 10
 
-    outcome = ingest(loaded)
-
-    _assert_rejected_earlier_stays(loaded, outcome, before)
-    assert [p.message for p in outcome.problems] == [
+    assert _rejected(loaded, before) == [
         f"{WHERE}/bomb.xlsx: its first sheet needs more than 256 MiB of memory to read "
         f"(OEMKPI_MAX_XLSX_MEMORY_BYTES), so it is not read; {XLSX_ADVICE}"
     ]
@@ -401,10 +396,7 @@ def test_an_xlsx_cell_over_the_record_limit_is_named_with_its_row_and_column(
     rows[4][4] = Shared(0)
     write_raw_xlsx(landing(loaded, FEED, MONTH) / "cell.xlsx", rows, ["S" * (2 << 20)])
 
-    outcome = ingest(loaded)
-
-    _assert_rejected_earlier_stays(loaded, outcome, before)
-    assert [p.message for p in outcome.problems] == [
+    assert _rejected(loaded, before) == [
         f"{WHERE}/cell.xlsx row 5, column sku: the cell holds 2 MiB, more than the limit of "
         f"1 MiB per cell (OEMKPI_MAX_RECORD_BYTES); {RECORD_ADVICE}"
     ]
@@ -417,6 +409,29 @@ def test_a_good_xlsx_written_by_hand_loads(loaded: Home) -> None:
 
     assert (outcome.status, outcome.rows) == ("loaded", len(good_rows(FEED, MONTH)))
     assert not list(loaded.staging.glob("xlsx-*"))  # the sheets read were removed
+
+
+def test_a_parquet_column_over_the_limit_is_refused_from_its_footer(
+    loaded: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 16 KB Parquet file can hold a 400 MB value (DuckDB then ran out of memory at a
+    2 GB peak); the footer says how large each column of each row group is."""
+    import polars as pl
+
+    monkeypatch.setenv("OEMKPI_MAX_PARQUET_COLUMN_BYTES", str(64 << 10))
+    before = in_force(loaded)
+    rows = good_rows(FEED, MONTH)
+    rows[0][4] = "P" * (1 << 20)
+    frame = pl.DataFrame(
+        {c: [r[i] for r in rows] for i, c in enumerate(header(FEED))}
+    ).with_columns(pl.col("units").cast(pl.Int64))
+    frame.write_parquet(landing(loaded, FEED, MONTH) / "big.parquet")
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/big.parquet: its column sku decompresses to 1 MiB in one row group, more than "
+        "the limit of 64 KiB (OEMKPI_MAX_PARQUET_COLUMN_BYTES), so it is not read; write "
+        "the file with smaller row groups (for example 100,000 rows each) and deliver again."
+    ]
 
 
 # -- 9. a delivery changing while it is read --------------------------------------------------

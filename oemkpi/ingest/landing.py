@@ -109,6 +109,14 @@ def open_text_source(
                 "file_unreadable", f"it is not a readable Parquet file ({short_error(err)})"
             ) from None
         header = [row[0] for row in described]
+        largest = con.execute(sql("feeds/select_parquet_largest_column"), [str(path)]).fetchone()
+        if largest is not None and int(largest[1]) > limits.parquet_column_bytes:
+            raise Unreadable(
+                "parquet_too_large",
+                f"its column {largest[0]} decompresses to {size_text(int(largest[1]))} in one "
+                f"row group, more than the limit of {size_text(limits.parquet_column_bytes)} "
+                f"({env_name('parquet_column_bytes')}), so it is not read",
+            )
         casts = ", ".join(
             f"cast({_quote_identifier(name)} as varchar) as c{i}" for i, name in enumerate(header)
         )

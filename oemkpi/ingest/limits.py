@@ -40,6 +40,10 @@ class Limits:
     #: workbook of 400 KB can decompress to 400 MB. 256 MiB admits a sheet of about
     #: 900,000 rows of seven columns.
     xlsx_sheet_bytes: int = 256 * MIB
+    #: One column of one Parquet row group, uncompressed, as the file's footer states it:
+    #: DuckDB reads a column chunk at a time, and a 16 KB file can hold a 400 MB value.
+    #: A 10M-row file written as a single row group has a ~150 MB SKU column.
+    parquet_column_bytes: int = 256 * MIB
     #: Memory of the helper process that reads an XLSX sheet: the reader (calamine, via
     #: fastexcel) keeps every cell of the sheet's used range in memory and ends its
     #: process when an allocation fails, which a crafted 25 KB workbook achieves (one
