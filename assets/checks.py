@@ -55,7 +55,7 @@ def feed_check_results(
         rows: list[tuple[object, ...]] = []
         errors: list[str] = []
         for outcome in outcomes:
-            if outcome.status == "missing":
+            if not outcome.checked:  # missing, or changed while it was read
                 missing_months.append(outcome.month)
                 continue
             check = next(c for c in outcome.checks if c.check == spec.name)

@@ -20,10 +20,11 @@ from oemkpi.ingest.contract import FEEDS, Feed
 from oemkpi.ingest.deliveries import ingest_deliveries
 from oemkpi.ingest.outcomes import DeliveryOutcome
 from oemkpi.ingest.validation_pages import validation_index_path, write_validation_pages
-from oemkpi.reference import load_reference
+from oemkpi.reference import check_configuration
 from oemkpi.warehouse import sql
 from pipelines.partitions import monthly_partitions, single_run
 from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
+from pipelines.step_errors import one_sentence
 
 
 def _month_metadata(outcome: DeliveryOutcome, preview: str, page: Path | None) -> dict[str, Any]:
@@ -74,11 +75,13 @@ def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
         metadata={"contract_columns": ", ".join(feed.column_names)},
         op_tags={"dagster/priority": "1" if feed.name == LARGEST_FEED else "0"},
     )
+    @one_sentence
     def _feed(
         context: dg.AssetExecutionContext, oemkpi: OemkpiResource
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult | dg.AssetMaterialization]:
         home = oemkpi.get_home()
-        reference = load_reference(home.reference)
+        # Reference data and configuration are checked before anything is written.
+        reference = check_configuration(home)
         months = list(context.partition_keys)
         previews: dict[str, str] = {}
         # One log message for the step: each is an event the instance stores.
@@ -90,7 +93,7 @@ def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
                 header = [d[0] for d in rows.description or []]
                 previews[month] = formats.md_table(header, rows.fetchall())
         context.log.info("\n".join(lines))
-        checked = [o for o in outcomes if o.status != "missing"]
+        checked = [o for o in outcomes if o.checked]
         pages = dict(
             zip((o.month for o in checked), write_validation_pages(home, checked), strict=True)
         )

@@ -20,6 +20,7 @@ from oemkpi.reference import load_reference
 from oemkpi.warehouse import sql
 from pipelines.partitions import previous
 from pipelines.resources import OemkpiResource
+from pipelines.step_errors import one_sentence
 
 
 @dg.asset(
@@ -27,6 +28,7 @@ from pipelines.resources import OemkpiResource
     deps=[dg.AssetDep(a.key) for a in feed_assets],
     **WAREHOUSE_MONTHLY,
 )
+@one_sentence
 def kpi_sums(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[Any]:
     """Additive sums per partner, country and segment for the month: shipped and server
     units, units with a forecast, Windows and total SKU units, Pro/premium units, licence
@@ -46,6 +48,7 @@ def kpi_sums(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Itera
     deps=[dg.AssetDep("windows_share", partition_mapping=previous(1))],
     **WAREHOUSE_MONTHLY,
 )
+@one_sentence
 def assortment(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[Any]:
     """Assortment wins and losses against the month before, per partner, country and
     segment: SKUs converted to Windows or new on Windows (wins), moved from Windows to
@@ -77,6 +80,7 @@ def assortment(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Ite
     deps=[dg.AssetDep(kpi_sums, partition_mapping=previous(12))],
     **WAREHOUSE_MONTHLY,
 )
+@one_sentence
 def kpis(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[Any]:
     """Every KPI of SPEC section 4 per partner, and by country and by segment: value,
     prior month, same month last year, MoM and YoY change (points for ratios, relative
@@ -132,6 +136,7 @@ def _kpi_summary(rows: list[tuple[Any, ...]]) -> str:
     deps=[dg.AssetDep(kpis), dg.AssetDep(assortment), dg.AssetDep("data_quality")],
     **WAREHOUSE_MONTHLY,
 )
+@one_sentence
 def red_flags(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[Any]:
     """Red flags and escalations per partner with stable rule ids (windows_share_drop,
     forecast_miss, target_gap, attach_drop, competitive_loss, data_quality,

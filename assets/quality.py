@@ -20,6 +20,7 @@ from oemkpi.kpis.red_flags import load_thresholds
 from oemkpi.reference import load_reference
 from oemkpi.warehouse import sql
 from pipelines.resources import OemkpiResource
+from pipelines.step_errors import one_sentence
 
 _FEED_HEADER = ("month", "feed", "status", "rows in force", "partners", "problems")
 
@@ -51,6 +52,7 @@ _FEED_HEADER = ("month", "feed", "status", "rows in force", "partners", "problem
     ],
     **WAREHOUSE_MONTHLY,
 )
+@one_sentence
 def data_quality(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[Any]:
     """The month's data quality across feeds, as the report's appendix shows it: each
     feed's status (loaded, rejected, missing, late) and rows in force, partners missing

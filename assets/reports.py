@@ -11,6 +11,7 @@ from assets.quality import data_quality
 from oemkpi.reports.writing import write_reports
 from pipelines.partitions import monthly_partitions, previous, single_run
 from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
+from pipelines.step_errors import one_sentence
 
 
 @dg.asset(
@@ -27,6 +28,7 @@ from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
         dg.AssetDep(red_flags),
     ],
 )
+@one_sentence
 def monthly_reports(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[Any]:
     """The monthly business update of every partner in reference/partners.csv, as a
     self-contained HTML page with 13-month trend charts, a Markdown version for mail and
@@ -57,6 +59,8 @@ def monthly_reports(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -
         progress[written.month] = (
             f"{len(written.reports)} partner updates in {written.index.parent}"
         )
+        for warning in written.warnings:
+            context.log.warning(warning)
     yield month_results(context, per_month, progress=progress)
 
 

@@ -81,10 +81,11 @@ class Home:
     def red_flags_yaml(self) -> Path:
         return self.reference / "red_flags.yaml"
 
+    def commentary_dir(self, month: str) -> Path:
+        return self.root / "commentary" / parse_month(month)
+
     def commentary_file(self, month: str, partner_id: str) -> Path:
-        return (
-            self.root / "commentary" / parse_month(month) / f"{checked_partner_id(partner_id)}.md"
-        )
+        return self.commentary_dir(month) / f"{checked_partner_id(partner_id)}.md"
 
     # -- outputs ----------------------------------------------------------
     @property

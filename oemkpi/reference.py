@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oemkpi.errors import OemkpiError
+from oemkpi.home import Home
 from oemkpi.ingest.contract import COUNTRY_RE, PARTNER_ID_RE
 
 #: KPIs that may carry a quarterly target, and whether the target is a volume.
@@ -29,6 +30,13 @@ TARGET_KPIS: dict[str, str] = {
 
 _FQ_RE = re.compile(r"^FY\d{2}-Q[1-4]$")
 _NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
+#: The targets a KPI may have: ratios are fractions (forecast attainment may exceed 1),
+#: volumes are counts or US dollars up to a trillion a quarter.
+TARGET_RANGES: dict[str, tuple[float, float]] = {
+    "ratio": (0.0, 1.0),
+    "forecast_attainment": (0.0, 10.0),
+    "volume": (0.0, 1e12),
+}
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,8 @@ def _read_rows(
 
 
 def _fail(path: Path, row: dict[str, str], column: str, what: str) -> OemkpiError:
-    return OemkpiError(f"{path} row {row['_row']}, column {column}: value {row[column]!r} {what}.")
+    shown = repr(row[column]) if len(row[column]) <= 40 else repr(row[column][:37] + "...")
+    return OemkpiError(f"{path} row {row['_row']}, column {column}: value {shown} {what}.")
 
 
 def load_partners(path: Path) -> tuple[Partner, ...]:
@@ -172,6 +181,14 @@ def load_targets(path: Path, partner_ids: set[str]) -> tuple[Target, ...]:
             )
         if not _NUMBER_RE.match(row["target"]):
             raise _fail(path, row, "target", "is not a plain number; write it like 0.92 or 1500000")
+        low, high = TARGET_RANGES.get(row["kpi"], TARGET_RANGES[TARGET_KPIS[row["kpi"]]])
+        if not low <= float(row["target"]) <= high:
+            raise _fail(
+                path,
+                row,
+                "target",
+                f"is out of range for {row['kpi']}; give a number from {low:g} to {high:,.0f}",
+            )
         key = (row["partner_id"], row["fiscal_quarter"], row["kpi"])
         if key in seen:
             raise _fail(
@@ -188,3 +205,14 @@ def load_reference(reference_dir: Path) -> Reference:
     countries = load_countries(reference_dir / "countries.csv")
     targets = load_targets(reference_dir / "targets.csv", {p.partner_id for p in partners})
     return Reference(partners, countries, targets)
+
+
+def check_configuration(home: Home) -> Reference:
+    """Read and check every reference and configuration file a run reads (partners,
+    countries, targets, ``red_flags.yaml``): a run calls this before it writes anything,
+    so a mistake in them is one sentence at the start, not a failure half-way."""
+    from oemkpi.kpis.red_flags import load_thresholds  # the KPI stage reads them later
+
+    reference = load_reference(home.reference)
+    load_thresholds(home.red_flags_yaml)
+    return reference

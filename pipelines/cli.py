@@ -141,6 +141,9 @@ def _run_range(home: Home, first: str, last: str) -> int:
     if summary.failure:
         print(f"oemkpi: the run failed after {seconds:.1f} s: {summary.failure}", file=sys.stderr)
         return EXIT_ERROR
+    if summary.changed:
+        print(_changed_sentence(label, seconds, summary.changed), file=sys.stderr)
+        return EXIT_REJECTED
     if summary.rejected:
         print(
             f"oemkpi: finished {label} in {seconds:.1f} s with rejected deliveries: {counts}. "
@@ -152,10 +155,29 @@ def _run_range(home: Home, first: str, last: str) -> int:
     return EXIT_OK
 
 
+def _changed_sentence(label: str, seconds: float, changed: list[str]) -> str:
+    return (
+        f"oemkpi: finished {label} in {seconds:.1f} s, but the delivery of "
+        f"{', '.join(changed)} changed while it was read, so nothing of it was loaded or "
+        "quarantined and the month's earlier delivery stays in force; run the month again "
+        "once its files are complete."
+    )
+
+
 def _validate(home: Home, args: argparse.Namespace) -> int:
     from oemkpi.ingest.check_file import validate_file
+    from oemkpi.ingest.folder import printable
 
-    report = validate_file(home, Path(args.file), args.feed, args.month)
+    try:
+        report = validate_file(home, Path(args.file), args.feed, args.month)
+    except (OemkpiError, KeyboardInterrupt):
+        raise
+    except Exception as err:  # a bug: still one sentence, as validate promises
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise OemkpiError(
+            f"{printable(args.file)} could not be checked ({type(err).__name__}: {first}); "
+            "please report this with the file."
+        ) from err
     for warning in report.warnings:
         _say(f"warning: {warning.message}")
     for problem in report.problems:

@@ -27,6 +27,9 @@ class OemkpiResource(dg.ConfigurableResource):
     home: str = ""
     fiscal_year_start_month: int = DEFAULT_FY_START_MONTH
     late_after_day: int = 10
+    #: landing_sensor starts a run for a delivery once nothing in its folder has changed
+    #: for this long, so a delivery still being copied is not read half-way.
+    landing_quiet_seconds: float = 60
 
     def get_home(self) -> Home:
         return Home.at(self.home) if self.home else Home.from_env()

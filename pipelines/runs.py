@@ -14,9 +14,11 @@ from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES
 from oemkpi.months import month_range, parse_month
+from oemkpi.reference import check_configuration
 from oemkpi.warehouse import connect, sql
 from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions
+from pipelines.step_errors import failure_sentence
 
 #: Dagster's public run tags for a single-run backfill over a partition range.
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -42,6 +44,8 @@ class RunSummary:
     success: bool
     statuses: list[FeedMonthStatus] = field(default_factory=list)
     failure: str | None = None
+    #: "<feed> <YYYY-MM>" of deliveries that changed while the run read them
+    changed: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(s.status == status for s in self.statuses)
@@ -71,6 +75,7 @@ def check_months(first: str, last: str) -> list[str]:
 def run_months(home: Home, first: str, last: str) -> RunSummary:
     """Materialize every asset of ``monthly_update`` for ``first``..``last`` as one run."""
     months = check_months(first, last)
+    check_configuration(home)  # one sentence before anything runs
     ensure_instance(home)
     from pipelines.definitions import defs  # imported late: the CLI's --help stays fast
 
@@ -102,8 +107,9 @@ def run_months(home: Home, first: str, last: str) -> RunSummary:
                 },
             )
     summary = RunSummary(result.run_id, months, result.success)
+    summary.changed = _changed_deliveries(result)
     if not result.success:
-        summary.failure = _failure_sentence(result)
+        summary.failure = failure_sentence(result)
     if home.warehouse.exists():
         summary.statuses = feed_statuses(home, months)
     return summary
@@ -130,20 +136,17 @@ def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
     return out
 
 
-def _failure_sentence(result: dg.ExecuteInProcessResult) -> str:
-    """The user's error if a step raised one, else where the run failed."""
+def _changed_deliveries(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Feed-months whose delivery changed while the run read it (their materialization
+    says status ``changed``): nothing of them was loaded or quarantined."""
+    found = []
     for event in result.all_events:
-        if event.event_type_value != "STEP_FAILURE":
+        if event.event_type_value != "ASSET_MATERIALIZATION":
             continue
-        error = event.step_failure_data.error if event.step_failure_data else None
-        while error is not None:
-            if error.cls_name == "OemkpiError":
-                return error.message.split(": ", 1)[-1].strip()
-            error = error.cause
-        top = event.step_failure_data.error if event.step_failure_data else None
-        text = top.message.strip().splitlines()[0] if top and top.message else "unknown error"
-        return (
-            f"Step {event.step_key} failed ({text}); open run {result.run_id} in the "
-            "Dagster UI (make ui) for the full error."
-        )
-    return f"Run {result.run_id} failed; open it in the Dagster UI (make ui) for details."
+        materialization = event.step_materialization_data.materialization
+        status = materialization.metadata.get("status")
+        if status is not None and getattr(status, "value", None) == "changed":
+            found.append(
+                f"{materialization.asset_key.to_user_string()} {materialization.partition}"
+            )
+    return found

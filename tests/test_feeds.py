@@ -16,7 +16,9 @@ import pytest
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEEDS
 from oemkpi.ingest.deliveries import ingest_deliveries, ingest_delivery
+from oemkpi.ingest.limits import Limits
 from oemkpi.ingest.outcomes import DeliveryOutcome
+from oemkpi.ingest.workbooks import Workbooks
 from oemkpi.reference import load_reference
 from oemkpi.warehouse import warehouse
 from tests.feedfiles import (
@@ -868,7 +870,15 @@ def test_the_clean_load_accepts_no_value_the_diagnosing_parse_would_name(
     with warehouse(home.warehouse) as con:
         con.execute("begin transaction")
         try:
-            insert_clean(con, spec, MONTH, [path], [path.name])
+            insert_clean(
+                con,
+                spec,
+                MONTH,
+                [path],
+                [path.name],
+                limits=Limits(),
+                workbooks=Workbooks(tmp_path / "xlsx", Limits()),
+            )
         except NotClean:
             short: object = refused
         else:

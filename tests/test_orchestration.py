@@ -31,7 +31,7 @@ from dagster._core.storage.tags import (
 
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES
-from oemkpi.ingest.landing import delivery_files, fingerprint
+from oemkpi.ingest.folder import delivery_files, fingerprint
 from oemkpi.months import month_range
 from oemkpi.sample import write_sample_home
 from pipelines.definitions import defs
@@ -175,13 +175,18 @@ def sensor_home(tmp_path: Path, dagster_home: Path) -> Home:
     return home
 
 
-def _tick(home: Home, cursor: str | None) -> tuple[list[dg.RunRequest], str]:
+def _tick(
+    home: Home, cursor: str | None, quiet_seconds: float = 0
+) -> tuple[list[dg.RunRequest], str]:
+    """One evaluation of the sensor; deliveries count as quiet at once unless told."""
     sensor = defs.resolve_sensor_def("landing_sensor")
     with dg.DagsterInstance.get() as instance:
         context = dg.build_sensor_context(
             cursor=cursor,
             instance=instance,
-            resources={"oemkpi": OemkpiResource(home=str(home.root))},
+            resources={
+                "oemkpi": OemkpiResource(home=str(home.root), landing_quiet_seconds=quiet_seconds)
+            },
             definitions=defs,
         )
         data = sensor.evaluate_tick(context)
@@ -269,6 +274,31 @@ def test_sensor_requests_a_run_per_new_or_changed_delivery_and_none_twice(
     assert requests[0].run_key == _folder_key(home, "pc_shipments", "2026-04")
     assert requests[0].asset_selection == _expected_selection("pc_shipments")
     assert _tick(home, cursor_5)[0] == []
+
+
+def test_sensor_waits_until_a_delivery_has_been_quiet(sensor_home: Home) -> None:
+    """A delivery still being copied is not read half-way: a folder is taken once nothing
+    in it changed for landing_quiet_seconds (default 60)."""
+    home = sensor_home
+    assert OemkpiResource().landing_quiet_seconds == 60
+
+    # Written just now: no run yet, and the cursor holds nothing for the folders.
+    requests, cursor = _tick(home, None, quiet_seconds=60)
+    assert (requests, json.loads(cursor)) == ([], {})
+
+    # Quiet long enough (a quiet period of 0 here): one run per folder.
+    requests, cursor = _tick(home, cursor, quiet_seconds=0)
+    assert len(requests) == 8
+
+    # A file written again: its folder waits, the cursor keeps the version last run.
+    changed = delivery_files(home.landing_dir("attach_rate", "2026-02"))[0]
+    with changed.open("ab") as handle:
+        handle.write(b"\n")
+    waiting, cursor_2 = _tick(home, cursor, quiet_seconds=60)
+    assert waiting == []
+    assert json.loads(cursor_2) == json.loads(cursor)
+    requests, _ = _tick(home, cursor_2, quiet_seconds=0)
+    assert [r.tags["oemkpi/delivery"] for r in requests] == ["attach_rate/2026-02"]
 
 
 # --------------------------------------------------------------------------- 3. schedule

@@ -29,7 +29,7 @@ from oemkpi.ingest.contract import (
     SEGMENTS,
 )
 from oemkpi.ingest.diagnose import stage_delivery
-from oemkpi.ingest.landing import delivery_files
+from oemkpi.ingest.folder import delivery_files
 from oemkpi.months import fiscal_quarter, month_range
 from oemkpi.reference import load_reference
 from oemkpi.sample import COUNTRY_CATALOGUE, SampleSummary, write_sample_home

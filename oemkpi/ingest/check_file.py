@@ -7,6 +7,7 @@ staging file, which is removed.
 from __future__ import annotations
 
 import re
+import stat
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ from oemkpi.home import Home
 from oemkpi.ingest.batches import validate_staged
 from oemkpi.ingest.contract import Feed, get_feed
 from oemkpi.ingest.diagnose import remove_scratch_db, stage_delivery
+from oemkpi.ingest.folder import display_name, printable
+from oemkpi.ingest.limits import Limits, env_name, size_text
 from oemkpi.ingest.outcomes import Checked, checked
-from oemkpi.ingest.problems import Problem
+from oemkpi.ingest.problems import Problem, problem
 from oemkpi.months import parse_month
 from oemkpi.reference import Reference, load_reference
 
@@ -37,12 +40,34 @@ class ValidationReport:
 def validate_file(home: Home, path: Path, feed_name: str, month: str | None) -> ValidationReport:
     """Parse and validate ``path`` as a delivery of ``feed_name`` for ``month``."""
     feed = get_feed(feed_name)
-    if not path.is_file():
-        raise OemkpiError(f"There is no file {path}; give the path of a CSV, Parquet or XLSX file.")
+    shown = printable(str(path))
+    try:
+        st = path.stat()  # the file named on the command line: a link there is the user's
+    except OSError:
+        raise OemkpiError(
+            f"There is no file {shown}; give the path of a CSV, Parquet or XLSX file."
+        ) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise OemkpiError(
+            f"{shown} is not a regular file; give the path of a CSV, Parquet or XLSX file."
+        )
     if month is None:
         month = _month_of(path)
     month = parse_month(month)
     reference = load_reference(home.reference)
+    limits = Limits.from_env()
+    if st.st_size > limits.delivery_bytes:
+        too_large = problem(
+            display_name(path, Path.cwd()),
+            None,
+            None,
+            None,
+            "delivery_too_large",
+            f"the file holds {size_text(st.st_size)}, more than the limit of "
+            f"{size_text(limits.delivery_bytes)} per delivery ({env_name('delivery_bytes')}), "
+            "so it is not read",
+        )
+        return ValidationReport(month, 0, [too_large], [], 1)
     staging_db = home.staging / f"validate-{uuid.uuid4().hex[:8]}.duckdb"
     try:
         result = check_delivery(
@@ -77,4 +102,6 @@ def _month_of(path: Path) -> str:
     """The month a file is for, when it sits in a ``YYYY-MM`` folder as in landing."""
     if _MONTH_FOLDER.match(path.parent.name):
         return path.parent.name
-    raise OemkpiError(f"Cannot tell which month {path} is for; give it with --month YYYY-MM.")
+    raise OemkpiError(
+        f"Cannot tell which month {printable(str(path))} is for; give it with --month YYYY-MM."
+    )

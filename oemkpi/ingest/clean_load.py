@@ -19,22 +19,24 @@ import duckdb
 from oemkpi.home import Home
 from oemkpi.ingest.batches import BATCH_MAX_ROWS, passed_checks
 from oemkpi.ingest.contract import Feed
+from oemkpi.ingest.csv_files import Unreadable
+from oemkpi.ingest.folder import DeliveryFolder, display_names, printable
 from oemkpi.ingest.landing import (
-    Unreadable,
     all_blank,
-    display_names,
-    fingerprint,
+    every_column_read,
     match_header,
     open_text_source,
     short_error,
     text_columns,
 )
+from oemkpi.ingest.limits import Limits
 from oemkpi.ingest.outcomes import DeliveryOutcome, contract_outcome
 from oemkpi.ingest.problems import Problem
 from oemkpi.ingest.record import record_delivery
 from oemkpi.ingest.suite_runs import suite_failures
 from oemkpi.ingest.suites import Suite, load_suite
 from oemkpi.ingest.typing_rules import clean_expression
+from oemkpi.ingest.workbooks import Workbooks
 from oemkpi.reference import Reference
 from oemkpi.warehouse import Generated, first_row, render_sql
 
@@ -49,6 +51,9 @@ def insert_clean(
     month: str,
     files: list[Path],
     names: list[str],
+    *,
+    limits: Limits,
+    workbooks: Workbooks,
 ) -> tuple[int, list[Problem]]:
     """Replace ``feed``'s ``month`` in the warehouse by this delivery, in the caller's transaction.
 
@@ -61,12 +66,11 @@ def insert_clean(
     selects: list[str] = []
     params: list[object] = []
     warnings: list[Problem] = []
-    views: list[str] = []
     try:
         for index, (path, name) in enumerate(zip(files, names, strict=True)):
-            source = open_text_source(con, path, f"clean_{index}", strict=True)
-            if source.view:
-                views.append(source.view)
+            source = open_text_source(
+                con, path, f"clean_{index}", strict=True, limits=limits, workbooks=workbooks
+            )
             positions, problems, header_warnings = match_header(feed, source.header, name)
             if problems:
                 raise NotClean(name)
@@ -78,6 +82,7 @@ def insert_clean(
                     typed_columns=Generated(", ".join(sql for sql, _ in typed)),
                     text_columns=text_columns(feed, positions),
                     relation=source.relation,
+                    every_column=every_column_read(source.header, positions),
                     all_blank=all_blank(feed),
                 )
             )
@@ -97,10 +102,7 @@ def insert_clean(
     except Unreadable as err:
         raise NotClean(err.what) from None
     except duckdb.Error as err:
-        # The transaction is aborted; its rollback drops the XLSX views registered in it.
         raise NotClean(short_error(err)) from None
-    for view in views:
-        con.unregister(view)
     return int(rows), warnings
 
 
@@ -118,10 +120,14 @@ def load_clean_deliveries(
     con: duckdb.DuckDBPyConnection,
     home: Home,
     feed: Feed,
-    delivered: dict[str, list[Path]],
+    folders: dict[str, DeliveryFolder],
     reference: Reference,
+    *,
+    limits: Limits,
+    workbooks: Workbooks,
 ) -> dict[str, DeliveryOutcome]:
-    """Load the clean deliveries; the outcomes of those loaded, by month.
+    """Load the clean deliveries; the outcomes of those loaded, and of those that changed
+    while they were read, by month.
 
     Months are read into the feed's table one after another in one transaction, up to
     :data:`~oemkpi.ingest.batches.BATCH_MAX_ROWS` rows, and the suite judges them
@@ -131,20 +137,23 @@ def load_clean_deliveries(
     it; a batch the suite fails is rolled back whole. Those months go the diagnosing
     way. Every row of a month carries the month's folder (or the insert fails), so
     keys, which include the month, are unique in a batch exactly when unique in each
-    delivery.
+    delivery. Before the commit, each month's folder is listed again: a month whose
+    files changed meanwhile leaves the batch as ``changed`` (nothing of it is written)
+    and the batch is read again without it.
     """
     suite = load_suite(feed.name)
-    loaded: dict[str, DeliveryOutcome] = {}
-    queue = list(delivered)
+    settled: dict[str, DeliveryOutcome] = {}
+    queue = list(folders)
     while queue:
         con.begin()
         committed = False
         try:
-            batch, not_clean = _insert_batch(con, home, feed, suite, queue, delivered)
+            batch, not_clean = _insert_batch(
+                con, home, feed, suite, queue, folders, limits, workbooks
+            )
             if not_clean is not None:
                 queue.remove(not_clean)
                 continue  # rolled back below; the batch is read again without that month
-            del queue[: len(batch)]
             started = time.perf_counter()
             failed = suite_failures(
                 suite,
@@ -156,25 +165,33 @@ def load_clean_deliveries(
             )
             validated = time.perf_counter() - started
             if failed:
+                del queue[: len(batch)]
                 continue  # rolled back below; each month is diagnosed on its own
+            moving = [b.month for b in batch if folders[b.month].changed()]
+            if moving:
+                for month in moving:
+                    queue.remove(month)
+                    settled[month] = DeliveryOutcome(feed.name, month, "changed")
+                continue  # rolled back below; the batch is read again without them
+            del queue[: len(batch)]
             started = time.perf_counter()
             total = max(1, sum(b.rows for b in batch))
             outcomes = [
-                _clean_outcome(feed, suite, b, delivered[b.month], validated * b.rows / total)
+                _clean_outcome(feed, suite, b, folders[b.month], home, validated * b.rows / total)
                 for b in batch
             ]
             for outcome in outcomes:
-                record_delivery(con, outcome, delivered[outcome.month])
+                record_delivery(con, outcome, folders[outcome.month].files)
             con.commit()
             committed = True
             recorded = time.perf_counter() - started
             for outcome in outcomes:
                 outcome.seconds["load"] = recorded * outcome.rows / total
-                loaded[outcome.month] = outcome
+                settled[outcome.month] = outcome
         finally:
             if not committed:
                 con.rollback()
-    return loaded
+    return settled
 
 
 def _insert_batch(
@@ -183,7 +200,9 @@ def _insert_batch(
     feed: Feed,
     suite: Suite,
     queue: list[str],
-    delivered: dict[str, list[Path]],
+    folders: dict[str, DeliveryFolder],
+    limits: Limits,
+    workbooks: Workbooks,
 ) -> tuple[list[_Inserted], str | None]:
     """Read months from the front of ``queue`` until the batch is full; the months read,
     and the month that stopped the batch by not being clean (the transaction is then
@@ -193,11 +212,17 @@ def _insert_batch(
     for month in queue:
         if batch and rows >= BATCH_MAX_ROWS:
             break
-        files = delivered[month]
+        files = folders[month].files
         started = time.perf_counter()
         try:
             inserted, warnings = insert_clean(
-                con, feed, month, files, display_names(files, home.root)
+                con,
+                feed,
+                month,
+                files,
+                display_names(files, home.root),
+                limits=limits,
+                workbooks=workbooks,
             )
         except NotClean:
             return batch, month
@@ -209,17 +234,22 @@ def _insert_batch(
 
 
 def _clean_outcome(
-    feed: Feed, suite: Suite, inserted: _Inserted, files: list[Path], validated: float
+    feed: Feed,
+    suite: Suite,
+    inserted: _Inserted,
+    folder: DeliveryFolder,
+    home: Home,
+    validated: float,
 ) -> DeliveryOutcome:
     checks = [contract_outcome(inserted.rows, []), *passed_checks(suite, inserted.rows)]
     return DeliveryOutcome(
         feed.name,
         inserted.month,
         "loaded",
-        fingerprint=fingerprint(files),
-        files=[p.name for p in files],
+        fingerprint=folder.fingerprint(),
+        files=[printable(p.name) for p in folder.files],
         rows=inserted.rows,
-        warnings=inserted.warnings,
+        warnings=[*folder.warnings(home.root), *inserted.warnings],
         checks=checks,
         seconds={"parse": inserted.seconds, "validate": validated},
     )

@@ -7,12 +7,21 @@ transaction or reject the delivery whole (files copied to quarantine with a
 Every outcome is recorded in ``deliveries`` and ``delivery_checks``.
 Landing files are only ever read.
 
-Two ways lead there. A clean delivery goes the clean load
+Each delivery folder is listed first (:mod:`oemkpi.ingest.folder`): only its
+regular files are read, and a folder that is a link, or holds more bytes than a
+delivery may (:mod:`oemkpi.ingest.limits`), is rejected without reading
+anything. Then two ways lead on. A clean delivery goes the clean load
 (:mod:`oemkpi.ingest.clean_load`): read straight into the feed's table inside a
 transaction and judged there by the suite before it commits. Everything else
 goes the diagnosing way (:func:`diagnose_deliveries`): staged in a scratch file
 with each row's file and line, validated, and loaded or quarantined with every
 problem named. Both ways reach the same verdict.
+
+The listing is the delivery's snapshot: both ways list the folder again after
+reading, before anything is written, and a delivery that changed meanwhile (a
+file still being written or replaced) is neither loaded nor quarantined nor
+recorded: its outcome is ``changed``, the month's earlier delivery stays in
+force, and the run says so. The fingerprint recorded is the one that was read.
 """
 
 from __future__ import annotations
@@ -31,11 +40,15 @@ from oemkpi.ingest.batches import validate_staged
 from oemkpi.ingest.clean_load import load_clean_deliveries
 from oemkpi.ingest.contract import Feed, get_feed
 from oemkpi.ingest.diagnose import StagedDelivery, remove_scratch_db, stage_delivery
-from oemkpi.ingest.landing import delivery_files, fingerprint, sql_string_literal
-from oemkpi.ingest.outcomes import Checked, DeliveryOutcome, checked
+from oemkpi.ingest.folder import DeliveryFolder, display_name, printable, read_folder
+from oemkpi.ingest.landing import sql_string_literal
+from oemkpi.ingest.limits import Limits
+from oemkpi.ingest.outcomes import Checked, DeliveryOutcome, checked, contract_outcome
+from oemkpi.ingest.problems import Problem
 from oemkpi.ingest.quarantine import quarantine_delivery
 from oemkpi.ingest.record import count_in_force, record_delivery
 from oemkpi.ingest.suite_runs import import_suite_engine_in_background
+from oemkpi.ingest.workbooks import Workbooks
 from oemkpi.reference import Reference
 from oemkpi.warehouse import render_sql, transaction, unordered_inserts
 
@@ -64,26 +77,48 @@ def ingest_deliveries(
 ) -> list[DeliveryOutcome]:
     """Check each month's delivery of a feed, then load or reject each: the clean ones
     by the clean load, the rest (and every month of a batch the suite fails) by
-    :func:`diagnose_deliveries`."""
+    :func:`diagnose_deliveries`; a delivery that cannot be read at all is rejected as is."""
     feed = get_feed(feed_name)
-    delivered: dict[str, list[Path]] = {}
-    for month in months:
-        files = delivery_files(home.landing_dir(feed.name, month))
-        if files:
-            delivered[month] = files
+    limits = Limits.from_env()
+    folders = {m: read_folder(home.landing_dir(feed.name, m)) for m in months}
+    delivered = {m: f for m, f in folders.items() if f.delivered}
     if delivered:
         import_suite_engine_in_background()
-    with unordered_inserts(con):
-        settled = load_clean_deliveries(con, home, feed, delivered, reference)
-        settled.update(
-            diagnose_deliveries(
+    before = {m: f.problems(home.root, limits) for m, f in delivered.items()}
+    # A folder refused as a whole, or too large, is not read at all.
+    unread = {m for m, f in delivered.items() if not f.readable(limits)}
+    workbooks = Workbooks(home.staging / f"xlsx-{uuid.uuid4().hex[:8]}", limits)
+    try:
+        workbooks.prepare(
+            [path for m, f in delivered.items() if m not in unread for path in f.files]
+        )
+        with unordered_inserts(con):
+            settled = load_clean_deliveries(
                 con,
                 home,
                 feed,
-                {m: files for m, files in delivered.items() if m not in settled},
+                {m: f for m, f in delivered.items() if not before[m]},
                 reference,
+                limits=limits,
+                workbooks=workbooks,
             )
-        )
+            settled.update(
+                diagnose_deliveries(
+                    con,
+                    home,
+                    feed,
+                    {m: f for m, f in delivered.items() if m not in settled and m not in unread},
+                    reference,
+                    limits=limits,
+                    workbooks=workbooks,
+                )
+            )
+            for month in unread:
+                settled[month] = _reject_unread(
+                    con, home, feed, month, delivered[month], before[month]
+                )
+    finally:
+        workbooks.close()
     outcomes = []
     for month in months:
         outcome = settled.get(month) or DeliveryOutcome(feed.name, month, "missing")
@@ -99,11 +134,15 @@ def diagnose_deliveries(
     con: duckdb.DuckDBPyConnection,
     home: Home,
     feed: Feed,
-    delivered: dict[str, list[Path]],
+    folders: dict[str, DeliveryFolder],
     reference: Reference,
+    *,
+    limits: Limits,
+    workbooks: Workbooks,
 ) -> dict[str, DeliveryOutcome]:
-    """Stage, validate and load or quarantine each delivery, naming every problem."""
-    if not delivered:
+    """Stage, validate and load or quarantine each delivery, naming every problem; a
+    delivery that changed while it was staged is left as it is (``changed``)."""
+    if not folders:
         return {}
     parse_seconds: dict[str, float] = {}
     scratch: list[Path] = []
@@ -112,8 +151,19 @@ def diagnose_deliveries(
         started = time.perf_counter()
         staging_db = home.staging / f"{feed.name}-{month}-{uuid.uuid4().hex[:8]}.duckdb"
         scratch.append(staging_db)
+        folder = folders[month]
         try:
-            return stage_delivery(feed, month, delivered[month], staging_db, base=home.root)
+            return stage_delivery(
+                feed,
+                month,
+                folder.files,
+                staging_db,
+                base=home.root,
+                limits=limits,
+                workbooks=workbooks,
+                problems=folder.problems(home.root, limits),
+                warnings=folder.warnings(home.root),
+            )
         finally:
             parse_seconds[month] = time.perf_counter() - started
 
@@ -121,19 +171,23 @@ def diagnose_deliveries(
     try:
         # DuckDB does the parsing and lets go of the GIL meanwhile: a backfill stages
         # its months in parallel, one thread per core; one month is staged directly.
-        if len(delivered) > 1:
+        if len(folders) > 1:
             with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-                staged.extend(pool.map(stage, delivered))
+                staged.extend(pool.map(stage, folders))
         else:
-            staged.extend(stage(month) for month in delivered)
+            staged.extend(stage(month) for month in folders)
         outcomes = {}
         for one, (checks, validate_seconds) in zip(
             staged, validate_staged(feed, staged, reference), strict=True
         ):
+            folder = folders[one.month]
+            if folder.changed():
+                outcomes[one.month] = DeliveryOutcome(feed.name, one.month, "changed")
+                continue
             result = checked(
                 one, checks, {"parse": parse_seconds[one.month], "validate": validate_seconds}
             )
-            outcomes[one.month] = _settle(con, home, feed, one.month, delivered[one.month], result)
+            outcomes[one.month] = _settle(con, home, feed, one.month, folder, result)
         return outcomes
     finally:
         for path in scratch:
@@ -145,16 +199,17 @@ def _settle(
     home: Home,
     feed: Feed,
     month: str,
-    files: list[Path],
+    folder: DeliveryFolder,
     result: Checked,
 ) -> DeliveryOutcome:
     """Load an accepted delivery, or quarantine a rejected one; record either."""
+    files = folder.files
     outcome = DeliveryOutcome(
         feed.name,
         month,
         "loaded" if result.accepted else "rejected",
-        fingerprint=fingerprint(files),
-        files=[p.name for p in files],
+        fingerprint=folder.fingerprint(),
+        files=[printable(p.name) for p in files],
         rows=result.staged.rows,
         problems=result.problems,
         warnings=result.staged.warnings,
@@ -165,9 +220,48 @@ def _settle(
     if result.accepted:
         _load_staged(con, feed, month, result.staged.staging_db, outcome, files)
     else:
-        outcome.quarantine = quarantine_delivery(home, feed, month, files, result)
+        outcome.quarantine = quarantine_delivery(
+            home,
+            feed,
+            month,
+            files,
+            result,
+            unread=[display_name(p, home.root) for p in folder.unread],
+        )
         record_delivery(con, outcome, files)
     outcome.seconds["load"] = time.perf_counter() - started
+    return outcome
+
+
+def _reject_unread(
+    con: duckdb.DuckDBPyConnection,
+    home: Home,
+    feed: Feed,
+    month: str,
+    folder: DeliveryFolder,
+    problems: list[Problem],
+) -> DeliveryOutcome:
+    """Reject a delivery none of which is read (its folder refused, or too large)."""
+    staged = StagedDelivery(feed, month, [], [], home.staging / "unread", problems=problems)
+    result = Checked(staged, [contract_outcome(0, problems)], problems)
+    outcome = DeliveryOutcome(
+        feed.name,
+        month,
+        "rejected",
+        fingerprint=folder.fingerprint(),
+        files=[printable(e.path.name) for e in folder.entries],
+        problems=problems,
+        checks=result.checks,
+    )
+    outcome.quarantine = quarantine_delivery(
+        home,
+        feed,
+        month,
+        [],
+        result,
+        unread=[display_name(e.path, home.root) for e in folder.entries],
+    )
+    record_delivery(con, outcome, folder.files)
     return outcome
 
 

@@ -19,17 +19,21 @@ from pathlib import Path
 import duckdb
 
 from oemkpi.ingest.contract import Feed
+from oemkpi.ingest.csv_files import Unreadable, record_after_blank_lines
+from oemkpi.ingest.folder import display_names
 from oemkpi.ingest.landing import (
-    Unreadable,
+    TextSource,
     all_blank,
-    display_names,
+    every_column_read,
     match_header,
     open_text_source,
     short_error,
     text_columns,
 )
+from oemkpi.ingest.limits import Limits, env_name, size_text
 from oemkpi.ingest.problems import MAX_LISTED_PER_RULE, Problem, problem, summary_problem
 from oemkpi.ingest.typing_rules import WHAT, problem_conditions, staged_expression
+from oemkpi.ingest.workbooks import Workbooks
 from oemkpi.warehouse import DUCKDB_CONFIG, Generated, first_row, render_sql, sql
 
 
@@ -47,17 +51,39 @@ class StagedDelivery:
     warnings: list[Problem] = field(default_factory=list)
     #: Contract columns present in every file (the staging table has just these).
     present_columns: list[str] = field(default_factory=list)
+    #: Files that could not be read at all (their problems explain any missing rows).
+    files_unread: int = 0
 
 
 def stage_delivery(
-    feed: Feed, month: str, files: list[Path], staging_db: Path, *, base: Path | None = None
+    feed: Feed,
+    month: str,
+    files: list[Path],
+    staging_db: Path,
+    *,
+    base: Path | None = None,
+    limits: Limits | None = None,
+    workbooks: Workbooks | None = None,
+    problems: list[Problem] | None = None,
+    warnings: list[Problem] | None = None,
 ) -> StagedDelivery:
     """Read ``files`` into ``staging_db`` and list every parsing problem.
 
-    ``base`` makes file names in problems relative (e.g. to the data home).
+    ``base`` makes file names in problems relative (e.g. to the data home). ``problems``
+    and ``warnings`` found before reading (entries of the folder that are not files) come
+    first. Limits default to the environment's; XLSX sheets are read by ``workbooks``, or
+    by a reader of this staging file's own.
     """
     names = display_names(files, base)
-    staged = StagedDelivery(feed, month, files, names, staging_db)
+    staged = StagedDelivery(
+        feed,
+        month,
+        files,
+        names,
+        staging_db,
+        problems=list(problems or []),
+        warnings=list(warnings or []),
+    )
     staging_db.parent.mkdir(parents=True, exist_ok=True)
     config = {
         **DUCKDB_CONFIG,
@@ -65,38 +91,51 @@ def stage_delivery(
         "preserve_insertion_order": True,
         "temp_directory": f"{staging_db}.tmp",
     }
+    limits = limits or Limits.from_env()
+    own = workbooks is None
+    books = Workbooks(Path(f"{staging_db}.xlsx"), limits) if workbooks is None else workbooks
     con = duckdb.connect(str(staging_db), config=config)
     try:
-        _stage(con, staged)
+        _stage(con, staged, limits, books)
     finally:
         con.close()
+        if own:
+            books.close()
     return staged
 
 
 def remove_scratch_db(path: Path) -> None:
     """Delete a scratch DuckDB file with its WAL and spill folder."""
-    for leftover in (path, Path(f"{path}.wal"), Path(f"{path}.tmp")):
+    suffixes = (".wal", ".tmp", ".xlsx", ".csv")
+    for leftover in (path, *(Path(f"{path}{suffix}") for suffix in suffixes)):
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
         else:
             leftover.unlink(missing_ok=True)
 
 
-def _stage(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None:
+def _stage(
+    con: duckdb.DuckDBPyConnection, staged: StagedDelivery, limits: Limits, books: Workbooks
+) -> None:
     feed = staged.feed
-    con.execute(
-        render_sql(
-            "feeds/create_raw_rows",
-            column_definitions=Generated(", ".join(f"{c.name} varchar" for c in feed.columns)),
-        )
-    )
+    definitions = Generated(", ".join(f"{c.name} varchar" for c in feed.columns))
+    con.execute(render_sql("feeds/create_raw_rows", column_definitions=definitions))
+    con.execute(render_sql("feeds/create_raw_rescued", column_definitions=definitions))
     con.execute(sql("feeds/create_raw_shift"))
     headers_ok: list[set[str]] = []
     for index, (path, name) in enumerate(zip(staged.files, staged.names, strict=True)):
         try:
-            source = open_text_source(con, path, index)
+            source = open_text_source(
+                con,
+                path,
+                index,
+                limits=limits,
+                workbooks=books,
+                scratch=Path(f"{staged.staging_db}.csv"),
+            )
         except Unreadable as err:
-            staged.problems.append(problem(name, None, None, None, err.rule, err.what))
+            staged.problems.append(problem(name, err.row, err.column, None, err.rule, err.what))
+            staged.files_unread += 1
             continue
         positions, header_problems, header_warnings = match_header(feed, source.header, name)
         staged.problems.extend(header_problems)
@@ -111,6 +150,7 @@ def _stage(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None:
                     "feeds/insert_raw_rows",
                     text_columns=text_columns(feed, positions),
                     relation=source.relation,
+                    every_column=every_column_read(source.header, positions),
                 ),
                 [name, before, *source.params],
             )
@@ -127,7 +167,7 @@ def _stage(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None:
             )
             continue
         if source.rejects:
-            _collect_rejects(con, source.rejects, name, staged)
+            _collect_rejects(con, source, name, staged, positions, limits)
     staged.present_columns = [
         c.name for c in feed.columns if headers_ok and all(c.name in h for h in headers_ok)
     ]
@@ -137,20 +177,83 @@ def _stage(con: duckdb.DuckDBPyConnection, staged: StagedDelivery) -> None:
 
 
 def _collect_rejects(
-    con: duckdb.DuckDBPyConnection, table: str, name: str, staged: StagedDelivery
+    con: duckdb.DuckDBPyConnection,
+    source: TextSource,
+    name: str,
+    staged: StagedDelivery,
+    positions: dict[str, int],
+    limits: Limits,
 ) -> None:
-    """CSV rows DuckDB could not split into the header's columns, or not decode."""
-    rows = con.execute(render_sql("feeds/select_csv_rejects", rejects=table)).fetchall()
-    for j, (line, error_type, csv_line, message) in enumerate(rows, start=1):
+    """CSV records DuckDB could not split into the header's columns, not decode, or that
+    were too long (a record after a run of blank lines is read here after all)."""
+    assert source.rejects is not None and source.read_path is not None
+    width = len(source.header)
+    rows = con.execute(render_sql("feeds/select_csv_rejects", rejects=source.rejects)).fetchall()
+    for j, (line, error_type, csv_line, message, position) in enumerate(rows, start=1):
+        con.execute(sql("feeds/insert_raw_shift"), [name, int(line) - j - 1, j])
+        shown = (csv_line or "").strip()[:200] or None
+        if int(line) in source.masked or error_type == "LINE SIZE OVER MAXIMUM":
+            try:
+                values = (
+                    None
+                    if int(line) in source.masked
+                    else record_after_blank_lines(source.read_path, int(position), limits)
+                )
+            except Unreadable as err:
+                staged.problems.append(problem(name, int(line), None, None, err.rule, err.what))
+                continue
+            if values is None:
+                staged.problems.append(
+                    problem(
+                        name,
+                        int(line),
+                        None,
+                        None,
+                        "record_too_long",
+                        f"the record is longer than the limit of "
+                        f"{size_text(limits.record_bytes)} ({env_name('record_bytes')})",
+                    )
+                )
+            elif len(values) != width:
+                staged.problems.append(
+                    problem(
+                        name,
+                        int(line),
+                        None,
+                        shown,
+                        "csv_structure",
+                        f"cannot be read as CSV ({len(values)} values)",
+                    )
+                )
+            else:
+                _insert_rescued(con, staged.feed, name, int(line), positions, values)
+            continue
         rule = "encoding" if error_type == "INVALID ENCODING" else "csv_structure"
         what = (
             "is not UTF-8 text"
             if rule == "encoding"
             else f"cannot be read as CSV ({message.strip()})"
         )
-        shown = (csv_line or "").strip()
-        staged.problems.append(problem(name, int(line), None, shown or None, rule, what))
-        con.execute(sql("feeds/insert_raw_shift"), [name, int(line) - j - 1, j])
+        staged.problems.append(problem(name, int(line), None, shown, rule, what))
+
+
+def _insert_rescued(
+    con: duckdb.DuckDBPyConnection,
+    feed: Feed,
+    name: str,
+    line: int,
+    positions: dict[str, int],
+    values: list[str],
+) -> None:
+    """Stage a record read by :func:`record_after_blank_lines` at its own line."""
+    con.execute(
+        render_sql(
+            "feeds/insert_raw_rescued",
+            text_columns=text_columns(feed, positions),
+            record_values=Generated(", ".join(f"?::varchar as c{i}" for i in range(len(values)))),
+        ),
+        [name, line, *values],
+    )
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection) -> None:

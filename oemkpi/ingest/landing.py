@@ -1,64 +1,32 @@
-"""Landing files: what a delivery folder holds, and each file opened as text for DuckDB.
+"""Landing files: each file of a delivery opened as text for DuckDB.
 
-A delivery is every file in ``landing/<feed>/<YYYY-MM>/`` (SPEC section 3):
-CSV, Parquet or XLSX. Both ways into the warehouse read the files through
-:func:`open_text_source`: DuckDB sees each file as a relation of text columns
-``c0..cN`` in file order, and :func:`match_header` maps the contract's columns
-onto them (case-insensitive, spaces trimmed). Landing files are only read.
+A delivery is every regular file in ``landing/<feed>/<YYYY-MM>/`` (SPEC section
+3; :mod:`oemkpi.ingest.folder` lists them): CSV, Parquet or XLSX. Both ways into
+the warehouse read the files through :func:`open_text_source`: DuckDB sees each
+file as a relation of text columns ``c0..cN`` in file order, and
+:func:`match_header` maps the contract's columns onto them (case-insensitive,
+spaces trimmed). Landing files are only read.
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import hashlib
-import io
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from oemkpi.ingest.contract import Feed
+from oemkpi.ingest.csv_files import (
+    Unreadable,
+    csv_header,
+    csv_options,
+    has_long_line,
+    mask_long_lines,
+)
+from oemkpi.ingest.limits import Limits, env_name, size_text
 from oemkpi.ingest.problems import Problem, problem
+from oemkpi.ingest.workbooks import Workbooks
 from oemkpi.warehouse import Generated, sql
-
-
-def delivery_files(folder: Path) -> list[Path]:
-    """Files of a delivery folder, sorted; hidden files and Office lock files are skipped."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
-
-
-def fingerprint(files: list[Path]) -> str:
-    """Identity of a delivery version: file names, sizes and modification times."""
-    digest = hashlib.sha256()
-    for path in files:
-        st = path.stat()
-        digest.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
-
-
-def delivered_at(files: list[Path]) -> datetime | None:
-    """Newest modification time of the files (UTC, naive for DuckDB)."""
-    if not files:
-        return None
-    newest = max(p.stat().st_mtime for p in files)
-    return datetime.fromtimestamp(newest, UTC).replace(tzinfo=None)
-
-
-def display_names(files: list[Path], base: Path | None) -> list[str]:
-    """How problems name ``files``: relative to ``base`` (e.g. the data home) where they can be,
-    so a problem names ``landing/pc_shipments/2026-10/emea.csv``, not an absolute path."""
-    names = []
-    for path in files:
-        name = str(path)
-        if base is not None:
-            with contextlib.suppress(ValueError):
-                name = path.resolve().relative_to(base).as_posix()
-        names.append(name)
-    return names
 
 
 @dataclass
@@ -69,16 +37,9 @@ class TextSource:
     params: list[object]
     header: list[str]
     rejects: str | None = None  # name of the CSV rejects table, if any
-    view: str | None = None  # name of the registered Arrow view (XLSX), if any
-
-
-class Unreadable(Exception):
-    """A file that cannot be read as a delivery file at all: the rule and what is wrong."""
-
-    def __init__(self, rule: str, what: str) -> None:
-        super().__init__(what)
-        self.rule = rule
-        self.what = what
+    #: The file DuckDB reads (a CSV's copy with its long lines masked), and those lines.
+    read_path: Path | None = None
+    masked: set[int] = field(default_factory=set)
 
 
 def short_error(err: BaseException) -> str:
@@ -91,53 +52,55 @@ def _quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _csv_header(path: Path) -> list[str]:
-    """The header record: the file's first line (a header never spans lines)."""
-    with path.open("rb") as raw:
-        first = raw.readline(1 << 20)
-    try:
-        line = first.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Unreadable("encoding", "the header is not UTF-8 text") from None
-    try:
-        return next(csv.reader(io.StringIO(line)))
-    except StopIteration:
-        raise Unreadable("file_empty", "the file is empty") from None
-    except csv.Error as err:
-        raise Unreadable("file_unreadable", f"the header cannot be read ({err})") from None
-
-
-#: How every CSV is read: the contract's dialect, every column as text, nothing guessed.
-_CSV_OPTIONS = (
-    "header = true, auto_detect = false, columns = ?, delim = ',', quote = '\"', "
-    "escape = '\"', strict_mode = true, null_padding = false"
-)
-
-
 def open_text_source(
-    con: duckdb.DuckDBPyConnection, path: Path, index: int | str, *, strict: bool = False
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    index: int | str,
+    *,
+    strict: bool = False,
+    limits: Limits,
+    workbooks: Workbooks,
+    scratch: Path | None = None,
 ) -> TextSource:
     """``path`` as a relation of text columns ``c0..cN``, with its header.
 
-    ``strict``: a CSV record that cannot be read raises when the relation is read;
-    otherwise such records go to a rejects table, to be listed as problems.
+    ``strict``: a CSV record that cannot be read raises when the relation is read (and a
+    file with a line longer than the record limit raises :class:`Unreadable` at once,
+    since DuckDB can lose such a record); otherwise such records go to a rejects table,
+    to be listed as problems, and a file with such lines is read from a copy in
+    ``scratch`` with them masked (:func:`~oemkpi.ingest.csv_files.mask_long_lines`).
+    XLSX sheets come from ``workbooks``.
     """
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise Unreadable("file_empty", "the file is empty")
     if suffix == ".csv":
-        header = _csv_header(path)
+        header = csv_header(path, limits.record_bytes)
         columns = {f"c{i}": "VARCHAR" for i in range(len(header))}
+        long_line = has_long_line(path, limits.record_bytes)
         if strict:
+            if long_line:
+                raise Unreadable(
+                    "record_too_long",
+                    f"a record is longer than {size_text(limits.record_bytes)} "
+                    f"({env_name('record_bytes')})",
+                )
             return TextSource(
-                Generated(f"read_csv(?, {_CSV_OPTIONS})"), [str(path), columns], header
+                Generated(f"read_csv(?, {csv_options(limits)})"), [str(path), columns], header
             )
+        read_path, masked = path, set()
+        if long_line:
+            if scratch is None:
+                raise ValueError("a CSV file with long lines needs a scratch folder")
+            scratch.mkdir(parents=True, exist_ok=True)
+            read_path = scratch / f"masked-{index}.csv"
+            masked = mask_long_lines(path, read_path, limits.record_bytes)
         rejects = f"rejects_{index}"
         relation = Generated(
-            f"read_csv(?, {_CSV_OPTIONS}, store_rejects = true, rejects_table = '{rejects}', "
-            f"rejects_scan = 'rejects_scan_{index}')"
+            f"read_csv(?, {csv_options(limits)}, store_rejects = true, "
+            f"rejects_table = '{rejects}', rejects_scan = 'rejects_scan_{index}')"
         )
-        return TextSource(relation, [str(path), columns], header, rejects)
+        return TextSource(relation, [str(read_path), columns], header, rejects, read_path, masked)
     if suffix == ".parquet":
         try:
             described = con.execute(sql("feeds/describe_parquet"), [str(path)]).fetchall()
@@ -146,28 +109,23 @@ def open_text_source(
                 "file_unreadable", f"it is not a readable Parquet file ({short_error(err)})"
             ) from None
         header = [row[0] for row in described]
+        largest = con.execute(sql("feeds/select_parquet_largest_column"), [str(path)]).fetchone()
+        if largest is not None and int(largest[1]) > limits.parquet_column_bytes:
+            raise Unreadable(
+                "parquet_too_large",
+                f"its column {largest[0]} decompresses to {size_text(int(largest[1]))} in one "
+                f"row group, more than the limit of {size_text(limits.parquet_column_bytes)} "
+                f"({env_name('parquet_column_bytes')}), so it is not read",
+            )
         casts = ", ".join(
             f"cast({_quote_identifier(name)} as varchar) as c{i}" for i, name in enumerate(header)
         )
         return TextSource(Generated(f"(select {casts} from read_parquet(?))"), [str(path)], header)
     if suffix == ".xlsx":
-        import fastexcel
-
-        try:
-            sheet = fastexcel.read_excel(str(path)).load_sheet(0, header_row=None, dtypes="string")
-            frame = sheet.to_arrow()
-        except Exception as err:  # fastexcel raises its own error types for broken workbooks
-            raise Unreadable(
-                "file_unreadable", f"it is not a readable XLSX workbook ({short_error(err)})"
-            ) from None
-        if frame.num_rows == 0:
-            raise Unreadable("file_empty", "the first sheet is empty")
-        first = frame.slice(0, 1).to_pylist()[0]
-        header = ["" if v is None else str(v) for v in first.values()]
-        frame = frame.slice(1).rename_columns([f"c{i}" for i in range(frame.num_columns)])
-        view = f"xlsx_{index}"
-        con.register(view, frame)
-        return TextSource(Generated(f"(select * from {view})"), [], header, view=view)
+        sheet = workbooks.sheet(path)
+        return TextSource(
+            Generated("(select * from read_parquet(?))"), [str(sheet.parquet)], sheet.header
+        )
     raise Unreadable(
         "file_format", f"files of type {suffix or '(no extension)'!r} are not accepted"
     )
@@ -227,6 +185,18 @@ def text_columns(feed: Feed, positions: dict[str, int]) -> Generated:
             for c in feed.columns
         )
     )
+
+
+def every_column_read(header: list[str], positions: dict[str, int]) -> Generated:
+    """A condition that is always true but names every column no contract column is taken
+    from. DuckDB's CSV reader checks only the columns a query reads (for UTF-8 among other
+    things), and fails with an internal error, which ends the connection's database, when
+    an unread column lies between read ones and holds a bad byte: so every column is read."""
+    taken = set(positions.values())
+    unused = [i for i in range(len(header)) if i not in taken]
+    if not unused:
+        return Generated("true")
+    return Generated(" and ".join(f"(c{i} is null or c{i} is not null)" for i in unused))
 
 
 def all_blank(feed: Feed) -> Generated:

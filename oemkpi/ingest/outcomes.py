@@ -43,7 +43,9 @@ class DeliveryOutcome:
 
     feed: str
     month: str
-    status: str  # loaded | rejected | missing
+    #: loaded | rejected | missing, or changed: the files changed while they were read, so
+    #: nothing of them was loaded, quarantined or recorded (it is moving, not bad)
+    status: str
     fingerprint: str | None = None
     files: list[str] = field(default_factory=list)
     rows: int = 0  # rows in the delivery as parsed
@@ -55,10 +57,21 @@ class DeliveryOutcome:
     quarantine: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def checked(self) -> bool:
+        """Whether the delivery was judged (loaded or rejected), so it has check results."""
+        return self.status in ("loaded", "rejected")
+
     def summary(self) -> str:
         """One line for logs and the CLI."""
         if self.status == "missing":
             return f"{self.month}: no delivery in landing ({self.rows_in_force} rows in force)"
+        if self.status == "changed":
+            return (
+                f"{self.month}: the delivery changed while it was read, so nothing of it was "
+                f"loaded or quarantined and the {self.rows_in_force} rows in force stay; run the "
+                "month again once its files are complete"
+            )
         if self.status == "loaded":
             return f"{self.month}: loaded {self.rows} rows from {len(self.files)} files"
         return (
@@ -89,17 +102,19 @@ def checked(
     return Checked(
         staged,
         [contract, *suite_checks],
-        merge_problems(staged.problems, suite_checks),
+        merge_problems(staged.problems, suite_checks, files_unread=staged.files_unread),
         seconds,
     )
 
 
-def merge_problems(parsed: list[Problem], checks: list[CheckOutcome]) -> list[Problem]:
+def merge_problems(
+    parsed: list[Problem], checks: list[CheckOutcome], *, files_unread: int = 0
+) -> list[Problem]:
     """Parser problems first, then suite problems not already said of the same cell."""
     seen: set[tuple[str, int | None, str | None]] = {
         (p.file, p.row, p.column) for p in parsed if p.row is not None
     }
-    unreadable_file = any(p.row is None for p in parsed)
+    unreadable_file = files_unread > 0 or any(p.row is None for p in parsed)
     merged = list(parsed)
     for check in checks:
         for p in check.problems:

@@ -37,6 +37,13 @@ _ADVICE: dict[str, str] = {
     "attached_le_base": "attached_units cannot exceed base_units; correct the row and deliver again",
     "row_count": "deliver the full month",
     "suite": "fix the values the expectation lists and deliver again",
+    "not_regular_file": "put the file itself in the folder (not a link, folder, pipe or device) and deliver again",
+    "delivery_folder": "deliver the files into a folder of their own, not a link to one, and deliver again",
+    "delivery_too_large": "split the month's files into smaller deliveries or, if this machine can take it, raise the limit",
+    "xlsx_too_large": "deliver the sheet as CSV or Parquet, or split it into several workbooks",
+    "parquet_too_large": "write the file with smaller row groups (for example 100,000 rows each) and deliver again",
+    "record_too_long": "fix the row (a value that long is not data the contract knows) and deliver again",
+    "file_name": "nothing to do now; rename the file without control characters next time",
     "sibling_rejected": "nothing is wrong in this file, but the delivery is rejected as a whole; fix the other files and deliver them all again",
 }
 

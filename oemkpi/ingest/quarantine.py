@@ -3,14 +3,19 @@
 ``quarantine/<feed>/<YYYY-MM>/`` holds the latest rejected delivery of a
 feed-month as it was delivered, beside one errors document per file listing
 every problem (file, row, column, value, rule) and the delivery's own problems.
+Only files that were read are copied: an entry of the delivery folder that is
+not a regular file (a link, a pipe, a device), or a delivery too large to read,
+gets its errors document and nothing else; a delivery with no entry to name
+(its folder is a link) gets ``delivery.errors.json``.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from oemkpi.home import Home
 from oemkpi.ingest.contract import Feed
@@ -18,19 +23,36 @@ from oemkpi.ingest.outcomes import Checked
 
 
 def quarantine_delivery(
-    home: Home, feed: Feed, month: str, files: list[Path], checked: Checked
+    home: Home,
+    feed: Feed,
+    month: str,
+    files: list[Path],
+    checked: Checked,
+    *,
+    unread: Sequence[str] = (),
 ) -> Path:
-    """Copy the rejected delivery to quarantine with one ``<file>.errors.json`` per file."""
+    """Copy the rejected delivery's ``files`` (those that were read) to quarantine with
+    one ``<file>.errors.json`` per file, and one per ``unread`` entry (display names)."""
     target = home.quarantine_dir(feed.name, month)
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
     names = checked.staged.names
+    every = [*names, *unread]
     for path, name in zip(files, names, strict=True):
-        shutil.copy2(path, target / path.name)
+        # Not following a link: were the file replaced by one since it was read, the
+        # link is copied as a link, never what it points at.
+        shutil.copy2(path, target / path.name, follow_symlinks=False)
         (target / f"{path.name}.errors.json").write_text(
-            _errors_document(feed.name, month, name, names, checked),
-            encoding="utf-8",
+            _errors_document(feed.name, month, name, every, checked), encoding="utf-8"
+        )
+    for name in unread:
+        (target / f"{PurePosixPath(name).name}.errors.json").write_text(
+            _errors_document(feed.name, month, name, every, checked), encoding="utf-8"
+        )
+    if not every:
+        (target / "delivery.errors.json").write_text(
+            _errors_document(feed.name, month, "", every, checked), encoding="utf-8"
         )
     return target
 

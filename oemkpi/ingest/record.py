@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from oemkpi.ingest.landing import delivered_at
+from oemkpi.ingest.folder import delivered_at
 from oemkpi.ingest.outcomes import DeliveryOutcome
 from oemkpi.warehouse import first_row, render_sql, sql
 

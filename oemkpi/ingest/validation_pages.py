@@ -22,7 +22,7 @@ from typing import Any
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.ingest.contract import get_feed
-from oemkpi.ingest.landing import delivered_at
+from oemkpi.ingest.folder import delivered_at, printable, read_folder
 from oemkpi.ingest.outcomes import CONTRACT_CHECK, DeliveryOutcome
 from oemkpi.ingest.problems import Problem
 from oemkpi.ingest.suites import load_suite
@@ -107,7 +107,8 @@ def render_validation_page(home: Home, outcome: DeliveryOutcome, *, checked_at: 
         "checked_at": checked_at,
     }
     landing = home.landing_dir(outcome.feed, outcome.month)
-    present = [landing / name for name in outcome.files if (landing / name).is_file()]
+    shown = set(outcome.files)
+    present = [p for p in read_folder(landing).files if printable(p.name) in shown]
     newest = delivered_at(present)
     return (
         environment()

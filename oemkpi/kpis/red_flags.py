@@ -6,6 +6,7 @@ reads and checks the thresholds, converts points to fractions, and runs it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -63,17 +64,56 @@ YAML_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
+#: The values a threshold may take, by the unit its name ends in: points are percentage
+#: points, units are counts of devices (up to a trillion), the rest are fractions.
+_RANGES: dict[str, tuple[float, float]] = {
+    "_pts": (0.0, 100.0),
+    "_units": (0.0, 1e12),
+    "forecast_min_attainment": (0.0, 10.0),
+    "reconciliation_tolerance": (0.0, 1.0),
+}
+
+
+def _range(name: str) -> tuple[float, float]:
+    return next(r for suffix, r in _RANGES.items() if name.endswith(suffix))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (the safe loader
+    itself keeps the last one without a word, so a pasted default would win unseen)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
 def load_thresholds(path: Path) -> Thresholds:
-    """Defaults, overridden by ``path`` when it exists; unknown keys are an error."""
+    """Defaults, overridden by ``path`` when it exists. Unknown keys, keys given twice,
+    and values that are not finite numbers in their range are refused in one sentence."""
     thresholds = Thresholds()
     if not path.is_file():
         return thresholds
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as err:
-        raise OemkpiError(
-            f"{path} is not valid YAML ({str(err).splitlines()[0]}); fix the file."
-        ) from None
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        what = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise OemkpiError(f"{path}{where}: {what}; fix the file.") from None
+    except UnicodeDecodeError:
+        raise OemkpiError(f"{path} is not UTF-8 text; save it as UTF-8.") from None
     if not isinstance(document, dict):
         raise OemkpiError(
             f"{path} must map rule ids to their thresholds, like 'attach_drop: {{drop_pts: 2.0}}'."
@@ -92,8 +132,17 @@ def load_thresholds(path: Path) -> Thresholds:
                 raise OemkpiError(
                     f"{path}: {section}.{key} is not a threshold; use one of {known}."
                 )
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise OemkpiError(f"{path}: {section}.{key} is {value!r}; give a number >= 0.")
+            low, high = _range(name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (isinstance(value, int) or math.isfinite(value))
+                or not low <= value <= high
+            ):
+                raise OemkpiError(
+                    f"{path}: {section}.{key} is {_shown(value)}; give a number from "
+                    f"{low:g} to {high:,.0f}."
+                )
             overrides[name] = float(value)
     return replace(thresholds, **overrides)
 

@@ -11,10 +11,15 @@ Markdown until rendering (:mod:`oemkpi.reports.safe_markdown`).
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from pathlib import Path
 
 from oemkpi.errors import OemkpiError
+from oemkpi.ingest.folder import printable
+from oemkpi.ingest.limits import Limits, env_name, size_text
 from oemkpi.reports.model import Commentary, FlagNote
 
 #: Heading (lower-cased) -> Commentary field.
@@ -180,18 +185,73 @@ def _merged(first: FlagNote, second: FlagNote) -> FlagNote:
     )
 
 
-def load_commentary(path: Path) -> Commentary | None:
-    """The commentary in ``path``, or None when the PAM has not written one."""
-    if not path.exists():
-        return None
+def load_commentary(path: Path, limits: Limits | None = None) -> Commentary | None:
+    """The commentary in ``path``, or None when the PAM has not written one.
+
+    Only a regular file of at most ``commentary_bytes`` is read: a link is not followed
+    (the report would show whatever it points at), and a file over the limit stops the
+    month's reports with one sentence rather than the machine's memory.
+    """
+    limits = limits or Limits.from_env()
+    shown = printable(str(path))
     try:
-        raw = path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
     except OSError as err:
-        raise OemkpiError(f"The commentary file {path} cannot be read ({err.strerror}).") from None
+        if err.errno == errno.ELOOP:
+            raise OemkpiError(
+                f"The commentary file {shown} is a symbolic link, which is not followed; "
+                "put the commentary in the file itself and render again."
+            ) from None
+        raise OemkpiError(f"The commentary file {shown} cannot be read ({err.strerror}).") from None
+    try:
+        st = os.fstat(descriptor)
+        if not stat.S_ISREG(st.st_mode):
+            raise OemkpiError(
+                f"The commentary file {shown} is not a regular file; replace it with a "
+                "Markdown file and render again."
+            )
+        if st.st_size > limits.commentary_bytes:
+            raise OemkpiError(
+                f"The commentary file {shown} holds {size_text(st.st_size)}, more than the "
+                f"limit of {size_text(limits.commentary_bytes)} ({env_name('commentary_bytes')}); "
+                "shorten it and render again."
+            )
+        with os.fdopen(os.dup(descriptor), "rb") as handle:
+            raw = handle.read(limits.commentary_bytes + 1)
+    except OSError as err:
+        raise OemkpiError(f"The commentary file {shown} cannot be read ({err.strerror}).") from None
+    finally:
+        os.close(descriptor)
+    if len(raw) > limits.commentary_bytes:  # it grew since it was measured
+        raise OemkpiError(
+            f"The commentary file {shown} holds more than the limit of "
+            f"{size_text(limits.commentary_bytes)} ({env_name('commentary_bytes')}); "
+            "shorten it and render again."
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise OemkpiError(
-            f"The commentary file {path} is not UTF-8 text; save it as UTF-8 and render again."
+            f"The commentary file {shown} is not UTF-8 text; save it as UTF-8 and render again."
         ) from None
     return parse_commentary(text)
+
+
+def unknown_commentary(folder: Path, partner_ids: set[str]) -> list[str]:
+    """A warning sentence for each commentary file in ``folder`` (``commentary/<YYYY-MM>/``)
+    that names no partner of the reference data, so nobody wonders where it went."""
+    if not folder.is_dir():
+        return []
+    warnings = []
+    for entry in sorted(folder.iterdir()):
+        name = entry.name
+        if name.startswith(".") or not name.endswith(".md") or name[:-3] in partner_ids:
+            continue
+        warnings.append(
+            f"The commentary file {printable(str(entry))} is for no partner in "
+            f"reference/partners.csv ({printable(name[:-3])!r}), so no report shows it; "
+            "name it <partner_id>.md or add the partner."
+        )
+    return warnings

@@ -171,7 +171,52 @@ def neutralise_markdown(text: str) -> str:
     with a scheme other than http(s)/mailto are turned into plain text, and headings
     move down three levels to sit inside the report's sections. Fenced code is kept
     verbatim, where nothing is interpreted anyway.
+
+    Links are first made safe a line at a time; a link can also span lines (its target
+    on the next line, a reference definition over two), so the result is then read as
+    a CommonMark reader would read it, and in every block that still holds a link or
+    definition with another scheme, brackets become plain text.
     """
+    out = _neutralise_lines(text)
+    for _ in range(3):
+        unsafe = _unsafe_link_blocks(out)
+        if not unsafe:
+            return out
+        lines = out.split("\n")
+        for start, end in unsafe:
+            for number in range(start, min(end, len(lines))):
+                lines[number] = lines[number].translate(_LINK_BRACKETS)
+        out = "\n".join(lines)
+    # Unreachable in practice: each round turns every bracket of the blocks found into text.
+    return "\n".join(line.translate(_LINK_BRACKETS) for line in out.split("\n"))
+
+
+#: What turns a block's link syntax into plain text: escaped brackets and backslashes.
+_LINK_BRACKETS = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "<": "&lt;"})
+
+
+def _unsafe_link_blocks(text: str) -> list[tuple[int, int]]:
+    """Line ranges of the blocks in which a CommonMark reader that follows any link would
+    find one with an unsafe target (links, images, autolinks, reference definitions)."""
+    md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    md.validateLink = lambda url: True  # type: ignore[method-assign,assignment]
+    env: dict[str, Any] = {}
+    found: list[tuple[int, int]] = []
+    for token in md.parse(text, env):
+        if token.type != "inline" or token.map is None:
+            continue
+        for child in token.children or []:
+            target = child.attrGet("href") or child.attrGet("src")
+            if isinstance(target, str) and _unsafe(target):
+                found.append((token.map[0], token.map[1]))
+                break
+    for reference in env.get("references", {}).values():
+        if _unsafe(str(reference.get("href", ""))) and reference.get("map"):
+            found.append((reference["map"][0], reference["map"][1]))
+    return found
+
+
+def _neutralise_lines(text: str) -> str:
     lines = []
     fence: str | None = None
     for line in (text or "").splitlines():

@@ -1,23 +1,38 @@
-"""Write a month's updates: ``reports/<YYYY-MM>/<partner_id>.html|.md|.json`` and ``index.html``."""
+"""Write a month's updates: ``reports/<YYYY-MM>/<partner_id>.html|.md|.json`` and ``index.html``.
+
+A month's reports are one set: the index links every partner's files, and a
+reader (or the mail step) must never find some partners' files new and others
+last run's. So the month is rendered into a staging folder beside it
+(:func:`replacing_folder`) and swapped in whole; everything the month holds,
+``index.html`` and ``regions/`` included, is written inside that switch. Any
+failure before the switch leaves the earlier complete set as it was and is one
+sentence naming the path and the cause. Files and folders are created with the
+process's umask, like any file a user's tools write.
+"""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
 import os
-import tempfile
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.reference import load_reference
 from oemkpi.reports.build import build_report
-from oemkpi.reports.commentary import load_commentary
+from oemkpi.reports.commentary import load_commentary, unknown_commentary
 from oemkpi.reports.data import load_month
 from oemkpi.reports.index import build_index
 from oemkpi.reports.model import MonthlyReport
@@ -29,19 +44,83 @@ from oemkpi.warehouse import warehouse
 class WrittenMonth:
     reports: list[MonthlyReport]
     index: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+#: A staging folder older than this is left over from a render that crashed.
+_STALE_SECONDS = 3600
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` in one step, so a reader never sees half a report."""
+    """Replace ``path`` in one step, so a reader never sees half a file. The temporary
+    file is created with mode 0666, so the file ends up with the umask's permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as out:
             out.write(text)
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def replacing_folder(folder: Path) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``folder``; when the block ends without an
+    error it takes ``folder``'s place as a whole, else it is removed and ``folder`` stays
+    as it was.
+
+    The switch is two renames: the earlier folder steps aside to ``.<name>.old-*``, the
+    staging folder takes its name, then the old one is removed. A reader sees the earlier
+    complete set, the new complete set, or, for the instant between the renames, no
+    folder: never a mix. A crash between the two renames leaves no ``<name>`` folder, the
+    earlier set in ``.<name>.old-*`` and the new one in ``.<name>.new-*``; a crash while
+    rendering leaves only a ``.<name>.new-*``. The next successful switch of that folder
+    removes such leftovers (staging folders once they are an hour old, since another run
+    may still be rendering into a newer one).
+    """
+    parent = folder.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = parent / f".{folder.name}.new-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    try:
+        yield staging
+        old = parent / f".{folder.name}.old-{uuid.uuid4().hex[:12]}"
+        if os.path.lexists(folder):
+            os.rename(folder, old)
+        os.rename(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _remove_leftovers(folder)
+
+
+def _remove_leftovers(folder: Path) -> None:
+    stale = time.time() - _STALE_SECONDS
+    for path in folder.parent.glob(f".{folder.name}.*-*"):
+        kind = path.name[len(folder.name) + 2 :].split("-", 1)[0]
+        if kind == "old" or (kind == "new" and path.lstat().st_mtime < stale):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write(staging: Path, folder: Path, name: str, text: str) -> None:
+    """Write ``name`` in the staging folder; an error names the file where it will be."""
+    try:
+        (staging / name).write_text(text, encoding="utf-8", newline="\n")
+    except OSError as err:
+        err.filename = str(folder / name)
+        raise
+
+
+def _not_written(month: str, folder: Path, err: OSError) -> OemkpiError:
+    where = f"{err.filename}: " if err.filename else ""
+    return OemkpiError(
+        f"The reports of {month} were not written ({where}{err.strerror or err}); the earlier "
+        f"reports in {folder} stay as they were: free space or fix the folder's permissions "
+        "and run the month again."
+    )
 
 
 def export_json(report: MonthlyReport) -> str:
@@ -70,24 +149,29 @@ def write_month_reports(
     *,
     fy_start_month: int = DEFAULT_FY_START_MONTH,
 ) -> WrittenMonth:
-    """Render every reference partner's update for ``month`` and the month's index."""
+    """Render every reference partner's update for ``month`` and the month's index, and
+    put them in place as one set (:func:`replacing_folder`)."""
     reference = load_reference(home.reference)
     data = load_month(con, month, reference, fy_start_month=fy_start_month)
     folder = home.reports_dir(month)
+    warnings = unknown_commentary(home.commentary_dir(month), set(reference.partner_ids))
     reports = []
     files: dict[str, dict[str, str]] = {}
-    for partner in reference.partners:
-        commentary = load_commentary(home.commentary_file(month, partner.partner_id))
-        report = build_report(data, partner, commentary)
-        pid = partner.partner_id
-        write_atomically(folder / f"{pid}.html", render_html(report))
-        write_atomically(folder / f"{pid}.md", render_markdown(report))
-        write_atomically(folder / f"{pid}.json", export_json(report))
-        files[pid] = {"html": f"{pid}.html", "markdown": f"{pid}.md", "json": f"{pid}.json"}
-        reports.append(report)
-    index = folder / "index.html"
-    write_atomically(index, render_index(build_index(data, reports, files)))
-    return WrittenMonth(reports, index)
+    try:
+        with replacing_folder(folder) as staging:
+            for partner in reference.partners:
+                commentary = load_commentary(home.commentary_file(month, partner.partner_id))
+                report = build_report(data, partner, commentary)
+                pid = partner.partner_id
+                _write(staging, folder, f"{pid}.html", render_html(report))
+                _write(staging, folder, f"{pid}.md", render_markdown(report))
+                _write(staging, folder, f"{pid}.json", export_json(report))
+                files[pid] = {"html": f"{pid}.html", "markdown": f"{pid}.md", "json": f"{pid}.json"}
+                reports.append(report)
+            _write(staging, folder, "index.html", render_index(build_index(data, reports, files)))
+    except OSError as err:
+        raise _not_written(month, folder, err) from None
+    return WrittenMonth(reports, folder / "index.html", warnings)
 
 
 @dataclass(frozen=True)
@@ -105,6 +189,7 @@ class MonthWritten:
     month: str
     index: Path
     reports: list[ReportSummary]
+    warnings: list[str] = field(default_factory=list)
 
 
 #: Below this many months a range is rendered in this process: starting a worker
@@ -162,6 +247,7 @@ def _write_months(root: str, months: list[str], fy_start_month: int) -> list[Mon
                         )
                         for r in written.reports
                     ],
+                    written.warnings,
                 )
             )
     return out

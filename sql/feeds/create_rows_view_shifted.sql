@@ -1,4 +1,5 @@
--- As create_rows_view, plus the CSV records before each record that DuckDB rejected.
+-- As create_rows_view, plus the CSV records before each record that DuckDB rejected,
+-- and the rejected records that were read after all (raw_rescued).
 create or replace view rows as
 with numbered as (
     select
@@ -13,3 +14,5 @@ select
 from numbered as n
 asof left join raw_shift as s
     on n._file = s._file and n._k >= s.k_threshold
+union all by name
+select * from raw_rescued

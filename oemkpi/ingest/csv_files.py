@@ -1,0 +1,192 @@
+"""CSV files as DuckDB reads them, and what its reader gets wrong about long records.
+
+Every record longer than :attr:`~oemkpi.ingest.limits.Limits.record_bytes` is a
+problem of its own (rule ``record_too_long``), named by its line. DuckDB's
+``read_csv`` (1.5) enforces that limit (``max_line_size``) correctly for records
+up to its read buffer (32 MB), but its parallel reader loses longer ones: in
+the middle of a file it fails with "not implemented", and a last record beyond
+the buffer is dropped without a word, in strict mode too; with
+``store_rejects`` such a record is skipped without a rejects row. Read
+single-threaded, it does name them, but holds the line in memory (a 400 MB line
+took 700 MB) and may call it a ragged row. So before a file is read,
+:func:`has_long_line` probes it for a line that long: the clean load then leaves
+the delivery to the diagnosing parse, which reads a copy of the file in which
+each such line is replaced by a short marker line (:func:`mask_long_lines`),
+and names the marked lines itself.
+
+DuckDB also counts a run of blank lines into the size of the record after it,
+so a good record after a megabyte of blank lines is rejected as too long,
+although blank lines are ignored wherever they are (SPEC section 3):
+:func:`record_after_blank_lines` reads such a record itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+from oemkpi.ingest.limits import Limits
+
+#: Bytes read at each probe: a line break is almost always within the first few.
+_PROBE_READ = 4096
+
+
+class Unreadable(Exception):
+    """A file that cannot be read as a delivery file at all: the rule and what is wrong."""
+
+    def __init__(
+        self, rule: str, what: str, *, row: int | None = None, column: str | None = None
+    ) -> None:
+        super().__init__(what)
+        self.rule = rule
+        self.what = what
+        self.row = row
+        self.column = column
+
+
+def csv_header(path: Path, limit: int = 1 << 20) -> list[str]:
+    """The header record: the file's first line (a header never spans lines)."""
+    with path.open("rb") as raw:
+        first = raw.readline(limit + 1)
+    if len(first) > limit:
+        raise Unreadable("record_too_long", "the header is longer than the limit per record")
+    try:
+        line = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Unreadable("encoding", "the header is not UTF-8 text") from None
+    try:
+        return next(csv.reader(io.StringIO(line)))
+    except StopIteration:
+        raise Unreadable("file_empty", "the file is empty") from None
+    except csv.Error as err:
+        raise Unreadable("file_unreadable", f"the header cannot be read ({err})") from None
+
+
+def csv_options(limits: Limits) -> str:
+    """How every CSV is read: the contract's dialect, every column as text, nothing
+    guessed, records up to the record limit."""
+    return (
+        "header = true, auto_detect = false, columns = ?, delim = ',', quote = '\"', "
+        "escape = '\"', strict_mode = true, null_padding = false, "
+        f"max_line_size = {int(limits.record_bytes)}"
+    )
+
+
+def has_long_line(path: Path, limit: int) -> bool:
+    """Whether ``path`` has a line of at least ``limit`` bytes somewhere: some aligned
+    window of ``limit`` bytes holds no line break.
+
+    Each window is read only until its first line break, so a file of short lines
+    costs one small read per ``limit`` bytes. A line of ``2 * limit`` bytes always
+    fills a whole window; a shorter one may not, but DuckDB's reader handles lines
+    up to its buffer (16 times that) itself.
+    """
+    size = path.stat().st_size
+    with path.open("rb", buffering=0) as raw:
+        descriptor = raw.fileno()
+        for start in range(0, size, limit):
+            end = min(start + limit, size)
+            if end - start < limit:
+                return False  # the tail window is not a whole one
+            position = start
+            while position < end:
+                wanted = _PROBE_READ if position == start else _PROBE_READ << 4
+                chunk = os.pread(descriptor, min(wanted, end - position), position)
+                if not chunk:
+                    break
+                if b"\n" in chunk:
+                    break
+                position += len(chunk)
+            else:
+                return True
+    return False
+
+
+#: The line that stands in for a masked one: a single value, so DuckDB rejects it
+#: (too few columns) at its own line number, which is all that is needed of it.
+MASK = b"oemkpi: record too long"
+
+
+def mask_long_lines(source: Path, target: Path, limit: int) -> set[int]:
+    """Copy ``source`` to ``target`` with every line that spans a whole ``limit``-byte
+    window without a line break (so every line of ``2 * limit`` bytes or more) replaced
+    by :data:`MASK`; the numbers of the lines replaced (the header is line 1).
+
+    Line numbers stay as they were, so DuckDB's rejects still name lines of the file as
+    delivered. Reads and writes a window at a time: memory stays at two windows.
+    """
+    masked: set[int] = set()
+    line = 1  # the number of the line the next byte belongs to
+    pending = bytearray()  # the start of that line, while it may still be short
+    long_line = False
+    with source.open("rb") as inp, target.open("wb") as out:
+        while chunk := inp.read(limit):
+            first = chunk.find(b"\n")
+            if first < 0:
+                long_line = True
+                pending.clear()
+                continue
+            if long_line:
+                out.write(MASK + b"\n")
+                masked.add(line)
+                long_line = False
+            else:
+                out.write(pending)
+                out.write(chunk[: first + 1])
+            pending.clear()
+            last = chunk.rfind(b"\n")
+            out.write(chunk[first + 1 : last + 1])  # whole lines, each shorter than a window
+            line += chunk.count(b"\n")
+            pending += chunk[last + 1 :]
+        if long_line:
+            out.write(MASK + b"\n")
+            masked.add(line)
+        else:
+            out.write(pending)
+    return masked
+
+
+def record_after_blank_lines(path: Path, position: int, limits: Limits) -> list[str] | None:
+    """The record DuckDB rejected as too long at byte ``position``, if that was only the
+    blank lines before it: its values, or None when the record itself is too long.
+    Raises :class:`Unreadable` when the record is not UTF-8 text."""
+    limit = limits.record_bytes
+    with path.open("rb") as raw:
+        raw.seek(position)
+        while True:
+            chunk = raw.read(1 << 16)
+            if not chunk:
+                return None
+            kept = chunk.lstrip(b"\r\n")
+            if kept:
+                raw.seek(raw.tell() - len(kept))
+                break
+        data = raw.read(limit + 1)
+    end = _record_end(data)
+    if end is None:
+        if len(data) > limit:
+            return None
+        end = len(data)  # the file's last record, without a line break
+    if end > limit:
+        return None
+    try:
+        text = data[:end].rstrip(b"\r").decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable("encoding", "is not UTF-8 text") from None
+    return next(csv.reader(io.StringIO(text)), [])
+
+
+def _record_end(data: bytes) -> int | None:
+    """Where the first record of ``data`` ends: its first line break outside quotes."""
+    start, quoted = 0, False
+    while True:
+        newline = data.find(b"\n", start)
+        if newline < 0:
+            return None
+        # A doubled quote inside a quoted value counts twice, so parity tells.
+        quoted ^= data.count(b'"', start, newline) % 2 == 1
+        if not quoted:
+            return newline
+        start = newline + 1

@@ -1,0 +1,285 @@
+"""A delivery folder as the pipeline may read it: regular files only, and a snapshot.
+
+A delivery is every file in ``landing/<feed>/<YYYY-MM>/``. Whoever can write
+there could also place a symbolic link (to ``/proc/self/environ``, to another
+home's files), a named pipe that blocks a reader forever, or a device, and a
+reader that follows them would copy what they point at into quarantine, the
+validation pages, the warehouse and the run log. So the folder is listed
+without following links (it is opened with ``O_NOFOLLOW``, so a month folder
+that is itself a link is refused as a whole), every entry is judged by
+``lstat``, and only regular files are ever read; anything else is refused with
+one sentence, and its name is all that is ever shown of it. ``$OEMKPI_HOME``,
+``landing/`` and ``landing/<feed>/`` may be links: that is the operator's choice.
+
+The listing is also the delivery's snapshot: names, sizes, modification times
+and inodes, taken before anything is read. :meth:`DeliveryFolder.changed` takes
+it again after reading; a delivery that changed meanwhile was moving, not bad
+(see :mod:`oemkpi.ingest.deliveries`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from oemkpi.ingest.limits import Limits, env_name, size_text
+from oemkpi.ingest.problems import Problem, problem
+
+#: What a refused entry is, by its file type, for the sentence.
+_KINDS = {
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
+#: Unicode categories shown escaped in names: controls, format characters (such as the
+#: right-to-left override used to disguise a name), line and paragraph separators.
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or format character escaped (``\\x0a``, ``\\u202e``), so a
+    name can never start a new line of output or disguise itself."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if unicodedata.category(char) in _UNPRINTABLE:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def display_name(path: Path, base: Path | None) -> str:
+    """How problems name ``path``: relative to ``base`` (the data home, or the working
+    folder) where it can be, with control characters escaped. The entry itself is never
+    resolved, so a link is named where it is, not where it points."""
+    name = str(path)
+    if base is not None:
+        for candidate in (path.absolute(), path.absolute().parent.resolve() / path.name):
+            with contextlib.suppress(ValueError):
+                name = candidate.relative_to(base).as_posix()
+                break
+    return printable(name)
+
+
+def display_names(files: list[Path], base: Path | None) -> list[str]:
+    """:func:`display_name` of each file."""
+    return [display_name(path, base) for path in files]
+
+
+def is_delivery_entry(name: str) -> bool:
+    """Hidden files and Office lock files (``~$book.xlsx``) are not part of a delivery."""
+    return not name.startswith((".", "~$"))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a delivery folder, as ``lstat`` saw it."""
+
+    path: Path
+    mode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+    @property
+    def is_file(self) -> bool:
+        return stat.S_ISREG(self.mode)
+
+    @property
+    def kind(self) -> str:
+        return _KINDS.get(stat.S_IFMT(self.mode), "not a regular file")
+
+    def snapshot(self) -> tuple[str, int, int, int, int]:
+        return (self.path.name, stat.S_IFMT(self.mode), self.size, self.mtime_ns, self.inode)
+
+
+@dataclass
+class DeliveryFolder:
+    """The entries of ``landing/<feed>/<YYYY-MM>/`` (hidden files left out), in name order."""
+
+    folder: Path
+    entries: list[Entry] = field(default_factory=list)
+    #: Why the folder itself is not read (a link, or not a folder), or None.
+    refused: str | None = None
+    #: ``lstat`` of the folder: its own times change when an entry comes or goes.
+    own: Entry | None = None
+
+    @property
+    def files(self) -> list[Path]:
+        """The regular files: the only entries ever read."""
+        return [e.path for e in self.entries if e.is_file]
+
+    @property
+    def unread(self) -> list[Path]:
+        """Entries that are not regular files: refused, never read."""
+        return [e.path for e in self.entries if not e.is_file]
+
+    @property
+    def delivered(self) -> bool:
+        """Whether there is anything to check: entries, or a folder that is refused."""
+        return bool(self.entries) or self.refused is not None
+
+    @property
+    def size(self) -> int:
+        return sum(e.size for e in self.entries if e.is_file)
+
+    def readable(self, limits: Limits) -> bool:
+        """Whether any of it may be read: the folder is not refused and not too large."""
+        return self.refused is None and self.size <= limits.delivery_bytes
+
+    def snapshot(self) -> tuple[object, ...]:
+        return (self.refused, tuple(e.snapshot() for e in self.entries))
+
+    def fingerprint(self) -> str:
+        """Identity of this delivery version (:func:`fingerprint` of its files; refused
+        entries count too, by name and type, so the sensor notices them)."""
+        if self.refused is not None and self.own is not None:
+            return _digest([(self.folder.name, self.own.mode, self.own.mtime_ns)])
+        parts: list[tuple[object, ...]] = [
+            (e.path.name, e.size, e.mtime_ns) for e in self.entries if e.is_file
+        ]
+        parts += [(e.path.name, e.kind, e.mtime_ns) for e in self.entries if not e.is_file]
+        return _digest(parts)
+
+    def last_change_ns(self) -> int:
+        """The newest status change of the folder and its entries. Writing a file,
+        renaming one into place, adding or removing one all set it to the system's
+        clock, and nobody can set it otherwise (unlike a modification time, which a copy
+        may keep from the source)."""
+        times = [e.ctime_ns for e in self.entries]
+        if self.own is not None:
+            times.append(self.own.ctime_ns)
+        return max(times, default=0)
+
+    def changed(self) -> bool:
+        """Whether the folder is not as it was listed (entries, sizes, times, inodes)."""
+        return read_folder(self.folder).snapshot() != self.snapshot()
+
+    def problems(self, base: Path | None, limits: Limits) -> list[Problem]:
+        """Why the delivery cannot be taken before any file is read: the folder refused,
+        entries that are not regular files, or more bytes than a delivery may have."""
+        where = display_name(self.folder, base)
+        if self.refused is not None:
+            return [problem(where, None, None, None, "delivery_folder", self.refused)]
+        found = [
+            problem(
+                display_name(e.path, base),
+                None,
+                None,
+                None,
+                "not_regular_file",
+                f"is {e.kind}, not a regular file, and is not read",
+            )
+            for e in self.entries
+            if not e.is_file
+        ]
+        if self.size > limits.delivery_bytes:
+            found.append(
+                problem(
+                    where,
+                    None,
+                    None,
+                    None,
+                    "delivery_too_large",
+                    f"the delivery's {len(self.files)} files hold {size_text(self.size)}, more "
+                    f"than the limit of {size_text(limits.delivery_bytes)} per delivery "
+                    f"({env_name('delivery_bytes')}), so none of it is read",
+                )
+            )
+        return found
+
+    def warnings(self, base: Path | None) -> list[Problem]:
+        """Names with control characters: read as they are, named escaped."""
+        return [
+            problem(
+                display_name(e.path, base),
+                None,
+                None,
+                None,
+                "file_name",
+                "the file name holds control characters (shown escaped)",
+                severity="warning",
+            )
+            for e in self.entries
+            if printable(e.path.name) != e.path.name
+        ]
+
+
+def read_folder(folder: Path) -> DeliveryFolder:
+    """List ``folder`` without following links (an absent folder is an empty delivery)."""
+    listed = DeliveryFolder(folder)
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return listed
+    except OSError:
+        try:
+            listed.own = _entry(folder, os.lstat(folder))
+        except FileNotFoundError:
+            return listed
+        listed.refused = (
+            "is a symbolic link, so nothing in it is read"
+            if stat.S_ISLNK(listed.own.mode)
+            else "is not a folder that can be read"
+        )
+        return listed
+    try:
+        listed.own = _entry(folder, os.fstat(descriptor))
+        with os.scandir(descriptor) as found:
+            for item in found:
+                if not is_delivery_entry(item.name):
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # gone since it was listed
+                    entry = _entry(folder / item.name, item.stat(follow_symlinks=False))
+                    listed.entries.append(entry)
+    finally:
+        os.close(descriptor)
+    listed.entries.sort(key=lambda e: e.path.name)
+    return listed
+
+
+def _entry(path: Path, st: os.stat_result) -> Entry:
+    return Entry(path, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def _digest(parts: Sequence[tuple[object, ...]]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(("\0".join(str(p) for p in part) + "\n").encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:16]
+
+
+def delivery_files(folder: Path) -> list[Path]:
+    """The regular files of a delivery folder, sorted (see :func:`read_folder`)."""
+    return read_folder(folder).files
+
+
+def fingerprint(files: list[Path]) -> str:
+    """Identity of a delivery version: file names, sizes and modification times."""
+    parts = []
+    for path in files:
+        st = os.lstat(path)
+        parts.append((path.name, st.st_size, st.st_mtime_ns))
+    return _digest(parts)
+
+
+def delivered_at(files: list[Path]) -> datetime | None:
+    """Newest modification time of the files (UTC, naive for DuckDB)."""
+    if not files:
+        return None
+    newest = max(os.lstat(p).st_mtime for p in files)
+    return datetime.fromtimestamp(newest, UTC).replace(tzinfo=None)

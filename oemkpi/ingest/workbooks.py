@@ -1,0 +1,203 @@
+"""XLSX workbooks, read in a helper process with a memory cap, as Parquet for DuckDB.
+
+An XLSX file is a zip of XML. Its first sheet is read by fastexcel (calamine),
+which holds every cell of the sheet's used range in memory, copies a shared
+string into every cell that uses it, and ends the whole process (a Rust abort,
+no exception) when an allocation fails. Sizes in the zip directory bound the
+plain case: :func:`check_workbook` refuses a sheet whose XML (with the shared
+strings) decompresses to more than ``xlsx_sheet_bytes`` before anything is
+decompressed, so a 400 KB file with a 400 MB cell is one sentence. They cannot
+bound a 25 KB workbook whose thousand cells all use one long shared string,
+or whose one cell sits at ``XFD1048576``: so the sheets are read by a child
+process (:mod:`oemkpi.ingest.xlsx_child`) capped at ``xlsx_memory_bytes``,
+which writes each sheet as a Parquet file of text columns in the scratch
+folder, and DuckDB reads that like any Parquet file. A workbook the child could
+not read in its memory is named in one sentence; the run goes on.
+
+One child reads every workbook of a run's deliveries (:meth:`Workbooks.prepare`),
+so starting it (about 0.3 s) is paid once, not per file.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import oemkpi
+from oemkpi.ingest.csv_files import Unreadable
+from oemkpi.ingest.limits import Limits, env_name, size_text
+
+#: Parts of the workbook read to find the first sheet; each is a few hundred bytes.
+_SMALL_PART = 1 << 20
+_SHEET_REF = re.compile(rb"<(?:\w+:)?sheet\s[^>]*?\b(?:\w+:)?id=\"([^\"]*)\"")
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
+_ATTRIBUTE = re.compile(rb"\b(Id|Target)=\"([^\"]*)\"")
+
+
+def check_workbook(path: Path, limits: Limits) -> None:
+    """Refuse a workbook whose first sheet and shared strings decompress to more than the
+    limit, from the zip directory alone; raises :class:`Unreadable`."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            sizes = {info.filename: info.file_size for info in book.infolist()}
+            sheet = _first_sheet(book, sizes)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as err:
+        raise Unreadable(
+            "file_unreadable", f"it is not a readable XLSX workbook ({_first_line(err)})"
+        ) from None
+    total = sizes.get(sheet, 0) + sizes.get("xl/sharedStrings.xml", 0)
+    if total > limits.xlsx_sheet_bytes:
+        raise Unreadable(
+            "xlsx_too_large",
+            f"its first sheet decompresses to {size_text(total)} of XML, more than the "
+            f"limit of {size_text(limits.xlsx_sheet_bytes)} per sheet "
+            f"({env_name('xlsx_sheet_bytes')}), so it is not read",
+        )
+
+
+def _first_sheet(book: zipfile.ZipFile, sizes: dict[str, int]) -> str:
+    """The zip member of the workbook's first sheet, as the reader opens it; the largest
+    worksheet when the workbook does not say (a reader would fail on it anyway)."""
+    sheets = [n for n in sizes if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+    fallback = max(sheets, key=lambda n: sizes[n], default="")
+    if sizes.get("xl/workbook.xml", 0) > _SMALL_PART:
+        return fallback
+    if sizes.get("xl/_rels/workbook.xml.rels", 0) > _SMALL_PART:
+        return fallback
+    found = _SHEET_REF.search(book.read("xl/workbook.xml"))
+    if found is None or "xl/_rels/workbook.xml.rels" not in sizes:
+        return fallback
+    for element in _RELATIONSHIP.findall(book.read("xl/_rels/workbook.xml.rels")):
+        attributes = dict(_ATTRIBUTE.findall(element))
+        if attributes.get(b"Id") == found.group(1) and b"Target" in attributes:
+            target = attributes[b"Target"].decode("utf-8", "replace")
+            name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            name = posixpath.normpath(name)
+            return name if name in sizes else fallback
+    return fallback
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:160] if text else type(err).__name__
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A workbook's first sheet as a Parquet file of text columns, and its header row."""
+
+    parquet: Path
+    header: list[str]
+
+
+class Workbooks:
+    """The XLSX files of some deliveries, read into Parquet files under ``scratch``."""
+
+    def __init__(self, scratch: Path, limits: Limits) -> None:
+        self.scratch = scratch
+        self.limits = limits
+        self._done: dict[Path, Sheet | Unreadable] = {}
+
+    def prepare(self, paths: list[Path]) -> None:
+        """Read every workbook of ``paths`` not read yet, in one helper process."""
+        waiting: list[Path] = []
+        for path in paths:
+            if path.suffix.lower() != ".xlsx" or path in self._done:
+                continue
+            try:
+                check_workbook(path, self.limits)
+            except Unreadable as refused:
+                self._done[path] = refused
+                continue
+            waiting.append(path)
+        while waiting:
+            waiting = self._run_child(waiting)
+
+    def sheet(self, path: Path) -> Sheet:
+        """The sheet of ``path`` (read now if :meth:`prepare` did not); raises
+        :class:`Unreadable` for a workbook that cannot be read within the limits."""
+        if path not in self._done:
+            self.prepare([path])
+        found = self._done[path]
+        if isinstance(found, Unreadable):
+            raise found
+        return found
+
+    def close(self) -> None:
+        """Remove the Parquet files."""
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self._done.clear()
+
+    def _run_child(self, paths: list[Path]) -> list[Path]:
+        """Read ``paths`` in one child; the paths it did not get to (it ended early)."""
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        start = len(self._done)
+        targets = [self.scratch / f"sheet-{start + i}.parquet" for i in range(len(paths))]
+        job = {
+            "memory_bytes": self.limits.xlsx_memory_bytes,
+            "record_bytes": self.limits.record_bytes,
+            "files": [[str(p), str(t)] for p, t in zip(paths, targets, strict=True)],
+        }
+        root = str(Path(oemkpi.__file__).resolve().parent.parent)
+        code = (
+            f"import sys; sys.path.insert(0, {root!r}); "
+            "from oemkpi.ingest.xlsx_child import main; main()"
+        )
+        # -I: nothing from the environment or the working folder shapes the child.
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", code],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        answered = 0
+        for line in done.stdout.splitlines():
+            result = json.loads(line)
+            number = int(result.pop("file"))
+            self._done[paths[number]] = self._result(targets[number], result)
+            answered = number + 1
+        if answered < len(paths):
+            # The child ended while reading this workbook: an allocation failed (the reader
+            # aborts, or Python runs out of memory), or it broke otherwise. The rest are
+            # read by a new child.
+            lines = done.stderr.strip().splitlines()
+            if done.returncode < 0 or any("memory" in line.lower() for line in lines[-3:]):
+                self._done[paths[answered]] = self._memory()
+            else:
+                last = lines[-1][:160] if lines else f"exit status {done.returncode}"
+                self._done[paths[answered]] = Unreadable(
+                    "file_unreadable", f"it could not be read as an XLSX workbook ({last})"
+                )
+            return paths[answered + 1 :]
+        return []
+
+    def _result(self, target: Path, result: dict[str, Any]) -> Sheet | Unreadable:
+        if "header" in result:
+            return Sheet(target, [str(h) for h in result["header"]])
+        if result["rule"] == "memory":
+            return self._memory()
+        if result["rule"] == "record_too_long":
+            return Unreadable(
+                "record_too_long",
+                f"the cell holds {size_text(int(result['size']))}, more than the limit of "
+                f"{size_text(self.limits.record_bytes)} per cell ({env_name('record_bytes')})",
+                row=int(result["row"]),
+                column=str(result["column"]),
+            )
+        return Unreadable(str(result["rule"]), str(result["what"]))
+
+    def _memory(self) -> Unreadable:
+        return Unreadable(
+            "xlsx_too_large",
+            f"its first sheet needs more than {size_text(self.limits.xlsx_memory_bytes)} of "
+            f"memory to read ({env_name('xlsx_memory_bytes')}), so it is not read",
+        )

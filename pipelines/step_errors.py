@@ -1,0 +1,77 @@
+"""A step's failure, for the people who read it: its cause in one sentence.
+
+Dagster reports an exception raised in an asset as "Error occurred while executing
+op ..." (``DagsterExecutionStepExecutionError``), with the cause further down;
+that is what the UI's run failure and a CLI run showed first. Assets decorated
+with :func:`one_sentence` raise ``dg.Failure`` instead, whose description is the
+cause: a user's mistake (:class:`~oemkpi.errors.OemkpiError`) as its own
+sentence, anything else as its type and first line, with the original error
+kept as the failure's cause for the stack trace. :func:`failure_sentence` reads
+the sentence of a finished run's first failed step, for the CLI.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import dagster as dg
+
+from oemkpi.errors import OemkpiError
+
+F = TypeVar("F", bound=Callable[..., Iterator[Any]])
+
+
+def cause_sentence(step: str, err: BaseException) -> str:
+    """One sentence saying why ``step`` failed."""
+    if isinstance(err, OemkpiError):
+        return str(err)
+    if isinstance(err, OSError) and err.strerror:
+        where = f" {err.filename}" if err.filename else ""
+        return f"The step {step} could not use{where}: {err.strerror}."
+    lines = str(err).strip().splitlines()
+    text = lines[0][:300] if lines else ""
+    return f"The step {step} failed with {type(err).__name__}{': ' + text if text else ''}."
+
+
+def one_sentence(fn: F) -> F:
+    """Make an asset's (generator) body fail with its cause as the failure's description;
+    Dagster's own control flow (``dg.Failure``, retries, interrupts) passes unchanged."""
+    if not inspect.isgeneratorfunction(fn):
+        raise TypeError(f"{fn.__name__} must be a generator function")
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        try:
+            yield from fn(*args, **kwargs)
+        except (dg.Failure, dg.RetryRequested, dg.DagsterError):
+            raise
+        except OemkpiError as err:
+            raise dg.Failure(description=cause_sentence(fn.__name__, err)) from None
+        except Exception as err:
+            raise dg.Failure(description=cause_sentence(fn.__name__, err)) from err
+
+    return wrapper  # type: ignore[return-value]
+
+
+def failure_sentence(result: dg.ExecuteInProcessResult) -> str:
+    """The sentence of the run's first failed step, else where to look."""
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE" or event.step_failure_data is None:
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return data.user_failure_data.description
+        error = data.error
+        while error is not None and error.cause is not None:
+            if error.cls_name == "OemkpiError":
+                break
+            error = error.cause
+        if error is not None:
+            text = error.message.strip().splitlines()[0] if error.message else error.cls_name
+            if error.cls_name == "OemkpiError":
+                return text.split(": ", 1)[-1].strip()
+            return f"The step {event.step_key} failed with {text}."
+    return f"Run {result.run_id} failed; open it in the Dagster UI (make ui) for details."

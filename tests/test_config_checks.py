@@ -1,0 +1,148 @@
+"""Reference data and configuration are refused in one sentence naming the file and key,
+before a run writes anything: NaN, infinity, numbers out of range, keys given twice,
+unknown keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oemkpi.errors import OemkpiError
+from oemkpi.home import Home
+from oemkpi.kpis.red_flags import Thresholds, load_thresholds
+from oemkpi.reference import check_configuration, load_reference
+
+BIG = "9" * 400
+
+THRESHOLD_CASES = [
+    (
+        "attach_drop:\n  drop_pts: .nan\n",
+        "attach_drop.drop_pts is nan; give a number from 0 to 100.",
+    ),
+    (
+        "attach_drop:\n  drop_pts: .inf\n",
+        "attach_drop.drop_pts is inf; give a number from 0 to 100.",
+    ),
+    (
+        "forecast_miss:\n  min_attainment: -.inf\n",
+        "forecast_miss.min_attainment is -inf; give a number from 0 to 10.",
+    ),
+    (
+        f"assortment:\n  min_units: {BIG}\n",
+        f"assortment.min_units is {BIG[:37]}...; give a number from 0 to 1,000,000,000,000.",
+    ),
+    (
+        "windows_share_drop:\n  partner_drop_pts: 101\n",
+        "windows_share_drop.partner_drop_pts is 101; give a number from 0 to 100.",
+    ),
+    (
+        "data_quality:\n  reconciliation_tolerance: 2\n",
+        "data_quality.reconciliation_tolerance is 2; give a number from 0 to 1.",
+    ),
+    (
+        "attach_drop:\n  drop_pts: '3'\n",
+        "attach_drop.drop_pts is '3'; give a number from 0 to 100.",
+    ),
+    (
+        "attach_drop:\n  drop_pts: true\n",
+        "attach_drop.drop_pts is True; give a number from 0 to 100.",
+    ),
+    (
+        "attach_drop:\n  drop_pts: 2\n  drop_pts: 3\n",
+        "line 3: the key 'drop_pts' is given twice; fix the file.",
+    ),
+    (
+        "attach_drop:\n  drop_pts: 2\nattach_drop:\n  drop_pts: 3\n",
+        "line 3: the key 'attach_drop' is given twice; fix the file.",
+    ),
+    (
+        "attach_drop:\n  drop_points: 2\n",
+        "attach_drop.drop_points is not a threshold; use one of "
+        "windows_share_drop.partner_drop_pts, windows_share_drop.country_drop_pts, "
+        "windows_share_drop.country_min_units, forecast_miss.min_attainment, "
+        "forecast_miss.country_min_units, target_gap.ratio_gap_pts, target_gap.volume_gap_pts, "
+        "attach_drop.drop_pts, competitive_loss.min_prior_units, "
+        "data_quality.reconciliation_tolerance, assortment.min_units.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "sentence"), THRESHOLD_CASES)
+def test_a_bad_threshold_file_is_refused_naming_file_and_key(
+    tmp_path: Path, text: str, sentence: str
+) -> None:
+    path = tmp_path / "red_flags.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(OemkpiError) as raised:
+        load_thresholds(path)
+
+    joiner = " " if sentence.startswith("line ") else ": "
+    assert str(raised.value) == f"{path}{joiner}{sentence}"
+
+
+def test_thresholds_in_range_are_taken(tmp_path: Path) -> None:
+    path = tmp_path / "red_flags.yaml"
+    path.write_text(
+        "attach_drop:\n  drop_pts: 2.5\nassortment:\n  min_units: 0\n"
+        "data_quality:\n  reconciliation_tolerance: 1\n",
+        encoding="utf-8",
+    )
+
+    thresholds = load_thresholds(path)
+
+    assert (thresholds.attach_drop_pts, thresholds.assortment_min_units) == (2.5, 0.0)
+    assert thresholds.reconciliation_tolerance == 1.0
+    assert thresholds.forecast_min_attainment == Thresholds().forecast_min_attainment
+
+
+TARGET_CASES = [
+    ("windows_share", "0.95", None),
+    ("shipped_units", "1500000", None),
+    ("forecast_attainment", "1.2", None),
+    ("windows_share", "1.5", "is out of range for windows_share; give a number from 0 to 1"),
+    ("windows_share", "-0.1", "is out of range for windows_share; give a number from 0 to 1"),
+    (
+        "shipped_units",
+        BIG,
+        "is out of range for shipped_units; give a number from 0 to 1,000,000,000,000",
+    ),
+    ("pro_mix", "nan", "is not a plain number; write it like 0.92 or 1500000"),
+    ("pro_mix", "inf", "is not a plain number; write it like 0.92 or 1500000"),
+]
+
+
+@pytest.mark.parametrize(("kpi", "target", "what"), TARGET_CASES)
+def test_targets_out_of_range_are_refused_with_row_and_column(
+    home: Home, kpi: str, target: str, what: str | None
+) -> None:
+    home.targets_csv.write_text(
+        f"partner_id,fiscal_quarter,kpi,target\nacme,FY27-Q2,{kpi},{target}\n", encoding="utf-8"
+    )
+
+    if what is None:
+        assert load_reference(home.reference).targets[0].target == float(target)
+        return
+    with pytest.raises(OemkpiError) as raised:
+        load_reference(home.reference)
+
+    shown = repr(target) if len(target) <= 40 else repr(target[:37] + "...")
+    assert str(raised.value) == f"{home.targets_csv} row 2, column target: value {shown} {what}."
+
+
+def test_a_run_checks_configuration_before_it_writes_anything(home: Home) -> None:
+    """The CLI's run refuses before Dagster starts: no warehouse, no instance, no reports."""
+    from pipelines.runs import run_months
+
+    home.red_flags_yaml.write_text("attach_drop:\n  drop_pts: .nan\n", encoding="utf-8")
+
+    with pytest.raises(OemkpiError) as raised:
+        run_months(home, "2026-10", "2026-10")
+
+    assert str(raised.value) == (
+        f"{home.red_flags_yaml}: attach_drop.drop_pts is nan; give a number from 0 to 100."
+    )
+    assert sorted(p.name for p in home.root.iterdir()) == ["reference"]
+    with pytest.raises(OemkpiError):
+        check_configuration(home)

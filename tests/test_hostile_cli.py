@@ -1,0 +1,244 @@
+"""Hostile inputs end to end, as a user meets them: ``oemkpi run`` and ``oemkpi validate``
+in their own processes on a small sample home, and the failure the UI shows for a run.
+
+Every failure is one sentence on standard error with the documented exit code, never
+a traceback, and a step's failure carries the same sentence in the Dagster instance
+(what the UI's run view shows), never "Error occurred while executing op".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from oemkpi.home import Home
+from oemkpi.sample import write_sample_home
+from pipelines.step_errors import failure_sentence, one_sentence
+from tests.feedfiles import good_rows, header, write_csv
+from tests.hostile_files import write_raw_xlsx
+
+OEMKPI = Path(sys.executable).with_name("oemkpi")
+MONTH = "2026-03"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cli") / "home"
+    write_sample_home(root, end_month=MONTH, months=2, partners=2, countries=2, commentary=False)
+    return root
+
+
+@pytest.fixture
+def home(sample: Path, tmp_path: Path) -> Home:
+    root = tmp_path / "home"
+    shutil.copytree(sample, root)
+    return Home.at(root)
+
+
+def oemkpi(
+    home: Home, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(OEMKPI), "--home", str(home.root), *args],
+        cwd=home.root.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "DAGSTER_HOME": str(home.root.parent / "dagster_home"), **(env or {})},
+    )
+
+
+def _one_sentence(stderr: str) -> str:
+    assert "Traceback" not in stderr
+    assert "DagsterExecutionStepExecutionError" not in stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("oemkpi: ")]
+    assert len(lines) == 1, stderr
+    return re.sub(r"after \d+\.\d s", "after N s", re.sub(r"in \d+\.\d s", "in N s", lines[0]))
+
+
+def test_a_record_over_the_limit_is_a_rejection_not_exit_0(home: Home) -> None:
+    """The headline case: a big record between good rows loaded with exit 0 and "loaded";
+    now the delivery is rejected by name, the run exits 1, and the reports are written."""
+    folder = home.landing_dir("windows_share", MONTH)
+    lines = (folder / "americas.csv").read_text("utf-8").splitlines(keepends=True)
+    big = f"{MONTH},aurora,US,consumer,{'X' * 200_000},windows,5\n"
+    (folder / "americas.csv").write_text("".join([*lines[:2], big, *lines[2:]]), "utf-8")
+    commentary = home.commentary_dir(MONTH)
+    commentary.mkdir(parents=True)
+    (commentary / "zeta.md").write_text("## Marketing\nFor nobody.\n", "utf-8")
+
+    done = oemkpi(home, "run", "--month", MONTH, env={"OEMKPI_MAX_RECORD_BYTES": "65536"})
+
+    assert done.returncode == 1, done.stderr
+    quarantine = home.quarantine_dir("windows_share", MONTH)
+    assert f"  rejected: windows_share {MONTH}, 1 problems; see {quarantine}" in done.stdout
+    assert _one_sentence(done.stderr) == (
+        f"oemkpi: finished {MONTH} in N s with rejected deliveries: 3 feed deliveries in "
+        "force, 1 rejected, 0 missing. Fix the files named in quarantine/*/*.errors.json and "
+        "run the month again."
+    )
+    assert (
+        f"landing/windows_share/{MONTH}/americas.csv row 3: the record is longer than the "
+        "limit of 64 KiB (OEMKPI_MAX_RECORD_BYTES)"
+    ) in (quarantine / "americas.csv.errors.json").read_text("utf-8")
+    assert (
+        f"The commentary file {commentary}/zeta.md is for no partner in reference/partners.csv "
+        "('zeta'), so no report shows it; name it <partner_id>.md or add the partner."
+    ) in done.stdout + done.stderr
+    assert (home.reports_dir(MONTH) / "index.html").is_file()
+
+
+def test_a_delivery_written_during_the_run_exits_1_and_says_so(home: Home) -> None:
+    path = home.landing_dir("pc_shipments", MONTH) / "late.csv"
+    write_csv(path, header("pc_shipments"), [])
+    stop = threading.Event()
+
+    def append() -> None:
+        with path.open("a", encoding="utf-8") as out:
+            number = 0
+            while not stop.is_set():
+                out.write(f"{MONTH},aurora,DE,consumer,notebook,{number},\n")
+                out.flush()
+                number += 1
+                time.sleep(0.002)
+
+    writer = threading.Thread(target=append, daemon=True)
+    writer.start()
+    try:
+        done = oemkpi(home, "run", "--month", MONTH)
+    finally:
+        stop.set()
+        writer.join()
+
+    assert done.returncode == 1, done.stderr
+    assert _one_sentence(done.stderr) == (
+        f"oemkpi: finished {MONTH} in N s, but the delivery of pc_shipments {MONTH} changed "
+        "while it was read, so nothing of it was loaded or quarantined and the month's earlier "
+        "delivery stays in force; run the month again once its files are complete."
+    )
+    assert not home.quarantine_dir("pc_shipments", MONTH).exists()
+
+
+def test_reports_that_cannot_be_written_fail_the_run_in_one_sentence_in_cli_and_ui(
+    home: Home,
+) -> None:
+    reports = home.root / "reports"
+    reports.write_text("a file where the reports folder must go")
+
+    done = oemkpi(home, "run", "--month", MONTH)
+
+    sentence = (
+        f"The reports of {MONTH} were not written ({reports}: File exists); the earlier "
+        f"reports in {reports}/{MONTH} stay as they were: free space or fix the folder's "
+        "permissions and run the month again."
+    )
+    assert done.returncode == 2
+    assert _one_sentence(done.stderr) == f"oemkpi: the run failed after N s: {sentence}"
+    # What the UI shows for the run: the step's failure is that sentence.
+    with dg.DagsterInstance.from_config(str(home.root.parent / "dagster_home")) as instance:
+        (run,) = instance.get_runs()
+        failures = [
+            e.dagster_event
+            for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        ]
+    (failure,) = failures
+    assert failure.step_key == "monthly_reports"
+    data = failure.step_failure_data
+    assert data.user_failure_data.description == sentence
+    assert data.error.cls_name == "Failure"
+
+
+def test_a_bad_threshold_stops_a_ui_run_at_its_first_steps_before_anything_is_written(
+    home: Home, dagster_home: Path
+) -> None:
+    """The UI launches the job without the CLI's check: the feed steps check first."""
+    from pipelines.definitions import defs
+
+    home.red_flags_yaml.write_text("attach_drop:\n  drop_pts: .nan\n", encoding="utf-8")
+    sentence = f"{home.red_flags_yaml}: attach_drop.drop_pts is nan; give a number from 0 to 100."
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("monthly_update").execute_in_process(
+            run_config={"resources": {"oemkpi": {"config": {"home": str(home.root)}}}},
+            instance=instance,
+            partition_key=MONTH,
+            raise_on_error=False,
+        )
+
+    assert not result.success
+    assert failure_sentence(result) == sentence
+    described = {
+        e.step_key: e.step_failure_data.user_failure_data.description
+        for e in result.all_events
+        if e.event_type_value == "STEP_FAILURE"
+    }
+    assert described == dict.fromkeys(
+        ["attach_rate", "pc_shipments", "premium_mix", "windows_share"], sentence
+    )
+    assert not home.warehouse.exists()
+    assert not (home.root / "reports").exists()
+
+
+def test_an_unexpected_error_in_a_step_is_its_type_and_first_line() -> None:
+    @dg.asset
+    @one_sentence
+    def boom() -> Iterator[dg.MaterializeResult]:
+        """Fails."""
+        yield dg.MaterializeResult(metadata={"share": 1 / 0})
+
+    result = dg.materialize([boom], raise_on_error=False)
+
+    assert (
+        failure_sentence(result) == "The step boom failed with ZeroDivisionError: division by zero."
+    )
+    (event,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert event.step_failure_data.error.cause.cls_name == "ZeroDivisionError"  # trace kept
+
+
+# -- oemkpi validate never prints a traceback ---------------------------------------------------
+
+
+def test_validate_a_named_pipe_is_one_sentence(home: Home) -> None:
+    pipe = home.root.parent / "pipe.csv"
+    os.mkfifo(pipe)
+
+    done = oemkpi(home, "validate", str(pipe), "--feed", "windows_share", "--month", MONTH)
+
+    assert done.returncode == 2
+    assert _one_sentence(done.stderr) == (
+        f"oemkpi: {pipe} is not a regular file; give the path of a CSV, Parquet or XLSX file."
+    )
+
+
+def test_validate_an_xlsx_bomb_is_a_rejection_not_a_traceback(home: Home) -> None:
+    path = write_raw_xlsx(
+        home.root.parent / "bomb.xlsx",
+        [header("windows_share"), *good_rows("windows_share", MONTH)],
+        far_cell="XFD1048576",
+    )
+
+    done = oemkpi(home, "validate", str(path), "--feed", "windows_share", "--month", MONTH)
+
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    problem, verdict = done.stdout.splitlines()
+    assert problem == (
+        "bomb.xlsx: its first sheet needs more than 1 GiB of memory to read "
+        "(OEMKPI_MAX_XLSX_MEMORY_BYTES), so it is not read; deliver the sheet as CSV or "
+        "Parquet, or split it into several workbooks."
+    )
+    assert re.fullmatch(
+        rf"{path}: would be rejected, 1 problems \(\d+ checks failed\) for windows_share {MONTH}\.",
+        verdict,
+    )

@@ -1,0 +1,509 @@
+"""Hostile and broken deliveries: nothing dropped in silence, nothing read from outside the home.
+
+Each case delivers real files into a home whose month already has a good
+delivery in force, and asserts the exact sentence, what quarantine holds, and
+that the earlier delivery stays in force. Limits are lowered through their
+environment variables where a case would otherwise need hundreds of megabytes;
+the 40 MB record and the 400 MB XLSX cell run at the defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from oemkpi.home import Home
+from oemkpi.ingest.contract import FEEDS
+from oemkpi.ingest.deliveries import ingest_delivery
+from oemkpi.ingest.folder import read_folder
+from oemkpi.ingest.outcomes import DeliveryOutcome
+from oemkpi.reference import load_reference
+from oemkpi.warehouse import warehouse
+from tests.feedfiles import good_rows, header, landing, snapshot, write_csv
+from tests.hostile_files import Shared, repeated, write_raw_xlsx
+
+FEED = "windows_share"
+MONTH = "2026-10"
+WHERE = f"landing/{FEED}/{MONTH}"
+RECORD_ADVICE = "fix the row (a value that long is not data the contract knows) and deliver again."
+NOT_A_FILE_ADVICE = (
+    "put the file itself in the folder (not a link, folder, pipe or device) and deliver again."
+)
+XLSX_ADVICE = "deliver the sheet as CSV or Parquet, or split it into several workbooks."
+
+
+def ingest(home: Home, log: list[str] | None = None) -> DeliveryOutcome:
+    with warehouse(home.warehouse) as con:
+        return ingest_delivery(
+            con, home, FEED, MONTH, load_reference(home.reference), log=(log or []).append
+        )
+
+
+def in_force(home: Home) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        return con.execute(
+            f"select {', '.join(FEEDS[FEED].column_names)} from {FEED} where month = ? "
+            "order by all",
+            [MONTH],
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def recorded(home: Home) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        return con.execute(
+            "select status, fingerprint, rows, problems from deliveries "
+            "where feed = ? and month = ? order by checked_at",
+            [FEED, MONTH],
+        ).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def loaded(home: Home) -> Home:
+    """The home with a good delivery of the month in force; landing emptied again."""
+    folder = landing(home, FEED, MONTH)
+    write_csv(folder / "good.csv", header(FEED), good_rows(FEED, MONTH))
+    assert ingest(home).status == "loaded"
+    (folder / "good.csv").unlink()
+    return home
+
+
+def _rows_text() -> str:
+    return "".join(",".join(r) + "\n" for r in good_rows(FEED, MONTH))
+
+
+def _head() -> str:
+    return ",".join(header(FEED)) + "\n"
+
+
+def _quarantined(home: Home) -> dict[str, object]:
+    folder = home.quarantine_dir(FEED, MONTH)
+    return {
+        p.name: json.loads(p.read_text("utf-8")) if p.name.endswith(".errors.json") else None
+        for p in sorted(folder.iterdir())
+    }
+
+
+def _assert_rejected_earlier_stays(home: Home, outcome: DeliveryOutcome, before: list) -> None:
+    assert outcome.status == "rejected"
+    assert in_force(home) == before
+    assert outcome.rows_in_force == len(before)
+
+
+def _rejected(home: Home, before: list) -> list[str]:
+    """Ingest the month, check it was rejected with the earlier rows in force; its sentences."""
+    outcome = ingest(home)
+    _assert_rejected_earlier_stays(home, outcome, before)
+    return [p.message for p in outcome.problems]
+
+
+# -- 1. no record dropped in silence ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("place", ["between two good rows", "last"])
+def test_a_40_mb_record_is_named_at_the_default_limit(
+    loaded: Home, tmp_path: Path, place: str
+) -> None:
+    """DuckDB's parallel reader drops a last record over its 32 MB buffer without a
+    word, and skips one in the middle without a rejects row: both are named now."""
+    before = in_force(loaded)
+    lines = _rows_text().splitlines(keepends=True)
+    big = f"{MONTH},acme,DE,consumer,{'X' * (40 << 20)},windows,5\n"
+    body = lines[0] + big + "".join(lines[1:]) if place != "last" else "".join(lines) + big
+    path = landing(loaded, FEED, MONTH) / "big.csv"
+    path.write_text(_head() + body, encoding="utf-8")
+    row = 3 if place != "last" else len(lines) + 2
+
+    outcome = ingest(loaded)
+
+    _assert_rejected_earlier_stays(loaded, outcome, before)
+    assert [p.message for p in outcome.problems] == [
+        f"{WHERE}/big.csv row {row}: the record is longer than the limit of 1 MiB "
+        f"(OEMKPI_MAX_RECORD_BYTES); {RECORD_ADVICE}"
+    ]
+    assert outcome.rows == len(lines)  # every other row was read and checked
+    documents = _quarantined(loaded)
+    assert sorted(documents) == ["big.csv", "big.csv.errors.json"]
+    assert (loaded.quarantine_dir(FEED, MONTH) / "big.csv").stat().st_size == path.stat().st_size
+
+
+@pytest.mark.parametrize("place", ["first", "middle", "last", "last, no line break"])
+def test_a_record_over_a_lowered_limit_is_named_wherever_it_is(
+    loaded: Home, monkeypatch: pytest.MonkeyPatch, place: str
+) -> None:
+    monkeypatch.setenv("OEMKPI_MAX_RECORD_BYTES", "65536")
+    before = in_force(loaded)
+    lines = _rows_text().splitlines(keepends=True)
+    big = f"{MONTH},acme,DE,consumer,{'X' * 200_000},windows,5"
+    index = {"first": 0, "middle": 8}.get(place, len(lines))
+    lines.insert(index, big + ("" if place == "last, no line break" else "\n"))
+    (landing(loaded, FEED, MONTH) / "big.csv").write_text(_head() + "".join(lines), "utf-8")
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/big.csv row {index + 2}: the record is longer than the limit of 64 KiB "
+        f"(OEMKPI_MAX_RECORD_BYTES); {RECORD_ADVICE}"
+    ]
+
+
+def test_a_good_row_after_five_million_blank_lines_is_loaded(loaded: Home) -> None:
+    """Blank lines are ignored wherever they are (SPEC section 3); DuckDB counts a run of
+    them into the next record's size and rejects it as too long."""
+    lines = _rows_text().splitlines(keepends=True)
+    text = _head() + lines[0] + "\n" * 5_000_000 + "".join(lines[1:]) + "\n" * 3
+    (landing(loaded, FEED, MONTH) / "blank.csv").write_text(text, encoding="utf-8")
+
+    outcome = ingest(loaded)
+
+    assert (outcome.status, outcome.problems, outcome.rows) == ("loaded", [], len(lines))
+    expected = sorted(
+        (r[0], r[1], r[2], r[3], r[4], r[5], int(r[6])) for r in good_rows(FEED, MONTH)
+    )
+    assert in_force(loaded) == expected
+
+
+def test_a_latin1_byte_in_an_ignored_column_rejects_the_delivery_with_its_row(
+    loaded: Home,
+) -> None:
+    before = in_force(loaded)
+    lines = _rows_text().splitlines()
+    data = (",".join(header(FEED)) + ",note\n").encode()
+    data += "".join(f"{line},ok\n" for line in lines[:5]).encode()
+    data += f"{lines[5]},caf\xe9\n".encode("latin-1")
+    data += "".join(f"{line},ok\n" for line in lines[6:]).encode()
+    (landing(loaded, FEED, MONTH) / "latin1.csv").write_bytes(data)
+
+    outcome = ingest(loaded)
+
+    _assert_rejected_earlier_stays(loaded, outcome, before)
+    assert [(p.row, p.rule) for p in outcome.problems] == [(7, "encoding")]
+    assert outcome.problems[0].message == (
+        f"{WHERE}/latin1.csv row 7: value '{lines[5]},caf?' is not UTF-8 text; save the file "
+        "as UTF-8 and deliver again."
+    )
+
+
+def test_a_latin1_byte_in_an_ignored_column_between_contract_columns(loaded: Home) -> None:
+    """An unread column between read ones with a bad byte made DuckDB fail with an
+    internal error that ends the database: every column is read, so it is one problem."""
+    before = in_force(loaded)
+    head = header(FEED)
+    rows = good_rows(FEED, MONTH)
+    data = (",".join([*head[:2], "note", *head[2:]]) + "\n").encode()
+    for number, row in enumerate(rows):
+        note = b"caf\xe9" if number == 3 else b"ok"
+        data += ",".join(row[:2]).encode() + b"," + note + b"," + ",".join(row[2:]).encode()
+        data += b"\n"
+    (landing(loaded, FEED, MONTH) / "middle.csv").write_bytes(data)
+
+    outcome = ingest(loaded)
+
+    _assert_rejected_earlier_stays(loaded, outcome, before)
+    assert [(p.row, p.rule) for p in outcome.problems] == [(5, "encoding")]
+    # The warehouse is as usable as before.
+    write_csv(landing(loaded, FEED, MONTH) / "middle.csv", header(FEED), rows)
+    assert ingest(loaded).status == "loaded"
+
+
+# -- 2. only regular files are read -----------------------------------------------------------
+
+
+SECRET = "OEMKPI_TEST_SECRET=hunter2-f00d"
+
+
+def _secret_file(tmp_path: Path) -> Path:
+    """A file outside the home that a link could point at (like /proc/self/environ)."""
+    path = tmp_path / "outside" / "environ.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_head() + f"{MONTH},acme,DE,consumer,{SECRET},windows,5\n", "utf-8")
+    return path
+
+
+def _nothing_of_the_secret_anywhere(home: Home, log: list[str]) -> None:
+    for path in home.root.rglob("*"):
+        if home.landing in path.parents:
+            continue  # where the test put it
+        if path.is_file() and not path.is_symlink():
+            assert SECRET.encode() not in path.read_bytes(), path
+    assert not any(SECRET in line for line in log)
+
+
+def _make_entry(kind: str, path: Path, tmp_path: Path) -> None:
+    if kind == "link to a file":
+        path.symlink_to(_secret_file(tmp_path))
+    elif kind == "link to a folder":
+        path.symlink_to(_secret_file(tmp_path).parent, target_is_directory=True)
+    elif kind == "named pipe":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+        (path / "inner.csv").write_text(_head() + SECRET, "utf-8")
+    elif kind == "device":
+        try:
+            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # like /dev/null
+        except PermissionError:
+            pytest.skip("creating a device node needs CAP_MKNOD (root), which this run lacks")
+
+
+ENTRY_KINDS = {
+    "link to a file": "a symbolic link",
+    "link to a folder": "a symbolic link",
+    "named pipe": "a named pipe",
+    "folder": "a folder",
+    "device": "a device",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ENTRY_KINDS))
+def test_an_entry_that_is_not_a_regular_file_is_refused_and_never_read(
+    loaded: Home, tmp_path: Path, kind: str
+) -> None:
+    before = in_force(loaded)
+    folder = landing(loaded, FEED, MONTH)
+    write_csv(folder / "good.csv", header(FEED), good_rows(FEED, MONTH))
+    _make_entry(kind, folder / "extra.csv", tmp_path)
+    log: list[str] = []
+
+    outcome = ingest(loaded, log)
+
+    _assert_rejected_earlier_stays(loaded, outcome, before)
+    sentence = (
+        f"{WHERE}/extra.csv: is {ENTRY_KINDS[kind]}, not a regular file, and is not read; "
+        f"{NOT_A_FILE_ADVICE}"
+    )
+    assert [p.message for p in outcome.problems] == [sentence]
+    documents = _quarantined(loaded)
+    # Only the file that was read is copied; the refused entry gets its errors document.
+    assert sorted(documents) == ["extra.csv.errors.json", "good.csv", "good.csv.errors.json"]
+    assert [p["message"] for p in documents["extra.csv.errors.json"]["problems"]] == [sentence]
+    good = documents["good.csv.errors.json"]
+    assert (good["problems"], good["delivery_problem_count"]) == ([], 1)
+    assert good["note"].startswith("No problem was found in this file;")
+    _nothing_of_the_secret_anywhere(loaded, log)
+
+
+def test_a_month_folder_that_is_a_link_is_rejected_unread(loaded: Home, tmp_path: Path) -> None:
+    before = in_force(loaded)
+    folder = landing(loaded, FEED, MONTH)
+    folder.rmdir()
+    folder.symlink_to(_secret_file(tmp_path).parent, target_is_directory=True)
+    log: list[str] = []
+
+    outcome = ingest(loaded, log)
+
+    _assert_rejected_earlier_stays(loaded, outcome, before)
+    sentence = (
+        f"{WHERE}: is a symbolic link, so nothing in it is read; deliver the files into a "
+        "folder of their own, not a link to one, and deliver again."
+    )
+    assert [p.message for p in outcome.problems] == [sentence]
+    documents = _quarantined(loaded)
+    assert list(documents) == ["delivery.errors.json"]
+    assert [p["message"] for p in documents["delivery.errors.json"]["problems"]] == [sentence]
+    _nothing_of_the_secret_anywhere(loaded, log)
+
+
+def test_landing_itself_may_be_a_link(loaded: Home, tmp_path: Path) -> None:
+    """$OEMKPI_HOME or landing/ being a mount or a link is the operator's choice."""
+    moved = tmp_path / "shared-landing"
+    loaded.landing.rename(moved)
+    loaded.landing.symlink_to(moved, target_is_directory=True)
+    write_csv(landing(loaded, FEED, MONTH) / "good.csv", header(FEED), good_rows(FEED, MONTH))
+
+    assert ingest(loaded).status == "loaded"
+
+
+def test_a_delivery_over_the_byte_limit_is_rejected_unread(
+    loaded: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OEMKPI_MAX_DELIVERY_BYTES", "1000")
+    before = in_force(loaded)
+    folder = landing(loaded, FEED, MONTH)
+    write_csv(folder / "a.csv", header(FEED), good_rows(FEED, MONTH))
+    write_csv(folder / "b.csv", header(FEED), good_rows(FEED, MONTH))
+    size = (folder / "a.csv").stat().st_size * 2
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}: the delivery's 2 files hold {size / 1024:.1f} KiB, more than the limit of "
+        "1000 bytes per delivery (OEMKPI_MAX_DELIVERY_BYTES), so none of it is read; split the "
+        "month's files into smaller deliveries or, if this machine can take it, raise the limit."
+    ]
+    assert sorted(_quarantined(loaded)) == ["a.csv.errors.json", "b.csv.errors.json"]
+
+
+# -- 3. XLSX within bounds --------------------------------------------------------------------
+
+
+def _sheet_rows() -> list[list[str]]:
+    return [header(FEED), *good_rows(FEED, MONTH)]
+
+
+def test_an_xlsx_with_a_400_mb_cell_is_refused_from_its_zip_directory(loaded: Home) -> None:
+    before = in_force(loaded)
+    rows: list[list[str | Shared]] = [list(r) for r in _sheet_rows()]
+    rows[1][4] = Shared(0)
+    path = write_raw_xlsx(
+        landing(loaded, FEED, MONTH) / "big.xlsx", rows, [repeated(b"A", 400 << 20)]
+    )
+    assert path.stat().st_size < 1 << 20
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/big.xlsx: its first sheet decompresses to 400 MiB of XML, more than the limit "
+        f"of 256 MiB per sheet (OEMKPI_MAX_XLSX_SHEET_BYTES), so it is not read; {XLSX_ADVICE}"
+    ]
+    assert sorted(_quarantined(loaded)) == ["big.xlsx", "big.xlsx.errors.json"]
+
+
+@pytest.mark.parametrize("bomb", ["one long string in every cell", "a cell at XFD1048576"])
+def test_an_xlsx_that_needs_too_much_memory_is_one_sentence_not_an_abort(
+    loaded: Home, monkeypatch: pytest.MonkeyPatch, bomb: str
+) -> None:
+    """Small files the zip directory cannot tell apart: the reader holds a copy of the
+    string per cell, or the whole used range; in its own process it fails alone."""
+    monkeypatch.setenv("OEMKPI_MAX_XLSX_MEMORY_BYTES", str(256 << 20))
+    before = in_force(loaded)
+    path = landing(loaded, FEED, MONTH) / "bomb.xlsx"
+    if bomb == "a cell at XFD1048576":
+        write_raw_xlsx(path, _sheet_rows(), far_cell="XFD1048576")
+    else:
+        rows: list[list[str | Shared]] = [header(FEED)]
+        rows += [[MONTH, "acme", "DE", "consumer", Shared(0), "windows", "5"]] * 400
+        write_raw_xlsx(path, rows, [repeated(b"Q", 1 << 20)])
+    assert path.stat().st_size < 64 << 10
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/bomb.xlsx: its first sheet needs more than 256 MiB of memory to read "
+        f"(OEMKPI_MAX_XLSX_MEMORY_BYTES), so it is not read; {XLSX_ADVICE}"
+    ]
+
+
+def test_an_xlsx_cell_over_the_record_limit_is_named_with_its_row_and_column(
+    loaded: Home,
+) -> None:
+    before = in_force(loaded)
+    rows: list[list[str | Shared]] = [list(r) for r in _sheet_rows()]
+    rows[4][4] = Shared(0)
+    write_raw_xlsx(landing(loaded, FEED, MONTH) / "cell.xlsx", rows, ["S" * (2 << 20)])
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/cell.xlsx row 5, column sku: the cell holds 2 MiB, more than the limit of "
+        f"1 MiB per cell (OEMKPI_MAX_RECORD_BYTES); {RECORD_ADVICE}"
+    ]
+
+
+def test_a_good_xlsx_written_by_hand_loads(loaded: Home) -> None:
+    write_raw_xlsx(landing(loaded, FEED, MONTH) / "good.xlsx", _sheet_rows())
+
+    outcome = ingest(loaded)
+
+    assert (outcome.status, outcome.rows) == ("loaded", len(good_rows(FEED, MONTH)))
+    assert not list(loaded.staging.glob("xlsx-*"))  # the sheets read were removed
+
+
+def test_a_parquet_column_over_the_limit_is_refused_from_its_footer(
+    loaded: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 16 KB Parquet file can hold a 400 MB value (DuckDB then ran out of memory at a
+    2 GB peak); the footer says how large each column of each row group is."""
+    import polars as pl
+
+    monkeypatch.setenv("OEMKPI_MAX_PARQUET_COLUMN_BYTES", str(64 << 10))
+    before = in_force(loaded)
+    rows = good_rows(FEED, MONTH)
+    rows[0][4] = "P" * (1 << 20)
+    frame = pl.DataFrame(
+        {c: [r[i] for r in rows] for i, c in enumerate(header(FEED))}
+    ).with_columns(pl.col("units").cast(pl.Int64))
+    frame.write_parquet(landing(loaded, FEED, MONTH) / "big.parquet")
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/big.parquet: its column sku decompresses to 1 MiB in one row group, more than "
+        "the limit of 64 KiB (OEMKPI_MAX_PARQUET_COLUMN_BYTES), so it is not read; write "
+        "the file with smaller row groups (for example 100,000 rows each) and deliver again."
+    ]
+
+
+# -- 9. a delivery changing while it is read --------------------------------------------------
+
+
+class _Appender(threading.Thread):
+    """Appends good rows with new SKUs to a delivery file until stopped."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.stop = threading.Event()
+        self.written = 0
+
+    def run(self) -> None:
+        with self.path.open("a", encoding="utf-8") as out:
+            while not self.stop.is_set():
+                out.write(f"{MONTH},acme,DE,consumer,LATE-{self.written},windows,7\n")
+                out.flush()
+                self.written += 1
+                time.sleep(0.001)
+
+
+def test_a_delivery_written_while_it_is_read_is_left_alone_and_the_earlier_stays(
+    loaded: Home,
+) -> None:
+    before = in_force(loaded)
+    before_records = recorded(loaded)
+    path = write_csv(landing(loaded, FEED, MONTH) / "slow.csv", header(FEED), good_rows(FEED))
+    appender = _Appender(path)
+    appender.start()
+    try:
+        outcome = ingest(loaded)
+    finally:
+        appender.stop.set()
+        appender.join()
+
+    assert appender.written > 0
+    assert (outcome.status, outcome.problems, outcome.quarantine) == ("changed", [], None)
+    assert outcome.summary() == (
+        f"{MONTH}: the delivery changed while it was read, so nothing of it was loaded or "
+        f"quarantined and the {len(before)} rows in force stay; run the month again once its "
+        "files are complete"
+    )
+    assert in_force(loaded) == before
+    assert recorded(loaded) == before_records
+    assert not loaded.quarantine_dir(FEED, MONTH).exists()
+
+    # Once it is complete, it is read, and the fingerprint recorded is the one read.
+    outcome = ingest(loaded)
+    assert (outcome.status, outcome.rows) == ("loaded", len(good_rows(FEED)) + appender.written)
+    fingerprint = read_folder(landing(loaded, FEED, MONTH)).fingerprint()
+    assert outcome.fingerprint == fingerprint
+    assert recorded(loaded)[-1][:2] == ("loaded", fingerprint)
+
+
+# -- 10. control characters in names ----------------------------------------------------------
+
+
+def test_a_file_name_with_a_line_break_is_read_and_named_escaped(loaded: Home) -> None:
+    name = "emea\nrejected: pc_shipments 2026-10.csv"
+    write_csv(landing(loaded, FEED, MONTH) / name, header(FEED), good_rows(FEED, MONTH))
+    log: list[str] = []
+
+    outcome = ingest(loaded, log)
+
+    assert outcome.status == "loaded"
+    escaped = "emea\\x0arejected: pc_shipments 2026-10.csv"
+    assert outcome.files == [escaped]
+    assert [w.message for w in outcome.warnings] == [
+        f"{WHERE}/{escaped}: the file name holds control characters (shown escaped); nothing "
+        "to do now; rename the file without control characters next time."
+    ]
+    assert all("\n" not in line for line in log)
+    assert snapshot(landing(loaded, FEED, MONTH))  # landing untouched and still there
