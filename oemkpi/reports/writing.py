@@ -21,7 +21,7 @@ from oemkpi.reports.commentary import load_commentary
 from oemkpi.reports.data import load_month
 from oemkpi.reports.model import MonthlyReport
 from oemkpi.reports.render import render_html, render_index, render_markdown
-from oemkpi.warehouse import warehouse
+from oemkpi.warehouse import home_warehouse
 
 
 @dataclass
@@ -145,7 +145,7 @@ def write_reports(
 def _write_months(root: str, months: list[str], fy_start_month: int) -> list[MonthWritten]:
     home = Home.at(root)
     out = []
-    with warehouse(home.warehouse, read_only=True) as con:
+    with home_warehouse(home, read_only=True) as con:
         for month in months:
             written = write_month_reports(con, home, month, fy_start_month=fy_start_month)
             out.append(
