@@ -15,9 +15,12 @@ A worker that dies whole in the middle of a step (SIGKILL, a lost machine)
 never reports back: its task was acknowledged when it started, and
 dagster-celery waits for the result for ever. :class:`WatchedResult` asks the
 worker running each started step whether it is alive (Celery's ``ping``); one
-that stops answering fails the step in one sentence, so the run ends and
-frees its slots. (A worker whose pool process alone is killed reports Celery's
-``WorkerLostError`` by itself.)
+that stops answering fails the step in one sentence. And a step whose result
+is an exception (the lost worker; Celery's ``WorkerLostError`` when only the
+pool process died) comes back as the step's failure event, not as an
+exception: dagster-celery then stops submitting steps but keeps waiting for the
+steps it never submitted, for ever; as a failed step, the run's other steps go
+on, the failed step's dependents are skipped, the run ends and its slots are freed.
 
 Written against dagster-celery 0.29 and celery 5.7: :func:`_submit` calls
 dagster-celery's private ``_submit_task`` (the one way to submit a step as its
@@ -26,13 +29,18 @@ executor does); tests/test_scaleout_settings.py fails when it moves.
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 import warnings
 from typing import Any
 
-from celery import Celery
-from celery.exceptions import DuplicateTaskNameWarning
+from celery import Celery, signals
+from celery.exceptions import DuplicateTaskNameWarning, TaskRevokedError
+from dagster._core.events import DagsterEvent, StepFailureData
 from dagster._core.execution.retries import RetryMode
+from dagster._serdes import serialize_value
+from dagster._utils.error import serializable_error_info_from_exc_info
 from dagster_celery.config import DEFAULT_CONFIG
 from dagster_celery.executor import CeleryExecutor, _submit_task
 from dagster_celery.make_app import make_app
@@ -85,10 +93,12 @@ def celery_app(broker: str, queue: str = DEFAULT_QUEUE) -> Celery:
 class WatchedResult:
     """A step's Celery result that also ends when the worker running the step is lost."""
 
-    def __init__(self, inner: Any, app: Celery, step_key: str) -> None:
+    def __init__(self, inner: Any, app: Celery, plan_context: Any, step: Any) -> None:
         self._inner = inner
         self._app = app
-        self._step_key = step_key
+        self._plan_context = plan_context
+        self._step = step
+        self._step_key = step.key
         self._next_check = time.monotonic() + WATCH_SECONDS
         self._misses = 0
         self._lost: str | None = None
@@ -114,12 +124,32 @@ class WatchedResult:
 
     def get(self) -> Any:
         if self._lost is not None:
-            raise OemkpiError(
+            return self._failed(
                 f"The Celery worker {self._lost} stopped answering while it ran step "
                 f"{self._step_key} (killed, or its machine lost); the step failed and "
                 "nothing it had not committed was kept; run the months again."
             )
-        return self._inner.get()
+        try:
+            return self._inner.get()
+        except TaskRevokedError:
+            raise
+        except Exception as err:
+            return self._failed(
+                f"The Celery process that ran step {self._step_key} died ({err}); the step "
+                "failed and nothing it had not committed was kept; run the months again."
+            )
+
+    def _failed(self, sentence: str) -> list[str]:
+        """The step's failure event, serialized as a worker returns its events."""
+        try:
+            raise OemkpiError(sentence)
+        except OemkpiError:
+            error = serializable_error_info_from_exc_info(sys.exc_info())
+        event = DagsterEvent.step_failure_event(
+            step_context=self._plan_context.for_step(self._step),
+            step_failure_data=StepFailureData(error=error, user_failure_data=None),
+        )
+        return [serialize_value(event)]
 
     def revoke(self) -> None:
         self._inner.revoke()
@@ -132,7 +162,7 @@ def _submit(
         # dagster-celery registers its task again for every step it submits; harmless.
         warnings.simplefilter("ignore", DuplicateTaskNameWarning)
         result = _submit_task(app, plan_context, step, queue, priority, known_state)
-    return WatchedResult(result, app, step.key)
+    return WatchedResult(result, app, plan_context, step)
 
 
 class WatchedCeleryExecutor(CeleryExecutor):
@@ -156,6 +186,12 @@ class WatchedCeleryExecutor(CeleryExecutor):
         return core_celery_execution_loop(plan_context, execution_plan, step_execution_fn=_submit)
 
 
+def _quiet_results(**_kwargs: Any) -> None:
+    # Celery logs each task's return value at INFO: for a step, every one of its Dagster
+    # events, serialized. Failures (ERROR) still show; the steps' own lines come from them.
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+
+
 def run_worker(broker: str, *, queues: list[str], name: str, concurrency: int) -> None:
     """Run a Celery worker in this process until it is stopped (Ctrl-C or SIGTERM).
 
@@ -167,6 +203,7 @@ def run_worker(broker: str, *, queues: list[str], name: str, concurrency: int) -
 
     app = celery_app(broker, queues[0])
     create_task(app)
+    signals.after_setup_logger.connect(_quiet_results, weak=False)
     argv = [
         "worker",
         "--loglevel=INFO",

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,29 +147,48 @@ class Workers:
     logs: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, name: str) -> None:
-        log = (self.logs / f"{name}.log").open("wb")
-        self.procs[name] = subprocess.Popen(
-            [OEMKPI, "worker", "--queue", self.queue, "--name", f"{name}@oemkpi-test"],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
-        while b" ready." not in self.log(name).encode():
-            if self.procs[name].poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"worker {name} did not start:\n{self.log(name)[-3000:]}")
-            time.sleep(0.2)
+    def start(self, *names: str) -> None:
+        """Start workers (at once) and wait until each is ready."""
+        for name in names:
+            with (self.logs / f"{name}.log").open("wb") as log:
+                self.procs[name] = subprocess.Popen(
+                    [OEMKPI, "worker", "--queue", self.queue, "--name", self.hostname(name)],
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+        deadline = time.monotonic() + 180
+        for name in names:
+            while " ready." not in self.log(name):
+                if self.procs[name].poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"worker {name} did not start:\n{self.log(name)[-3000:]}")
+                time.sleep(0.2)
+
+    @staticmethod
+    def hostname(name: str) -> str:
+        return f"{name}@oemkpi-test"
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
-    def pool_pids(self, name: str) -> list[int]:
-        """The worker's pool processes (its children)."""
-        main = self.procs[name].pid
-        children = Path(f"/proc/{main}/task/{main}/children")
-        return [int(p) for p in children.read_text().split()] if children.exists() else []
+    def pool_pids(self) -> list[int]:
+        """Every worker's pool processes (their children)."""
+        pids = []
+        for proc in self.procs.values():
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+            with suppress(OSError):
+                pids += [int(p) for p in children.read_text().split()]
+        return pids
+
+    def owner(self, pid: int) -> str:
+        """The worker whose pool process ``pid`` is."""
+        for name, proc in self.procs.items():
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+            with suppress(OSError):
+                if str(pid) in children.read_text().split():
+                    return name
+        raise AssertionError(f"pid {pid} belongs to no worker")
 
     def kill(self, name: str) -> None:
         """SIGKILL the whole worker: main process and pool, as a lost machine would."""
@@ -204,11 +223,13 @@ def open_files(pid: int) -> list[str]:
     return out
 
 
-def wait_until_reading(pids: list[int] | None, prefix: str, timeout: float, get_pids=None) -> int:
+def wait_until_reading(
+    pids: list[int] | Callable[[], list[int]], prefix: str, timeout: float
+) -> int:
     """The pid of the first process seen with a file under ``prefix`` open (polling /proc)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for pid in get_pids() if get_pids else pids or []:
+        for pid in pids() if callable(pids) else pids:
             if any(path.startswith(prefix) for path in open_files(pid)):
                 return pid
         time.sleep(0.005)

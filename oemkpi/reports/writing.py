@@ -125,8 +125,12 @@ def write_reports(
     warehouse read-only. Workers are spawned, not forked: the caller holds DuckDB and
     Dagster state a forked child must not share. As with any spawned worker, a script
     that calls this must keep its top-level code under ``if __name__ == "__main__":``.
+    A daemonic process (a Celery worker's pool process) may not start children: it
+    renders every month itself.
     """
     workers = min(len(months), os.cpu_count() or 1) if workers is None else workers
+    if multiprocessing.current_process().daemon:
+        workers = 1
     if workers <= 1 or len(months) < PARALLEL_FROM_MONTHS:
         return _write_months(str(home.root), months, fy_start_month)
     chunks = [months[i::workers] for i in range(workers)]
