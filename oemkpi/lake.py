@@ -6,8 +6,10 @@ on it as on the DuckDB file; only the opening differs:
 * DuckDB starts with automatic extension installs and loads off, and LOADs the
   postgres and ducklake extensions from their Python packages: nothing is ever
   downloaded at run time, and a missing package fails at once.
-* The catalog's password goes to DuckDB as a secret (a bound parameter), never
-  into the ATTACH string, which DuckDB repeats in its error messages.
+* The catalog's password goes to DuckDB as a secret (a bound parameter) that
+  ATTACH names as its ``meta_secret``, never into the ATTACH string, which DuckDB
+  repeats in its error messages. (A secret ATTACH does not name is not used:
+  checked against a PostgreSQL that asks for passwords.)
 * The catalog is attached as ``lake`` and made the default database, so the
   unqualified table names in ``sql/`` are the lake's.
 
@@ -54,6 +56,8 @@ EXTENSIONS = (
     ("duckdb_extension_ducklake", "ducklake"),
 )
 ALIAS = "lake"
+#: The DuckDB secret (sql/schema/create_catalog_secret.sql) holding the catalog's password.
+SECRET = "oemkpi_catalog"
 #: Advisory lock keys in the catalog database.
 WRITE_LOCK = "oemkpi:warehouse"
 SCHEMA_LOCK = "oemkpi:lake-schema"
@@ -116,12 +120,12 @@ def attach(lake: Lake, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyC
                     "schema/load_extension", path=_literal(str(extension_path(package, name)))
                 )
             )
-        if target.password is not None:
-            con.execute(sql("schema/create_catalog_secret"), {"password": target.password})
+        con.execute(sql("schema/create_catalog_secret"), {"password": target.password})
         statement = render_sql(
             "schema/attach_lake",
             catalog=_literal(f"ducklake:postgres:{target.dsn()}"),
             data_path=_literal(str(data)),
+            secret=_literal(SECRET),
         )
         try:
             con.execute(statement)

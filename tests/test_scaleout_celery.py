@@ -169,6 +169,73 @@ def test_no_secret_reaches_the_run_config_events_logs_or_files(
         assert not any(secret in text for text in texts), secret
 
 
+RUNS_QUERY = """
+query {
+  runsOrError {
+    ... on Runs { results { runId status jobName runConfigYaml tags { key value } } }
+  }
+}
+"""
+EVENTS_QUERY = """
+query ($runId: ID!) {
+  logsForRun(runId: $runId) { ... on EventConnection { events { __typename } } }
+}
+"""
+
+
+def test_the_ui_sees_the_runs_and_their_events_over_graphql(
+    cluster: Cluster, backfill: tuple[Path, Path, subprocess.CompletedProcess[str]]
+) -> None:
+    """The GraphQL schema the UI (dagster dev, the webserver) serves, over the same instance."""
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import EmptyWorkspaceTarget
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    home, _, _ = backfill
+    with (
+        cluster.instance(home) as instance,
+        WorkspaceProcessContext(instance, EmptyWorkspaceTarget()) as workspace,
+    ):
+        context = workspace.create_request_context()
+        (run,) = execute_dagster_graphql(context, RUNS_QUERY).data["runsOrError"]["results"]
+        events = execute_dagster_graphql(context, EVENTS_QUERY, {"runId": run["runId"]}).data
+    assert (run["jobName"], run["status"]) == ("monthly_update", "SUCCESS")
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert (tags["dagster/asset_partition_range_start"], tags["oemkpi/liveness"]) == (FIRST, "pg")
+    assert "dagster-celery/queue" in tags
+    assert not any(secret in run["runConfigYaml"] for secret in SECRETS)
+    kinds = [e["__typename"] for e in events["logsForRun"]["events"]]
+    assert kinds.count("ExecutionStepSuccessEvent") == 10
+    assert "RunSuccessEvent" in kinds
+
+
+def test_the_doctor_finds_every_server_and_both_workers(
+    cluster: Cluster, backfill: tuple[Path, Path, subprocess.CompletedProcess[str]]
+) -> None:
+    home, _, _ = backfill
+    done = subprocess.run(
+        [OEMKPI, "--home", str(home), "doctor"],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    checks = [line for line in done.stdout.splitlines() if not line.startswith(("Profile", " "))]
+    assert [line.split(":")[0] for line in checks] == [
+        "ok       versions",
+        "ok       Dagster instance",
+        "ok       DuckLake extensions",
+        "ok       DuckLake data path",
+        "ok       DuckLake catalog",
+        "ok       Celery broker",
+        "ok       Celery workers",
+    ]
+    assert "14 tables" in checks[4] and "1 runs" in checks[1]
+    assert Workers.hostname("w1") in checks[6] and Workers.hostname("w2") in checks[6]
+    assert not any(secret in done.stdout for secret in SECRETS)
+
+
 def test_four_runs_at_once_on_two_workers_all_succeed_without_the_pool(
     cluster: Cluster, backfill: tuple[Path, Path, subprocess.CompletedProcess[str]]
 ) -> None:
@@ -228,7 +295,6 @@ def test_a_worker_killed_inside_the_load_transaction_fails_the_run_and_the_rerun
         "committed was kept; run the months again."
     ) in err
 
-    cluster.workers.start(f"{lost}b")  # back to two workers
     rerun = cluster.run(home, "run", "--month", LAST)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     with lake_warehouse(lake, read_only=True) as con:

@@ -47,6 +47,16 @@ def loaded(tmp_path: Path) -> Iterator[tuple[Home, dict[str, str]]]:
     yield Home.at(root), env
 
 
+@pytest.fixture
+def idle(tmp_path: Path) -> tuple[Home, dict[str, str]]:
+    """A one-month home that has not run yet, with its instance created."""
+    root = tmp_path / "home"
+    write_sample_home(root, end_month=MONTH, months=1, partners=2, countries=2, commentary=False)
+    env = clean_env(OEMKPI_HOME=str(root), DAGSTER_HOME=str(tmp_path / "dagster"))
+    ensure_instance(Home.at(root), dict(env), Settings())
+    return Home.at(root), env
+
+
 def _instance(env: dict[str, str]) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
 
@@ -128,9 +138,9 @@ def _holder(instance: dg.DagsterInstance, tags: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("signo", [signal.SIGTERM, signal.SIGINT])
 def test_a_run_waiting_for_the_warehouse_slot_stops_on_sigterm_and_ctrl_c(
-    loaded: tuple[Home, dict[str, str]], signo: int
+    idle: tuple[Home, dict[str, str]], signo: int
 ) -> None:
-    _home, env = loaded
+    _home, env = idle
     with _instance(env) as instance:
         holder = _holder(instance, process_tags())  # this test process: alive
         run = subprocess.Popen(
