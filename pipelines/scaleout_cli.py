@@ -18,9 +18,7 @@ COMMANDS = ("doctor", "worker", "migrate-warehouse")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    sub.add_parser(
-        "doctor", help="say which profile is in force and check each configured server"
-    )
+    sub.add_parser("doctor", help="say which profile is in force and check each configured server")
     worker = sub.add_parser(
         "worker", help="run a Celery worker that executes steps (scale-out profile)"
     )

@@ -263,3 +263,32 @@ def test_the_dagster_celery_internals_we_call_are_as_written_for() -> None:
         "priority",
         "known_state",
     ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "sentence"),
+    [
+        (
+            ["worker"],
+            "oemkpi worker takes steps from a Celery broker: set OEMKPI_CELERY_BROKER (and the "
+            "instance and DuckLake settings) as on the machines that launch runs.",
+        ),
+        (
+            ["run", "--month", "2026-03", "--queue", "emea"],
+            "--queue names a Celery queue; it needs OEMKPI_CELERY_BROKER to be set.",
+        ),
+    ],
+)
+def test_the_celery_options_need_a_broker(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    sentence: str,
+) -> None:
+    for name in NAMES.values():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    assert cli.main(["--home", str(tmp_path / "home"), *argv]) == 2
+    assert capsys.readouterr().err == f"oemkpi: {sentence}\n"
+    assert not (tmp_path / "dagster").exists()
