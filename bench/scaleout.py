@@ -40,14 +40,10 @@ from urllib.parse import urlsplit
 
 import run as harness  # bench/run.py: homes, timed children
 
+from oemkpi.settings import VARIABLES as SCALEOUT_VARIABLES
+
 BENCH = Path(__file__).resolve().parent
 OEMKPI = str(Path(sys.executable).with_name("oemkpi"))
-SCALEOUT_VARIABLES = (
-    "OEMKPI_INSTANCE_PG_URL",
-    "OEMKPI_LAKE_CATALOG",
-    "OEMKPI_LAKE_DATA",
-    "OEMKPI_CELERY_BROKER",
-)
 CONCURRENT = harness.Size("x1-4months", months=4, scale=1.0)
 
 

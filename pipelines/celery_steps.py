@@ -53,7 +53,7 @@ DEFAULT_QUEUE = "dagster"
 WRITTEN_FOR = {"dagster-celery": "0.29", "celery": "5.7"}
 #: How often a started step's worker is pinged, and how many missed answers mean it is lost.
 WATCH_SECONDS = 5.0
-PING_TIMEOUT_SECONDS = 2.0
+PING_TIMEOUT_SECONDS = 3.0
 MISSES_BEFORE_LOST = 3
 
 

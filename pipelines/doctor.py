@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
-from oemkpi.settings import CELERY_BROKER, INSTANCE_PG_URL, LAKE_CATALOG, Lake, Settings, masked
+from oemkpi.settings import CELERY_BROKER, INSTANCE_PG_URL, LAKE_DATA, Lake, Settings, masked
 
 #: The oldest PostgreSQL accepted for the catalog and the instance.
 MIN_POSTGRES = 120000
@@ -104,19 +104,32 @@ def _table_exists(session: Any, name: str) -> bool:
         return bool(cur.fetchone()[0])
 
 
+def _database(target: Any, marker: str, what: str) -> tuple[Any, str]:
+    """A session to ``target``'s database and its description, or an open session and
+    ``"empty"`` when the table ``marker`` (made by the first run) is not there yet."""
+    session = target.connect()
+    try:
+        version = _server(session, target.variable, target.where)
+        where = f"{version} at {target.where}, database {target.dbname}"
+        if not _table_exists(session, marker):
+            session.close()
+            return None, f"{where}: empty (the first run creates {what}'s tables)"
+    except BaseException:
+        session.close()
+        raise
+    return session, where
+
+
 def _instance(url: str) -> str:
     from oemkpi.postgres import Target
 
-    target = Target.parse(INSTANCE_PG_URL, url)
-    session = target.connect()
+    session, where = _database(Target.parse(INSTANCE_PG_URL, url), "runs", "Dagster")
+    if session is None:
+        return where
     try:
-        version = _server(session, INSTANCE_PG_URL, target.where)
-        if not _table_exists(session, "runs"):
-            return f"{version} at {target.where}, database {target.dbname}: empty (the first run creates Dagster's tables)"
         with session.cursor() as cur:
             cur.execute("select count(*) from runs")
-            runs = cur.fetchone()[0]
-        return f"{version} at {target.where}, database {target.dbname}: {runs} runs"
+            return f"{where}: {cur.fetchone()[0]} runs"
     finally:
         session.close()
 
@@ -162,12 +175,10 @@ def _data_path(lake: Lake) -> str:
 def _catalog(lake: Lake) -> str:
     from oemkpi.lake import catalog_target
 
-    target = catalog_target(lake)
-    session = target.connect()
+    session, where = _database(catalog_target(lake), "ducklake_metadata", "DuckLake")
+    if session is None:
+        return where
     try:
-        version = _server(session, LAKE_CATALOG, target.where)
-        if not _table_exists(session, "ducklake_metadata"):
-            return f"{version} at {target.where}, database {target.dbname}: empty (the first run creates DuckLake's tables)"
         with session.cursor() as cur:
             cur.execute("select value from ducklake_metadata where key = 'data_path'")
             row = cur.fetchone()
@@ -179,10 +190,10 @@ def _catalog(lake: Lake) -> str:
     if stored and stored != lake.data_path.rstrip("/"):
         raise OemkpiError(
             f"The DuckLake catalog keeps its files under {stored}, not under {lake.data_path} "
-            "(OEMKPI_LAKE_DATA); mount the share at that path on every machine, or set "
-            "OEMKPI_LAKE_DATA to it."
+            f"({LAKE_DATA}); mount the share at that path on every machine, or set "
+            f"{LAKE_DATA} to it."
         )
-    return f"{version} at {target.where}, database {target.dbname}: {tables} tables"
+    return f"{where}: {tables} tables"
 
 
 def _warehouse_file(home: Home) -> str:

@@ -23,19 +23,16 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dagster as dg
 import psycopg2
 import pytest
+
+from oemkpi.settings import VARIABLES as SCALEOUT_VARIABLES
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 RABBIT_HOST, RABBIT_PORT = "127.0.0.1", 5672
 OEMKPI = str(Path(sys.executable).with_name("oemkpi"))
-SCALEOUT_VARIABLES = (
-    "OEMKPI_INSTANCE_PG_URL",
-    "OEMKPI_LAKE_CATALOG",
-    "OEMKPI_LAKE_DATA",
-    "OEMKPI_CELERY_BROKER",
-)
 #: Passwords put in every URL the tests use: trust auth and a Redis without a password
 #: ignore them, so they can be looked for everywhere a secret must never be.
 PG_PASSWORD = "pg-s3cret-Xq7"
@@ -136,6 +133,28 @@ def clean_env(**settings: str) -> dict[str, str]:
     env.pop("DAGSTER_HOME", None)
     env.update(settings)
     return env
+
+
+def scaleout_env(dagster_db: str, lake_db: str, lake_data: Path, broker: str) -> dict[str, str]:
+    """The four settings of the scale-out profile on this test's databases."""
+    lake_data.mkdir(exist_ok=True)
+    return clean_env(
+        OEMKPI_INSTANCE_PG_URL=pg_url(dagster_db),
+        OEMKPI_LAKE_CATALOG=lake_catalog(lake_db),
+        OEMKPI_LAKE_DATA=str(lake_data),
+        OEMKPI_CELERY_BROKER=broker,
+    )
+
+
+def step_workers(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    """The Celery workers that executed the run's steps, from its event log."""
+    return {
+        record.dagster_event.engine_event_data.metadata["Celery worker"].value
+        for record in instance.all_logs(run_id)
+        if record.dagster_event is not None
+        and record.dagster_event.is_engine_event
+        and "Celery worker" in record.dagster_event.engine_event_data.metadata
+    }
 
 
 @dataclass

@@ -39,13 +39,13 @@ from tests.scaleout_servers import (
     PG_PASSWORD,
     Workers,
     clean_env,
-    lake_catalog,
     pg_database,
-    pg_url,
     query,
     redis_broker,
     require_postgres,
     require_redis,
+    scaleout_env,
+    step_workers,
     unique,
     wait_until_reading,
 )
@@ -86,13 +86,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     require_redis()
     base = tmp_path_factory.mktemp("celery")
     with pg_database("oemkpi_t_dagster") as dagster_db, pg_database("oemkpi_t_lake") as lake_db:
-        (base / "lake").mkdir()
-        env = clean_env(
-            OEMKPI_INSTANCE_PG_URL=pg_url(dagster_db),
-            OEMKPI_LAKE_CATALOG=lake_catalog(lake_db),
-            OEMKPI_LAKE_DATA=str(base / "lake"),
-            OEMKPI_CELERY_BROKER=redis_broker(),
-        )
+        env = scaleout_env(dagster_db, lake_db, base / "lake", redis_broker())
         workers = Workers(env, unique("oemkpi_q"), base)
         try:
             workers.start("w1", "w2")
@@ -137,13 +131,7 @@ def test_a_backfill_on_two_workers_writes_what_the_embedded_profile_writes(
     ((run_id, status),) = query(cluster.dagster_db, "select run_id, status from runs")
     assert status == "SUCCESS"
     with cluster.instance(home) as instance:
-        workers = {
-            record.dagster_event.engine_event_data.metadata["Celery worker"].value
-            for record in instance.all_logs(run_id)
-            if record.dagster_event is not None
-            and record.dagster_event.is_engine_event
-            and "Celery worker" in record.dagster_event.engine_event_data.metadata
-        }
+        workers = step_workers(instance, run_id)
     assert workers == {Workers.hostname("w1"), Workers.hostname("w2")}
     ((steps,),) = query(
         cluster.dagster_db,

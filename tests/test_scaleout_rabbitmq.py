@@ -18,13 +18,12 @@ from oemkpi.sample import write_sample_home
 from tests.scaleout_servers import (
     OEMKPI,
     Workers,
-    clean_env,
-    lake_catalog,
     pg_database,
-    pg_url,
     rabbit_broker,
     require_postgres,
     require_rabbitmq,
+    scaleout_env,
+    step_workers,
     unique,
 )
 
@@ -36,14 +35,8 @@ def test_a_month_runs_on_a_rabbitmq_worker(tmp_path: Path) -> None:
     require_rabbitmq()
     root = tmp_path / "home"
     write_sample_home(root, end_month=MONTH, months=1, partners=2, countries=2, commentary=False)
-    (tmp_path / "lake").mkdir()
     with pg_database("oemkpi_t_dagster") as dagster_db, pg_database("oemkpi_t_lake") as lake_db:
-        env = clean_env(
-            OEMKPI_INSTANCE_PG_URL=pg_url(dagster_db),
-            OEMKPI_LAKE_CATALOG=lake_catalog(lake_db),
-            OEMKPI_LAKE_DATA=str(tmp_path / "lake"),
-            OEMKPI_CELERY_BROKER=rabbit_broker(),
-        )
+        env = scaleout_env(dagster_db, lake_db, tmp_path / "lake", rabbit_broker())
         workers = Workers(env, unique("oemkpi_q"), tmp_path)
         try:
             workers.start("r1")
@@ -64,13 +57,7 @@ def test_a_month_runs_on_a_rabbitmq_worker(tmp_path: Path) -> None:
             dg.DagsterInstance.from_config(str(root / "dagster-pg")) as instance,
         ):
             (run,) = instance.get_runs()
-            on = {
-                r.dagster_event.engine_event_data.metadata["Celery worker"].value
-                for r in instance.all_logs(run.run_id)
-                if r.dagster_event is not None
-                and r.dagster_event.is_engine_event
-                and "Celery worker" in r.dagster_event.engine_event_data.metadata
-            }
+            on = step_workers(instance, run.run_id)
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert on == {Workers.hostname("r1")}
     assert len(list((root / "reports" / MONTH).glob("*.json"))) == 2
