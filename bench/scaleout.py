@@ -105,6 +105,19 @@ def workers(env: dict[str, str], queue: str, logs: Path, count: int = 2):  # typ
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
+def forget_redis_queue(broker: str, queue: str) -> None:
+    """Remove what Celery (kombu) keeps in Redis for the benchmark's own queue."""
+    if not broker.startswith(("redis://", "rediss://")):
+        return
+    import redis
+
+    client = redis.Redis.from_url(broker)
+    try:
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    finally:
+        client.close()
+
+
 def reset(home: Path) -> None:
     harness.reset_state(home)
     shutil.rmtree(home / "dagster-pg", ignore_errors=True)
@@ -235,6 +248,7 @@ def main() -> int:
                 rows += measure("scale-out", {**env, "OEMKPI_BENCH_QUEUE": queue}, args, homes)
         finally:
             shutil.rmtree(lake_data, ignore_errors=True)
+            forget_redis_queue(args.broker, queue)
 
     print_table(rows)
     stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -135,6 +135,17 @@ def clean_env(**settings: str) -> dict[str, str]:
     return env
 
 
+def drop_redis_queue(queue: str, db: int = 0) -> None:
+    """Remove what Celery (kombu) keeps in Redis for a queue of a test's own."""
+    import redis
+
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
+    try:
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    finally:
+        client.close()
+
+
 def scaleout_env(dagster_db: str, lake_db: str, lake_data: Path, broker: str) -> dict[str, str]:
     """The four settings of the scale-out profile on this test's databases."""
     lake_data.mkdir(exist_ok=True)

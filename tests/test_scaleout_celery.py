@@ -39,6 +39,7 @@ from tests.scaleout_servers import (
     PG_PASSWORD,
     Workers,
     clean_env,
+    drop_redis_queue,
     pg_database,
     query,
     redis_broker,
@@ -94,6 +95,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 yield Cluster(base, env, workers, dagster_db, lake_db)
         finally:
             workers.stop()
+            drop_redis_queue(workers.queue)
 
 
 @pytest.fixture(scope="module")
