@@ -64,8 +64,9 @@ format: setup ## apply ruff's and sqlfluff's fixes and formatting
 ui: setup ## the Dagster UI on http://127.0.0.1:3000 for ./data
 	$(RUN) oemkpi ui
 
-bench: setup ## time one month at several sizes against DuckDB alone and pandas (bench/out/)
+bench: setup ## time one month at several sizes against DuckDB alone and pandas, then embedded beside scale-out (bench/out/)
 	$(RUN) python bench/run.py
+	$(RUN) python bench/scaleout.py
 
 screenshots: setup ## PNG and PDF of the latest month's reports in ./data (needs chromium)
 	$(RUN) python bench/screenshots.py

@@ -73,7 +73,11 @@ def build_feed_asset(feed: Feed) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         check_specs=feed_check_specs(feed.name),
         metadata={"contract_columns": ", ".join(feed.column_names)},
-        op_tags={"dagster/priority": "1" if feed.name == LARGEST_FEED else "0"},
+        op_tags={
+            "dagster/priority": "1" if feed.name == LARGEST_FEED else "0",
+            # The same order on Celery workers (dagster-celery's default priority is 5).
+            "dagster-celery/priority": "6" if feed.name == LARGEST_FEED else "5",
+        },
     )
     @one_sentence
     def _feed(

@@ -1,4 +1,10 @@
-"""The DuckDB warehouse: connections, the ``sql/`` files, the schema.
+"""The warehouse: connections, the ``sql/`` files, the schema.
+
+The warehouse is the data home's DuckDB file, or DuckLake when the settings
+name one (:mod:`oemkpi.settings`, :mod:`oemkpi.lake`); :func:`home_warehouse`
+opens whichever is in force, and the same statements run on both. So the
+schema has no constraint DuckLake lacks (primary keys, unique, check): every
+keyed table is written by replacing a month, or a delivery's row, whole.
 
 Every fixed statement lives in ``sql/<stage>/<verb_object>.sql`` (one statement
 per file, values always bound as parameters); this module finds them. A few
@@ -21,7 +27,9 @@ from typing import Any
 import duckdb
 
 from oemkpi.errors import OemkpiError
+from oemkpi.home import Home
 from oemkpi.packaged import packaged_dir
+from oemkpi.settings import Settings
 
 #: Schema files (``sql/schema/``) in the order they are applied.
 SCHEMA = (
@@ -42,6 +50,11 @@ SCHEMA = (
 )
 
 _LOCK_WAIT_SECONDS = 120.0
+
+
+class WarehouseConflict(OemkpiError):
+    """Another writer committed to DuckLake while this connection's transaction was open."""
+
 
 #: Every DuckDB connection of the pipeline: a bounded buffer pool (DuckDB spills to
 #: disk beyond it) keeps a 10M-row month under 2 GiB; set OEMKPI_DUCKDB_MEMORY_LIMIT
@@ -136,6 +149,29 @@ def warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBP
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def home_warehouse(
+    home: Home, *, read_only: bool = False, settings: Settings | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The home's warehouse as the settings choose: its DuckDB file, or DuckLake."""
+    settings = Settings.from_env() if settings is None else settings
+    if settings.lake is None:
+        with warehouse(home.warehouse, read_only=read_only) as con:
+            yield con
+        return
+    # Imported here: only the lake profile pays for psycopg2 and the extensions.
+    from oemkpi.lake import lake_warehouse
+
+    with lake_warehouse(settings.lake, read_only=read_only) as con:
+        yield con
+
+
+def has_warehouse(home: Home, settings: Settings | None = None) -> bool:
+    """Whether there is a warehouse to read yet (a DuckLake catalog always counts)."""
+    settings = Settings.from_env() if settings is None else settings
+    return settings.lake is not None or home.warehouse.exists()
 
 
 @contextmanager

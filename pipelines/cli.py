@@ -17,6 +17,8 @@ from pathlib import Path
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.quiet_exit import quiet_exit
+from oemkpi.settings import Settings
+from pipelines import scaleout_cli
 
 EXIT_OK, EXIT_REJECTED, EXIT_ERROR = 0, 1, 2
 
@@ -44,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--month", help="the month, YYYY-MM")
     run.add_argument("--from", dest="first", help="first month of a range, YYYY-MM")
     run.add_argument("--to", dest="last", help="last month of a range, YYYY-MM")
+    run.add_argument("--queue", help="the Celery queue for the run's steps (scale-out profile)")
 
     validate = sub.add_parser(
         "validate", help="check one file against a feed's contract and suite, load nothing"
@@ -54,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1 for this data home")
     ui.add_argument("--port", type=int, default=3000)
+    scaleout_cli.add_parsers(sub)
     return parser
 
 
@@ -63,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["OEMKPI_HOME"] = args.home
     home = Home.from_env()
     try:
+        # An invalid combination of the scale-out settings stops every command here.
+        settings = Settings.from_env()
+        if args.command in scaleout_cli.COMMANDS:
+            return scaleout_cli.dispatch(home, args, settings)
         if args.command == "demo":
             return _demo(home, args)
         if args.command == "run":
@@ -112,22 +120,22 @@ def _run(home: Home, args: argparse.Namespace) -> int:
     if args.month and (args.first or args.last):
         raise OemkpiError("Give either --month or --from/--to, not both.")
     if args.month:
-        return _run_range(home, args.month, args.month)
+        return _run_range(home, args.month, args.month, queue=args.queue)
     if not (args.first and args.last):
         raise OemkpiError(
             "Say which months to run: --month YYYY-MM, or --from YYYY-MM --to YYYY-MM."
         )
-    return _run_range(home, args.first, args.last)
+    return _run_range(home, args.first, args.last, queue=args.queue)
 
 
-def _run_range(home: Home, first: str, last: str) -> int:
+def _run_range(home: Home, first: str, last: str, *, queue: str | None = None) -> int:
     from pipelines.runs import check_months, run_months
 
     months = check_months(first, last)
     label = months[0] if len(months) == 1 else f"{months[0]}..{months[-1]} ({len(months)} months)"
     _say(f"Running monthly_update for {label} on {home.root} ...")
     started = time.perf_counter()
-    summary = run_months(home, months[0], months[-1])
+    summary = run_months(home, months[0], months[-1], queue=queue)
     seconds = time.perf_counter() - started
     for status in summary.rejected:
         _say(

@@ -16,6 +16,16 @@ The pool wait interval
     https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/execution/plan/instance_concurrency_context.py
     (an upstream attempt to fix it, closed unmerged:
     https://github.com/dagster-io/dagster/pull/20367).
+
+Ctrl-C and SIGTERM while a step waits for a pool slot
+    During a run Dagster only records SIGINT and SIGTERM (``capture_interrupts``)
+    and acts on them when the next step starts; the in-process executor's wait
+    for a pool slot (``ActiveExecution.sleep_til_ready``) never looks, so a run
+    waiting behind another run's slot ignored both for as long as the wait lasted
+    (for ever behind a dead run's slot). The replacement raises Dagster's own
+    ``DagsterExecutionInterruptedError`` when an interrupt was recorded, before and
+    after each sleep, so the run ends as an interrupted run does. Upstream code:
+    https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/execution/plan/active.py
 """
 
 from __future__ import annotations
@@ -23,13 +33,17 @@ from __future__ import annotations
 import time
 
 import dagster as dg
+from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster._core.execution.plan.active import ActiveExecution
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+from dagster._utils.interrupts import check_captured_interrupt
 
 #: The Dagster minor version these workarounds were written against (uv.lock pins it).
 WRITTEN_FOR = "1.13"
 
 #: Dagster's own method, kept to show the bug is still there (tests/test_dagster_patches.py).
 UPSTREAM_INTERVAL = InstanceConcurrencyContext.interval_to_next_pending_claim_check
+UPSTREAM_SLEEP = ActiveExecution.sleep_til_ready
 
 
 def seconds_to_next_claim_check(self: InstanceConcurrencyContext) -> float:
@@ -37,6 +51,15 @@ def seconds_to_next_claim_check(self: InstanceConcurrencyContext) -> float:
     if not self._pending_claims or not self._pending_timeouts:
         return 0.0
     return max(0.0, min(self._pending_timeouts.values()) - time.time())
+
+
+def sleep_til_ready_or_interrupted(self: ActiveExecution) -> None:
+    """Dagster's wait between steps, ended by a recorded Ctrl-C or SIGTERM."""
+    if check_captured_interrupt():
+        raise DagsterExecutionInterruptedError("Interrupted while waiting for a pool slot.")
+    UPSTREAM_SLEEP(self)
+    if check_captured_interrupt():
+        raise DagsterExecutionInterruptedError("Interrupted while waiting for a pool slot.")
 
 
 def apply() -> None:
@@ -48,11 +71,13 @@ def apply() -> None:
             f"{dg.__version__}; check whether each workaround is still needed, then update it."
         )
     InstanceConcurrencyContext.interval_to_next_pending_claim_check = seconds_to_next_claim_check  # type: ignore[method-assign]
+    ActiveExecution.sleep_til_ready = sleep_til_ready_or_interrupted  # type: ignore[method-assign]
 
 
 def in_force() -> bool:
-    """Whether :func:`apply` has patched the pool wait interval."""
+    """Whether :func:`apply` has patched the pool wait interval and the wait's interrupts."""
     return (
         InstanceConcurrencyContext.interval_to_next_pending_claim_check
         is seconds_to_next_claim_check
+        and ActiveExecution.sleep_til_ready is sleep_til_ready_or_interrupted
     )

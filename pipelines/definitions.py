@@ -7,6 +7,7 @@ from assets.kpis import kpi_assets
 from assets.quality import quality_assets
 from assets.reports import report_assets
 from pipelines import dagster_patches
+from pipelines.executor import oemkpi_executor
 from pipelines.jobs import monthly_update
 from pipelines.progress import progress_logger
 from pipelines.resources import OemkpiResource
@@ -22,5 +23,5 @@ defs = dg.Definitions(
     sensors=[landing_sensor],
     resources={"oemkpi": OemkpiResource()},
     loggers={"console": progress_logger},
-    executor=dg.in_process_executor,
+    executor=oemkpi_executor,
 )

@@ -1,12 +1,20 @@
-"""Launch ``monthly_update`` for a month or a month range, in process, on the shared instance.
+"""Launch ``monthly_update`` for a month or a month range on the shared instance.
 
 The CLI, the demo and the tests all come through here, so a run from a shell
-is the same Dagster run the UI shows (SPEC section 2).
+is the same Dagster run the UI shows (SPEC section 2). In process by default;
+in the scale-out profile (``OEMKPI_CELERY_BROKER``) this process orchestrates
+the run and its steps go to Celery workers (``dagster.execute_job``: Dagster's
+``execute_in_process`` always runs steps in process). Either way the run
+carries who runs it and frees the pool slots of dead runs before and while it
+waits for one (:mod:`pipelines.recovery`).
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -15,14 +23,17 @@ from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES
 from oemkpi.months import month_range, parse_month
 from oemkpi.reference import check_configuration
-from oemkpi.warehouse import connect, sql
+from oemkpi.settings import Settings
+from oemkpi.warehouse import has_warehouse, home_warehouse, sql
 from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions
+from pipelines.recovery import run_presence
 from pipelines.step_errors import failure_sentence
 
 #: Dagster's public run tags for a single-run backfill over a partition range.
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
 
 
 @dataclass
@@ -72,58 +83,105 @@ def check_months(first: str, last: str) -> list[str]:
     return month_range(first, last)
 
 
-def run_months(home: Home, first: str, last: str) -> RunSummary:
-    """Materialize every asset of ``monthly_update`` for ``first``..``last`` as one run."""
-    months = check_months(first, last)
-    check_configuration(home)  # one sentence before anything runs
-    ensure_instance(home)
-    from pipelines.definitions import defs  # imported late: the CLI's --help stays fast
+def run_months(home: Home, first: str, last: str, *, queue: str | None = None) -> RunSummary:
+    """Materialize every asset of ``monthly_update`` for ``first``..``last`` as one run.
 
-    job = defs.resolve_job_def("monthly_update")
+    ``queue`` names the Celery queue of the run's steps (scale-out profile only).
+    """
+    months = check_months(first, last)
+    settings = Settings.from_env()
+    if queue and not settings.uses_celery:
+        raise OemkpiError("--queue names a Celery queue; it needs OEMKPI_CELERY_BROKER to be set.")
+    check_configuration(home)  # one sentence before anything runs
+    ensure_instance(home, settings=settings)
     run_config = {
         "resources": {"oemkpi": {"config": {"home": str(home.root)}}},
         # Naming the logger in the run config is what makes Dagster use it instead of its default.
         "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }
     tags = {"oemkpi/started_by": "cli", "oemkpi/months": f"{months[0]}..{months[-1]}"}
+    if len(months) > 1:
+        tags.update({RANGE_START_TAG: months[0], RANGE_END_TAG: months[-1]})
+    if queue:
+        tags["dagster-celery/queue"] = queue
     with dg.DagsterInstance.get() as instance:
-        if len(months) == 1:
-            result = job.execute_in_process(
-                run_config=run_config,
-                instance=instance,
-                partition_key=months[0],
-                tags=tags,
-                raise_on_error=False,
-            )
+        if settings.uses_celery:
+            if len(months) == 1:
+                tags[PARTITION_TAG] = months[0]
+            result: Any = _execute_on_workers(instance, run_config, tags)
         else:
-            result = job.execute_in_process(
-                run_config=run_config,
-                instance=instance,
-                raise_on_error=False,
-                tags={
-                    **tags,
-                    RANGE_START_TAG: months[0],
-                    RANGE_END_TAG: months[-1],
-                },
-            )
+            partition = months[0] if len(months) == 1 else None
+            result = _execute_in_process(instance, settings, run_config, tags, partition)
+    if not result.success and _interrupted(result):
+        raise KeyboardInterrupt  # Ctrl-C or SIGTERM: the CLI says "interrupted"
     summary = RunSummary(result.run_id, months, result.success)
     summary.changed = _changed_deliveries(result)
     if not result.success:
         summary.failure = failure_sentence(result)
-    if home.warehouse.exists():
+    if has_warehouse(home, settings):
         summary.statuses = feed_statuses(home, months)
     return summary
 
 
+def _execute_in_process(
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    run_config: dict[str, Any],
+    tags: dict[str, str],
+    partition: str | None,
+) -> dg.ExecuteInProcessResult:
+    from pipelines.definitions import defs  # imported late: the CLI's --help stays fast
+
+    job = defs.resolve_job_def("monthly_update")
+    run_id = str(uuid.uuid4())
+    with run_presence(instance, run_id, settings, log=_say) as presence:
+        return job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            run_id=run_id,
+            partition_key=partition,
+            tags={**tags, **presence},
+            raise_on_error=False,
+        )
+
+
+def _execute_on_workers(
+    instance: dg.DagsterInstance, run_config: dict[str, Any], tags: dict[str, str]
+) -> dg.JobExecutionResult:
+    """This process orchestrates; the executor (pipelines/executor.py) sends the steps to
+    Celery and keeps the run's presence."""
+    import pipelines
+    from pipelines.definitions import defs  # noqa: F401  (applies the Dagster patches here too)
+
+    job = dg.build_reconstructable_job(
+        "pipelines.jobs",
+        "monthly_update_job",
+        # Where workers import the code from when it is not installed where they run.
+        reconstructor_working_directory=str(Path(pipelines.__file__).resolve().parent.parent),
+    )
+    with dg.execute_job(job, instance, run_config=run_config, tags=tags) as result:
+        return result
+
+
+def _interrupted(result: Any) -> bool:
+    """Whether the run ended because this process was interrupted (Ctrl-C, SIGTERM)."""
+    for event in result.all_events:
+        data = event.job_failure_data if event.is_run_failure else None
+        if data is not None and data.error is not None:
+            return data.error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
+    return False
+
+
+def _say(message: str) -> None:
+    print(f"  {message}", flush=True)
+
+
 def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
     """The latest delivery outcome of every feed-month, ``missing`` where none was checked."""
-    con = connect(home.warehouse, read_only=True)
-    try:
+    with home_warehouse(home, read_only=True) as con:
         rows = con.execute(
             sql("feeds/select_delivery_status"), {"first": months[0], "last": months[-1]}
         ).fetchall()
-    finally:
-        con.close()
     found = {(r[0], r[1]): r for r in rows}
     out = []
     for month in months:
@@ -136,7 +194,7 @@ def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
     return out
 
 
-def _changed_deliveries(result: dg.ExecuteInProcessResult) -> list[str]:
+def _changed_deliveries(result: Any) -> list[str]:
     """Feed-months whose delivery changed while the run read it (their materialization
     says status ``changed``): nothing of them was loaded or quarantined."""
     found = []

@@ -37,7 +37,7 @@ from oemkpi.reports.data import load_month
 from oemkpi.reports.index import build_index
 from oemkpi.reports.model import MonthlyReport
 from oemkpi.reports.render import render_html, render_index, render_markdown
-from oemkpi.warehouse import warehouse
+from oemkpi.warehouse import home_warehouse
 
 
 @dataclass
@@ -211,8 +211,12 @@ def write_reports(
     warehouse read-only. Workers are spawned, not forked: the caller holds DuckDB and
     Dagster state a forked child must not share. As with any spawned worker, a script
     that calls this must keep its top-level code under ``if __name__ == "__main__":``.
+    A daemonic process (a Celery worker's pool process) may not start children: it
+    renders every month itself.
     """
     workers = min(len(months), os.cpu_count() or 1) if workers is None else workers
+    if multiprocessing.current_process().daemon:
+        workers = 1
     if workers <= 1 or len(months) < PARALLEL_FROM_MONTHS:
         return _write_months(str(home.root), months, fy_start_month)
     chunks = [months[i::workers] for i in range(workers)]
@@ -231,7 +235,7 @@ def write_reports(
 def _write_months(root: str, months: list[str], fy_start_month: int) -> list[MonthWritten]:
     home = Home.at(root)
     out = []
-    with warehouse(home.warehouse, read_only=True) as con:
+    with home_warehouse(home, read_only=True) as con:
         for month in months:
             written = write_month_reports(con, home, month, fy_start_month=fy_start_month)
             out.append(

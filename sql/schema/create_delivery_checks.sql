@@ -1,4 +1,6 @@
 -- Result of each check (contract and suite expectation) of the latest check of a delivery.
+-- Key: feed, month, fingerprint, check_name; kept unique by how rows are written
+-- (DuckLake has no PRIMARY KEY).
 create table if not exists delivery_checks (
     feed varchar not null,
     month varchar not null,
@@ -6,6 +8,5 @@ create table if not exists delivery_checks (
     check_name varchar not null,
     passed boolean not null,
     unexpected_count bigint,
-    detail varchar,
-    primary key (feed, month, fingerprint, check_name)
+    detail varchar
 )

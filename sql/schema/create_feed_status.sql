@@ -1,4 +1,6 @@
 -- Each feed's state for a month, as the report's data-quality section shows it.
+-- Key: month, feed; kept unique by how rows are written
+-- (DuckLake has no PRIMARY KEY).
 create table if not exists feed_status (
     month varchar not null,
     feed varchar not null,
@@ -9,6 +11,5 @@ create table if not exists feed_status (
     checks_failed integer not null,
     delivered_at timestamp,
     checked_at timestamp,
-    quarantine varchar,
-    primary key (month, feed)
+    quarantine varchar
 )

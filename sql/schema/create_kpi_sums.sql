@@ -1,6 +1,8 @@
 -- Additive sums per partner, country, segment and month: every KPI is a ratio of
 -- these sums (or a sum) at whatever scope it is reported, never an average of ratios.
 -- A measure is NULL when its feed has no rows for the group (unknown, not zero).
+-- Key: month, partner_id, country, segment; kept unique by how rows are written
+-- (DuckLake has no PRIMARY KEY).
 create table if not exists kpi_sums (
     month varchar not null,
     partner_id varchar not null,
@@ -21,6 +23,5 @@ create table if not exists kpi_sums (
     office_sell_thru_units bigint,  -- NULL when no row reported sell-thru
     server_attached_units bigint,
     server_base_units bigint,
-    server_sell_thru_units bigint,
-    primary key (month, partner_id, country, segment)
+    server_sell_thru_units bigint
 )

@@ -1,0 +1,2 @@
+-- Unqualified table names in sql/ resolve to the DuckLake warehouse.
+use lake
