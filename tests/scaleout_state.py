@@ -16,7 +16,7 @@ import duckdb
 
 from oemkpi.home import Home
 from oemkpi.ingest.contract import get_feed
-from oemkpi.ingest.landing import delivery_files
+from oemkpi.ingest.folder import delivery_files
 
 PADDING_BYTES = 50_000
 
