@@ -126,7 +126,7 @@ def test_definitions_name_the_job_schedule_sensor_and_asset_groups() -> None:
         node = graph.get(key)
         groups.setdefault(node.group_name, set()).add(key.to_user_string())
         assert node.partitions_def == monthly_partitions, key
-    assert set(groups) == {"feeds", "kpis", "reports"}
+    assert set(groups) == {"feeds", "kpis", "reports", "delivery"}
     assert set(FEED_NAMES) <= groups["feeds"]
     assert {"kpi_sums", "kpis", "assortment", "red_flags"} <= groups["kpis"]
     assert groups["reports"] == {"monthly_reports"}
