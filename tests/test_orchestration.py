@@ -130,6 +130,7 @@ def test_definitions_name_the_job_schedule_sensor_and_asset_groups() -> None:
     assert set(FEED_NAMES) <= groups["feeds"]
     assert {"kpi_sums", "kpis", "assortment", "red_flags"} <= groups["kpis"]
     assert groups["reports"] == {"monthly_reports"}
+    assert groups["delivery"] == {"deliveries"}
     # Every feed carries its checks (the contract plus one per expectation).
     check_keys = graph.asset_check_keys
     for feed in FEED_NAMES:

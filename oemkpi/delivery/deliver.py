@@ -225,6 +225,8 @@ def deliver_month(
     ``dry_run`` (it says what would be sent)."""
     reference = load_reference(home.reference)
     config = load_delivery_config(home.delivery_yaml, set(reference.regions))
+    if config.smtp is not None:
+        config.smtp.credentials()  # a variable named but not set: one sentence, before anything
     result = MonthDelivery(month, dry_run=dry_run)
     with home_warehouse(home, read_only=dry_run) as con:
         reports, packs = _month_models(con, home, month, reference, fy_start_month)

@@ -95,10 +95,9 @@ class Outgoing:
 
     @property
     def message_id(self) -> str:
-        key = hashlib.sha256(self.key.encode("utf-8")).hexdigest()[:12]
-        return (
-            f"<oemkpi.{self.month}.{self.kind}.{key}.{self.content_hash[:24]}@{self.sender.domain}>"
-        )
+        # Short enough that the header is never folded (a folded id reads back with a space).
+        key = hashlib.sha256(f"{self.kind}:{self.key}".encode()).hexdigest()[:8]
+        return f"<{self.month}.{key}.{self.content_hash[:20]}@{self.sender.domain}>"
 
     def as_message(self) -> EmailMessage:
         msg = EmailMessage()
@@ -176,8 +175,9 @@ def pam_messages(
     for report in reports:
         p = report.partner
         where = f"{home.partners_csv} partner {p.partner_id}"
-        address = checked_address(p.pam_email, f"{where}, column pam_email", name=p.pam_name)
         checked_text(p.partner_name, f"{where}, column partner_name")
+        checked_text(p.pam_name, f"{where}, column pam_name")
+        address = checked_address(p.pam_email, f"{where}, column pam_email", name=p.pam_name)
         key = address.addr_spec.lower()
         addresses.setdefault(key, address)
         by_pam.setdefault(key, []).append(report)

@@ -52,6 +52,15 @@ def send_raw(settings: SmtpSettings, raw: bytes, recipients: Sequence[str]) -> N
             f"{server} refused the message ({err.smtp_code} {text.strip()[:120]}); "
             "it stays in the outbox for the next run."
         ) from None
+    except smtplib.SMTPServerDisconnected as err:
+        if "timed out" not in str(err):
+            raise NotSent(
+                f"{server} closed the connection; it stays in the outbox for the next run."
+            ) from None
+        raise NotSent(
+            f"{server} did not answer within {settings.timeout_seconds:g} s; "
+            "it stays in the outbox for the next run."
+        ) from None
     except TimeoutError:
         raise NotSent(
             f"{server} did not answer within {settings.timeout_seconds:g} s; "
