@@ -49,7 +49,9 @@ class MailHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        self.received.append(
+            Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+        )
         return "250 Message accepted"
 
     def __call__(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]

@@ -1,9 +1,9 @@
 """Delivery (SPEC section 8) against a real SMTP server (aiosmtpd) and a real HTTP receiver.
 
-One small sample home (4 partners, 4 countries, August and September 2026) is run once
-as a range (which sends nothing); every test works on its own copy. Its partners.csv
-gives Maya two partners (aurora, delta_systems) and puts Priya (cobalt-pc) in Maya's
-region, Americas: two PAMs sharing a region and a PAM with two partners.
+Every test works on its own copy of ``delivery_base`` (tests/conftest.py): a small
+sample home run once as a range (which sends nothing) whose partners.csv gives Maya two
+partners (aurora, delta_systems) and puts Priya (cobalt-pc) in Maya's region, Americas:
+two PAMs sharing a region and a PAM with two partners.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -22,19 +21,13 @@ from oemkpi.delivery.deliver import deliver_month
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.reports.writing import write_month_reports
-from oemkpi.sample import write_sample_home
 from oemkpi.warehouse import warehouse
 from pipelines.runs import run_months
+from tests.conftest import DELIVERY_MONTH as MONTH
+from tests.conftest import DELIVERY_PARTNERS_CSV as PARTNERS_CSV
+from tests.conftest import DELIVERY_PRIOR as PRIOR
 from tests.mailservers import free_port, silent_server, smtp_server, webhook_receiver
 
-MONTH, PRIOR = "2026-09", "2026-08"
-PARTNERS_CSV = (
-    "partner_id,partner_name,region,pam_name,pam_email\n"
-    "aurora,Aurora Computing,Americas,Maya Okafor,maya@example.com\n"
-    "borealis,Borealis Systems,EMEA,Lars Henriksen,lars@example.com\n"
-    "cobalt-pc,Cobalt PC,Americas,Priya Raman,priya@example.com\n"
-    "delta_systems,Delta Systems,Americas,Maya Okafor,maya@example.com\n"
-)
 NAMES = {
     "aurora": "Aurora Computing",
     "borealis": "Borealis Systems",
@@ -49,22 +42,10 @@ PAMS = {
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("delivery") / "home"
-    write_sample_home(root, end_month=MONTH, months=2, partners=4, countries=4, scale=0.2)
-    (root / "reference" / "partners.csv").write_text(PARTNERS_CSV, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DAGSTER_HOME", str(root / "dagster"))
-        summary = run_months(Home.at(root), PRIOR, MONTH)
-    assert summary.success, summary.failure
-    return root
-
-
 @pytest.fixture
-def home(base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+def home(delivery_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
     root = tmp_path / "home"
-    shutil.copytree(base, root)
+    shutil.copytree(delivery_base, root)
     monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster"))
     monkeypatch.setenv("OEMKPI_HOME", str(root))
     return Home.at(root)
@@ -140,7 +121,9 @@ def test_one_message_per_pam_with_only_that_pams_partners(home: Home) -> None:
         assert "<svg" not in html
         images = [(name, data) for t, name, data in parts if t == "image/png"]
         assert len(images) == 3 * len(own)
-        cids = [p["Content-ID"].strip("<>") for p in msg.walk() if p.get_content_type() == "image/png"]
+        cids = [
+            p["Content-ID"].strip("<>") for p in msg.walk() if p.get_content_type() == "image/png"
+        ]
         for cid in cids:
             assert f'src="cid:{cid}"' in html
         for _, data in images:
@@ -209,7 +192,9 @@ def test_a_pending_message_is_resent_with_the_same_message_id(home: Home) -> Non
         write_config(home, port)
         deliver_month(home, MONTH)
         with warehouse(home.warehouse) as con:
-            con.execute("update sent_messages set status = 'pending' where message_key = 'borealis'")
+            con.execute(
+                "update sent_messages set status = 'pending' where message_key = 'borealis'"
+            )
         deliver_month(home, MONTH)
     assert [r.rcpt_tos for r in mail.received[3:]] == [["lars@example.com"]]
     assert mail.received[3].message["Message-ID"] == next(
@@ -222,7 +207,9 @@ def test_a_server_that_is_down_then_back(home: Home) -> None:
     write_config(home, port)
     down = deliver_month(home, PRIOR)  # nothing listens on the port
     assert len(down.failures) == 3
-    assert down.failures[0].startswith("pam message 'aurora+delta_systems' of 2026-08 was not sent: ")
+    assert down.failures[0].startswith(
+        "pam message 'aurora+delta_systems' of 2026-08 was not sent: "
+    )
     assert down.failures[0].endswith(
         f"the mail server 127.0.0.1:{port} could not be reached (Connection refused); "
         "it stays in the outbox for the next run."
@@ -233,7 +220,9 @@ def test_a_server_that_is_down_then_back(home: Home) -> None:
     with smtp_server(port) as (_, mail):
         back = deliver_month(home, MONTH)  # the next run, of the next month, sends both
     assert back.failures == []
-    assert sorted((r.message["Subject"].split(" partner")[0], r.rcpt_tos[0]) for r in mail.received) == [
+    assert sorted(
+        (r.message["Subject"].split(" partner")[0], r.rcpt_tos[0]) for r in mail.received
+    ) == [
         ("August 2026", "lars@example.com"),
         ("August 2026", "maya@example.com"),
         ("August 2026", "priya@example.com"),
@@ -286,7 +275,9 @@ def test_a_refused_recipient_and_a_server_that_times_out(home: Home) -> None:
         ),
     ],
 )
-def test_header_injection_and_bad_addresses_are_refused(home: Home, row: str, sentence: str) -> None:
+def test_header_injection_and_bad_addresses_are_refused(
+    home: Home, row: str, sentence: str
+) -> None:
     lines = PARTNERS_CSV.splitlines()
     lines[2] = row
     home.partners_csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -305,7 +296,10 @@ def test_credentials_come_from_the_environment_and_are_written_nowhere(
     secret = "s3cret-Pa55-never-logged"
     with smtp_server() as (port, mail):
         write_config(home, port, username_env="TEST_SMTP_USER", password_env="TEST_SMTP_PASS")
-        with pytest.raises(OemkpiError, match="^reference/delivery.yaml names the environment variable TEST_SMTP_USER"):
+        with pytest.raises(
+            OemkpiError,
+            match=r"^reference/delivery\.yaml names the environment variable TEST_SMTP_USER",
+        ):
             deliver_month(home, MONTH)
         monkeypatch.setenv("TEST_SMTP_USER", "kpi-bot")
         monkeypatch.setenv("TEST_SMTP_PASS", secret)
@@ -357,7 +351,9 @@ def test_regional_early_warnings_by_mail_and_teams(
         assert f"{NAMES[pid]}: competitive loss of {sku}" in text
     emea_has = any(
         f["severity"] == "high" for p in packs["EMEA"]["partners"] for f in p["red_flags"]
-    ) or any(a["reason"] == "competitive" for p in packs["EMEA"]["partners"] for a in p["assortment"])
+    ) or any(
+        a["reason"] == "competitive" for p in packs["EMEA"]["partners"] for a in p["assortment"]
+    )
     assert len([r for r in regional if "EMEA" in r.message["Subject"]]) == int(emea_has)
     assert len(posts) == 1  # only Americas has its webhook variable set
     card = posts[0]["attachments"][0]
@@ -395,11 +391,12 @@ def test_a_range_run_sends_nothing_unless_asked(home: Home) -> None:
     assert not (home.root / "outbox").exists()  # the fixture's range run sent nothing
     with warehouse(home.warehouse, read_only=True) as con:
         assert con.execute("select count(*) from sent_messages").fetchone() == (0,)
-    summary = run_months(
-        home, PRIOR, MONTH, delivery={"deliver_range": True}, only=["deliveries"]
-    )
+    summary = run_months(home, PRIOR, MONTH, delivery={"deliver_range": True}, only=["deliveries"])
     assert summary.success, summary.failure
-    assert sorted(p.parent.name for p in (home.root / "outbox").glob("*/*.eml")) == [PRIOR] * 3 + [MONTH] * 3
+    assert (
+        sorted(p.parent.name for p in (home.root / "outbox").glob("*/*.eml"))
+        == [PRIOR] * 3 + [MONTH] * 3
+    )
 
 
 def test_deliver_dry_run_writes_and_sends_nothing(
@@ -420,7 +417,7 @@ def test_deliver_dry_run_writes_and_sends_nothing(
 def test_a_one_month_run_with_a_rejected_feed_sends_data_incomplete(home: Home) -> None:
     (home.landing_dir("attach_rate", MONTH) / "late_fix.csv").write_text(
         "month,partner_id,country,segment,product,base_units,attached_units,sell_thru_units\n"
-        "2026-09,aurora,US,consumer,office,\"1,234\",10,\n",
+        '2026-09,aurora,US,consumer,office,"1,234",10,\n',
         encoding="utf-8",
     )
     summary = run_months(home, MONTH, MONTH)
@@ -439,15 +436,26 @@ def test_a_one_month_run_with_a_rejected_feed_sends_data_incomplete(home: Home) 
 @pytest.mark.parametrize(
     ("yaml_text", "sentence"),
     [
-        ("smtp: {host: mail, port: 25, sender: a@b.example, password: hunter2}\n",
-         "{path}, smtp has the unknown key 'password'; use host, password_env, port, sender, starttls, timeout_seconds, username_env."),
-        ("smtp: {host: mail, sender: a@b.example, password_env: 'hunter 2'}\n",
-         "{path}, smtp.password_env: 'hunter 2' is not an environment variable name; give the variable's name (like OEMKPI_SMTP_PASSWORD), never the secret itself."),
-        ("regions: {Mars: {email: [a@b.example]}}\n",
-         "{path}, regions: 'Mars' is not a region of reference/countries.csv; use one of APJ, Americas, EMEA."),
-        ("regions: {'../etc': {email: [a@b.example]}}\n",
-         "{path}, regions: '../etc' is not a valid region name; use 1-32 characters of letters, digits, spaces, '_' and '-', starting with a letter or digit."),
-        ("smtp: [\n", "{path} is not valid YAML at line 2; fix it (see the README's delivery section)."),
+        (
+            "smtp: {host: mail, port: 25, sender: a@b.example, password: hunter2}\n",
+            "{path}, smtp has the unknown key 'password'; use host, password_env, port, sender, starttls, timeout_seconds, username_env.",
+        ),
+        (
+            "smtp: {host: mail, sender: a@b.example, password_env: 'hunter 2'}\n",
+            "{path}, smtp.password_env: 'hunter 2' is not an environment variable name; give the variable's name (like OEMKPI_SMTP_PASSWORD), never the secret itself.",
+        ),
+        (
+            "regions: {Mars: {email: [a@b.example]}}\n",
+            "{path}, regions: 'Mars' is not a region of reference/countries.csv; use one of APJ, Americas, EMEA.",
+        ),
+        (
+            "regions: {'../etc': {email: [a@b.example]}}\n",
+            "{path}, regions: '../etc' is not a valid region name; use 1-32 characters of letters, digits, spaces, '_' and '-', starting with a letter or digit.",
+        ),
+        (
+            "smtp: [\n",
+            "{path} is not valid YAML at line 2; fix it (see the README's delivery section).",
+        ),
     ],
 )
 def test_delivery_yaml_mistakes_are_one_sentence(home: Home, yaml_text: str, sentence: str) -> None:

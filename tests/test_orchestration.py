@@ -196,8 +196,9 @@ def _tick(
 
 
 def _expected_selection(feed: str) -> list[dg.AssetKey]:
-    """The feed first, then what depends on it (assortment reads windows_share only)."""
-    downstream = ["data_quality", "kpi_sums", "kpis", "monthly_reports", "red_flags"]
+    """The feed first, then what depends on it (assortment reads windows_share only), the
+    deliveries included: a sensor run is a one-month run, which sends its month."""
+    downstream = ["data_quality", "deliveries", "kpi_sums", "kpis", "monthly_reports", "red_flags"]
     if feed == "windows_share":
         downstream = sorted([*downstream, "assortment"])
     return [dg.AssetKey(feed), *(dg.AssetKey(a) for a in downstream)]
