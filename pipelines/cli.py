@@ -136,8 +136,9 @@ def _demo(home: Home, args: argparse.Namespace) -> int:
     # without reference/delivery.yaml writes every message to the outbox.
     last = summary.months[-1]
     delivered = _deliver_month(home, last, {})
-    _say(f"Messages of {last}: {home.outbox_dir(last)} (.eml files; nothing left this machine)")
+    _say(f"Reports of {last}: {home.reports_dir(last) / 'index.html'}")
     _say(f"Regional packs: {home.regions_dir(last)}")
+    _say(f"Messages of {last}: {home.outbox_dir(last)} (.eml files; nothing left this machine)")
     return max(code, delivered)
 
 
