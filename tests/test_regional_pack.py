@@ -40,24 +40,20 @@ def pack_home(delivery_base: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return home
 
 
-def _share(home: Home, month: str, pid: str, countries: list[str]) -> float | None:
+def _scalar(home: Home, query: str, month: str, pid: str, countries: list[str]) -> float | None:
     with warehouse(home.warehouse, read_only=True) as con:
-        (value,) = con.execute(
-            "select sum(units) filter (where os_family = 'windows') / nullif(sum(units), 0) "
-            "from windows_share where month = ? and partner_id = ? and list_contains(?, country)",
-            [month, pid, countries],
-        ).fetchone()
+        (value,) = con.execute(query, [month, pid, countries]).fetchone()
     return value
 
 
-def _shipped(home: Home, month: str, pid: str, countries: list[str]) -> float | None:
-    with warehouse(home.warehouse, read_only=True) as con:
-        (value,) = con.execute(
-            "select sum(shipped_units) from pc_shipments where month = ? and partner_id = ? "
-            "and form_factor <> 'server' and list_contains(?, country)",
-            [month, pid, countries],
-        ).fetchone()
-    return value
+SHARE = (
+    "select sum(units) filter (where os_family = 'windows') / nullif(sum(units), 0) "
+    "from windows_share where month = ? and partner_id = ? and list_contains(?, country)"
+)
+SHIPPED = (
+    "select sum(shipped_units) from pc_shipments where month = ? and partner_id = ? "
+    "and form_factor <> 'server' and list_contains(?, country)"
+)
 
 
 @pytest.mark.parametrize("region", ["Americas", "EMEA", "APJ"])
@@ -100,11 +96,13 @@ def test_each_partners_kpis_over_the_regions_countries_only(pack_home: Home, reg
             "feeds",
         }
         assert p["marketing"] is None  # the marketing feed is wired in later (issue 16)
-        share, before = (_share(pack_home, m, pid, countries) for m in (MONTH, PRIOR))
+        share, before = (_scalar(pack_home, SHARE, m, pid, countries) for m in (MONTH, PRIOR))
         kpi = p["kpis"]["windows_share"]
         assert kpi["value"] == pytest.approx(share)
         assert kpi["mom_change"] == pytest.approx(share - before)  # points, as a fraction
-        shipped, shipped_before = (_shipped(pack_home, m, pid, countries) for m in (MONTH, PRIOR))
+        shipped, shipped_before = (
+            _scalar(pack_home, SHIPPED, m, pid, countries) for m in (MONTH, PRIOR)
+        )
         volume = p["kpis"]["shipped_units"]
         assert volume["value"] == pytest.approx(shipped)
         assert volume["mom_change"] == pytest.approx(shipped / shipped_before - 1)

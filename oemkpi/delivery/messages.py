@@ -38,8 +38,8 @@ from oemkpi.reports.render import environment
 
 #: The charts a PAM's message shows per partner, as PNG (the report has them all as SVG).
 MAIL_CHARTS = ("shipments", "windows_share", "revenue")
-#: The report files attached per partner: suffix -> (MIME subtype of text/*).
-ATTACHMENTS = {".html": "html", ".md": "markdown", ".json": "json"}
+#: The report files attached per partner: suffix -> MIME type.
+ATTACHMENTS = {".html": "text/html", ".md": "text/markdown", ".json": "application/json"}
 _GENERATED = re.compile(r"Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
 
 
@@ -65,7 +65,7 @@ class Outgoing:
     text: str
     html: str
     images: tuple[Image, ...] = ()
-    attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, subtype, text)
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, MIME type, text)
     data_incomplete: bool = False
     partner_ids: tuple[str, ...] = field(default=())
 
@@ -112,8 +112,13 @@ class Outgoing:
         assert isinstance(html_part, EmailMessage)
         for image in self.images:
             html_part.add_related(image.png, maintype="image", subtype="png", cid=f"<{image.cid}>")
-        for name, subtype, text in self.attachments:
-            msg.add_attachment(text, subtype=subtype, filename=name)
+        for name, mime, text in self.attachments:
+            maintype, subtype = mime.split("/")
+            if maintype == "text":
+                msg.add_attachment(text, subtype=subtype, filename=name)
+            else:
+                data = text.encode("utf-8")
+                msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
         return msg
 
     def as_bytes(self) -> bytes:
@@ -153,7 +158,7 @@ def _images(report: MonthlyReport) -> list[Image]:
 
 def _attachments(folder: Path, partner_id: str) -> list[tuple[str, str, str]]:
     out = []
-    for suffix, subtype in ATTACHMENTS.items():
+    for suffix, mime in ATTACHMENTS.items():
         path = folder / f"{partner_id}{suffix}"
         try:
             text = path.read_text(encoding="utf-8")
@@ -162,7 +167,7 @@ def _attachments(folder: Path, partner_id: str) -> list[tuple[str, str, str]]:
                 f"The report {path} could not be read for mail ({err.strerror or err}); run the "
                 "month again so its reports are written, then deliver."
             ) from None
-        out.append((path.name, subtype, text))
+        out.append((path.name, mime, text))
     return out
 
 

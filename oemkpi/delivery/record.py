@@ -36,7 +36,9 @@ def month_records(con: duckdb.DuckDBPyConnection, month: str) -> dict[tuple[str,
     """The month's messages by (kind, message key); none in a warehouse opened read-only
     before any delivery created the table."""
     try:
-        rows = con.execute(sql("delivery/select_sent_messages_month"), {"month": month}).fetchall()
+        rows = con.execute(
+            sql("delivery/select_sent_messages"), {"month": month, "unsent_only": False}
+        ).fetchall()
     except duckdb.CatalogException:
         return {}
     return {(r[1], r[2]): SentRecord(*r) for r in rows}
@@ -44,7 +46,10 @@ def month_records(con: duckdb.DuckDBPyConnection, month: str) -> dict[tuple[str,
 
 def unsent_records(con: duckdb.DuckDBPyConnection) -> list[SentRecord]:
     """Messages of every month that wait in the outbox (pending or failed)."""
-    return [SentRecord(*r) for r in con.execute(sql("delivery/select_unsent_messages")).fetchall()]
+    rows = con.execute(
+        sql("delivery/select_sent_messages"), {"month": None, "unsent_only": True}
+    ).fetchall()
+    return [SentRecord(*r) for r in rows]
 
 
 def record(con: duckdb.DuckDBPyConnection, entry: SentRecord) -> None:

@@ -24,6 +24,7 @@ from oemkpi.kpis.definitions import KPI_BY_NAME, KPIS, VOLUME_KPIS
 from oemkpi.months import add_months, month_label
 from oemkpi.reference import Partner, Reference, region_file_name
 from oemkpi.reports.data import MonthData
+from oemkpi.reports.export import ASSORTMENT_FIELDS
 from oemkpi.reports.model import AssortmentItem, Commentary, FeedState, RedFlag
 from oemkpi.reports.render import environment, tidy_markdown
 from oemkpi.warehouse import sql
@@ -232,23 +233,7 @@ def region_export(pack: RegionPack) -> dict[str, Any]:
                     for k in KPIS
                 },
                 "red_flags": [_flag_json(f) for f in p.country_flags + p.partner_flags],
-                "assortment": [
-                    {
-                        k: getattr(a, k)
-                        for k in (
-                            "type",
-                            "reason",
-                            "country",
-                            "segment",
-                            "sku",
-                            "from_os",
-                            "to_os",
-                            "units",
-                            "prior_units",
-                        )
-                    }
-                    for a in p.assortment
-                ],
+                "assortment": [{k: getattr(a, k) for k in ASSORTMENT_FIELDS} for a in p.assortment],
                 "marketing": p.marketing,
                 "feeds": feeds,
             }
