@@ -473,3 +473,27 @@ def test_sent_messages_work_in_a_fresh_read_only_warehouse(tmp_path: Path) -> No
     with warehouse(path, read_only=True) as con:
         assert month_records(con, MONTH) == {}
     assert os.path.getsize(path) > 0
+
+
+def test_a_teams_workflow_that_refuses_the_post_is_one_sentence_and_retried(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home.delivery_yaml.write_text(
+        "regions:\n  Americas:\n    teams_webhook_env: TEST_TEAMS_AMERICAS\n", encoding="utf-8"
+    )
+    with webhook_receiver(status=500) as (url, posts):
+        monkeypatch.setenv("TEST_TEAMS_AMERICAS", url)
+        failed = deliver_month(home, MONTH)
+    assert len(posts) == 1
+    assert failed.failures == [
+        "The Teams post for Americas of 2026-09: The Teams workflow in $TEST_TEAMS_AMERICAS did "
+        "not take the post (RequestException); it is posted again when the month is delivered "
+        "again."
+    ]
+    with webhook_receiver() as (url, posts):
+        monkeypatch.setenv("TEST_TEAMS_AMERICAS", url)
+        again = deliver_month(home, MONTH)
+    assert again.failures == [] and len(posts) == 1
+    assert [(r[1], r[2], r[5]) for r in records(home) if r[1] == "teams"] == [
+        ("teams", "Americas", "sent")
+    ]

@@ -38,7 +38,7 @@ def post_card(url: str, payload: dict[str, object], variable: str, timeout: floa
         why = f"HTTP {status}" if status else type(err).__name__
         raise NotSent(
             f"The Teams workflow in ${variable} did not take the post ({why}); "
-            "it is posted again on the next run."
+            "it is posted again when the month is delivered again."
         ) from None
     except Exception as err:  # a malformed URL: dagster's check.failed and friends
         raise NotSent(
