@@ -241,8 +241,8 @@ def load_reference(reference_dir: Path) -> Reference:
 def check_configuration(home: Home) -> Reference:
     """Read and check every reference and configuration file a run reads (partners,
     countries, targets, ``red_flags.yaml``, ``delivery.yaml``): a run calls this before it
-    writes anything,
-    so a mistake in them is one sentence at the start, not a failure half-way."""
+    writes anything, so a mistake in them is one sentence at the start, not a failure
+    half-way."""
     from oemkpi.delivery.config import load_delivery_config  # the delivery stage reads it
     from oemkpi.kpis.red_flags import load_thresholds  # the KPI stage reads them later
 
