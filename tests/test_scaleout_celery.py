@@ -141,7 +141,7 @@ def test_a_backfill_on_two_workers_writes_what_the_embedded_profile_writes(
         "select count(*) from event_logs where run_id = %s and dagster_event_type = 'STEP_SUCCESS'",
         (run_id,),
     )
-    assert steps == 10  # the four feeds, five KPI and quality steps, the reports
+    assert steps == 11  # the four feeds, five KPI and quality steps, the reports, deliveries
 
 
 def test_no_secret_reaches_the_run_config_events_logs_or_files(
