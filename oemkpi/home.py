@@ -81,6 +81,10 @@ class Home:
     def red_flags_yaml(self) -> Path:
         return self.reference / "red_flags.yaml"
 
+    @property
+    def delivery_yaml(self) -> Path:
+        return self.reference / "delivery.yaml"
+
     def commentary_dir(self, month: str) -> Path:
         return self.root / "commentary" / parse_month(month)
 
@@ -97,6 +101,12 @@ class Home:
 
     def reports_dir(self, month: str) -> Path:
         return self.root / "reports" / parse_month(month)
+
+    def regions_dir(self, month: str) -> Path:
+        return self.reports_dir(month) / "regions"
+
+    def outbox_dir(self, month: str) -> Path:
+        return self.root / "outbox" / parse_month(month)
 
     @property
     def staging(self) -> Path:

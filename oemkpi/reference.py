@@ -29,6 +29,11 @@ TARGET_KPIS: dict[str, str] = {
 }
 
 _FQ_RE = re.compile(r"^FY\d{2}-Q[1-4]$")
+#: A region names files (``regions/<region>.html``): SPEC section 8.
+REGION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,31}$")
+REGION_RULE = (
+    "use 1-32 characters of letters, digits, spaces, '_' and '-', starting with a letter or digit"
+)
 _NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
 #: The targets a KPI may have: ratios are fractions (forecast attainment may exceed 1),
 #: volumes are counts or US dollars up to a trillion a quarter.
@@ -77,6 +82,21 @@ class Reference:
     @property
     def country_codes(self) -> list[str]:
         return [c.country for c in self.countries]
+
+    @property
+    def regions(self) -> list[str]:
+        """The regions of countries.csv, in the order they first appear."""
+        return list(dict.fromkeys(c.region for c in self.countries))
+
+    def region_countries(self, region: str) -> list[str]:
+        return [c.country for c in self.countries if c.region == region]
+
+
+def region_file_name(region: str) -> str:
+    """The file name stem of a region's pack: the checked name with spaces as ``_``."""
+    if not REGION_RE.match(region):
+        raise OemkpiError(f"The region {region!r} is not a valid region name; {REGION_RULE}.")
+    return region.replace(" ", "_")
 
 
 def _read_rows(
@@ -153,6 +173,8 @@ def load_countries(path: Path) -> tuple[Country, ...]:
             raise _fail(path, row, "country", "is not a two-letter upper-case ISO 3166-1 code")
         if code in seen:
             raise _fail(path, row, "country", "is listed twice; keep one row per country")
+        if not REGION_RE.match(row["region"]):
+            raise _fail(path, row, "region", f"is not a valid region name; {REGION_RULE}")
         seen.add(code)
         countries.append(
             Country(code, row["country_name"] or code, row["region"], row["subregion"])
@@ -203,16 +225,28 @@ def load_reference(reference_dir: Path) -> Reference:
     """Read and check ``partners.csv``, ``countries.csv`` and ``targets.csv``."""
     partners = load_partners(reference_dir / "partners.csv")
     countries = load_countries(reference_dir / "countries.csv")
+    known = {c.region for c in countries}
+    for partner in partners:
+        if partner.region not in known:
+            shown = partner.region if len(partner.region) <= 40 else partner.region[:37] + "..."
+            raise OemkpiError(
+                f"{reference_dir / 'partners.csv'} partner {partner.partner_id}, column region: "
+                f"value {shown!r} is not a region of countries.csv; use one of "
+                f"{', '.join(sorted(known))}."
+            )
     targets = load_targets(reference_dir / "targets.csv", {p.partner_id for p in partners})
     return Reference(partners, countries, targets)
 
 
 def check_configuration(home: Home) -> Reference:
     """Read and check every reference and configuration file a run reads (partners,
-    countries, targets, ``red_flags.yaml``): a run calls this before it writes anything,
-    so a mistake in them is one sentence at the start, not a failure half-way."""
+    countries, targets, ``red_flags.yaml``, ``delivery.yaml``): a run calls this before it
+    writes anything, so a mistake in them is one sentence at the start, not a failure
+    half-way."""
+    from oemkpi.delivery.config import load_delivery_config  # the delivery stage reads it
     from oemkpi.kpis.red_flags import load_thresholds  # the KPI stage reads them later
 
     reference = load_reference(home.reference)
     load_thresholds(home.red_flags_yaml)
+    load_delivery_config(home.delivery_yaml, set(reference.regions))
     return reference

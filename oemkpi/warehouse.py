@@ -47,6 +47,7 @@ SCHEMA = (
     "create_missing_partner_data",
     "create_reconciliation",
     "create_red_flags",
+    "create_sent_messages",
 )
 
 _LOCK_WAIT_SECONDS = 120.0

@@ -47,6 +47,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="first", help="first month of a range, YYYY-MM")
     run.add_argument("--to", dest="last", help="last month of a range, YYYY-MM")
     run.add_argument("--queue", help="the Celery queue for the run's steps (scale-out profile)")
+    run.add_argument(
+        "--deliver",
+        action="store_true",
+        help="a range run sends its months' messages too (a one-month run always does)",
+    )
+
+    deliver = sub.add_parser(
+        "deliver", help="send a month's messages (mail to each PAM, regional early warnings)"
+    )
+    deliver.add_argument("--month", required=True, help="the month, YYYY-MM")
+    deliver.add_argument("--resend", action="store_true", help="send every message again")
+    deliver.add_argument(
+        "--dry-run", action="store_true", help="say what would be sent; send and write nothing"
+    )
 
     validate = sub.add_parser(
         "validate", help="check one file against a feed's contract and suite, load nothing"
@@ -75,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(home, args)
         if args.command == "run":
             return _run(home, args)
+        if args.command == "deliver":
+            return _deliver(home, args)
         if args.command == "validate":
             return _validate(home, args)
         if args.command == "ui":
@@ -113,29 +129,72 @@ def _demo(home: Home, args: argparse.Namespace) -> int:
     )
     if args.no_run:
         return EXIT_OK
-    return _run_range(home, summary.months[0], summary.months[-1])
+    code = _run_range(home, summary.months[0], summary.months[-1])
+    if code == EXIT_ERROR:
+        return code
+    # A range run sends nothing (SPEC section 8); the demo delivers its newest month, which
+    # without reference/delivery.yaml writes every message to the outbox.
+    last = summary.months[-1]
+    delivered = _deliver_month(home, last, {})
+    _say(f"Reports of {last}: {home.reports_dir(last) / 'index.html'}")
+    _say(f"Regional packs: {home.regions_dir(last)}")
+    _say(f"Messages of {last}: {home.outbox_dir(last)} (.eml files; nothing left this machine)")
+    return max(code, delivered)
 
 
 def _run(home: Home, args: argparse.Namespace) -> int:
     if args.month and (args.first or args.last):
         raise OemkpiError("Give either --month or --from/--to, not both.")
+    delivery = {"deliver_range": True} if args.deliver else None
     if args.month:
-        return _run_range(home, args.month, args.month, queue=args.queue)
+        return _run_range(home, args.month, args.month, queue=args.queue, delivery=delivery)
     if not (args.first and args.last):
         raise OemkpiError(
             "Say which months to run: --month YYYY-MM, or --from YYYY-MM --to YYYY-MM."
         )
-    return _run_range(home, args.first, args.last, queue=args.queue)
+    return _run_range(home, args.first, args.last, queue=args.queue, delivery=delivery)
 
 
-def _run_range(home: Home, first: str, last: str, *, queue: str | None = None) -> int:
+def _deliver(home: Home, args: argparse.Namespace) -> int:
+    return _deliver_month(home, args.month, {"resend": args.resend, "dry_run": args.dry_run})
+
+
+def _deliver_month(home: Home, month: str, delivery: dict[str, bool]) -> int:
+    """Materialize ``deliveries`` for one month through Dagster (so the UI counts it)."""
+    from pipelines.runs import check_months, run_months
+
+    (month,) = check_months(month, month)
+    what = "what would be sent" if delivery.get("dry_run") else "messages"
+    _say(f"Delivering {month}: {what} ...")
+    started = time.perf_counter()
+    summary = run_months(home, month, month, delivery=delivery, only=["deliveries"])
+    seconds = time.perf_counter() - started
+    if summary.failure:
+        print(
+            f"oemkpi: delivery of {month} failed after {seconds:.1f} s: {summary.failure}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    done = "Checked" if delivery.get("dry_run") else "Delivered"
+    _say(f"{done} {month} in {seconds:.1f} s. Dagster run {summary.run_id}.")
+    return EXIT_OK
+
+
+def _run_range(
+    home: Home,
+    first: str,
+    last: str,
+    *,
+    queue: str | None = None,
+    delivery: dict[str, bool] | None = None,
+) -> int:
     from pipelines.runs import check_months, run_months
 
     months = check_months(first, last)
     label = months[0] if len(months) == 1 else f"{months[0]}..{months[-1]} ({len(months)} months)"
     _say(f"Running monthly_update for {label} on {home.root} ...")
     started = time.perf_counter()
-    summary = run_months(home, months[0], months[-1], queue=queue)
+    summary = run_months(home, months[0], months[-1], queue=queue, delivery=delivery)
     seconds = time.perf_counter() - started
     for status in summary.rejected:
         _say(

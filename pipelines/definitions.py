@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.delivery import delivery_assets
 from assets.feeds import feed_assets
 from assets.kpis import kpi_assets
 from assets.quality import quality_assets
@@ -17,7 +18,7 @@ from pipelines.sensors import landing_sensor
 dagster_patches.apply()
 
 defs = dg.Definitions(
-    assets=[*feed_assets, *kpi_assets, *quality_assets, *report_assets],
+    assets=[*feed_assets, *kpi_assets, *quality_assets, *report_assets, *delivery_assets],
     jobs=[monthly_update],
     schedules=[monthly_update_schedule],
     sensors=[landing_sensor],

@@ -83,10 +83,20 @@ def check_months(first: str, last: str) -> list[str]:
     return month_range(first, last)
 
 
-def run_months(home: Home, first: str, last: str, *, queue: str | None = None) -> RunSummary:
+def run_months(
+    home: Home,
+    first: str,
+    last: str,
+    *,
+    queue: str | None = None,
+    delivery: dict[str, bool] | None = None,
+    only: list[str] | None = None,
+) -> RunSummary:
     """Materialize every asset of ``monthly_update`` for ``first``..``last`` as one run.
 
-    ``queue`` names the Celery queue of the run's steps (scale-out profile only).
+    ``queue`` names the Celery queue of the run's steps (scale-out profile only);
+    ``delivery`` is the ``deliveries`` step's config (``resend``, ``dry_run``,
+    ``deliver_range``); ``only`` names the assets to materialize (default: all).
     """
     months = check_months(first, last)
     settings = Settings.from_env()
@@ -99,6 +109,9 @@ def run_months(home: Home, first: str, last: str, *, queue: str | None = None) -
         # Naming the logger in the run config is what makes Dagster use it instead of its default.
         "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }
+    if delivery:
+        run_config["ops"] = {"deliveries": {"config": dict(delivery)}}
+    selection = [dg.AssetKey(name) for name in only] if only else None
     tags = {"oemkpi/started_by": "cli", "oemkpi/months": f"{months[0]}..{months[-1]}"}
     if len(months) > 1:
         tags.update({RANGE_START_TAG: months[0], RANGE_END_TAG: months[-1]})
@@ -108,10 +121,10 @@ def run_months(home: Home, first: str, last: str, *, queue: str | None = None) -
         if settings.uses_celery:
             if len(months) == 1:
                 tags[PARTITION_TAG] = months[0]
-            result: Any = _execute_on_workers(instance, run_config, tags)
+            result: Any = _execute_on_workers(instance, run_config, tags, selection)
         else:
             partition = months[0] if len(months) == 1 else None
-            result = _execute_in_process(instance, settings, run_config, tags, partition)
+            result = _execute_in_process(instance, settings, run_config, tags, partition, selection)
     if not result.success and _interrupted(result):
         raise KeyboardInterrupt  # Ctrl-C or SIGTERM: the CLI says "interrupted"
     summary = RunSummary(result.run_id, months, result.success)
@@ -129,6 +142,7 @@ def _execute_in_process(
     run_config: dict[str, Any],
     tags: dict[str, str],
     partition: str | None,
+    selection: list[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInProcessResult:
     from pipelines.definitions import defs  # imported late: the CLI's --help stays fast
 
@@ -142,11 +156,15 @@ def _execute_in_process(
             partition_key=partition,
             tags={**tags, **presence},
             raise_on_error=False,
+            asset_selection=selection,
         )
 
 
 def _execute_on_workers(
-    instance: dg.DagsterInstance, run_config: dict[str, Any], tags: dict[str, str]
+    instance: dg.DagsterInstance,
+    run_config: dict[str, Any],
+    tags: dict[str, str],
+    selection: list[dg.AssetKey] | None = None,
 ) -> dg.JobExecutionResult:
     """This process orchestrates; the executor (pipelines/executor.py) sends the steps to
     Celery and keeps the run's presence."""
@@ -159,7 +177,9 @@ def _execute_on_workers(
         # Where workers import the code from when it is not installed where they run.
         reconstructor_working_directory=str(Path(pipelines.__file__).resolve().parent.parent),
     )
-    with dg.execute_job(job, instance, run_config=run_config, tags=tags) as result:
+    with dg.execute_job(
+        job, instance, run_config=run_config, tags=tags, asset_selection=selection
+    ) as result:
         return result
 
 

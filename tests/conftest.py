@@ -43,6 +43,34 @@ def home(tmp_path: Path) -> Home:
     return Home.at(root)
 
 
+DELIVERY_MONTH, DELIVERY_PRIOR = "2026-09", "2026-08"
+#: Maya has two partners; Priya shares Maya's region (Americas): SPEC section 8's cases.
+DELIVERY_PARTNERS_CSV = (
+    "partner_id,partner_name,region,pam_name,pam_email\n"
+    "aurora,Aurora Computing,Americas,Maya Okafor,maya@example.com\n"
+    "borealis,Borealis Systems,EMEA,Lars Henriksen,lars@example.com\n"
+    "cobalt-pc,Cobalt PC,Americas,Priya Raman,priya@example.com\n"
+    "delta_systems,Delta Systems,Americas,Maya Okafor,maya@example.com\n"
+)
+
+
+@pytest.fixture(scope="session")
+def delivery_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small sample home (4 partners, 4 countries, August and September 2026) run once as
+    a range, which sends nothing. Tests copy it; never change it."""
+    from oemkpi.sample import write_sample_home
+    from pipelines.runs import run_months
+
+    root = tmp_path_factory.mktemp("delivery") / "home"
+    write_sample_home(root, end_month=DELIVERY_MONTH, months=2, partners=4, countries=4, scale=0.2)
+    (root / "reference" / "partners.csv").write_text(DELIVERY_PARTNERS_CSV, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(root / "dagster"))
+        summary = run_months(Home.at(root), DELIVERY_PRIOR, DELIVERY_MONTH)
+    assert summary.success, summary.failure
+    return root
+
+
 @pytest.fixture
 def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A Dagster instance of the test's own, never the developer's."""

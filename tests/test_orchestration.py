@@ -126,10 +126,11 @@ def test_definitions_name_the_job_schedule_sensor_and_asset_groups() -> None:
         node = graph.get(key)
         groups.setdefault(node.group_name, set()).add(key.to_user_string())
         assert node.partitions_def == monthly_partitions, key
-    assert set(groups) == {"feeds", "kpis", "reports"}
+    assert set(groups) == {"feeds", "kpis", "reports", "delivery"}
     assert set(FEED_NAMES) <= groups["feeds"]
     assert {"kpi_sums", "kpis", "assortment", "red_flags"} <= groups["kpis"]
     assert groups["reports"] == {"monthly_reports"}
+    assert groups["delivery"] == {"deliveries"}
     # Every feed carries its checks (the contract plus one per expectation).
     check_keys = graph.asset_check_keys
     for feed in FEED_NAMES:
@@ -195,8 +196,9 @@ def _tick(
 
 
 def _expected_selection(feed: str) -> list[dg.AssetKey]:
-    """The feed first, then what depends on it (assortment reads windows_share only)."""
-    downstream = ["data_quality", "kpi_sums", "kpis", "monthly_reports", "red_flags"]
+    """The feed first, then what depends on it (assortment reads windows_share only), the
+    deliveries included: a sensor run is a one-month run, which sends its month."""
+    downstream = ["data_quality", "deliveries", "kpi_sums", "kpis", "monthly_reports", "red_flags"]
     if feed == "windows_share":
         downstream = sorted([*downstream, "assortment"])
     return [dg.AssetKey(feed), *(dg.AssetKey(a) for a in downstream)]

@@ -824,8 +824,9 @@ def test_a_range_rendered_by_worker_processes_matches_one_process(
 
     for month in months:
         one, two = (homes[w].reports_dir(month) for w in (1, 2))
-        assert sorted(p.name for p in one.iterdir()) == sorted(p.name for p in two.iterdir())
-        for path in one.iterdir():
-            assert without_generated(path.read_text(encoding="utf-8")) == without_generated(
-                (two / path.name).read_text(encoding="utf-8")
-            ), (month, path.name)
+        files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+        assert files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file())
+        for name in files:
+            assert without_generated((one / name).read_text(encoding="utf-8")) == without_generated(
+                (two / name).read_text(encoding="utf-8")
+            ), (month, name)

@@ -22,6 +22,7 @@ import pytest
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.ingest.validation_pages import validation_page_path
+from oemkpi.reference import load_reference
 from oemkpi.reports.writing import write_reports
 from oemkpi.sample import write_sample_home
 from pipelines.runs import run_months
@@ -85,15 +86,20 @@ def _refused(home: Home, before: dict[str, bytes]) -> str:
 def test_a_set_is_replaced_whole_and_nothing_of_the_earlier_one_stays(home: Home) -> None:
     folder = home.reports_dir(MONTH)
     (folder / "retired-partner.html").write_text("from a partner no longer in reference")
-    (folder / "regions").mkdir()
-    (folder / "regions" / "EMEA.html").write_text("an earlier regional pack")
+    (folder / "regions").mkdir(exist_ok=True)
+    (folder / "regions" / "Retired region.html").write_text("an earlier regional pack")
     _changed_commentary(home)
 
     (written,) = write_reports(home, [MONTH])
 
     assert written.index == folder / "index.html"
+    regions = load_reference(home.reference).regions
     assert sorted(_set(home)) == sorted(
-        ["index.html", *(f"{p}.{ext}" for p in PARTNERS for ext in ("html", "md", "json"))]
+        [
+            "index.html",
+            *(f"{p}.{ext}" for p in PARTNERS for ext in ("html", "md", "json")),
+            *(f"regions/{r}.{ext}" for r in regions for ext in ("html", "md", "json")),
+        ]
     )
     assert all(b"A new launch." in _set(home)[f"{p}.md"] for p in PARTNERS)
     assert _leftovers(home) == []
@@ -222,9 +228,12 @@ def test_reports_and_validation_pages_follow_the_umask(
 
     folder = home.reports_dir(MONTH)
     assert folder.stat().st_mode & 0o777 == folder_mode
-    assert {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()} == dict.fromkeys(
-        _set(home), file_mode
-    )
+    assert {
+        p.relative_to(folder).as_posix(): p.stat().st_mode & 0o777
+        for p in folder.rglob("*")
+        if p.is_file()
+    } == dict.fromkeys(_set(home), file_mode)
+    assert (folder / "regions").stat().st_mode & 0o777 == folder_mode
     page = validation_page_path(home, "windows_share", MONTH)
     assert page.stat().st_mode & 0o777 == file_mode
 

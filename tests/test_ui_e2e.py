@@ -194,7 +194,10 @@ def test_a_run_launched_over_graphql_writes_the_month_and_the_ui_shows_groups_an
     # The UI's API shows the asset groups, and every feed's checks with this run's results.
     nodes = _graphql(port, ASSETS_QUERY)["assetNodes"]
     groups = {n["assetKey"]["path"][-1]: n["groupName"] for n in nodes}
-    assert set(groups.values()) == {"feeds", "kpis", "reports"}
+    assert set(groups.values()) == {"feeds", "kpis", "reports", "delivery"}
+    assert groups["deliveries"] == "delivery"
+    # A one-month run from the UI sends its month: without delivery.yaml, to the outbox.
+    assert len(list(home.outbox_dir(MONTH).glob("pam-*.eml"))) == len(partners)
     assert {f: groups[f] for f in FEED_NAMES} == dict.fromkeys(FEED_NAMES, "feeds")
     assert groups["monthly_reports"] == "reports"
     assert groups["kpis"] == "kpis"

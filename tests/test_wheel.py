@@ -79,12 +79,20 @@ def test_the_wheel_installs_and_runs_the_demo_outside_the_checkout(tmp_path: Pat
         env,
     )
     assert str(REPO) not in where.stdout and str(venv) in where.stdout, where.stdout
-    _run([str(venv / "bin" / "oemkpi"), "demo", "--months", "3", "--partners", "2"], empty, env)
+    demo = _run(
+        [str(venv / "bin" / "oemkpi"), "demo", "--months", "3", "--partners", "2"], empty, env
+    )
     reports = empty / "data" / "reports"
     months = sorted(p.name for p in reports.iterdir())
     assert len(months) == 3
     latest = reports / months[-1]
     assert (latest / "index.html").is_file()
     assert len(list(latest.glob("*.json"))) == 2
+    # The demo delivers its newest month to the outbox (no delivery.yaml) and says where.
+    outbox = empty / "data" / "outbox" / months[-1]
+    assert len(list(outbox.glob("pam-*.eml"))) == 2
+    assert f"Messages of {months[-1]}: {outbox.resolve()} (.eml files" in demo.stdout
+    assert f"Regional packs: {(latest / 'regions').resolve()}" in demo.stdout
+    assert (latest / "regions").is_dir() and any((latest / "regions").glob("*.html"))
     assert not (empty / "workspace.yaml").exists()
     shutil.rmtree(venv)  # the environment is large; leave the test folder small

@@ -15,6 +15,18 @@ from oemkpi.reports.drivers import RATIO_PARTS, Drivers
 
 SCHEMA_VERSION = 1
 KPI_FIELDS = ("value", "prior_month", "prior_year", "mom_change", "yoy_change", "qtd", "target")
+#: An assortment item's fields in the JSON exports (a partner's and a region's).
+ASSORTMENT_FIELDS = (
+    "type",
+    "reason",
+    "country",
+    "segment",
+    "sku",
+    "from_os",
+    "to_os",
+    "units",
+    "prior_units",
+)
 
 
 def build_export(
@@ -38,20 +50,7 @@ def build_export(
         target = by_country if r["scope"] == "country" else by_segment
         target.setdefault(r["code"], {})[r["kpi"]] = {"value": r["value"]}
     assortment = [
-        {
-            k: r[k]
-            for k in (
-                "type",
-                "reason",
-                "country",
-                "segment",
-                "sku",
-                "from_os",
-                "to_os",
-                "units",
-                "prior_units",
-            )
-        }
+        {k: r[k] for k in ASSORTMENT_FIELDS}
         for r in data.rows("select_partner_assortment", partner_id)
     ]
     flags = [

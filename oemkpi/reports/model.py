@@ -300,3 +300,5 @@ class MonthIndex:
     rows: list[IndexRow]
     totals: dict[str, KpiFigure]  # all partners together: volumes summed, ratios of sums
     feeds: list[FeedState]
+    #: (region, html, markdown, json) of each regional pack, paths relative to the index
+    regions: list[tuple[str, str, str, str]] = field(default_factory=list)

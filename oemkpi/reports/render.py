@@ -101,7 +101,7 @@ def environment(markdown: bool = False, templates: Path | None = None) -> jinja2
     return env
 
 
-def _tidy_markdown(text: str) -> str:
+def tidy_markdown(text: str) -> str:
     """At most one blank line in a row and one newline at the end."""
     lines: list[str] = []
     for line in text.splitlines():
@@ -122,7 +122,7 @@ def render_html(report: MonthlyReport) -> str:
 def render_markdown(report: MonthlyReport) -> str:
     """The partner's monthly update as GitHub-flavoured Markdown, for mail and chat."""
     text = environment(markdown=True).get_template("monthly_update.md.j2").render(report=report)
-    return _tidy_markdown(text)
+    return tidy_markdown(text)
 
 
 def render_index(index: MonthIndex) -> str:

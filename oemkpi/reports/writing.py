@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,13 @@ from oemkpi.reports.build import build_report
 from oemkpi.reports.commentary import load_commentary, unknown_commentary
 from oemkpi.reports.data import load_month
 from oemkpi.reports.index import build_index
-from oemkpi.reports.model import MonthlyReport
+from oemkpi.reports.model import Commentary, MonthlyReport
+from oemkpi.reports.regional import (
+    build_region_packs,
+    render_region_html,
+    render_region_json,
+    render_region_markdown,
+)
 from oemkpi.reports.render import render_html, render_index, render_markdown
 from oemkpi.warehouse import home_warehouse
 
@@ -51,14 +57,16 @@ class WrittenMonth:
 _STALE_SECONDS = 3600
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(
+    path: Path, text: str, *, encoding: str = "utf-8", newline: str = "\n"
+) -> None:
     """Replace ``path`` in one step, so a reader never sees half a file. The temporary
     file is created with mode 0666, so the file ends up with the umask's permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as out:
+        with os.fdopen(descriptor, "w", encoding=encoding, newline=newline) as out:
             out.write(text)
         os.replace(temporary, path)
     except BaseException:
@@ -125,20 +133,20 @@ def _not_written(month: str, folder: Path, err: OSError) -> OemkpiError:
 
 def export_json(report: MonthlyReport) -> str:
     return (
-        json.dumps(_without_noise(report.export), indent=2, ensure_ascii=False, allow_nan=False)
+        json.dumps(without_noise(report.export), indent=2, ensure_ascii=False, allow_nan=False)
         + "\n"
     )
 
 
-def _without_noise(value: Any) -> Any:
+def without_noise(value: Any) -> Any:
     """Floats to 12 significant digits: sums of doubles end in noise such as
     ``91167857.71999998``, which a spreadsheet user would read as a real figure."""
     if isinstance(value, float):
         return float(f"{value:.12g}")
     if isinstance(value, dict):
-        return {k: _without_noise(v) for k, v in value.items()}
+        return {k: without_noise(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_noise(v) for v in value]
+        return [without_noise(v) for v in value]
     return value
 
 
@@ -157,10 +165,12 @@ def write_month_reports(
     warnings = unknown_commentary(home.commentary_dir(month), set(reference.partner_ids))
     reports = []
     files: dict[str, dict[str, str]] = {}
+    commentaries: dict[str, Commentary | None] = {}
     try:
         with replacing_folder(folder) as staging:
             for partner in reference.partners:
                 commentary = load_commentary(home.commentary_file(month, partner.partner_id))
+                commentaries[partner.partner_id] = commentary
                 report = build_report(data, partner, commentary)
                 pid = partner.partner_id
                 _write(staging, folder, f"{pid}.html", render_html(report))
@@ -168,7 +178,16 @@ def write_month_reports(
                 _write(staging, folder, f"{pid}.json", export_json(report))
                 files[pid] = {"html": f"{pid}.html", "markdown": f"{pid}.md", "json": f"{pid}.json"}
                 reports.append(report)
-            _write(staging, folder, "index.html", render_index(build_index(data, reports, files)))
+            (staging / "regions").mkdir()
+            regions = []
+            for pack in build_region_packs(con, data, reference, commentaries):
+                stem = f"regions/{pack.file_stem}"
+                _write(staging, folder, f"{stem}.html", render_region_html(pack))
+                _write(staging, folder, f"{stem}.md", render_region_markdown(pack))
+                _write(staging, folder, f"{stem}.json", render_region_json(pack))
+                regions.append((pack.region, f"{stem}.html", f"{stem}.md", f"{stem}.json"))
+            index = replace(build_index(data, reports, files), regions=regions)
+            _write(staging, folder, "index.html", render_index(index))
     except OSError as err:
         raise _not_written(month, folder, err) from None
     return WrittenMonth(reports, folder / "index.html", warnings)

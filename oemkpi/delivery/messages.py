@@ -1,0 +1,267 @@
+"""The month's messages: one per PAM (only that PAM's partners) and one early warning per region.
+
+A PAM's message has an HTML body (each partner's executive summary, charts as PNG parts
+referenced by ``cid:``, no SVG: mail programs do not show it), a plain-text part,
+and each partner's ``.html``, ``.md`` and ``.json`` attached from the month's report
+folder. It is built only from that PAM's partners' report models and files, so no
+other partner's name or figure can reach it. A region's early warning lists the high
+flags and competitive losses in the region's countries and the partner-level high
+flags of partners homed there (SPEC section 8); there is none when there is nothing
+to say.
+
+Every message carries a content hash that leaves out generation timestamps (the
+"Generated ..." line of the attachments, the Date header), so a re-run sends again
+only what changed; its Message-ID is made from that hash, so a resend of the same
+content has the same Message-ID, which mail programs de-duplicate.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+
+from oemkpi.delivery.config import checked_address
+from oemkpi.errors import OemkpiError
+from oemkpi.home import Home
+from oemkpi.reference import region_file_name
+from oemkpi.reports.charts import chart_png
+from oemkpi.reports.model import MonthlyReport
+from oemkpi.reports.regional import RegionPack
+from oemkpi.reports.render import environment
+
+#: The charts a PAM's message shows per partner, as PNG (the report has them all as SVG).
+MAIL_CHARTS = ("shipments", "windows_share", "revenue")
+#: The report files attached per partner: suffix -> MIME type.
+ATTACHMENTS = {".html": "text/html", ".md": "text/markdown", ".json": "application/json"}
+_GENERATED = re.compile(r"Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+
+
+@dataclass(frozen=True)
+class Image:
+    cid: str  # without angle brackets
+    png: bytes
+    alt: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of the month, ready to write or send (Message-ID and Date are added
+    by :meth:`as_bytes`, so its content hash stays that of the content alone)."""
+
+    month: str
+    kind: str  # pam | region
+    key: str  # the PAM's partner ids joined by "+", or the region
+    file_name: str  # in outbox/<YYYY-MM>/
+    sender: Address
+    recipients: tuple[Address, ...]
+    subject: str
+    text: str
+    html: str
+    images: tuple[Image, ...] = ()
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, MIME type, text)
+    data_incomplete: bool = False
+    partner_ids: tuple[str, ...] = field(default=())
+
+    @property
+    def recipient_list(self) -> str:
+        return ", ".join(a.addr_spec for a in self.recipients)
+
+    @property
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for part in (
+            self.kind,
+            self.key,
+            str(self.sender),
+            *sorted(str(a) for a in self.recipients),
+            self.subject,
+            self.text,
+            self.html,
+        ):
+            digest.update(part.encode("utf-8") + b"\0")
+        for image in self.images:
+            digest.update(image.cid.encode() + b"\0" + image.png + b"\0")
+        for name, _, text in self.attachments:
+            stable = _GENERATED.sub("Generated", text)
+            digest.update(name.encode() + b"\0" + stable.encode("utf-8") + b"\0")
+        return digest.hexdigest()
+
+    @property
+    def message_id(self) -> str:
+        # Short enough that the header is never folded (a folded id reads back with a space).
+        key = hashlib.sha256(f"{self.kind}:{self.key}".encode()).hexdigest()[:8]
+        return f"<{self.month}.{key}.{self.content_hash[:20]}@{self.sender.domain}>"
+
+    def as_message(self) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = self.subject
+        msg["From"] = self.sender
+        msg["To"] = self.recipients
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = self.message_id
+        msg.set_content(self.text)
+        msg.add_alternative(self.html, subtype="html")
+        html_part = msg.get_payload()[1]  # type: ignore[index]
+        assert isinstance(html_part, EmailMessage)
+        for image in self.images:
+            html_part.add_related(image.png, maintype="image", subtype="png", cid=f"<{image.cid}>")
+        for name, mime, text in self.attachments:
+            maintype, subtype = mime.split("/")
+            if maintype == "text":
+                msg.add_attachment(text, subtype=subtype, filename=name)
+            else:
+                data = text.encode("utf-8")
+                msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+        return msg
+
+    def as_bytes(self) -> bytes:
+        return self.as_message().as_bytes(policy=email.policy.SMTP)
+
+
+def checked_text(value: str, where: str) -> str:
+    """``value`` for a header (a subject's partner name): no line breaks or control
+    characters, which would start a header of their own."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise OemkpiError(
+            f"{where}: the value {value[:40]!r} holds a line break or control character, which "
+            "could forge mail headers; write it on one line and deliver again."
+        )
+    return value
+
+
+def data_incomplete(reports: Sequence[MonthlyReport]) -> bool:
+    """A feed of the month is rejected, late or missing, or delivered without a partner's rows."""
+    return any(any(f.status != "loaded" for f in r.feeds) or bool(r.missing_feeds) for r in reports)
+
+
+def _subject(month_label: str, names: Sequence[str], incomplete: bool) -> str:
+    text = f"{month_label} partner update: {', '.join(names)}"
+    return f"{text} (data incomplete)" if incomplete else text
+
+
+def _images(report: MonthlyReport) -> list[Image]:
+    out = []
+    for key in MAIL_CHARTS:
+        chart = report.charts.get(key)
+        png = chart_png(chart) if chart is not None else None
+        if png is not None and chart is not None:
+            out.append(Image(f"{report.partner.partner_id}.{key}@oemkpi", png, chart.title))
+    return out
+
+
+def _attachments(folder: Path, partner_id: str) -> list[tuple[str, str, str]]:
+    out = []
+    for suffix, mime in ATTACHMENTS.items():
+        path = folder / f"{partner_id}{suffix}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise OemkpiError(
+                f"The report {path} could not be read for mail ({err.strerror or err}); run the "
+                "month again so its reports are written, then deliver."
+            ) from None
+        out.append((path.name, mime, text))
+    return out
+
+
+def pam_messages(
+    home: Home, month: str, reports: Sequence[MonthlyReport], sender: Address
+) -> list[Outgoing]:
+    """One message per PAM (grouped by address) with that PAM's partners only."""
+    by_pam: dict[str, list[MonthlyReport]] = {}
+    addresses: dict[str, Address] = {}
+    for report in reports:
+        p = report.partner
+        where = f"{home.partners_csv} partner {p.partner_id}"
+        checked_text(p.partner_name, f"{where}, column partner_name")
+        checked_text(p.pam_name, f"{where}, column pam_name")
+        address = checked_address(p.pam_email, f"{where}, column pam_email", name=p.pam_name)
+        key = address.addr_spec.lower()
+        addresses.setdefault(key, address)
+        by_pam.setdefault(key, []).append(report)
+    folder = home.reports_dir(month)
+    env = environment()
+    out = []
+    for key, own in by_pam.items():
+        images = [image for r in own for image in _images(r)]
+        incomplete = data_incomplete(own)
+        context = {
+            "reports": own,
+            "images": {i.cid: i for i in images},
+            "mail_charts": MAIL_CHARTS,
+            "incomplete": incomplete,
+            "pam_name": own[0].partner.pam_name,
+        }
+        ids = tuple(r.partner.partner_id for r in own)
+        out.append(
+            Outgoing(
+                month=month,
+                kind="pam",
+                key="+".join(ids),
+                file_name=f"pam-{'+'.join(ids)}.eml",
+                sender=sender,
+                recipients=(addresses[key],),
+                subject=_subject(
+                    own[0].month_label, [r.partner.partner_name for r in own], incomplete
+                ),
+                text=env.get_template("mail/pam_message.txt.j2").render(**context),
+                html=env.get_template("mail/pam_message.html.j2").render(**context),
+                images=tuple(images),
+                attachments=tuple(a for pid in ids for a in _attachments(folder, pid)),
+                data_incomplete=incomplete,
+                partner_ids=ids,
+            )
+        )
+    return out
+
+
+def has_warnings(pack: RegionPack) -> bool:
+    return bool(pack.high_country_flags or pack.competitive_losses or pack.high_partner_flags)
+
+
+def warning_lines(pack: RegionPack) -> list[str]:
+    """The early warning's items as plain sentences (mail text and the Teams card)."""
+    names = dict(pack.countries)
+    lines = []
+    for partner, flag in pack.high_country_flags + pack.high_partner_flags:
+        where = names.get(flag.scope, "whole partner")
+        lines.append(f"{partner.partner_name} ({where}): {flag.message}")
+    for partner, item in pack.competitive_losses:
+        lines.append(
+            f"{partner.partner_name}: competitive loss of {item.sku} in "
+            f"{names.get(item.country, item.country)} {item.segment}, Windows to {item.to_os} "
+            f"({item.prior_units or 0:,.0f} units last month)"
+        )
+    return lines
+
+
+def region_subject(pack: RegionPack) -> str:
+    return (
+        f"{pack.month_label} early warning for {pack.region}: "
+        f"{len(pack.high_country_flags) + len(pack.high_partner_flags)} high red flags, "
+        f"{len(pack.competitive_losses)} competitive losses"
+    )
+
+
+def region_message(pack: RegionPack, recipients: Sequence[Address], sender: Address) -> Outgoing:
+    """The region's early warning by mail (call only when :func:`has_warnings`)."""
+    context = {"pack": pack, "lines": warning_lines(pack)}
+    env = environment()
+    return Outgoing(
+        month=pack.month,
+        kind="region",
+        key=pack.region,
+        file_name=f"region-{region_file_name(pack.region)}.eml",
+        sender=sender,
+        recipients=tuple(recipients),
+        subject=region_subject(pack),
+        text=env.get_template("mail/region_warning.txt.j2").render(**context),
+        html=env.get_template("mail/region_warning.html.j2").render(**context),
+    )

@@ -1,0 +1,270 @@
+"""The regional pack: one page per region for the monthly ROB meeting (SPEC section 8).
+
+A region is a ``region`` of reference/countries.csv. Partners are multinationals, so
+a region's pack lists every partner with rows in the region's countries, each with
+its KPIs over those countries only (ratios of sums, MoM and YoY over the same
+countries, :file:`sql/reports/select_region_kpis.sql`), its red flags scoped to those
+countries and its assortment wins and losses there; for partners homed in the
+region (partners.csv's ``region``) also the partner-level flags, the escalations
+from commentary and the data-quality status. It names partners side by side: it is
+for the regional team, never sent to a PAM. The same model gives the regional early
+warnings (:mod:`oemkpi.delivery.messages`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from oemkpi.kpis.definitions import KPI_BY_NAME, KPIS, VOLUME_KPIS
+from oemkpi.months import add_months, month_label
+from oemkpi.reference import Partner, Reference, region_file_name
+from oemkpi.reports.data import MonthData
+from oemkpi.reports.export import ASSORTMENT_FIELDS
+from oemkpi.reports.model import AssortmentItem, Commentary, FeedState, RedFlag
+from oemkpi.reports.render import environment, tidy_markdown
+from oemkpi.warehouse import sql
+
+SCHEMA_VERSION = 1
+#: KPIs in the pack's table, in order.
+PACK_KPIS = (
+    "shipped_units",
+    "windows_share",
+    "pro_mix",
+    "premium_mix",
+    "license_revenue_usd",
+    "office_attach",
+    "server_attach",
+    "forecast_attainment",
+)
+
+_LABELS = {k.name: k.label for k in KPIS}
+
+
+@dataclass(frozen=True)
+class RegionKpi:
+    kpi: str
+    label: str
+    kind: str
+    value: float | None
+    mom_change: float | None
+    yoy_change: float | None
+
+
+@dataclass(frozen=True)
+class RegionPartner:
+    partner: Partner
+    homed: bool  # the partner's home region is this one
+    kpis: dict[str, RegionKpi]  # over the region's countries; empty without rows there
+    country_flags: list[RedFlag]  # scoped to a country of the region
+    partner_flags: list[RedFlag]  # scope partner; homed partners only
+    assortment: list[AssortmentItem]  # wins and losses in the region's countries
+    escalations: str | None  # commentary "## Escalations"; homed partners only
+    missing_feeds: list[str]  # delivered feeds without rows for the partner
+    #: Marketing spend against budget (SPEC section 9): filled by :func:`marketing_for`.
+    marketing: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class RegionPack:
+    region: str
+    file_stem: str  # the region with spaces as "_"
+    month: str
+    month_label: str
+    fiscal_quarter: str
+    generated_at: str
+    countries: list[tuple[str, str]]  # (code, name)
+    partners: list[RegionPartner]
+    feeds: list[FeedState]
+
+    @property
+    def flag_rows(self) -> list[tuple[Partner, RedFlag]]:
+        """Every flag of the pack with its partner: country-scoped, then partner-level."""
+        return [(p.partner, f) for p in self.partners for f in p.country_flags + p.partner_flags]
+
+    @property
+    def assortment_rows(self) -> list[tuple[Partner, AssortmentItem]]:
+        return [(p.partner, a) for p in self.partners for a in p.assortment]
+
+    @property
+    def high_country_flags(self) -> list[tuple[Partner, RedFlag]]:
+        return [
+            (p.partner, f) for p in self.partners for f in p.country_flags if f.severity == "high"
+        ]
+
+    @property
+    def competitive_losses(self) -> list[tuple[Partner, AssortmentItem]]:
+        return [
+            (p.partner, a)
+            for p in self.partners
+            for a in p.assortment
+            if a.type == "loss" and a.reason == "competitive"
+        ]
+
+    @property
+    def high_partner_flags(self) -> list[tuple[Partner, RedFlag]]:
+        return [
+            (p.partner, f) for p in self.partners for f in p.partner_flags if f.severity == "high"
+        ]
+
+
+def marketing_for(partner_id: str, month: str) -> dict[str, Any] | None:
+    """The partner's marketing spend against budget for the pack (SPEC section 9).
+
+    The one place the marketing feed joins the regional pack; ``None`` until that feed
+    is wired in, which the JSON shows as ``"marketing": null``."""
+    del partner_id, month
+    return None
+
+
+def _region_kpis(
+    con: duckdb.DuckDBPyConnection, month: str, reference: Reference
+) -> dict[tuple[str, str], dict[str, RegionKpi]]:
+    result = con.execute(
+        sql("reports/select_region_kpis"),
+        {
+            "month": month,
+            "prior_month": add_months(month, -1),
+            "prior_year_month": add_months(month, -12),
+            "countries": [c.country for c in reference.countries],
+            "regions": [c.region for c in reference.countries],
+            "volume_kpis": VOLUME_KPIS,
+        },
+    )
+    out: dict[tuple[str, str], dict[str, RegionKpi]] = {}
+    for region, pid, kpi, value, mom, yoy in result.fetchall():
+        known = KPI_BY_NAME[kpi]
+        out.setdefault((region, pid), {})[kpi] = RegionKpi(
+            kpi, known.label, known.kind, value, mom, yoy
+        )
+    return out
+
+
+def build_region_packs(
+    con: duckdb.DuckDBPyConnection,
+    data: MonthData,
+    reference: Reference,
+    commentaries: Mapping[str, Commentary | None],
+) -> list[RegionPack]:
+    """Every region's pack for ``data.month`` (regions in countries.csv order)."""
+    kpis = _region_kpis(con, data.month, reference)
+    names = data.country_names
+    packs = []
+    for region in reference.regions:
+        countries = reference.region_countries(region)
+        in_region = set(countries)
+        partners = []
+        for partner in reference.partners:
+            pid = partner.partner_id
+            homed = partner.region == region
+            figures = kpis.get((region, pid), {})
+            if not figures and not homed:
+                continue
+            flags = [RedFlag(**r) for r in data.rows("select_partner_red_flags", pid)]
+            commentary = commentaries.get(pid)
+            partners.append(
+                RegionPartner(
+                    partner=partner,
+                    homed=homed,
+                    kpis=figures,
+                    country_flags=[f for f in flags if f.scope in in_region],
+                    partner_flags=[f for f in flags if f.scope == "partner"] if homed else [],
+                    assortment=[
+                        AssortmentItem(**a)
+                        for a in data.rows("select_partner_assortment", pid)
+                        if a["country"] in in_region and a["type"] in ("win", "loss")
+                    ],
+                    escalations=commentary.escalations if homed and commentary else None,
+                    missing_feeds=[
+                        r["feed"] for r in data.rows("select_partner_missing_feeds", pid)
+                    ],
+                    marketing=marketing_for(pid, data.month),
+                )
+            )
+        packs.append(
+            RegionPack(
+                region=region,
+                file_stem=region_file_name(region),
+                month=data.month,
+                month_label=month_label(data.month),
+                fiscal_quarter=data.fiscal_quarter,
+                generated_at=data.generated_at,
+                countries=[(c, names.get(c, c)) for c in countries],
+                partners=partners,
+                feeds=data.feeds,
+            )
+        )
+    return packs
+
+
+def _flag_json(flag: RedFlag) -> dict[str, Any]:
+    return {
+        k: getattr(flag, k)
+        for k in ("rule", "severity", "scope", "kpi", "value", "threshold", "message")
+    }
+
+
+def region_export(pack: RegionPack) -> dict[str, Any]:
+    """``regions/<region>.json`` (schema_version 1): the pack's numbers."""
+    feeds = {
+        f.feed: {"status": f.status, "rows": f.rows, "checks_failed": f.checks_failed}
+        for f in pack.feeds
+    }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "region": pack.region,
+        "month": pack.month,
+        "fiscal_quarter": pack.fiscal_quarter,
+        "countries": [code for code, _ in pack.countries],
+        "partners": [
+            {
+                "partner_id": p.partner.partner_id,
+                "home_region": p.partner.region,
+                "kpis": {
+                    k.name: {
+                        "value": p.kpis[k.name].value if k.name in p.kpis else None,
+                        "mom_change": p.kpis[k.name].mom_change if k.name in p.kpis else None,
+                        "yoy_change": p.kpis[k.name].yoy_change if k.name in p.kpis else None,
+                    }
+                    for k in KPIS
+                },
+                "red_flags": [_flag_json(f) for f in p.country_flags + p.partner_flags],
+                "assortment": [{k: getattr(a, k) for k in ASSORTMENT_FIELDS} for a in p.assortment],
+                "marketing": p.marketing,
+                "feeds": feeds,
+            }
+            for p in pack.partners
+        ],
+    }
+
+
+def render_region_html(pack: RegionPack) -> str:
+    return (
+        environment()
+        .get_template("regional.html.j2")
+        .render(pack=pack, pack_kpis=PACK_KPIS, kpi_labels=_LABELS)
+    )
+
+
+def render_region_markdown(pack: RegionPack) -> str:
+    text = (
+        environment(markdown=True)
+        .get_template("regional.md.j2")
+        .render(pack=pack, pack_kpis=PACK_KPIS, kpi_labels=_LABELS)
+    )
+    return tidy_markdown(text)
+
+
+def render_region_json(pack: RegionPack) -> str:
+    from oemkpi.reports.writing import without_noise
+
+    return (
+        json.dumps(
+            without_noise(region_export(pack)), indent=2, ensure_ascii=False, allow_nan=False
+        )
+        + "\n"
+    )

@@ -1,0 +1,499 @@
+"""Delivery (SPEC section 8) against a real SMTP server (aiosmtpd) and a real HTTP receiver.
+
+Every test works on its own copy of ``delivery_base`` (tests/conftest.py): a small
+sample home run once as a range (which sends nothing) whose partners.csv gives Maya two
+partners (aurora, delta_systems) and puts Priya (cobalt-pc) in Maya's region, Americas:
+two PAMs sharing a region and a PAM with two partners.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from email.message import EmailMessage
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from oemkpi.delivery.deliver import deliver_month
+from oemkpi.errors import OemkpiError
+from oemkpi.home import Home
+from oemkpi.reports.writing import write_month_reports
+from oemkpi.warehouse import warehouse
+from pipelines.runs import run_months
+from tests.conftest import DELIVERY_MONTH as MONTH
+from tests.conftest import DELIVERY_PARTNERS_CSV as PARTNERS_CSV
+from tests.conftest import DELIVERY_PRIOR as PRIOR
+from tests.mailservers import free_port, silent_server, smtp_server, webhook_receiver
+
+NAMES = {
+    "aurora": "Aurora Computing",
+    "borealis": "Borealis Systems",
+    "cobalt-pc": "Cobalt PC",
+    "delta_systems": "Delta Systems",
+}
+PAMS = {
+    "maya@example.com": ("aurora", "delta_systems"),
+    "lars@example.com": ("borealis",),
+    "priya@example.com": ("cobalt-pc",),
+}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def home(delivery_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+    root = tmp_path / "home"
+    shutil.copytree(delivery_base, root)
+    monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster"))
+    monkeypatch.setenv("OEMKPI_HOME", str(root))
+    return Home.at(root)
+
+
+def write_config(home: Home, port: int, **extra: str) -> None:
+    lines = [
+        "smtp:",
+        "  host: 127.0.0.1",
+        f"  port: {port}",
+        "  sender: oemkpi <kpi@example.com>",
+        f"  timeout_seconds: {extra.pop('timeout', '5')}",
+    ]
+    lines += [f"  {k}: {v}" for k, v in extra.items()]
+    home.delivery_yaml.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def records(home: Home) -> list[tuple[str, ...]]:
+    with warehouse(home.warehouse, read_only=True) as con:
+        return con.execute(
+            "select month, kind, message_key, recipient, message_id, status, detail, file "
+            "from sent_messages order by month, kind, message_key"
+        ).fetchall()
+
+
+def decoded_parts(msg: EmailMessage) -> list[tuple[str, str | None, bytes]]:
+    """(content type, file name, decoded bytes) of every leaf part."""
+    return [
+        (part.get_content_type(), part.get_filename(), part.get_payload(decode=True) or b"")
+        for part in msg.walk()
+        if not part.is_multipart()
+    ]
+
+
+def other_partners_marks(home: Home, own: tuple[str, ...]) -> list[str]:
+    """Names, ids, SKUs and revenue figures of every partner not in ``own``."""
+    marks = []
+    for pid, name in NAMES.items():
+        if pid in own:
+            continue
+        export = json.loads((home.reports_dir(MONTH) / f"{pid}.json").read_text())
+        marks += [name, f"{pid}.", f'"{pid}"']
+        marks += [a["sku"] for a in export["assortment"][:20]]
+        revenue = export["kpis"]["license_revenue_usd"]["value"]
+        marks.append(repr(revenue))
+    return marks
+
+
+def test_one_message_per_pam_with_only_that_pams_partners(home: Home) -> None:
+    reports_before = {p: p.read_bytes() for p in home.reports_dir(MONTH).rglob("*") if p.is_file()}
+    with smtp_server() as (port, mail):
+        write_config(home, port)
+        done = deliver_month(home, MONTH)
+    assert done.failures == []
+    assert sorted(tuple(r.rcpt_tos) for r in mail.received) == [
+        ("lars@example.com",),
+        ("maya@example.com",),
+        ("priya@example.com",),
+    ]
+    for got in mail.received:
+        (address,) = got.rcpt_tos
+        own = PAMS[address]
+        msg = got.message
+        assert got.mail_from == "kpi@example.com"
+        assert msg["To"].addresses[0].addr_spec == address
+        assert msg["Subject"] == "September 2026 partner update: " + ", ".join(
+            NAMES[p] for p in own
+        )
+        parts = decoded_parts(msg)
+        types = [t for t, _, _ in parts]
+        assert types[:2] == ["text/plain", "text/html"]
+        html = parts[1][2].decode()
+        assert "<svg" not in html
+        images = [(name, data) for t, name, data in parts if t == "image/png"]
+        assert len(images) == 3 * len(own)
+        cids = [
+            p["Content-ID"].strip("<>") for p in msg.walk() if p.get_content_type() == "image/png"
+        ]
+        for cid in cids:
+            assert f'src="cid:{cid}"' in html
+        for _, data in images:
+            assert data.startswith(PNG_SIGNATURE)
+        import matplotlib.image as mpimg  # the PNG decodes as an image
+
+        for _, data in images:
+            import io
+
+            assert mpimg.imread(io.BytesIO(data), format="png").shape[0] > 100
+        attached = sorted(name for _, name, _ in parts if name)
+        assert attached == sorted(f"{p}.{s}" for p in own for s in ("html", "md", "json"))
+        for pid in own:
+            assert NAMES[pid] in html and NAMES[pid] in parts[0][2].decode()
+        everything = b"\n".join(data for _, _, data in parts).decode("utf-8", "replace")
+        everything += str(msg["Subject"]) + got.raw.decode("latin-1")
+        for mark in other_partners_marks(home, own):
+            assert mark not in everything, (address, mark)
+    rows = records(home)
+    assert [(r[1], r[2], r[3], r[5]) for r in rows] == [
+        ("pam", "aurora+delta_systems", "maya@example.com", "sent"),
+        ("pam", "borealis", "lars@example.com", "sent"),
+        ("pam", "cobalt-pc", "priya@example.com", "sent"),
+    ]
+    ids = {r[3]: r[4] for r in rows}
+    assert {got.rcpt_tos[0]: got.message["Message-ID"] for got in mail.received} == ids
+    assert not any(home.outbox_dir(MONTH).glob("*.eml"))  # sent messages leave the outbox
+    after = {p: p.read_bytes() for p in home.reports_dir(MONTH).rglob("*") if p.is_file()}
+    assert after == reports_before  # delivery never touches the reports
+
+
+def test_a_rerun_sends_only_what_changed_and_resend_keeps_the_message_id(home: Home) -> None:
+    with smtp_server() as (port, mail):
+        write_config(home, port)
+        deliver_month(home, MONTH)
+        first_ids = {r[2]: r[4] for r in records(home)}
+        # New reports with new generation timestamps but the same content: nothing to send.
+        with warehouse(home.warehouse, read_only=True) as con:
+            write_month_reports(con, home, MONTH)
+        again = deliver_month(home, MONTH)
+        assert len(mail.received) == 3
+        assert [m[3] for m in again.messages] == ["unchanged"] * 3
+        # Commentary for aurora changes Maya's message only.
+        commentary = home.commentary_file(MONTH, "aurora")
+        commentary.parent.mkdir(parents=True, exist_ok=True)
+        commentary.write_text("## Escalations\n- Reseller stock is late.\n", encoding="utf-8")
+        with warehouse(home.warehouse, read_only=True) as con:
+            write_month_reports(con, home, MONTH)
+        deliver_month(home, MONTH)
+        assert [r.rcpt_tos for r in mail.received[3:]] == [["maya@example.com"]]
+        changed_ids = {r[2]: r[4] for r in records(home)}
+        assert changed_ids["aurora+delta_systems"] != first_ids["aurora+delta_systems"]
+        assert changed_ids["borealis"] == first_ids["borealis"]
+        resent = deliver_month(home, MONTH, resend=True)
+        assert [m[3] for m in resent.messages] == ["sent"] * 3
+        assert {r.rcpt_tos[0]: r.message["Message-ID"] for r in mail.received[4:]} == {
+            "maya@example.com": changed_ids["aurora+delta_systems"],
+            "lars@example.com": changed_ids["borealis"],
+            "priya@example.com": changed_ids["cobalt-pc"],
+        }
+
+
+def test_a_pending_message_is_resent_with_the_same_message_id(home: Home) -> None:
+    """A crash between "pending" and "sent": the next run sends it again, same Message-ID."""
+    with smtp_server() as (port, mail):
+        write_config(home, port)
+        deliver_month(home, MONTH)
+        with warehouse(home.warehouse) as con:
+            con.execute(
+                "update sent_messages set status = 'pending' where message_key = 'borealis'"
+            )
+        deliver_month(home, MONTH)
+    assert [r.rcpt_tos for r in mail.received[3:]] == [["lars@example.com"]]
+    assert mail.received[3].message["Message-ID"] == next(
+        r.message["Message-ID"] for r in mail.received[:3] if r.rcpt_tos == ["lars@example.com"]
+    )
+
+
+def test_a_server_that_is_down_then_back(home: Home) -> None:
+    port = free_port()
+    write_config(home, port)
+    down = deliver_month(home, PRIOR)  # nothing listens on the port
+    assert len(down.failures) == 3
+    assert down.failures[0].startswith(
+        "pam message 'aurora+delta_systems' of 2026-08 was not sent: "
+    )
+    assert down.failures[0].endswith(
+        f"the mail server 127.0.0.1:{port} could not be reached (Connection refused); "
+        "it stays in the outbox for the next run."
+    )
+    waiting = sorted(p.name for p in home.outbox_dir(PRIOR).glob("*.eml"))
+    assert waiting == ["pam-aurora+delta_systems.eml", "pam-borealis.eml", "pam-cobalt-pc.eml"]
+    assert {r[5] for r in records(home)} == {"failed"}
+    with smtp_server(port) as (_, mail):
+        back = deliver_month(home, MONTH)  # the next run, of the next month, sends both
+    assert back.failures == []
+    assert sorted(
+        (r.message["Subject"].split(" partner")[0], r.rcpt_tos[0]) for r in mail.received
+    ) == [
+        ("August 2026", "lars@example.com"),
+        ("August 2026", "maya@example.com"),
+        ("August 2026", "priya@example.com"),
+        ("September 2026", "lars@example.com"),
+        ("September 2026", "maya@example.com"),
+        ("September 2026", "priya@example.com"),
+    ]
+    assert {r[5] for r in records(home)} == {"sent"}
+    assert not any(home.outbox_dir(PRIOR).glob("*.eml"))
+
+
+def test_a_refused_recipient_and_a_server_that_times_out(home: Home) -> None:
+    with smtp_server(refuse={"priya@example.com"}) as (port, mail):
+        write_config(home, port)
+        done = deliver_month(home, MONTH)
+    assert sorted(r.rcpt_tos[0] for r in mail.received) == ["lars@example.com", "maya@example.com"]
+    assert done.failures == [
+        "pam message 'cobalt-pc' of 2026-09 was not sent: the mail server "
+        f"127.0.0.1:{port} refused the recipient priya@example.com; check the address."
+    ]
+    assert (home.outbox_dir(MONTH) / "pam-cobalt-pc.eml").is_file()
+    with silent_server() as hanging:
+        write_config(home, hanging, timeout="1")
+        slow = deliver_month(home, MONTH)
+    assert slow.failures == [
+        "pam message 'cobalt-pc' of 2026-09 was not sent: the mail server "
+        f"127.0.0.1:{hanging} did not answer within 1 s; it stays in the outbox for the next run."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("row", "sentence"),
+    [
+        (
+            'borealis,Borealis Systems,EMEA,"Lars\nBcc: eve@evil.example",lars@example.com',
+            "partner borealis, column pam_name: the value 'Lars\\nBcc: eve@evil.example' holds "
+            "a line break or control character, which could forge mail headers; write it on one "
+            "line and deliver again.",
+        ),
+        (
+            'borealis,Borealis Systems,EMEA,Lars,"lars@example.com\r\nBcc: eve@evil.example"',
+            "partner borealis, column pam_email: the address 'lars@example.com\\r\\nBcc: "
+            "eve@evil.example' holds a line break or control character, which could forge mail "
+            "headers; write it on one line and deliver again.",
+        ),
+        (
+            "borealis,Borealis Systems,EMEA,Lars,lars-at-example.com",
+            "partner borealis, column pam_email: 'lars-at-example.com' is not an e-mail address; "
+            "write it like name@example.com.",
+        ),
+    ],
+)
+def test_header_injection_and_bad_addresses_are_refused(
+    home: Home, row: str, sentence: str
+) -> None:
+    lines = PARTNERS_CSV.splitlines()
+    lines[2] = row
+    home.partners_csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with smtp_server() as (port, mail):
+        write_config(home, port)
+        with pytest.raises(OemkpiError) as err:
+            deliver_month(home, MONTH)
+    assert str(err.value) == f"{home.partners_csv} {sentence}"
+    assert mail.received == []
+    assert not home.outbox_dir(MONTH).exists()
+
+
+def test_credentials_come_from_the_environment_and_are_written_nowhere(
+    home: Home, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    secret = "s3cret-Pa55-never-logged"
+    with smtp_server() as (port, mail):
+        write_config(home, port, username_env="TEST_SMTP_USER", password_env="TEST_SMTP_PASS")
+        with pytest.raises(
+            OemkpiError,
+            match=r"^reference/delivery\.yaml names the environment variable TEST_SMTP_USER",
+        ):
+            deliver_month(home, MONTH)
+        monkeypatch.setenv("TEST_SMTP_USER", "kpi-bot")
+        monkeypatch.setenv("TEST_SMTP_PASS", secret)
+        from pipelines.cli import main
+
+        assert main(["deliver", "--month", MONTH]) == 0
+    assert mail.logins == [("kpi-bot", secret)] * 3
+    assert len(mail.received) == 3
+    out = capfd.readouterr()
+    assert secret not in out.out + out.err
+    for path in home.root.rglob("*"):
+        if path.is_file() and path.suffix != ".duckdb":
+            assert secret.encode() not in path.read_bytes(), path
+    assert secret not in repr(records(home))
+
+
+def test_regional_early_warnings_by_mail_and_teams(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with smtp_server() as (port, mail), webhook_receiver() as (url, posts):
+        write_config(home, port)
+        with home.delivery_yaml.open("a", encoding="utf-8") as out:
+            out.write(
+                "regions:\n"
+                "  Americas:\n    email: [americas-rob@example.com, 'Field Team <field@example.com>']\n"
+                "    teams_webhook_env: TEST_TEAMS_AMERICAS\n"
+                "  EMEA:\n    email: [emea-rob@example.com]\n"
+                "    teams_webhook_env: TEST_TEAMS_EMEA\n"
+            )
+        monkeypatch.setenv("TEST_TEAMS_AMERICAS", url)
+        done = deliver_month(home, MONTH)
+    regional = [r for r in mail.received if "early warning" in r.message["Subject"]]
+    packs = {
+        region: json.loads((home.regions_dir(MONTH) / f"{region}.json").read_text())
+        for region in ("Americas", "EMEA")
+    }
+    losses = [
+        (p["partner_id"], a["sku"])
+        for p in packs["Americas"]["partners"]
+        for a in p["assortment"]
+        if a["reason"] == "competitive"
+    ]
+    assert losses, "the sample plants competitive losses in Brazil"
+    americas = [r for r in regional if "Americas" in r.message["Subject"]]
+    assert len(americas) == 1
+    assert americas[0].rcpt_tos == ["americas-rob@example.com", "field@example.com"]
+    text = americas[0].message.get_body(("plain",)).get_content()
+    for pid, sku in losses:
+        assert f"{NAMES[pid]}: competitive loss of {sku}" in text
+    emea_has = any(
+        f["severity"] == "high" for p in packs["EMEA"]["partners"] for f in p["red_flags"]
+    ) or any(
+        a["reason"] == "competitive" for p in packs["EMEA"]["partners"] for a in p["assortment"]
+    )
+    assert len([r for r in regional if "EMEA" in r.message["Subject"]]) == int(emea_has)
+    assert len(posts) == 1  # only Americas has its webhook variable set
+    card = posts[0]["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    blocks = [b["text"] for b in card["content"]["body"]]
+    assert "Americas" in blocks[0] and len(blocks) == 1 + len(text.split("\n- ")) - 1
+    if emea_has:
+        assert done.notes == [
+            "The Teams post for EMEA was skipped: the environment variable TEST_TEAMS_EMEA "
+            "that delivery.yaml names is not set."
+        ]
+    teams = [r for r in records(home) if r[1] == "teams"]
+    assert [(r[2], r[3], r[5]) for r in teams] == [("Americas", "$TEST_TEAMS_AMERICAS", "sent")]
+    assert url not in repr(records(home))
+
+
+def test_without_delivery_yaml_everything_goes_to_the_outbox(home: Home) -> None:
+    done = deliver_month(home, MONTH)
+    assert [m[3] for m in done.messages] == ["outbox"] * 3
+    files = sorted(home.outbox_dir(MONTH).glob("*.eml"))
+    assert [f.name for f in files] == [
+        "pam-aurora+delta_systems.eml",
+        "pam-borealis.eml",
+        "pam-cobalt-pc.eml",
+    ]
+    from email import message_from_bytes, policy
+
+    msg = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert msg["To"] == "Maya Okafor <maya@example.com>"
+    assert {r[5] for r in records(home)} == {"outbox"}
+    assert [m[3] for m in deliver_month(home, MONTH).messages] == ["unchanged"] * 3
+
+
+def test_a_range_run_sends_nothing_unless_asked(home: Home) -> None:
+    assert not (home.root / "outbox").exists()  # the fixture's range run sent nothing
+    with warehouse(home.warehouse, read_only=True) as con:
+        assert con.execute("select count(*) from sent_messages").fetchone() == (0,)
+    summary = run_months(home, PRIOR, MONTH, delivery={"deliver_range": True}, only=["deliveries"])
+    assert summary.success, summary.failure
+    assert (
+        sorted(p.parent.name for p in (home.root / "outbox").glob("*/*.eml"))
+        == [PRIOR] * 3 + [MONTH] * 3
+    )
+
+
+def test_deliver_dry_run_writes_and_sends_nothing(
+    home: Home, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    with smtp_server() as (port, mail):
+        write_config(home, port)
+        assert main(["deliver", "--month", MONTH, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "deliveries: 2026-09: would send: pam borealis to lars@example.com" in out
+    assert mail.received == []
+    assert not (home.root / "outbox").exists()
+    assert records(home) == []
+
+
+def test_a_one_month_run_with_a_rejected_feed_sends_data_incomplete(home: Home) -> None:
+    (home.landing_dir("attach_rate", MONTH) / "late_fix.csv").write_text(
+        "month,partner_id,country,segment,product,base_units,attached_units,sell_thru_units\n"
+        '2026-09,aurora,US,consumer,office,"1,234",10,\n',
+        encoding="utf-8",
+    )
+    summary = run_months(home, MONTH, MONTH)
+    assert summary.success, summary.failure
+    assert [s.feed for s in summary.rejected] == ["attach_rate"]
+    files = sorted(home.outbox_dir(MONTH).glob("*.eml"))
+    assert len(files) == 3
+    from email import message_from_bytes, policy
+
+    for path in files:
+        msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert msg["Subject"].endswith(" (data incomplete)")
+        assert "DATA INCOMPLETE: Attach rate: rejected (" in msg.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "sentence"),
+    [
+        (
+            "smtp: {host: mail, port: 25, sender: a@b.example, password: hunter2}\n",
+            "{path}, smtp has the unknown key 'password'; use host, password_env, port, sender, starttls, timeout_seconds, username_env.",
+        ),
+        (
+            "smtp: {host: mail, sender: a@b.example, password_env: 'hunter 2'}\n",
+            "{path}, smtp.password_env: 'hunter 2' is not an environment variable name; give the variable's name (like OEMKPI_SMTP_PASSWORD), never the secret itself.",
+        ),
+        (
+            "regions: {Mars: {email: [a@b.example]}}\n",
+            "{path}, regions: 'Mars' is not a region of reference/countries.csv; use one of APJ, Americas, EMEA.",
+        ),
+        (
+            "regions: {'../etc': {email: [a@b.example]}}\n",
+            "{path}, regions: '../etc' is not a valid region name; use 1-32 characters of letters, digits, spaces, '_' and '-', starting with a letter or digit.",
+        ),
+        (
+            "smtp: [\n",
+            "{path} is not valid YAML at line 2; fix it (see the README's delivery section).",
+        ),
+    ],
+)
+def test_delivery_yaml_mistakes_are_one_sentence(home: Home, yaml_text: str, sentence: str) -> None:
+    home.delivery_yaml.write_text(yaml_text, encoding="utf-8")
+    with pytest.raises(OemkpiError) as err:
+        deliver_month(home, MONTH)
+    assert str(err.value) == sentence.format(path=home.delivery_yaml)
+
+
+def test_sent_messages_work_in_a_fresh_read_only_warehouse(tmp_path: Path) -> None:
+    from oemkpi.delivery.record import month_records
+
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    with warehouse(path, read_only=True) as con:
+        assert month_records(con, MONTH) == {}
+    assert os.path.getsize(path) > 0
+
+
+def test_a_teams_workflow_that_refuses_the_post_is_one_sentence_and_retried(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home.delivery_yaml.write_text(
+        "regions:\n  Americas:\n    teams_webhook_env: TEST_TEAMS_AMERICAS\n", encoding="utf-8"
+    )
+    with webhook_receiver(status=500) as (url, posts):
+        monkeypatch.setenv("TEST_TEAMS_AMERICAS", url)
+        failed = deliver_month(home, MONTH)
+    assert len(posts) == 1
+    assert failed.failures == [
+        "The Teams post for Americas of 2026-09: The Teams workflow in $TEST_TEAMS_AMERICAS did "
+        "not take the post (RequestException); it is posted again when the month is delivered "
+        "again."
+    ]
+    with webhook_receiver() as (url, posts):
+        monkeypatch.setenv("TEST_TEAMS_AMERICAS", url)
+        again = deliver_month(home, MONTH)
+    assert again.failures == [] and len(posts) == 1
+    assert [(r[1], r[2], r[5]) for r in records(home) if r[1] == "teams"] == [
+        ("teams", "Americas", "sent")
+    ]

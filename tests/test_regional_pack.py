@@ -1,0 +1,177 @@
+"""The regional pack (SPEC section 8): reports/<YYYY-MM>/regions/<region>.html|.md|.json.
+
+Built on a copy of ``delivery_base`` (tests/conftest.py): countries US, BR (Americas),
+DE (EMEA), JP (APJ); aurora, cobalt-pc and delta_systems homed in Americas, borealis in
+EMEA. The KPIs are recomputed here from the feed tables, not from kpi_sums.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from oemkpi.errors import OemkpiError
+from oemkpi.home import Home
+from oemkpi.reference import load_reference, region_file_name
+from oemkpi.reports.writing import write_month_reports
+from oemkpi.warehouse import warehouse
+from tests.conftest import DELIVERY_MONTH as MONTH
+from tests.conftest import DELIVERY_PRIOR as PRIOR
+from tests.conftest import write_reference
+
+HOMED = {"Americas": {"aurora", "cobalt-pc", "delta_systems"}, "EMEA": {"borealis"}, "APJ": set()}
+HOSTILE = "- Reseller <script>alert('x')</script> & <b>partner</b> [link](javascript:alert(1))\n"
+
+
+@pytest.fixture(scope="module")
+def pack_home(delivery_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Home:
+    root = tmp_path_factory.mktemp("regional") / "home"
+    shutil.copytree(delivery_base, root)
+    home = Home.at(root)
+    commentary = home.commentary_file(MONTH, "aurora")
+    commentary.parent.mkdir(parents=True, exist_ok=True)
+    commentary.write_text("## Escalations\n" + HOSTILE, encoding="utf-8")
+    with warehouse(home.warehouse, read_only=True) as con:
+        write_month_reports(con, home, MONTH)
+    return home
+
+
+def _scalar(home: Home, query: str, month: str, pid: str, countries: list[str]) -> float | None:
+    with warehouse(home.warehouse, read_only=True) as con:
+        (value,) = con.execute(query, [month, pid, countries]).fetchone()
+    return value
+
+
+SHARE = (
+    "select sum(units) filter (where os_family = 'windows') / nullif(sum(units), 0) "
+    "from windows_share where month = ? and partner_id = ? and list_contains(?, country)"
+)
+SHIPPED = (
+    "select sum(shipped_units) from pc_shipments where month = ? and partner_id = ? "
+    "and form_factor <> 'server' and list_contains(?, country)"
+)
+
+
+@pytest.mark.parametrize("region", ["Americas", "EMEA", "APJ"])
+def test_each_partners_kpis_over_the_regions_countries_only(pack_home: Home, region: str) -> None:
+    pack = json.loads((pack_home.regions_dir(MONTH) / f"{region}.json").read_text())
+    reference = load_reference(pack_home.reference)
+    countries = reference.region_countries(region)
+    assert set(pack) == {
+        "schema_version",
+        "region",
+        "month",
+        "fiscal_quarter",
+        "countries",
+        "partners",
+    }
+    assert (pack["schema_version"], pack["region"], pack["month"]) == (1, region, MONTH)
+    assert pack["fiscal_quarter"] == "FY27-Q1" and pack["countries"] == countries
+    with warehouse(pack_home.warehouse, read_only=True) as con:
+        active = {
+            r[0]
+            for r in con.execute(
+                "select distinct partner_id from windows_share where month = ? "
+                "and list_contains(?, country)",
+                [MONTH, countries],
+            ).fetchall()
+        }
+        flags = con.execute(
+            "select partner_id, rule, scope, message from red_flags where month = ?", [MONTH]
+        ).fetchall()
+    assert {p["partner_id"] for p in pack["partners"]} == active | HOMED[region]
+    for p in pack["partners"]:
+        pid = p["partner_id"]
+        assert set(p) == {
+            "partner_id",
+            "home_region",
+            "kpis",
+            "red_flags",
+            "assortment",
+            "marketing",
+            "feeds",
+        }
+        assert p["marketing"] is None  # the marketing feed is wired in later (issue 16)
+        share, before = (_scalar(pack_home, SHARE, m, pid, countries) for m in (MONTH, PRIOR))
+        kpi = p["kpis"]["windows_share"]
+        assert kpi["value"] == pytest.approx(share)
+        assert kpi["mom_change"] == pytest.approx(share - before)  # points, as a fraction
+        shipped, shipped_before = (
+            _scalar(pack_home, SHIPPED, m, pid, countries) for m in (MONTH, PRIOR)
+        )
+        volume = p["kpis"]["shipped_units"]
+        assert volume["value"] == pytest.approx(shipped)
+        assert volume["mom_change"] == pytest.approx(shipped / shipped_before - 1)
+        assert volume["yoy_change"] is None  # no month a year before in this home
+        expected_flags = sorted(
+            (rule, scope, message)
+            for fpid, rule, scope, message in flags
+            if fpid == pid and (scope in countries or (scope == "partner" and pid in HOMED[region]))
+        )
+        assert (
+            sorted((f["rule"], f["scope"], f["message"]) for f in p["red_flags"]) == expected_flags
+        )
+        assert all(
+            a["country"] in countries and a["type"] != "discontinued" for a in p["assortment"]
+        )
+
+
+def test_the_pack_is_self_contained_escaped_and_linked_from_the_index(pack_home: Home) -> None:
+    folder = pack_home.reports_dir(MONTH)
+    html = (folder / "regions" / "Americas.html").read_text()
+    assert "<script" not in html and 'href="javascript:' not in html
+    assert (
+        "Reseller &lt;script&gt;alert('x')&lt;/script&gt; &amp; &lt;b&gt;partner&lt;/b&gt;" in html
+    )
+    assert not re.search(r"""(src|href)=["']?https?://""", html)
+    assert "Aurora Computing" in html and "Borealis Systems" in html  # side by side, by design
+    markdown = (folder / "regions" / "Americas.md").read_text()
+    assert "&amp;" not in markdown and "<script>" not in markdown
+    assert "## Partners homed in Americas" in markdown
+    index = (folder / "index.html").read_text()
+    for region in ("Americas", "EMEA", "APJ"):
+        assert f'href="regions/{region}.html"' in index
+        assert f'href="regions/{region}.json"' in index
+        assert (folder / "regions" / f"{region}.md").is_file()
+
+
+@pytest.mark.parametrize(
+    ("countries_row", "partners_region", "sentence"),
+    [
+        (
+            "DE,Germany,EMEA/../../x,Western Europe",
+            "EMEA",
+            "{ref}/countries.csv row 2, column region: value 'EMEA/../../x' is not a valid region "
+            "name; use 1-32 characters of letters, digits, spaces, '_' and '-', starting with a "
+            "letter or digit.",
+        ),
+        (
+            "DE,Germany,EMEA,Western Europe",
+            "Europe",
+            "{ref}/partners.csv partner acme, column region: value 'Europe' is not a region of "
+            "countries.csv; use one of APJ, Americas, EMEA.",
+        ),
+    ],
+)
+def test_region_names_are_checked(
+    home: Home, countries_row: str, partners_region: str, sentence: str
+) -> None:
+    countries = home.countries_csv.read_text().splitlines()
+    countries[1] = countries_row
+    home.countries_csv.write_text("\n".join(countries) + "\n")
+    partners = home.partners_csv.read_text().replace(",EMEA,Ann Lee", f",{partners_region},Ann Lee")
+    home.partners_csv.write_text(partners)
+    with pytest.raises(OemkpiError) as err:
+        load_reference(home.reference)
+    assert str(err.value) == sentence.format(ref=home.reference)
+
+
+def test_a_region_with_spaces_names_its_files_with_underscores(tmp_path: Path) -> None:
+    write_reference(tmp_path)
+    assert region_file_name("Latin America") == "Latin_America"
+    with pytest.raises(OemkpiError, match=r"^The region '\.\./x' is not a valid region name;"):
+        region_file_name("../x")
