@@ -37,6 +37,7 @@ SCHEMA = (
     "create_windows_share",
     "create_premium_mix",
     "create_attach_rate",
+    "create_marketing",
     "create_deliveries",
     "create_delivery_checks",
     "create_kpi_sums",
@@ -47,6 +48,7 @@ SCHEMA = (
     "create_missing_partner_data",
     "create_reconciliation",
     "create_red_flags",
+    "create_marketing_quarter",
 )
 
 _LOCK_WAIT_SECONDS = 120.0
