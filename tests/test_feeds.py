@@ -338,14 +338,14 @@ VALUE_CASES = [
         "fiscal_quarter",
         "2026-Q2",
         "fiscal_quarter",
-        "value '2026-Q2' is not a fiscal quarter; write it like FY27-Q2",
+        "value '2026-Q2' is not a fiscal quarter in the form FY27-Q2",
     ),
     (
         "marketing",
         "fiscal_quarter",
         "FY27-Q5",
         "fiscal_quarter",
-        "value 'FY27-Q5' is not a fiscal quarter; write it like FY27-Q2",
+        "value 'FY27-Q5' is not a fiscal quarter in the form FY27-Q2",
     ),
     (
         "marketing",
@@ -374,7 +374,7 @@ VALUE_CASES = [
         "end_date",
         "30/09/2026",
         "date",
-        "value '30/09/2026' is not a date; write it as YYYY-MM-DD",
+        "value '30/09/2026' is not a date in the form YYYY-MM-DD",
     ),
     (
         "marketing",

@@ -43,9 +43,9 @@ WHAT: dict[str, str] = {
     "out_of_range": "is too large",
     "sku": "contains a control character",
     "printable": "contains a control character (a line break, tab or similar)",
-    "date": "is not a date; write it as YYYY-MM-DD",
+    "date": "is not a date in the form YYYY-MM-DD",
     "no_such_day": "is not a day of the calendar",
-    "fiscal_quarter": "is not a fiscal quarter; write it like FY27-Q2",
+    "fiscal_quarter": "is not a fiscal quarter in the form FY27-Q2",
 }
 
 

@@ -290,6 +290,7 @@ class IndexRow:
     html: str  # file name of the partner's HTML report, relative to the index
     markdown: str
     json: str
+    marketing: MarketingSection | None = None  # the quarter's co-marketing, None without data
 
 
 @dataclass(frozen=True)
