@@ -9,7 +9,6 @@ KPIs) with DuckDB and compare with what the generator says it planted.
 from __future__ import annotations
 
 import datetime as dt
-
 import itertools
 import re
 from datetime import date

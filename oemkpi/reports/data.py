@@ -154,8 +154,11 @@ def load_month(
     for feed in FEED_NAMES:
         state = states.get(feed)
         if state is None:
-            status = "not_delivered" if feed in OPTIONAL_FEEDS else "missing"
-            feeds.append(FeedState(feed, status, 0, 0, 0, None))
+            # An optional feed may go undelivered; any other feed is missing.
+            if feed in OPTIONAL_FEEDS:
+                feeds.append(FeedState(feed, "not_delivered", 0, 0, 0, None))
+            else:
+                feeds.append(FeedState(feed, "missing", 0, 0, 0, None))
             continue
         feeds.append(
             FeedState(

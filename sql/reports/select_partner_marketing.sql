@@ -15,4 +15,4 @@ select
     strftime(end_date, '%Y-%m-%d') as end_date
 from marketing_quarter
 where month = $month
-order by partner_id, budget_usd desc, activity_id
+order by partner_id asc, budget_usd desc, activity_id asc
