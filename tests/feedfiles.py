@@ -177,3 +177,33 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def read_file(path: Path) -> pl.DataFrame:
+    """A landing file as text columns named as the contract names them."""
+    if path.suffix == ".csv":
+        frame = pl.read_csv(path, infer_schema=False)
+    elif path.suffix == ".parquet":
+        frame = pl.read_parquet(path)
+    else:
+        frame = pl.read_excel(path)
+    frame = frame.rename({c: c.strip().lower().lstrip("\ufeff") for c in frame.columns})
+    return frame.select(pl.all().cast(pl.String))
+
+
+def read_feed(root: Path, feed: str) -> pl.DataFrame:
+    """Every file of a feed, typed, with the folder month and file name."""
+    spec = FEEDS[feed]
+    parts = []
+    for path in sorted((root / "landing" / feed).glob("*/*")):
+        frame = read_file(path)
+        assert set(spec.column_names) <= set(frame.columns), path
+        parts.append(
+            frame.select(spec.column_names).with_columns(
+                _folder=pl.lit(path.parent.name), _file=pl.lit(path.name)
+            )
+        )
+    frame = pl.concat(parts)
+    casts = [pl.col(c.name).cast(pl.Int64) for c in spec.columns if c.type == "int"]
+    casts += [pl.col(c.name).cast(pl.Float64) for c in spec.columns if c.type == "number"]
+    return frame.with_columns(casts)

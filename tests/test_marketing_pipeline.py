@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -22,31 +21,11 @@ from oemkpi.months import fiscal_quarter, quarter_to_date
 from oemkpi.reports.safe_markdown import md_escape
 from oemkpi.sample import write_sample_home
 from pipelines.runs import RunSummary, run_months
-from tests.feedfiles import header, write_csv
+from tests.feedfiles import header, read_feed, write_csv
 
 FIRST, MONTH = "2026-06", "2026-09"  # 2026-09 closes FY27-Q1; 2026-06 closes FY26-Q4
 MONTHS = ("2026-06", "2026-07", "2026-08", "2026-09")
 HOSTILE = '<script>alert("x")</script> {{ 7*7 }} & Co | <b>bold</b>'
-
-
-def _read(path: Path) -> pl.DataFrame:
-    if path.suffix == ".csv":
-        frame = pl.read_csv(path, infer_schema=False)
-    elif path.suffix == ".parquet":
-        frame = pl.read_parquet(path)
-    else:
-        frame = pl.read_excel(path)
-    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
-    return frame.select(pl.all().cast(pl.String)).with_columns(_folder=pl.lit(path.parent.name))
-
-
-def landing_marketing(home: Home) -> pl.DataFrame:
-    """Every marketing landing file, as text, with the month of its folder."""
-    frames = [_read(p) for p in sorted((home.landing / "marketing").glob("*/*"))]
-    columns = [*frames[0].columns[:12], "_folder"]
-    return pl.concat([f.select(columns) for f in frames]).with_columns(
-        pl.col("budget_usd").cast(pl.Float64), pl.col("spent_usd").cast(pl.Float64)
-    )
 
 
 def expected_marketing(frame: pl.DataFrame, partner: str, month: str) -> dict[str, Any] | None:
@@ -115,7 +94,7 @@ def test_the_json_marketing_numbers_follow_from_the_landing_files(
 ) -> None:
     home, summary = ran
     assert summary.success, summary.failure
-    frame = landing_marketing(home)
+    frame = read_feed(home.root, "marketing")
     checked = 0
     for month in MONTHS:
         for partner in ("aurora", "borealis", "cobalt-pc"):

@@ -37,6 +37,7 @@ from oemkpi.ingest.folder import delivery_files
 from oemkpi.months import fiscal_quarter, month_range
 from oemkpi.reference import load_reference
 from oemkpi.sample import COUNTRY_CATALOGUE, SampleSummary, write_sample_home
+from tests.feedfiles import read_feed
 
 END = "2026-10"
 PREV = "2026-09"
@@ -44,36 +45,6 @@ ARGS = {"end_month": END, "months": 14, "partners": 4, "countries": 6}
 
 
 # --------------------------------------------------------------------------- helpers
-def read_file(path: Path) -> pl.DataFrame:
-    """A landing file as text columns named as the contract names them."""
-    if path.suffix == ".csv":
-        frame = pl.read_csv(path, infer_schema=False)
-    elif path.suffix == ".parquet":
-        frame = pl.read_parquet(path)
-    else:
-        frame = pl.read_excel(path)
-    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
-    return frame.select(pl.all().cast(pl.String))
-
-
-def read_feed(root: Path, feed: str) -> pl.DataFrame:
-    """Every file of a feed, typed, with the folder month and file name."""
-    spec = FEEDS[feed]
-    parts = []
-    for path in sorted((root / "landing" / feed).glob("*/*")):
-        frame = read_file(path)
-        assert set(spec.column_names) <= set(frame.columns), path
-        parts.append(
-            frame.select(spec.column_names).with_columns(
-                _folder=pl.lit(path.parent.name), _file=pl.lit(path.name)
-            )
-        )
-    frame = pl.concat(parts)
-    casts = [pl.col(c.name).cast(pl.Int64) for c in spec.columns if c.type == "int"]
-    casts += [pl.col(c.name).cast(pl.Float64) for c in spec.columns if c.type == "number"]
-    return frame.with_columns(casts)
-
-
 class SampleHome:
     """A generated home, its summary, and its feeds in a DuckDB connection."""
 

@@ -4,7 +4,7 @@
 -- $high_spent_share; poe_missing for a done activity whose end_date is more than
 -- $poe_days days before $month_end without approved proof of execution, high beyond
 -- $poe_high_days; scoped to the activity's country, or the partner for all countries.
-insert into red_flags
+insert into red_flags by name
 with partners as (
     select unnest($partner_ids) as partner_id
 ),
@@ -84,17 +84,7 @@ all_flags as (
 
 select
     $month as month,
-    partner_id,
-    rule,
-    severity,
-    scope,
-    kpi,
-    value,
-    threshold,
-    message,
-    segment,
-    sku,
-    feed
+    *
 from all_flags
 where partner_id in (select partner_id from partners)
 order by partner_id, rule, scope, sku
