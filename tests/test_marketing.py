@@ -27,7 +27,12 @@ from oemkpi.kpis.marketing import compute_marketing_quarter
 from oemkpi.kpis.quality import record_quality
 from oemkpi.kpis.red_flags import Thresholds, evaluate_red_flags, load_thresholds
 from oemkpi.reference import load_reference
-from oemkpi.reports.marketing import marketing_by_partner, marketing_caption, marketing_section
+from oemkpi.reports.marketing import (
+    marketing_by_partner,
+    marketing_caption,
+    marketing_rest,
+    marketing_section,
+)
 from oemkpi.warehouse import warehouse
 from tests.feedfiles import good_rows, header, landing, write_csv, write_parquet, write_xlsx
 
@@ -453,3 +458,18 @@ def test_oemkpi_validate_feed_marketing(home: Home, tmp_path: Path) -> None:
     assert "Traceback" not in accepted.stderr + rejected.stderr
     assert not home.warehouse.exists()  # nothing loaded
     assert not (home.root / "quarantine").exists()  # nothing quarantined
+
+
+def test_beyond_ten_activities_the_body_sums_the_rest() -> None:
+    rows = [
+        {**_activity("2026-08", f"A{i:02d}", budget=1000.0 - i, spent=100.0), "as_of": "2026-08"}
+        for i in range(12)
+    ]
+    rows[11]["status"] = "cancelled"
+    section = marketing_section(rows, "2026-08")
+    assert section is not None
+    rest = marketing_rest(section)
+    assert rest is not None
+    assert (rest.activity, rest.budget_usd, rest.spent_usd) == ("2 other activities", 990.0, 100.0)
+    ten = marketing_section(rows[:10], "2026-08")
+    assert ten is not None and marketing_rest(ten) is None
