@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 
 from oemkpi import formats
+from oemkpi.ingest.contract import FEEDS
 from oemkpi.ingest.outcomes import CONTRACT_CHECK, DeliveryOutcome
 from oemkpi.ingest.suites import load_suite
 
@@ -47,6 +48,7 @@ def feed_check_results(
     index of every page (each partition's materialization links its own).
     """
     outcomes = list(outcomes)
+    optional = FEEDS[feed].optional
     results = []
     for spec in feed_check_specs(feed):
         failed_months: list[str] = []
@@ -85,8 +87,9 @@ def feed_check_results(
             )
         if failed_months:
             passed, severity = False, dg.AssetCheckSeverity.ERROR
-        elif missing_months and len(missing_months) == len(outcomes):
-            # Nothing was delivered, so nothing was checked: say so, as a warning.
+        elif missing_months and len(missing_months) == len(outcomes) and not optional:
+            # Nothing was delivered, so nothing was checked: say so, as a warning
+            # (an optional feed may go undelivered: that passes).
             passed, severity = False, dg.AssetCheckSeverity.WARN
         else:
             passed, severity = True, dg.AssetCheckSeverity.ERROR

@@ -11,10 +11,11 @@ from typing import Any
 
 import dagster as dg
 
-from assets.feeds import feed_assets
 from assets.monthly import WAREHOUSE_MONTHLY, month_results
 from oemkpi import formats
+from oemkpi.ingest.contract import FEEDS
 from oemkpi.kpis.compute import compute_assortment, compute_kpis, compute_sums, load_targets
+from oemkpi.kpis.marketing import compute_marketing_quarter
 from oemkpi.kpis.red_flags import RULES, evaluate_red_flags, load_thresholds
 from oemkpi.reference import load_reference
 from oemkpi.warehouse import sql
@@ -25,7 +26,8 @@ from pipelines.step_errors import one_sentence
 
 @dg.asset(
     group_name="kpis",
-    deps=[dg.AssetDep(a.key) for a in feed_assets],
+    # The KPI feeds; the optional marketing feed has an asset of its own (marketing_quarter).
+    deps=[dg.AssetDep(name) for name, feed in FEEDS.items() if not feed.optional],
     **WAREHOUSE_MONTHLY,
 )
 @one_sentence
@@ -133,14 +135,40 @@ def _kpi_summary(rows: list[tuple[Any, ...]]) -> str:
 
 @dg.asset(
     group_name="kpis",
-    deps=[dg.AssetDep(kpis), dg.AssetDep(assortment), dg.AssetDep("data_quality")],
+    deps=[dg.AssetDep("marketing", partition_mapping=previous(2))],
+    **WAREHOUSE_MONTHLY,
+)
+@one_sentence
+def marketing_quarter(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[Any]:
+    """The co-marketing activities that count for the month: per partner, its latest
+    marketing delivery within the month's fiscal quarter, only the activities of that
+    quarter, with budget, spent, status and proof of execution. Cancelled activities are
+    listed but left out of the totals. A month with no marketing data has no rows here."""
+    per_month = {}
+    progress: dict[str, str] = {}
+    with oemkpi.warehouse() as con:
+        for month in context.partition_keys:
+            n = compute_marketing_quarter(con, month, oemkpi.fiscal_year_start_month)
+            per_month[month] = {"dagster/row_count": n}
+            progress[month] = f"{n} marketing activities"
+    yield month_results(context, per_month, progress=progress)
+
+
+@dg.asset(
+    group_name="kpis",
+    deps=[
+        dg.AssetDep(kpis),
+        dg.AssetDep(assortment),
+        dg.AssetDep("data_quality"),
+        dg.AssetDep(marketing_quarter),
+    ],
     **WAREHOUSE_MONTHLY,
 )
 @one_sentence
 def red_flags(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iterator[Any]:
     """Red flags and escalations per partner with stable rule ids (windows_share_drop,
     forecast_miss, target_gap, attach_drop, competitive_loss, data_quality,
-    missing_partner_data), thresholds from reference/red_flags.yaml over the defaults,
+    missing_partner_data, marketing_underspend, poe_missing), thresholds from reference/red_flags.yaml over the defaults,
     severity high when the breach is at least twice the threshold."""
     home = oemkpi.get_home()
     reference = load_reference(home.reference)
@@ -164,4 +192,4 @@ def red_flags(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -> Iter
     yield month_results(context, per_month, progress=progress)
 
 
-kpi_assets = [kpi_sums, assortment, kpis, red_flags]
+kpi_assets = [kpi_sums, assortment, kpis, marketing_quarter, red_flags]

@@ -5,7 +5,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.kpis import assortment, kpi_sums, kpis, red_flags
+from assets.kpis import assortment, kpi_sums, kpis, marketing_quarter, red_flags
 from assets.monthly import month_results
 from assets.quality import data_quality
 from oemkpi.reports.writing import write_reports
@@ -26,6 +26,7 @@ from pipelines.step_errors import one_sentence
         dg.AssetDep(assortment),
         dg.AssetDep(data_quality),
         dg.AssetDep(red_flags),
+        dg.AssetDep(marketing_quarter),
     ],
 )
 @one_sentence

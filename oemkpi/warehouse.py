@@ -37,6 +37,7 @@ SCHEMA = (
     "create_windows_share",
     "create_premium_mix",
     "create_attach_rate",
+    "create_marketing",
     "create_deliveries",
     "create_delivery_checks",
     "create_kpi_sums",
@@ -48,6 +49,7 @@ SCHEMA = (
     "create_reconciliation",
     "create_red_flags",
     "create_sent_messages",
+    "create_marketing_quarter",
 )
 
 _LOCK_WAIT_SECONDS = 120.0

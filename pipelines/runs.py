@@ -20,7 +20,7 @@ import dagster as dg
 
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
-from oemkpi.ingest.contract import FEED_NAMES
+from oemkpi.ingest.contract import FEED_NAMES, OPTIONAL_FEEDS
 from oemkpi.months import month_range, parse_month
 from oemkpi.reference import check_configuration
 from oemkpi.settings import Settings
@@ -40,7 +40,7 @@ PARTITION_TAG = "dagster/partition"
 class FeedMonthStatus:
     feed: str
     month: str
-    status: str  # loaded | rejected | missing
+    status: str  # loaded | rejected | missing | not_delivered (an optional feed)
     rows: int = 0
     problems: int = 0
     quarantine: str | None = None
@@ -208,7 +208,8 @@ def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
         for feed in FEED_NAMES:
             row = found.get((feed, month))
             if row is None:
-                out.append(FeedMonthStatus(feed, month, "missing"))
+                status = "not_delivered" if feed in OPTIONAL_FEEDS else "missing"
+                out.append(FeedMonthStatus(feed, month, status))
             else:
                 out.append(FeedMonthStatus(feed, month, row[2], int(row[3]), int(row[4]), row[6]))
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -63,6 +64,24 @@ def good_rows(feed: str, month: str = "2026-10") -> list[list[str]]:
                             "entry",
                             str(600 + n),
                             f"{(600 + n) * 65:.2f}",
+                        ]
+                    )
+                elif feed == "marketing":
+                    kind = ("jma", "launch", "campaign", "event")[n % 4]
+                    rows.append(
+                        [
+                            month,
+                            partner,
+                            f"ACT-{n:02d}",
+                            f"{kind.upper()} {country} {segment}",
+                            kind,
+                            country if segment == "consumer" else "",
+                            "FY27-Q2",
+                            f"{1000 * n:.2f}",
+                            f"{400 * n:.2f}",
+                            ("planned", "running", "done", "cancelled")[n % 4],
+                            ("none", "submitted", "approved", "rejected")[n % 4],
+                            f"2026-10-{10 + n:02d}" if n % 2 else "",
                         ]
                     )
                 elif feed == "attach_rate":
@@ -125,6 +144,8 @@ def _typed_frame(feed: str, head: list[str], rows: list[list[str]]) -> pl.DataFr
             values = [int(v) if v not in ("", None) else None for v in values]
         elif kind == "number":
             values = [float(v) if v not in ("", None) else None for v in values]
+        elif kind == "date":
+            values = [date.fromisoformat(str(v)) if v not in ("", None) else None for v in values]
         else:
             values = [v if v != "" else None for v in values]
         columns[name] = values
@@ -156,3 +177,33 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def read_file(path: Path) -> pl.DataFrame:
+    """A landing file as text columns named as the contract names them."""
+    if path.suffix == ".csv":
+        frame = pl.read_csv(path, infer_schema=False)
+    elif path.suffix == ".parquet":
+        frame = pl.read_parquet(path)
+    else:
+        frame = pl.read_excel(path)
+    frame = frame.rename({c: c.strip().lower().lstrip("\ufeff") for c in frame.columns})
+    return frame.select(pl.all().cast(pl.String))
+
+
+def read_feed(root: Path, feed: str) -> pl.DataFrame:
+    """Every file of a feed, typed, with the folder month and file name."""
+    spec = FEEDS[feed]
+    parts = []
+    for path in sorted((root / "landing" / feed).glob("*/*")):
+        frame = read_file(path)
+        assert set(spec.column_names) <= set(frame.columns), path
+        parts.append(
+            frame.select(spec.column_names).with_columns(
+                _folder=pl.lit(path.parent.name), _file=pl.lit(path.name)
+            )
+        )
+    frame = pl.concat(parts)
+    casts = [pl.col(c.name).cast(pl.Int64) for c in spec.columns if c.type == "int"]
+    casts += [pl.col(c.name).cast(pl.Float64) for c in spec.columns if c.type == "number"]
+    return frame.with_columns(casts)

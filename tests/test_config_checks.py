@@ -41,6 +41,22 @@ THRESHOLD_CASES = [
         "data_quality.reconciliation_tolerance is 2; give a number from 0 to 1.",
     ),
     (
+        "marketing_underspend:\n  min_spent_share: 1.5\n",
+        "marketing_underspend.min_spent_share is 1.5; give a number from 0 to 1.",
+    ),
+    (
+        "marketing_underspend:\n  high_below_spent_share: -0.1\n",
+        "marketing_underspend.high_below_spent_share is -0.1; give a number from 0 to 1.",
+    ),
+    (
+        "poe_missing:\n  after_days: 4000\n",
+        "poe_missing.after_days is 4000; give a number from 0 to 3,650.",
+    ),
+    (
+        "poe_missing:\n  high_after_days: -1\n",
+        "poe_missing.high_after_days is -1; give a number from 0 to 3,650.",
+    ),
+    (
         "attach_drop:\n  drop_pts: '3'\n",
         "attach_drop.drop_pts is '3'; give a number from 0 to 100.",
     ),
@@ -63,7 +79,9 @@ THRESHOLD_CASES = [
         "windows_share_drop.country_min_units, forecast_miss.min_attainment, "
         "forecast_miss.country_min_units, target_gap.ratio_gap_pts, target_gap.volume_gap_pts, "
         "attach_drop.drop_pts, competitive_loss.min_prior_units, "
-        "data_quality.reconciliation_tolerance, assortment.min_units.",
+        "data_quality.reconciliation_tolerance, assortment.min_units, "
+        "marketing_underspend.min_spent_share, marketing_underspend.high_below_spent_share, "
+        "poe_missing.after_days, poe_missing.high_after_days.",
     ),
 ]
 

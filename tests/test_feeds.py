@@ -41,6 +41,11 @@ ADVICE = {
     "month": "write the delivery's month as YYYY-MM in every row, or move the file to the right month folder",
     "partner_id": "use an id from reference/partners.csv, or add the partner there first",
     "country": "use a two-letter code from reference/countries.csv, or add the country there first",
+    "text_length": "shorten or fill in the text and deliver again",
+    "printable": "remove line breaks, tabs and other control characters from the text and deliver again",
+    "date": "write dates as YYYY-MM-DD, or leave the cell empty, and deliver again",
+    "no_such_day": "check the date and deliver again",
+    "fiscal_quarter": "write the fiscal quarter as FYyy-Qn (fiscal years start in July: July 2026 is FY27-Q1) and deliver again",
 }
 
 
@@ -291,6 +296,100 @@ VALUE_CASES = [
     ),
     ("windows_share", "sku", "X" * 65, "sku", f"value '{'X' * 65}' is not 1-64 characters long"),
     ("windows_share", "sku", "NB\x07-01", "sku", "value 'NB\\x07-01' contains a control character"),
+    # The optional marketing feed (SPEC section 9): the same contract path, its own rules.
+    (
+        "marketing",
+        "activity_id",
+        "A" * 65,
+        "text_length",
+        f"value '{'A' * 65}' is not 1-64 characters long",
+    ),
+    (
+        "marketing",
+        "activity",
+        "X" * 201,
+        "text_length",
+        f"value '{'X' * 76}... is not 1-200 characters long",
+    ),
+    (
+        "marketing",
+        "activity",
+        "Launch\nday",
+        "printable",
+        "value 'Launch\\nday' contains a control character (a line break, tab or similar)",
+    ),
+    ("marketing", "activity", "", "not_null", "is empty"),
+    (
+        "marketing",
+        "kind",
+        "webinar",
+        "in_set",
+        "value 'webinar' is not one of jma, launch, campaign, event, training, other",
+    ),
+    (
+        "marketing",
+        "country",
+        "XX",
+        "country",
+        "value 'XX' is not a country in reference/countries.csv",
+    ),
+    (
+        "marketing",
+        "fiscal_quarter",
+        "2026-Q2",
+        "fiscal_quarter",
+        "value '2026-Q2' is not a fiscal quarter in the form FY27-Q2",
+    ),
+    (
+        "marketing",
+        "fiscal_quarter",
+        "FY27-Q5",
+        "fiscal_quarter",
+        "value 'FY27-Q5' is not a fiscal quarter in the form FY27-Q2",
+    ),
+    (
+        "marketing",
+        "budget_usd",
+        "1,000",
+        "plain_number",
+        "value '1,000' is not a plain number",
+    ),
+    ("marketing", "spent_usd", "-5.5", "out_of_range", "value -5.5 is negative"),
+    (
+        "marketing",
+        "status",
+        "closed",
+        "in_set",
+        "value 'closed' is not one of planned, running, done, cancelled",
+    ),
+    (
+        "marketing",
+        "poe_status",
+        "pending",
+        "in_set",
+        "value 'pending' is not one of none, submitted, approved, rejected",
+    ),
+    (
+        "marketing",
+        "end_date",
+        "30/09/2026",
+        "date",
+        "value '30/09/2026' is not a date in the form YYYY-MM-DD",
+    ),
+    (
+        "marketing",
+        "end_date",
+        "2026-02-30",
+        "no_such_day",
+        "value '2026-02-30' is not a day of the calendar",
+    ),
+    (
+        "marketing",
+        "partner_id",
+        "zeta",
+        "partner_id",
+        "value 'zeta' is not a partner in reference/partners.csv",
+    ),
 ]
 
 

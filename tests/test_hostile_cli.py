@@ -22,6 +22,7 @@ import dagster as dg
 import pytest
 
 from oemkpi.home import Home
+from oemkpi.ingest.contract import FEED_NAMES
 from oemkpi.sample import write_sample_home
 from pipelines.step_errors import failure_sentence, one_sentence
 from tests.feedfiles import good_rows, header, write_csv
@@ -84,7 +85,8 @@ def test_a_record_over_the_limit_is_a_rejection_not_exit_0(home: Home) -> None:
     quarantine = home.quarantine_dir("windows_share", MONTH)
     assert f"  rejected: windows_share {MONTH}, 1 problems; see {quarantine}" in done.stdout
     assert _one_sentence(done.stderr) == (
-        f"oemkpi: finished {MONTH} in N s with rejected deliveries: 3 feed deliveries in "
+        # Three of the four KPI feeds and the sample's marketing delivery are in force.
+        f"oemkpi: finished {MONTH} in N s with rejected deliveries: 4 feed deliveries in "
         "force, 1 rejected, 0 missing. Fix the files named in quarantine/*/*.errors.json and "
         "run the month again."
     )
@@ -183,9 +185,7 @@ def test_a_bad_threshold_stops_a_ui_run_at_its_first_steps_before_anything_is_wr
         for e in result.all_events
         if e.event_type_value == "STEP_FAILURE"
     }
-    assert described == dict.fromkeys(
-        ["attach_rate", "pc_shipments", "premium_mix", "windows_share"], sentence
-    )
+    assert described == dict.fromkeys(FEED_NAMES, sentence)
     assert not home.warehouse.exists()
     assert not (home.root / "reports").exists()
 

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from oemkpi.reports.drivers import decompose
+from oemkpi.reports.marketing import MarketingActivity, MarketingSection
 from oemkpi.reports.model import CompetitiveItem, FeedState, KpiFigure, RedFlag
 from oemkpi.reports.narrative import Facts, summary_sentences
 
@@ -320,3 +321,63 @@ def test_offsets_are_a_net_whatever_their_sizes_and_places_are_counted_in_words(
     assert "partly offset" not in text
     assert "the net of falls led by" in text and "rises led by China commercial (+6.7 pts)" in text
     assert "left Windows in China, Germany and India and two more countries." in text
+
+
+def _poe(activity_id: str, days: float, severity: str = "medium") -> RedFlag:
+    return RedFlag(
+        "poe_missing", severity, "DE", None, days, 30.0, "…", sku=activity_id, feed="marketing"
+    )
+
+
+def _section(*activities: tuple[str, str]) -> MarketingSection:
+    return MarketingSection(
+        "FY27-Q1",
+        "2026-09",
+        [
+            MarketingActivity(a_id, "event", name, "DE", 1000.0, 600.0, "done", "none", None)
+            for a_id, name in activities
+        ],
+        4000.0,
+        2400.0,
+        1.0,
+    )
+
+
+MARKETING_CASES = [
+    (
+        [RedFlag("marketing_underspend", "medium", "partner", None, 0.6, 0.75, "…")],
+        _section(("A", "Summit")),
+        "Co-marketing: FY27-Q1 closes with 60 % of the co-marketing budget spent "
+        "($2,400 of $4,000).",
+    ),
+    (
+        [_poe("A", 45)],
+        _section(("A", "Summit <Berlin>")),
+        "Co-marketing: one finished activity still lacks approved proof of execution "
+        "(Summit <Berlin>).",
+    ),
+    (
+        [
+            RedFlag("marketing_underspend", "high", "partner", None, 0.4, 0.75, "…"),
+            *(_poe(a, 40) for a in "ABCD"),
+        ],
+        _section(("A", "One"), ("B", "Two"), ("C", "Three"), ("D", "Four")),
+        "Co-marketing: FY27-Q1 closes with 40 % of the co-marketing budget spent "
+        "($2,400 of $4,000); four finished activities still lack approved proof of execution "
+        "(One, Two, Three and 1 more).",
+    ),
+]
+
+
+@pytest.mark.parametrize(("flags", "section", "sentence"), MARKETING_CASES)
+def test_a_marketing_flag_gets_a_sentence_naming_the_spend_and_the_activities(
+    flags: list[RedFlag], section: MarketingSection, sentence: str
+) -> None:
+    sentences = summary_sentences(facts(flags=flags, marketing=section, fiscal_quarter="FY27-Q1"))
+    assert sentence in sentences
+    assert all(s == sentence or "Co-marketing" not in s for s in sentences)
+
+
+def test_no_marketing_flag_no_marketing_sentence() -> None:
+    sentences = summary_sentences(facts(marketing=_section(("A", "Summit"))))
+    assert not any("marketing" in s.lower() for s in sentences)

@@ -30,7 +30,7 @@ from dagster._core.storage.tags import (
 )
 
 from oemkpi.home import Home
-from oemkpi.ingest.contract import FEED_NAMES
+from oemkpi.ingest.contract import FEED_NAMES, FEEDS
 from oemkpi.ingest.folder import delivery_files, fingerprint
 from oemkpi.months import month_range
 from oemkpi.sample import write_sample_home
@@ -166,7 +166,8 @@ def test_loading_the_code_location_does_not_import_great_expectations(tmp_path: 
 # --------------------------------------------------------------------------- 2. sensor
 @pytest.fixture
 def sensor_home(tmp_path: Path, dagster_home: Path) -> Home:
-    """Two months of the four feeds: eight delivery folders; a created instance."""
+    """Two months of the five feeds: ten delivery folders (the sample delivers marketing
+    in both months); a created instance."""
     root = tmp_path / "home"
     write_sample_home(
         root, end_month="2026-03", months=2, partners=2, countries=2, commentary=False
@@ -196,8 +197,23 @@ def _tick(
 
 
 def _expected_selection(feed: str) -> list[dg.AssetKey]:
-    """The feed first, then what depends on it (assortment reads windows_share only), the
-    deliveries included: a sensor run is a one-month run, which sends its month."""
+    """The feed first, then what depends on it (assortment reads windows_share only; the
+    optional marketing feed feeds its quarter table, not the KPI sums), the deliveries
+    included: a sensor run is a one-month run, which sends its month."""
+    if FEEDS[feed].optional:
+        return [
+            dg.AssetKey(feed),
+            *(
+                dg.AssetKey(a)
+                for a in (
+                    "data_quality",
+                    "deliveries",
+                    "marketing_quarter",
+                    "monthly_reports",
+                    "red_flags",
+                )
+            ),
+        ]
     downstream = ["data_quality", "deliveries", "kpi_sums", "kpis", "monthly_reports", "red_flags"]
     if feed == "windows_share":
         downstream = sorted([*downstream, "assortment"])
@@ -290,7 +306,7 @@ def test_sensor_waits_until_a_delivery_has_been_quiet(sensor_home: Home) -> None
 
     # Quiet long enough (a quiet period of 0 here): one run per folder.
     requests, cursor = _tick(home, cursor, quiet_seconds=0)
-    assert len(requests) == 8
+    assert len(requests) == 10
 
     # A file written again: its folder waits, the cursor keeps the version last run.
     changed = delivery_files(home.landing_dir("attach_rate", "2026-02"))[0]

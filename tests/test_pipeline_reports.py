@@ -50,6 +50,7 @@ from oemkpi.reports.writing import write_month_reports, write_reports
 from oemkpi.sample import write_sample_home
 from oemkpi.warehouse import warehouse
 from pipelines.runs import RunSummary, run_months
+from tests.feedfiles import read_file
 
 FIRST = "2025-09"  # the first month of the home, and the first one the warehouse sees
 MONTH = "2026-09"  # the newest month: planted anomalies, closes FY27-Q1
@@ -85,6 +86,7 @@ EXPORT_KEYS = (
     "red_flags",
     "feeds",
     "competitive_watch",  # an addition of schema_version 1
+    "marketing",  # an addition of schema_version 1 (SPEC section 9)
 )
 #: Ratio KPIs carry their rate-and-mix split (SPEC section 4), an addition of schema_version 1.
 RATIO_KPIS = {k.name for k in KPIS if k.kind == "ratio"}
@@ -151,16 +153,8 @@ def read_landing(root: Path, feed: str, months: tuple[str, ...] | list[str]) -> 
     parts = []
     for month in months:
         for path in sorted((root / "landing" / feed / month).iterdir()):
-            if path.suffix == ".csv":
-                frame = pl.read_csv(path, infer_schema=False)
-            elif path.suffix == ".parquet":
-                frame = pl.read_parquet(path)
-            else:
-                frame = pl.read_excel(path)
-            frame = frame.rename({c: c.strip().lower().lstrip("\ufeff") for c in frame.columns})
-            parts.append(
-                frame.select(spec.column_names).select(pl.all().cast(pl.String).str.strip_chars())
-            )
+            frame = read_file(path)
+            parts.append(frame.select(spec.column_names).select(pl.all().str.strip_chars()))
     frame = pl.concat(parts)
     casts = [pl.col(c.name).cast(pl.Float64) for c in spec.columns if c.type in ("int", "number")]
     return frame.with_columns(casts)

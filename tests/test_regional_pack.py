@@ -46,6 +46,29 @@ def _scalar(home: Home, query: str, month: str, pid: str, countries: list[str]) 
     return value
 
 
+def _marketing(home: Home, pid: str, quarter: str) -> dict[str, object] | None:
+    """Budget and spent of the partner's latest marketing delivery up to MONTH within the
+    quarter (Jul-Sep 2026), that quarter's rows only, cancelled left out: from the feed."""
+    with warehouse(home.warehouse, read_only=True) as con:
+        row = con.execute(
+            "select sum(budget_usd) filter (where status <> 'cancelled'), "
+            "sum(spent_usd) filter (where status <> 'cancelled'), count(*) from marketing "
+            "where partner_id = $pid and fiscal_quarter = $q and month = (select max(month) "
+            "from marketing where partner_id = $pid and month between '2026-07' and $m)",
+            {"pid": pid, "q": quarter, "m": MONTH},
+        ).fetchone()
+    budget, spent, count = row
+    if not count:
+        return None
+    return {
+        "fiscal_quarter": quarter,
+        "budget_usd": budget or 0.0,
+        "spent_usd": spent or 0.0,
+        "spent_share": spent / budget if budget else None,
+        "elapsed_share": 1.0,  # September is the quarter's last month
+    }
+
+
 SHARE = (
     "select sum(units) filter (where os_family = 'windows') / nullif(sum(units), 0) "
     "from windows_share where month = ? and partner_id = ? and list_contains(?, country)"
@@ -95,7 +118,13 @@ def test_each_partners_kpis_over_the_regions_countries_only(pack_home: Home, reg
             "marketing",
             "feeds",
         }
-        assert p["marketing"] is None  # the marketing feed is wired in later (issue 16)
+        marketing = _marketing(pack_home, pid, "FY27-Q1") if pid in HOMED[region] else None
+        if marketing is None:
+            assert p["marketing"] is None
+        else:
+            shown = dict(p["marketing"])
+            assert shown.pop("fiscal_quarter") == marketing.pop("fiscal_quarter") == "FY27-Q1"
+            assert shown == pytest.approx(marketing, rel=1e-9)
         share, before = (_scalar(pack_home, SHARE, m, pid, countries) for m in (MONTH, PRIOR))
         kpi = p["kpis"]["windows_share"]
         assert kpi["value"] == pytest.approx(share)
@@ -129,6 +158,10 @@ def test_the_pack_is_self_contained_escaped_and_linked_from_the_index(pack_home:
     )
     assert not re.search(r"""(src|href)=["']?https?://""", html)
     assert "Aurora Computing" in html and "Borealis Systems" in html  # side by side, by design
+    assert (
+        "<strong>Marketing spend against budget.</strong> FY27-Q1: $93k spent of $155k "
+        "(60 % with 100 % of the quarter gone)." in html
+    )
     markdown = (folder / "regions" / "Americas.md").read_text()
     assert "&amp;" not in markdown and "<script>" not in markdown
     assert "## Partners homed in Americas" in markdown

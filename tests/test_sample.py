@@ -8,6 +8,7 @@ KPIs) with DuckDB and compare with what the generator says it planted.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from datetime import date
@@ -22,8 +23,11 @@ from oemkpi.ingest.contract import (
     EDITIONS,
     FEEDS,
     FORM_FACTORS,
+    MARKETING_KINDS,
+    MARKETING_STATUSES,
     OS_FAMILIES,
     PARTNER_ID_RE,
+    POE_STATUSES,
     PRICE_BANDS,
     PRODUCTS,
     SEGMENTS,
@@ -33,6 +37,7 @@ from oemkpi.ingest.folder import delivery_files
 from oemkpi.months import fiscal_quarter, month_range
 from oemkpi.reference import load_reference
 from oemkpi.sample import COUNTRY_CATALOGUE, SampleSummary, write_sample_home
+from tests.feedfiles import read_feed
 
 END = "2026-10"
 PREV = "2026-09"
@@ -40,36 +45,6 @@ ARGS = {"end_month": END, "months": 14, "partners": 4, "countries": 6}
 
 
 # --------------------------------------------------------------------------- helpers
-def read_file(path: Path) -> pl.DataFrame:
-    """A landing file as text columns named as the contract names them."""
-    if path.suffix == ".csv":
-        frame = pl.read_csv(path, infer_schema=False)
-    elif path.suffix == ".parquet":
-        frame = pl.read_parquet(path)
-    else:
-        frame = pl.read_excel(path)
-    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
-    return frame.select(pl.all().cast(pl.String))
-
-
-def read_feed(root: Path, feed: str) -> pl.DataFrame:
-    """Every file of a feed, typed, with the folder month and file name."""
-    spec = FEEDS[feed]
-    parts = []
-    for path in sorted((root / "landing" / feed).glob("*/*")):
-        frame = read_file(path)
-        assert set(spec.column_names) <= set(frame.columns), path
-        parts.append(
-            frame.select(spec.column_names).with_columns(
-                _folder=pl.lit(path.parent.name), _file=pl.lit(path.name)
-            )
-        )
-    frame = pl.concat(parts)
-    casts = [pl.col(c.name).cast(pl.Int64) for c in spec.columns if c.type == "int"]
-    casts += [pl.col(c.name).cast(pl.Float64) for c in spec.columns if c.type == "number"]
-    return frame.with_columns(casts)
-
-
 class SampleHome:
     """A generated home, its summary, and its feeds in a DuckDB connection."""
 
@@ -130,10 +105,13 @@ def test_summary_describes_the_home(home: SampleHome) -> None:
         "windows_share_drop",
         "forecast_miss",
         "attach_drop",
+        "marketing_underspend",
+        "poe_missing",
     }
     for anomaly in s.anomalies:
         assert set(anomaly) == {"rule", "partner_id", "month", "country", "segment", "detail"}
-        assert anomaly["month"] == END
+        # The underspent quarter is the last one that closes by END (FY27-Q1, September).
+        assert anomaly["month"] == (PREV if anomaly["rule"] == "marketing_underspend" else END)
 
 
 def test_same_arguments_give_the_same_bytes_and_rerunning_keeps_mtimes(
@@ -247,6 +225,9 @@ def test_every_feed_uses_csv_parquet_and_xlsx(home: SampleHome) -> None:
     for feed in FEEDS:
         suffixes = {p.suffix for p in (home.root / "landing" / feed).glob("*/*")}
         assert suffixes == {".csv", ".parquet", ".xlsx"}, feed
+    for feed in (name for name, spec in FEEDS.items() if not spec.optional):
+        suffixes = {p.suffix for p in (home.root / "landing" / feed).glob("*/*")}
+        assert suffixes == {".csv", ".parquet", ".xlsx"}, feed
         for month in home.summary.months:
             files = list((home.root / "landing" / feed / month).iterdir())
             assert len(files) == 3  # one per region: americas, emea, apj
@@ -300,8 +281,10 @@ def test_rows_follow_the_contract(home: SampleHome, feed: str) -> None:
     spec = FEEDS[feed]
     assert frame.filter(pl.col("month") != pl.col("_folder")).height == 0
     assert frame.get_column("month").str.contains(r"^\d{4}-\d{2}$").all()
-    assert set(frame.get_column("partner_id")) == set(home.summary.partners)
-    assert set(frame.get_column("country")) <= set(home.summary.countries)
+    # Every partner but the last sends marketing, the optional feed.
+    partners = home.summary.partners[:-1] if spec.optional else home.summary.partners
+    assert set(frame.get_column("partner_id")) == set(partners)
+    assert set(frame.get_column("country").drop_nulls()) <= set(home.summary.countries)
     assert all(PARTNER_ID_RE.match(p) for p in home.summary.partners)
     assert frame.select(spec.key_names).is_duplicated().sum() == 0  # keys unique per month
     domains = {
@@ -311,6 +294,9 @@ def test_rows_follow_the_contract(home: SampleHome, feed: str) -> None:
         "edition": EDITIONS,
         "price_band": PRICE_BANDS,
         "product": PRODUCTS,
+        "kind": MARKETING_KINDS,
+        "status": MARKETING_STATUSES,
+        "poe_status": POE_STATUSES,
     }
     for column in spec.columns:
         values = frame.get_column(column.name)
@@ -554,6 +540,54 @@ def test_commentary_for_the_last_two_months(home: SampleHome) -> None:
         body = path.read_text(encoding="utf-8")
         assert "<" not in body and ">" not in body  # plain text, no HTML
         assert path.stem in home.summary.partners
+
+
+def test_marketing_deliveries_plant_an_underspend_and_a_missing_proof(home: SampleHome) -> None:
+    frame = home.feeds["marketing"]
+    folders = {p.name for p in (home.root / "landing" / "marketing").iterdir()}
+    assert set(home.summary.months) - folders  # some months have no marketing delivery
+    per_month = frame.group_by("_folder").agg(pl.col("partner_id").n_unique().alias("n"))
+    assert per_month.get_column("n").min() < len(home.summary.partners) - 1  # a partner skips
+    # Every activity counts only in its own fiscal quarter.
+    assert frame.filter(
+        pl.col("fiscal_quarter") != pl.col("month").map_elements(fiscal_quarter, pl.String)
+    ).is_empty()
+    # The underspent quarter: about 60 % spent at its close, without cancelled activities.
+    under = home.anomaly("marketing_underspend")
+    closing = frame.filter(
+        (pl.col("_folder") == under["month"])
+        & (pl.col("partner_id") == under["partner_id"])
+        & (pl.col("status") != "cancelled")
+    )
+    share = closing.get_column("spent_usd").sum() / closing.get_column("budget_usd").sum()
+    assert 0.5 <= share < 0.75
+    # Every other partner closes every quarter above the threshold.
+    closes = frame.filter(
+        pl.col("month").is_in([m for m in home.summary.months if m[5:] in ("03", "06", "09", "12")])
+        & (pl.col("status") != "cancelled")
+    )
+    shares = closes.group_by("partner_id", "month").agg(
+        (pl.col("spent_usd").sum() / pl.col("budget_usd").sum()).alias("share")
+    )
+    low = shares.filter(pl.col("share") < 0.75)
+    assert low.select("partner_id", "month").rows() == [(under["partner_id"], under["month"])]
+    # The one done activity without approved proof more than 30 days after its end.
+    poe = home.anomaly("poe_missing")
+    ends = frame.filter(pl.col("_folder") == END).with_columns(
+        days=(pl.lit(dt.date(2026, 10, 31)) - pl.col("end_date").str.to_date()).dt.total_days()
+    )
+    overdue = ends.filter(
+        (pl.col("status") == "done") & (pl.col("poe_status") != "approved") & (pl.col("days") > 30)
+    )
+    assert overdue.select("partner_id", "country", "days").rows() == [
+        (poe["partner_id"], poe["country"], 45)
+    ]
+    # The commentary says why the quarter was underspent, and leaves the proof to be written.
+    text = (home.root / "commentary" / under["month"] / f"{under['partner_id']}.md").read_text()
+    assert "## Flag: marketing_underspend partner" in text
+    assert "closed under budget" in text
+    text = (home.root / "commentary" / END / f"{poe['partner_id']}.md").read_text()
+    assert "approval still pending" in text and "## Flag: poe_missing" not in text
 
 
 def test_without_commentary(tmp_path: Path) -> None:

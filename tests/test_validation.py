@@ -53,6 +53,7 @@ ADVICE = {
     "unique_key": "send each key once per delivery and deliver again",
     "required_column": "add the column to the header and deliver again",
     "row_count": "deliver the full month",
+    "text_length": "shorten or fill in the text and deliver again",
 }
 #: For required_columns: the contract column each feed's broken file leaves out.
 DROPPED_COLUMN = {
@@ -60,6 +61,7 @@ DROPPED_COLUMN = {
     "windows_share": "sku",
     "premium_mix": "edition",
     "attach_rate": "product",
+    "marketing": "activity",
 }
 #: Expectations tests/test_feeds.py already breaks the same way, asserting the exact sentence
 #: (file, row, column, value), the quarantine copy and its errors.json, landing untouched and
@@ -81,6 +83,15 @@ COVERED_BY_VALUE_CASES: dict[tuple[str, str], tuple[str, str]] = {
     ("premium_mix", "license_revenue_usd_non_negative"): ("license_revenue_usd", "-10.5"),
     ("attach_rate", "base_units_not_null"): ("base_units", ""),
     ("attach_rate", "product_in_set"): ("product", "teams"),
+    ("marketing", "partner_id_in_reference"): ("partner_id", "zeta"),
+    ("marketing", "activity_id_length"): ("activity_id", "A" * 65),
+    ("marketing", "activity_not_null"): ("activity", ""),
+    ("marketing", "activity_length"): ("activity", "X" * 201),
+    ("marketing", "kind_in_set"): ("kind", "webinar"),
+    ("marketing", "country_in_reference"): ("country", "XX"),
+    ("marketing", "spent_usd_non_negative"): ("spent_usd", "-5.5"),
+    ("marketing", "status_in_set"): ("status", "closed"),
+    ("marketing", "poe_status_in_set"): ("poe_status", "pending"),
 }
 #: tests/test_feeds.py::test_attached_units_above_base_units_is_rejected: exact sentence,
 #: check failed, quarantine copy and errors.json, nothing loaded.

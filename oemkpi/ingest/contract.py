@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-ColumnType = Literal["month", "text", "int", "number"]
+ColumnType = Literal["month", "text", "int", "number", "date"]
 
 PARTNER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
@@ -22,8 +22,13 @@ OS_FAMILIES = ("windows", "chromeos", "linux", "freedos", "other")
 EDITIONS = ("home", "pro", "pro_workstation", "education", "other")
 PRICE_BANDS = ("entry", "mainstream", "premium")
 PRODUCTS = ("office", "windows_server")
+MARKETING_KINDS = ("jma", "launch", "campaign", "event", "training", "other")
+MARKETING_STATUSES = ("planned", "running", "done", "cancelled")
+POE_STATUSES = ("none", "submitted", "approved", "rejected")
 
 SKU_MAX_LENGTH = 64
+ACTIVITY_ID_MAX_LENGTH = 64
+ACTIVITY_MAX_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -38,9 +43,13 @@ class Column:
 
     @property
     def sql_type(self) -> str:
-        return {"month": "varchar", "text": "varchar", "int": "bigint", "number": "double"}[
-            self.type
-        ]
+        return {
+            "month": "varchar",
+            "text": "varchar",
+            "int": "bigint",
+            "number": "double",
+            "date": "date",
+        }[self.type]
 
 
 def _keys(*extra: Column) -> tuple[Column, ...]:
@@ -55,11 +64,16 @@ def _keys(*extra: Column) -> tuple[Column, ...]:
 
 @dataclass(frozen=True)
 class Feed:
-    """A monthly feed: its name and columns in contract order."""
+    """A monthly feed: its name and columns in contract order.
+
+    An ``optional`` feed (marketing, SPEC section 9) may be left out of a month: not
+    delivering it is neither late nor missing, and no partner is missing from it.
+    """
 
     name: str
     columns: tuple[Column, ...]
     description: str
+    optional: bool = False
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -119,10 +133,33 @@ FEEDS: dict[str, Feed] = {
             ),
             "Office and Windows Server attach: base units, attached units, sell-thru.",
         ),
+        Feed(
+            "marketing",
+            (
+                Column("month", "month", key=True),
+                Column("partner_id", "text", key=True),
+                Column("activity_id", "text", key=True),
+                Column("activity", "text"),
+                Column("kind", "text", domain=MARKETING_KINDS),
+                # Empty: the activity covers all the partner's countries.
+                Column("country", "text", nullable=True),
+                Column("fiscal_quarter", "text"),
+                Column("budget_usd", "number"),
+                Column("spent_usd", "number"),
+                Column("status", "text", domain=MARKETING_STATUSES),
+                Column("poe_status", "text", domain=POE_STATUSES),
+                Column("end_date", "date", nullable=True),
+            ),
+            "Co-marketing activities (JMA, launches, campaigns) with budget, spend and proof "
+            "of execution, each as of the delivery's month; an optional feed.",
+            optional=True,
+        ),
     )
 }
 
 FEED_NAMES: tuple[str, ...] = tuple(FEEDS)
+#: Feeds a month may go without (SPEC section 9): never late, never missing.
+OPTIONAL_FEEDS: tuple[str, ...] = tuple(name for name, feed in FEEDS.items() if feed.optional)
 
 
 def get_feed(name: str) -> Feed:

@@ -299,6 +299,9 @@ _RULE_TEXT = {
 def _what(spec: Expectation, month: str) -> str:
     if spec.rule == "month":
         return f"is not the delivery's month {month}"
+    if spec.rule == "text_length":
+        low, high = spec.kwargs.get("min_value"), spec.kwargs.get("max_value")
+        return f"is not {low}-{high} characters long"
     if spec.rule == "in_set":
         allowed = spec.kwargs.get("value_set")
         return f"is not one of {', '.join(allowed) if isinstance(allowed, list) else allowed}"

@@ -1,7 +1,8 @@
 """How a delivered text value becomes a typed value: one rule table for both ways in.
 
 Every file is read as text. A contract column's type (``month``, ``int``,
-``number``, ``text``; the SKU has a rule of its own) says which text it takes,
+``number``, ``date``, ``text``; a few text columns have a rule of their own in
+:data:`COLUMN_RULES`) says which text it takes,
 how that text is typed, and what is wrong with text it does not take. Both ways
 a delivery comes in are generated from :data:`TYPE_RULES`, so they cannot
 disagree:
@@ -30,6 +31,9 @@ WHOLE_NUMBER = r"-?[0-9]+(\.0+)?"
 # A month cell may also be a date on the first of the month (XLSX/Parquet dates).
 MONTH_VALUE = r"[0-9]{4}-(0[1-9]|1[0-2])(-01([ T]00:00:00(\.0+)?)?)?"
 CONTROL_CHAR = r"[\x00-\x1f\x7f]"
+# A day as YYYY-MM-DD; XLSX and Parquet dates arrive as that day at midnight.
+DATE_VALUE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00:00(\.0+)?)?"
+FISCAL_QUARTER_VALUE = r"FY[0-9]{2}-Q[1-4]"
 
 #: What each rule says about a value it rejects (the first half of a problem sentence).
 WHAT: dict[str, str] = {
@@ -38,6 +42,10 @@ WHAT: dict[str, str] = {
     "integer": "is not a whole number",
     "out_of_range": "is too large",
     "sku": "contains a control character",
+    "printable": "contains a control character (a line break, tab or similar)",
+    "date": "is not a date in the form YYYY-MM-DD",
+    "no_such_day": "is not a day of the calendar",
+    "fiscal_quarter": "is not a fiscal quarter in the form FY27-Q2",
 }
 
 
@@ -56,9 +64,11 @@ class TypeRule:
     typed: str = "{v}"
     can_overflow: bool = False
     forbidden: tuple[tuple[str, str], ...] = ()
+    #: The rule that names text of the right shape that still has no typed value.
+    overflow_rule: str = "out_of_range"
 
 
-#: The rule of each column type; the SKU column follows :data:`SKU_RULE` instead.
+#: The rule of each column type; the columns of :data:`COLUMN_RULES` follow their own.
 TYPE_RULES: dict[str, TypeRule] = {
     "month": TypeRule(shapes=(("month", MONTH_VALUE),), typed="left({v}, 7)"),
     "int": TypeRule(
@@ -71,9 +81,25 @@ TYPE_RULES: dict[str, TypeRule] = {
         typed="case when isfinite(try_cast({v} as double)) then try_cast({v} as double) end",
         can_overflow=True,
     ),
+    "date": TypeRule(
+        shapes=(("date", DATE_VALUE),),
+        typed="try_cast(left({v}, 10) as date)",
+        can_overflow=True,
+        overflow_rule="no_such_day",
+    ),
     "text": TypeRule(),
 }
 SKU_RULE = TypeRule(forbidden=(("sku", CONTROL_CHAR),))
+PRINTABLE_RULE = TypeRule(forbidden=(("printable", CONTROL_CHAR),))
+
+#: Text columns with a rule of their own, by column name (the same name means the same
+#: thing in every feed). Their lengths are the suites' to judge.
+COLUMN_RULES: dict[str, TypeRule] = {
+    "sku": SKU_RULE,
+    "activity_id": PRINTABLE_RULE,
+    "activity": PRINTABLE_RULE,
+    "fiscal_quarter": TypeRule(shapes=(("fiscal_quarter", FISCAL_QUARTER_VALUE),)),
+}
 
 #: What the clean load writes where it meets a value it would not take: the insert
 #: fails, its transaction is rolled back and the delivery goes the diagnosing way.
@@ -81,7 +107,7 @@ NOT_CLEAN = "error('oemkpi: not clean')"
 
 
 def rule_of(col: Column) -> TypeRule:
-    return SKU_RULE if col.name == "sku" else TYPE_RULES[col.type]
+    return COLUMN_RULES.get(col.name) or TYPE_RULES[col.type]
 
 
 def _full_match(name: str, pattern: str) -> str:
@@ -114,7 +140,7 @@ def problem_conditions(col: Column) -> list[tuple[str, str]]:
         out.append((" and ".join([*earlier, f"not {_full_match(name, pattern)}"]), rule_id))
     if rule.can_overflow:
         shape = _full_match(name, rule.shapes[-1][1])
-        out.append((f"{shape} and {_typed(rule, name)} is null", "out_of_range"))
+        out.append((f"{shape} and {_typed(rule, name)} is null", rule.overflow_rule))
     for rule_id, pattern in rule.forbidden:
         out.append((f"regexp_matches({name}, '{pattern}')", rule_id))
     return out

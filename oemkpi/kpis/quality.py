@@ -7,7 +7,7 @@ from datetime import date
 
 import duckdb
 
-from oemkpi.ingest.contract import FEED_NAMES
+from oemkpi.ingest.contract import FEED_NAMES, OPTIONAL_FEEDS
 from oemkpi.months import add_months, month_start
 from oemkpi.warehouse import sql, transaction
 
@@ -47,7 +47,12 @@ def record_quality(
             con.execute(sql(f"quality/delete_{table}_month"), {"month": month})
         con.execute(
             sql("quality/insert_feed_status_month"),
-            {"month": month, "feeds": list(FEED_NAMES), "late": late},
+            {
+                "month": month,
+                "feeds": list(FEED_NAMES),
+                "optional": list(OPTIONAL_FEEDS),
+                "late": late,
+            },
         )
         con.execute(
             sql("quality/insert_missing_partner_data_month"),

@@ -1,6 +1,7 @@
 """Red-flag thresholds (reference/red_flags.yaml over built-in defaults) and evaluation.
 
-The rules themselves are SQL (``sql/kpis/insert_red_flags_month.sql``); this module
+The rules themselves are SQL (``sql/kpis/insert_red_flags_month.sql``, and
+``insert_marketing_flags_month.sql`` for the marketing rules of SPEC section 9); this module
 reads and checks the thresholds, converts points to fractions, and runs it.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,13 @@ import yaml
 
 from oemkpi.errors import OemkpiError
 from oemkpi.kpis.definitions import VOLUME_KPIS, kpi_labels
-from oemkpi.months import DEFAULT_FY_START_MONTH, elapsed_share
+from oemkpi.months import (
+    DEFAULT_FY_START_MONTH,
+    add_months,
+    elapsed_share,
+    month_start,
+    quarter_months,
+)
 from oemkpi.warehouse import first_row, sql, transaction
 
 #: Stable rule ids (SPEC section 4); reports and other tools rely on them.
@@ -28,6 +36,8 @@ RULES = (
     "competitive_loss",
     "data_quality",
     "missing_partner_data",
+    "marketing_underspend",
+    "poe_missing",
 )
 
 
@@ -46,6 +56,10 @@ class Thresholds:
     competitive_loss_min_prior_units: float = 1000
     reconciliation_tolerance: float = 0.02
     assortment_min_units: float = 100
+    marketing_min_spent_share: float = 0.75
+    marketing_high_spent_share: float = 0.5
+    poe_after_days: float = 30
+    poe_high_after_days: float = 60
 
 
 #: Where each threshold lives in red_flags.yaml: (section, key).
@@ -61,14 +75,21 @@ YAML_KEYS: dict[str, tuple[str, str]] = {
     "competitive_loss_min_prior_units": ("competitive_loss", "min_prior_units"),
     "reconciliation_tolerance": ("data_quality", "reconciliation_tolerance"),
     "assortment_min_units": ("assortment", "min_units"),
+    "marketing_min_spent_share": ("marketing_underspend", "min_spent_share"),
+    "marketing_high_spent_share": ("marketing_underspend", "high_below_spent_share"),
+    "poe_after_days": ("poe_missing", "after_days"),
+    "poe_high_after_days": ("poe_missing", "high_after_days"),
 }
 
 
 #: The values a threshold may take, by the unit its name ends in: points are percentage
-#: points, units are counts of devices (up to a trillion), the rest are fractions.
+#: points, units are counts of devices (up to a trillion), shares are fractions of a
+#: budget, days are days (up to ten years), the rest are fractions.
 _RANGES: dict[str, tuple[float, float]] = {
     "_pts": (0.0, 100.0),
     "_units": (0.0, 1e12),
+    "_share": (0.0, 1.0),
+    "_days": (0.0, 3650.0),
     "forecast_min_attainment": (0.0, 10.0),
     "reconciliation_tolerance": (0.0, 1.0),
 }
@@ -163,6 +184,22 @@ def threshold_parameters(t: Thresholds) -> dict[str, Any]:
     }
 
 
+def marketing_flag_parameters(
+    t: Thresholds, month: str, fy_start_month: int = DEFAULT_FY_START_MONTH
+) -> dict[str, Any]:
+    """The bound parameters of ``insert_marketing_flags_month.sql``: thresholds, whether
+    ``month`` closes its fiscal quarter, and its last day."""
+    return {
+        "month": month,
+        "quarter_closes": quarter_months(month, fy_start_month)[-1] == month,
+        "month_end": month_start(add_months(month, 1)) - timedelta(days=1),
+        "min_spent_share": t.marketing_min_spent_share,
+        "high_spent_share": t.marketing_high_spent_share,
+        "poe_days": t.poe_after_days,
+        "poe_high_days": t.poe_high_after_days,
+    }
+
+
 def evaluate_red_flags(
     con: duckdb.DuckDBPyConnection,
     month: str,
@@ -182,7 +219,15 @@ def evaluate_red_flags(
     with transaction(con):
         con.execute(sql("kpis/delete_red_flags_month"), {"month": month})
         (fired,) = first_row(con, sql("kpis/insert_red_flags_month"), params)
-    return int(fired)
+        (marketing,) = first_row(
+            con,
+            sql("kpis/insert_marketing_flags_month"),
+            {
+                **marketing_flag_parameters(thresholds, month, fy_start_month),
+                "partner_ids": partner_ids,
+            },
+        )
+    return int(fired) + int(marketing)
 
 
 def threshold_names() -> list[str]:

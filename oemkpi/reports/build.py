@@ -21,6 +21,7 @@ from oemkpi.reports.data import MonthData
 from oemkpi.reports.drivers import drivers_by_partner
 from oemkpi.reports.export import build_export
 from oemkpi.reports.flags import flag_groups, orphan_flag_notes
+from oemkpi.reports.marketing import marketing_section
 from oemkpi.reports.model import (
     AssortmentItem,
     Commentary,
@@ -182,7 +183,10 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
     names = data.country_names
     cell_rows = data.rows("select_partner_cells", pid)
     drivers = drivers_by_partner(cell_rows)
-    export = build_export(data, pid, drivers)
+    marketing = marketing_section(
+        data.rows("select_partner_marketing", pid), month, data.fy_start_month
+    )
+    export = build_export(data, pid, drivers, marketing)
     flags = [RedFlag(**r) for r in data.rows("select_partner_red_flags", pid)]
     targets = quarter_targets(data.rows("select_partner_targets", pid))
     previous_quarter = fiscal_quarter(
@@ -247,6 +251,7 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
             feeds=data.feeds,
             forecast_rows=forecast_rows,
             fiscal_quarter=data.fiscal_quarter,
+            marketing=marketing,
         )
     )
     groups = flag_groups(flags, commentary, names, by_name, competitive)
@@ -332,4 +337,5 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
         missing_feeds=[r["feed"] for r in data.rows("select_partner_missing_feeds", pid)],
         export=export,
         quarter_end=quarter_months(month, data.fy_start_month)[-1] == month,
+        marketing=marketing,
     )

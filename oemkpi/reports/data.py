@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from oemkpi.ingest.contract import FEED_NAMES
+from oemkpi.ingest.contract import FEED_NAMES, OPTIONAL_FEEDS
 from oemkpi.months import (
     DEFAULT_FY_START_MONTH,
     add_months,
@@ -123,6 +123,7 @@ def _partner_rows(
         "select_partner_trend": {"first": first, "last": month},
         "select_partner_os_trend": {"first": first, "last": month},
         "select_partner_targets": {"quarters": report_quarters(month, fy_start_month)},
+        "select_partner_marketing": {"month": month},
     }
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for name, values in params.items():
@@ -153,7 +154,11 @@ def load_month(
     for feed in FEED_NAMES:
         state = states.get(feed)
         if state is None:
-            feeds.append(FeedState(feed, "missing", 0, 0, 0, None))
+            # An optional feed may go undelivered; any other feed is missing.
+            if feed in OPTIONAL_FEEDS:
+                feeds.append(FeedState(feed, "not_delivered", 0, 0, 0, None))
+            else:
+                feeds.append(FeedState(feed, "missing", 0, 0, 0, None))
             continue
         feeds.append(
             FeedState(

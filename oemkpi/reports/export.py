@@ -1,8 +1,9 @@
 """The JSON export of one partner's month (SPEC section 5, schema_version 1).
 
 Fields are only ever added: ``kpis.<ratio kpi>.mom_drivers`` (rate and mix, SPEC
-section 4) and ``competitive_watch`` (every SKU that went from Windows to another OS
-family this month) came after the first version.
+section 4), ``competitive_watch`` (every SKU that went from Windows to another OS
+family this month) and ``marketing`` (the quarter's co-marketing, SPEC section 9,
+``null`` without marketing data) came after the first version.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from oemkpi.kpis.definitions import KPIS
 from oemkpi.reports.data import MonthData
 from oemkpi.reports.drivers import RATIO_PARTS, Drivers
+from oemkpi.reports.marketing import MarketingSection
 
 SCHEMA_VERSION = 1
 KPI_FIELDS = ("value", "prior_month", "prior_year", "mom_change", "yoy_change", "qtd", "target")
@@ -30,10 +32,14 @@ ASSORTMENT_FIELDS = (
 
 
 def build_export(
-    data: MonthData, partner_id: str, drivers: dict[str, Drivers | None]
+    data: MonthData,
+    partner_id: str,
+    drivers: dict[str, Drivers | None],
+    marketing: MarketingSection | None = None,
 ) -> dict[str, Any]:
     """The JSON export for one partner and month; ``drivers`` from
-    :func:`oemkpi.reports.drivers.drivers_by_partner`."""
+    :func:`oemkpi.reports.drivers.drivers_by_partner`, ``marketing`` from
+    :func:`oemkpi.reports.marketing.marketing_section`."""
     by_kpi = {r["kpi"]: r for r in data.rows("select_partner_kpis", partner_id)}
     kpis: dict[str, dict[str, Any]] = {}
     for kpi in KPIS:
@@ -82,6 +88,7 @@ def build_export(
             for f in data.feeds
         },
         "competitive_watch": watch,
+        "marketing": marketing.export() if marketing is not None else None,
     }
 
 

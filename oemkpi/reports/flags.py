@@ -106,7 +106,19 @@ def _what(
                 )
             parts.append(part)
         return "; ".join(parts) + "."
+    if rule in _MARKETING_WHAT:
+        # Activity names are the partner's words: told as they are, never rewritten.
+        return " ".join(_MARKETING_WHAT[rule](f) for f in flags)
     return " ".join(plain_message(f.message, names) for f in flags)
+
+
+_MARKETING_WHAT: dict[str, Callable[[RedFlag], str]] = {
+    "marketing_underspend": lambda f: (
+        f"The quarter closes with {pct(f.value, 0)} of the co-marketing budget spent "
+        f"(the flag is raised below {pct(f.threshold, 0)})."
+    ),
+    "poe_missing": lambda f: f.message,
+}
 
 
 def flag_groups(
@@ -174,6 +186,13 @@ _FLAG_WORDS: dict[str, Callable[[RedFlag, Mapping[str, str]], str]] = {
     ),
     "competitive_loss": lambda f, n: (
         f"a Windows SKU in {n.get(f.scope, f.scope)} moved to another OS"
+    ),
+    "marketing_underspend": lambda f, n: (
+        f"only {pct(f.value, 0)} of the quarter's co-marketing budget was spent"
+    ),
+    "poe_missing": lambda f, n: (
+        f"a finished marketing activity has no approved proof of execution after "
+        f"{num(f.value)} days"
     ),
     "data_quality": lambda f, n: (
         f"the {feed_name(f.feed)} feed is not usable"

@@ -3,7 +3,8 @@
 Headline KPIs with MoM, YoY and where each stands against its target, revenue, red
 flags by rule and country, the competitive losses of every partner, totals over all
 partners, whose commentary is still to be written, and in a quarter's last month the
-quarter-close scoreboard. It names partners side by side: it is for the regional
+quarter-close scoreboard, and each partner's co-marketing budget and spent. It names
+partners side by side: it is for the regional
 team, not for partners.
 """
 
@@ -114,6 +115,7 @@ def build_index(
                     (commentary.marketing, commentary.account_plan, commentary.best_practices)
                 ),
                 flags_unexplained=sum(g.note is None or not g.note.why for g in report.flag_groups),
+                marketing=report.marketing,
                 **files[report.partner.partner_id],
             )
         )

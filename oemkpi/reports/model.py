@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from oemkpi.reference import Partner
+from oemkpi.reports.marketing import MarketingSection
 
 KpiKind = Literal["ratio", "volume"]
 TargetStatus = Literal["on_track", "at_risk", "met", "missed", "no_target", "unavailable"]
@@ -195,7 +196,7 @@ class Table:
 @dataclass(frozen=True)
 class FeedState:
     feed: str
-    status: Literal["loaded", "rejected", "missing", "late"]
+    status: Literal["loaded", "rejected", "missing", "late", "not_delivered"]
     rows: int
     problems: int
     checks_failed: int
@@ -271,6 +272,7 @@ class MonthlyReport:
     missing_feeds: list[str]  # feeds delivered without rows for this partner
     export: dict[str, Any]  # the JSON export (SPEC section 5, schema_version 1)
     quarter_end: bool = False  # the month closes its fiscal quarter
+    marketing: MarketingSection | None = None  # the quarter's co-marketing activities
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,7 @@ class IndexRow:
     html: str  # file name of the partner's HTML report, relative to the index
     markdown: str
     json: str
+    marketing: MarketingSection | None = None  # the quarter's co-marketing, None without data
 
 
 @dataclass(frozen=True)

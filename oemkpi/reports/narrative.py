@@ -18,6 +18,7 @@ from oemkpi.formats import compact, pct, size_pts, size_rel, usd
 from oemkpi.months import add_months, month_label
 from oemkpi.reports import drivers as d
 from oemkpi.reports.flags import country_clause, flag_cause
+from oemkpi.reports.marketing import MarketingSection
 from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFigure, RedFlag
 from oemkpi.reports.targets import closed_status, exact_gap, exact_pct
 from oemkpi.reports.words import (
@@ -86,6 +87,7 @@ class Facts:
     feeds: Sequence[FeedState]
     forecast_rows: Sequence[ForecastRow] = ()
     fiscal_quarter: str = ""
+    marketing: MarketingSection | None = None
 
 
 def summary_sentences(facts: Facts) -> list[str]:
@@ -99,6 +101,9 @@ def summary_sentences(facts: Facts) -> list[str]:
     quarter = _quarter(facts)
     if quarter:
         middle.append(quarter)
+    marketing = _marketing(facts)
+    if marketing:
+        middle.append(marketing)
     already = set().union(*(s.tells for s in middle))
     movers = [s for s in (_mover(facts, kpi, already) for kpi in _SALIENCE) if s is not None]
     movers.sort(key=lambda s: -s.rank)
@@ -424,6 +429,40 @@ def _quarter(facts: Facts) -> Sentence | None:
             )
         parts.append(part)
     return Sentence("Quarter to date, " + join_words(parts) + ".", 300, gaps)
+
+
+def _marketing(facts: Facts) -> Sentence | None:
+    """The co-marketing flags in one sentence: an underspent quarter and the finished
+    activities still without approved proof of execution, named."""
+    flags = [f for f in facts.flags if f.rule in ("marketing_underspend", "poe_missing")]
+    if not flags:
+        return None
+    parts = []
+    under = next((f for f in flags if f.rule == "marketing_underspend"), None)
+    if under is not None:
+        part = (
+            f"{facts.fiscal_quarter or 'the quarter'} closes with {pct(under.value, 0)} of the "
+            "co-marketing budget spent"
+        )
+        if facts.marketing is not None:
+            part += f" ({usd(facts.marketing.spent_usd)} of {usd(facts.marketing.budget_usd)})"
+        parts.append(part)
+    poe = [f for f in flags if f.rule == "poe_missing"]
+    if poe:
+        names = (
+            {a.activity_id: a.activity for a in facts.marketing.activities}
+            if facts.marketing
+            else {}
+        )
+        named = list(dict.fromkeys(names.get(f.sku or "", f.sku or "") for f in poe))
+        shown = join_words(named[:3] + ([f"{len(named) - 3} more"] if len(named) > 3 else []))
+        verb = "lacks" if len(poe) == 1 else "lack"
+        parts.append(
+            f"{plural(len(poe), 'finished activity', 'finished activities')} still {verb} "
+            f"approved proof of execution ({shown})"
+        )
+    text = "Co-marketing: " + "; ".join(parts) + "."
+    return Sentence(text, 400, {id(f) for f in flags})
 
 
 def _missed(f: KpiFigure) -> str:

@@ -6,7 +6,8 @@ its KPIs over those countries only (ratios of sums, MoM and YoY over the same
 countries, :file:`sql/reports/select_region_kpis.sql`), its red flags scoped to those
 countries and its assortment wins and losses there; for partners homed in the
 region (partners.csv's ``region``) also the partner-level flags, the escalations
-from commentary and the data-quality status. It names partners side by side: it is
+from commentary, the quarter's co-marketing spend against budget and the
+data-quality status. It names partners side by side: it is
 for the regional team, never sent to a PAM. The same model gives the regional early
 warnings (:mod:`oemkpi.delivery.messages`).
 """
@@ -25,6 +26,7 @@ from oemkpi.months import add_months, month_label
 from oemkpi.reference import Partner, Reference, region_file_name
 from oemkpi.reports.data import MonthData
 from oemkpi.reports.export import ASSORTMENT_FIELDS
+from oemkpi.reports.marketing import marketing_section
 from oemkpi.reports.model import AssortmentItem, Commentary, FeedState, RedFlag
 from oemkpi.reports.render import environment, tidy_markdown
 from oemkpi.warehouse import sql
@@ -65,7 +67,7 @@ class RegionPartner:
     assortment: list[AssortmentItem]  # wins and losses in the region's countries
     escalations: str | None  # commentary "## Escalations"; homed partners only
     missing_feeds: list[str]  # delivered feeds without rows for the partner
-    #: Marketing spend against budget (SPEC section 9): filled by :func:`marketing_for`.
+    #: Marketing spend against budget (SPEC section 9), homed partners only: :func:`marketing_for`.
     marketing: dict[str, Any] | None
 
 
@@ -112,13 +114,21 @@ class RegionPack:
         ]
 
 
-def marketing_for(partner_id: str, month: str) -> dict[str, Any] | None:
-    """The partner's marketing spend against budget for the pack (SPEC section 9).
-
-    The one place the marketing feed joins the regional pack; ``None`` until that feed
-    is wired in, which the JSON shows as ``"marketing": null``."""
-    del partner_id, month
-    return None
+def marketing_for(data: MonthData, partner_id: str) -> dict[str, Any] | None:
+    """The partner's co-marketing spend against budget in the month's fiscal quarter (SPEC
+    section 9), as the pack shows it; ``None`` without marketing data (JSON ``null``)."""
+    section = marketing_section(
+        data.rows("select_partner_marketing", partner_id), data.month, data.fy_start_month
+    )
+    if section is None:
+        return None
+    return {
+        "fiscal_quarter": section.fiscal_quarter,
+        "budget_usd": section.budget_usd,
+        "spent_usd": section.spent_usd,
+        "spent_share": section.spent_share,
+        "elapsed_share": section.elapsed_share,
+    }
 
 
 def _region_kpis(
@@ -182,7 +192,7 @@ def build_region_packs(
                     missing_feeds=[
                         r["feed"] for r in data.rows("select_partner_missing_feeds", pid)
                     ],
-                    marketing=marketing_for(pid, data.month),
+                    marketing=marketing_for(data, pid) if homed else None,
                 )
             )
         packs.append(

@@ -23,6 +23,7 @@ import jinja2
 from oemkpi.formats import change_text, kpi_change, kpi_value, num, pct, pts, rel, usd, when
 from oemkpi.months import month_label
 from oemkpi.packaged import packaged_dir
+from oemkpi.reports import marketing
 from oemkpi.reports import template_helpers as helpers
 from oemkpi.reports.index import SCOREBOARD_KPIS
 from oemkpi.reports.model import MonthIndex, MonthlyReport
@@ -77,6 +78,7 @@ def _globals() -> dict[str, Any]:
         "feed_name": feed_name,
         "scoreboard_kpis": SCOREBOARD_KPIS,
         **helpers.TEMPLATE_GLOBALS,
+        **marketing.TEMPLATE_GLOBALS,
     }
 
 

@@ -57,6 +57,7 @@ FEED_STATUS_TEXT = {
     "rejected": "✗ rejected",
     "late": "⚠ late",
     "missing": "✗ missing",
+    "not_delivered": "not delivered (optional)",
 }
 
 

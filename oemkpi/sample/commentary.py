@@ -48,6 +48,14 @@ _COE = (
 )
 
 
+def planted_in(result: Result, rule: str, partner_id: str, month: str) -> bool:
+    """Whether the sample planted ``rule`` for the partner in ``month``."""
+    return any(
+        a["rule"] == rule and a["partner_id"] == partner_id and a["month"] == month
+        for a in result.anomalies
+    )
+
+
 def write_commentary(plan: Plan, result: Result, writer: Writer) -> None:
     """PAM commentary for some partners in the last two months (plain Markdown)."""
     n_p = len(plan.partners)
@@ -63,11 +71,25 @@ def write_commentary(plan: Plan, result: Result, writer: Writer) -> None:
             partner = plan.partners[pi]
             k = pi + mi
             countries = ", ".join(c.name for c in plan.countries[pi % 3 : pi % 3 + 3])
+            underspend = planted_in(result, "marketing_underspend", partner.partner_id, month)
+            poe = planted_in(result, "poe_missing", partner.partner_id, month)
             parts = [
                 "## Marketing",
                 f"- {label}: " + _MARKETING[k % 4].format(countries=countries) + ".",
                 f"- Windows 11 refresh webinar for {partner.name} resellers; "
                 f"{300 + 40 * (k % 5)} sign-ups.",
+            ]
+            if underspend:
+                parts.append(
+                    "- The quarter's co-marketing closed under budget: the partner held back "
+                    "part of the retail co-op funds for next quarter's launch."
+                )
+            if poe:
+                parts.append(
+                    "- Partner summit: proof of execution submitted, approval still pending "
+                    "with the Marketing Manager."
+                )
+            parts += [
                 "",
                 "## Account plan",
                 "- " + _ACCOUNT_PLAN[k % 4].format(name=partner.name),
@@ -124,6 +146,16 @@ def write_commentary(plan: Plan, result: Result, writer: Writer) -> None:
                         "- " + _COE[i % 3],
                         "",
                     ]
+            if underspend:
+                parts += [
+                    "## Flag: marketing_underspend partner",
+                    "- Why: The partner held back part of the JMA retail co-op funds for next "
+                    "quarter's launch.",
+                    "- COE: The unspent funds are re-planned into next quarter's JMA; spend is "
+                    "reviewed monthly with the Marketing Manager.",
+                    f"- Owner: {partner.pam_name} with the Marketing Manager",
+                    "",
+                ]
             parts += [
                 "## Channel notes",
                 f"- Distributor inventory is at about {4 + k % 3} weeks, within the agreed range.",

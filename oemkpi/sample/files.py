@@ -102,6 +102,25 @@ class Writer:
                 self._xlsx(path, part, flavour, feed, month)
             del part
 
+    def write_frame(
+        self, plan: Plan, feed: str, month: str, name: str, frame: pl.DataFrame
+    ) -> None:
+        """Write one file of a delivery, its format by ``name``'s extension (dates in XLSX as
+        YYYY-MM-DD text, as a partner types them)."""
+        folder = self.home.landing_dir(feed, month)
+        self._delivery_files.setdefault(folder, set()).add(name)
+        self.landing_files += 1
+        path = folder / name
+        flavour = zlib.crc32(f"{feed}/{month}/{name}".encode())
+        if name.endswith(".csv"):
+            self._csv(path, frame, flavour, plan)
+        elif name.endswith(".parquet"):
+            self._parquet(path, frame)
+        else:
+            self._xlsx(
+                path, frame.with_columns(cs.date().dt.to_string("%Y-%m-%d")), flavour, feed, month
+            )
+
     def _csv(self, path: Path, frame: pl.DataFrame, flavour: int, plan: Plan) -> None:
         style = (flavour >> 4) % 4
         frame = frame.rename(

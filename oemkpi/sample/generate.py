@@ -21,6 +21,7 @@ from typing import Any
 from oemkpi.sample.cells import CellModel
 from oemkpi.sample.commentary import write_commentary
 from oemkpi.sample.files import Writer
+from oemkpi.sample.marketing import write_marketing
 from oemkpi.sample.months import generate_months
 from oemkpi.sample.plan import make_plan
 from oemkpi.sample.reference_files import write_reference
@@ -94,6 +95,8 @@ def write_sample_home(
     catalogue = SkuCatalogue.build(plan, model)
     writer = Writer(plan.home)
     result = generate_months(plan, model, catalogue, writer)
+    result.rows["marketing"], planted = write_marketing(plan, writer)
+    result.anomalies.extend(planted)
     write_reference(plan, result, writer)
     if commentary:
         write_commentary(plan, result, writer)

@@ -1,5 +1,6 @@
 -- The state of each feed for a month: its latest delivery's outcome, or missing / late
--- when nothing was delivered ($late: the due day of the following month has passed).
+-- when nothing was delivered ($late: the due day of the following month has passed);
+-- an optional feed ($optional) with nothing delivered is not_delivered, never late.
 insert into feed_status
 with feeds as (
     select unnest($feeds) as feed
@@ -40,6 +41,13 @@ in_force as (
         count(distinct partner_id)
     from attach_rate
     where month = $month
+    union all
+    select
+        'marketing',
+        count(*),
+        count(distinct partner_id)
+    from marketing
+    where month = $month
 )
 
 select
@@ -48,6 +56,7 @@ select
     case
         when l.status is not null then l.status
         when i.rows_in_force > 0 then 'loaded'
+        when list_contains($optional, f.feed) then 'not_delivered'
         when $late then 'late'
         else 'missing'
     end as status,
