@@ -196,7 +196,7 @@ def test_the_ui_sees_the_runs_and_their_events_over_graphql(
     assert "dagster-celery/queue" in tags
     assert not any(secret in run["runConfigYaml"] for secret in SECRETS)
     kinds = [e["__typename"] for e in events["logsForRun"]["events"]]
-    assert kinds.count("ExecutionStepSuccessEvent") == 10
+    assert kinds.count("ExecutionStepSuccessEvent") == 11  # deliveries included
     assert "RunSuccessEvent" in kinds
 
 
