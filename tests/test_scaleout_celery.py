@@ -222,7 +222,7 @@ def test_the_doctor_finds_every_server_and_both_workers(
         "ok       Celery broker",
         "ok       Celery workers",
     ]
-    assert "14 tables" in checks[4] and "1 runs" in checks[1]
+    assert "15 tables" in checks[4] and "1 runs" in checks[1]
     assert Workers.hostname("w1") in checks[6] and Workers.hostname("w2") in checks[6]
     assert not any(secret in done.stdout for secret in SECRETS)
 

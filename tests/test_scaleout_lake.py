@@ -102,7 +102,7 @@ def test_migrate_warehouse_moves_every_table_whole(tmp_path: Path, lake: Lake) -
     assert lines[1:-1] == [f"  {t}: {len(before[t])} rows" for t in TABLES]
     total = sum(len(rows) for rows in before.values())
     assert lines[-1] == (
-        f"Done: 14 tables, {total} rows, in one transaction. "
+        f"Done: 15 tables, {total} rows, in one transaction. "
         f"{root / 'warehouse.duckdb'} is unchanged: keep it as a backup, or delete it."
     )
     with lake_warehouse(lake, read_only=True) as con:
