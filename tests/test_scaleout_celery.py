@@ -196,7 +196,7 @@ def test_the_ui_sees_the_runs_and_their_events_over_graphql(
     assert "dagster-celery/queue" in tags
     assert not any(secret in run["runConfigYaml"] for secret in SECRETS)
     kinds = [e["__typename"] for e in events["logsForRun"]["events"]]
-    assert kinds.count("ExecutionStepSuccessEvent") == 10
+    assert kinds.count("ExecutionStepSuccessEvent") == 11  # deliveries included
     assert "RunSuccessEvent" in kinds
 
 
@@ -222,7 +222,7 @@ def test_the_doctor_finds_every_server_and_both_workers(
         "ok       Celery broker",
         "ok       Celery workers",
     ]
-    assert "16 tables" in checks[4] and "1 runs" in checks[1]
+    assert "17 tables" in checks[4] and "1 runs" in checks[1]
     assert Workers.hostname("w1") in checks[6] and Workers.hostname("w2") in checks[6]
     assert not any(secret in done.stdout for secret in SECRETS)
 

@@ -56,6 +56,7 @@ TABLES = [
     "missing_partner_data",
     "reconciliation",
     "red_flags",
+    "sent_messages",
     "marketing_quarter",
 ]
 
