@@ -28,41 +28,25 @@ Ctrl-C and SIGTERM while a step waits for a pool slot
     https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/execution/plan/active.py
 
 An SQLAlchemy engine per event written (SQLite instance)
-    ``SqliteEventLogStorage._connect`` builds an SQLAlchemy engine, connects, and
-    disposes of the engine for every connection it hands out, and it hands out one
-    to three per event: a month's run writes ~310 events, so building engines was
-    ~1.7 ms of the ~3.6 ms of CPU each event cost (bench/, a run's other work aside).
-    Each asset check event also asks ``has_table`` whether the index has the asset
-    check table (a schema migration check), building another engine and reading the
-    schema: 162 times a month. The replacements keep one engine per shard (database
-    file) and storage object, with the same ``NullPool``, busy timeout and first-use
-    ``_initdb``: each use still opens its own SQLite connection and transaction, so
-    what reaches the files is the same; and a table found once is known to be there
-    (a table missing is asked again each time, as before). Upstream code:
-    https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/storage/event_log/sqlite/sqlite_event_log.py
+    See :mod:`pipelines.sqlite_events`; put in force by :func:`apply_to_sqlite_event_log`
+    where an SQLite instance is opened (``pipelines.instance``), and by :func:`apply`
+    when Dagster's SQLite event log is imported already, so that loading the code
+    location does not import it (nor alembic and SQLAlchemy with it).
 """
 
 from __future__ import annotations
 
-import threading
+import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import dagster as dg
-import dagster._check as check
 from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.execution.plan.active import ActiveExecution
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
-    INDEX_SHARD_NAME,
-    SqliteEventLogStorage,
-)
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._utils.interrupts import check_captured_interrupt
-from sqlalchemy import create_engine
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
+
+#: Dagster's SQLite event log, imported only where an SQLite instance is used.
+SQLITE_EVENT_LOG = "dagster._core.storage.event_log.sqlite.sqlite_event_log"
 
 #: The Dagster minor version these workarounds were written against (uv.lock pins it).
 WRITTEN_FOR = "1.13"
@@ -70,12 +54,6 @@ WRITTEN_FOR = "1.13"
 #: Dagster's own method, kept to show the bug is still there (tests/test_dagster_patches.py).
 UPSTREAM_INTERVAL = InstanceConcurrencyContext.interval_to_next_pending_claim_check
 UPSTREAM_SLEEP = ActiveExecution.sleep_til_ready
-UPSTREAM_CONNECT = SqliteEventLogStorage._connect
-UPSTREAM_HAS_TABLE = SqliteEventLogStorage.has_table
-
-#: Engines kept per storage object: the index shard and the runs written lately.
-ENGINES_KEPT = 8
-_ENGINES_LOCK = threading.Lock()
 
 
 def seconds_to_next_claim_check(self: InstanceConcurrencyContext) -> float:
@@ -94,63 +72,30 @@ def sleep_til_ready_or_interrupted(self: ActiveExecution) -> None:
         raise DagsterExecutionInterruptedError("Interrupted while waiting for a pool slot.")
 
 
-@contextmanager
-def connect_with_kept_engine(self: SqliteEventLogStorage, shard: str) -> Iterator[Connection]:
-    """Dagster's ``_connect`` (one connection and transaction on ``shard``'s database),
-    with the shard's engine built once instead of for every connection."""
-    with self._db_lock:
-        check.str_param(shard, "shard")
-        engine = _kept_engine(self, shard)
-        if shard not in self._initialized_dbs:
-            self._initdb(engine)
-            self._initialized_dbs.add(shard)
-        with engine.connect() as conn, conn.begin():
-            yield conn
-
-
-def has_table_remembered(self: SqliteEventLogStorage, table_name: str) -> bool:
-    """Dagster's ``has_table`` on the index shard, answered from memory once the table
-    was found (tables are created by migrations, never dropped while a run writes)."""
-    found: set[str] = self.__dict__.setdefault("_oemkpi_tables", set())
-    if table_name in found:
-        return True
-    engine = _kept_engine(self, INDEX_SHARD_NAME)
-    with engine.connect() as conn:
-        there = bool(engine.dialect.has_table(conn, table_name))
-    if there:
-        found.add(table_name)
-    return there
-
-
-def _kept_engine(self: SqliteEventLogStorage, shard: str) -> Engine:
-    """The storage's engine for ``shard``, built on first use; the newest few are kept."""
-    with _ENGINES_LOCK:  # not the storage's own lock: has_table may run while it is held
-        engines: dict[str, Engine] = self.__dict__.setdefault("_oemkpi_engines", {})
-        engine = engines.pop(shard, None)  # popped and put back: the newest is last
-        if engine is None:
-            engine = create_engine(
-                self.conn_string_for_shard(shard),
-                poolclass=NullPool,
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-            )
-        engines[shard] = engine
-        while len(engines) > ENGINES_KEPT:
-            engines.pop(next(iter(engines)))
-        return engine
-
-
 def apply() -> None:
     """Put every workaround in force; refuse a Dagster they were not written for."""
+    _refuse_other_versions()
+    InstanceConcurrencyContext.interval_to_next_pending_claim_check = seconds_to_next_claim_check  # type: ignore[method-assign]
+    ActiveExecution.sleep_til_ready = sleep_til_ready_or_interrupted  # type: ignore[method-assign]
+    if SQLITE_EVENT_LOG in sys.modules:
+        apply_to_sqlite_event_log()
+
+
+def apply_to_sqlite_event_log() -> None:
+    """Put :mod:`pipelines.sqlite_events` in force (imports Dagster's SQLite event log)."""
+    _refuse_other_versions()
+    from pipelines import sqlite_events
+
+    sqlite_events.apply()
+
+
+def _refuse_other_versions() -> None:
     minor = ".".join(dg.__version__.split(".")[:2])
     if minor != WRITTEN_FOR:
         raise RuntimeError(
             f"pipelines/dagster_patches.py was written for Dagster {WRITTEN_FOR}.x, not "
             f"{dg.__version__}; check whether each workaround is still needed, then update it."
         )
-    InstanceConcurrencyContext.interval_to_next_pending_claim_check = seconds_to_next_claim_check  # type: ignore[method-assign]
-    ActiveExecution.sleep_til_ready = sleep_til_ready_or_interrupted  # type: ignore[method-assign]
-    SqliteEventLogStorage._connect = connect_with_kept_engine  # type: ignore[method-assign]
-    SqliteEventLogStorage.has_table = has_table_remembered  # type: ignore[method-assign]
 
 
 def in_force() -> bool:
@@ -159,6 +104,10 @@ def in_force() -> bool:
         InstanceConcurrencyContext.interval_to_next_pending_claim_check
         is seconds_to_next_claim_check
         and ActiveExecution.sleep_til_ready is sleep_til_ready_or_interrupted
-        and SqliteEventLogStorage._connect is connect_with_kept_engine
-        and SqliteEventLogStorage.has_table is has_table_remembered
-    )
+    ) and (SQLITE_EVENT_LOG not in sys.modules or _sqlite_in_force())
+
+
+def _sqlite_in_force() -> bool:
+    from pipelines import sqlite_events
+
+    return sqlite_events.in_force()
