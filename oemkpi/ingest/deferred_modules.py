@@ -74,5 +74,5 @@ def load(stand_in: DeferredModule) -> types.ModuleType:
             sys.modules[name] = stand_in
             raise
         stand_in.__dict__.update(real.__dict__)
-        stand_in.__class__ = types.ModuleType  # no more loading: it is the module's copy now
+        stand_in.__class__ = types.ModuleType  # type: ignore[assignment]  # a plain copy now
         return real
