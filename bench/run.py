@@ -9,7 +9,11 @@ For each size it builds (or reuses) a sample data home under
   with ``DAGSTER_HOME=H/dagster`` (emptied first, like the warehouse);
 * ``floor duckdb``: ``bench/floor_duckdb.py``, DuckDB alone reading the four
   feeds of M and computing the partner KPIs of SPEC section 4;
-* ``pandas``: ``bench/pandas_kpis.py``, a plain pandas script doing the same.
+* ``pandas``: ``bench/pandas_kpis.py``, a plain pandas script doing the same;
+* ``peer``: ``bench/peer.py``, what a data team would write instead of oemkpi
+  (pandas reads, a GX suite per feed on GX's pandas data source, pandas partner
+  and country KPIs, one Jinja2 page per partner). The ratios oemkpi/peer and
+  oemkpi/floor (wall, CPU, memory) are printed for every size.
 
 Sizes: ``demo`` is ``oemkpi demo``'s home (36 months, scale 1); it is also run
 as one 36-month backfill (``run --from --to``) before its month M is run again
@@ -35,8 +39,9 @@ monthly_reports step; feed_extra is the rest of the four feed steps (reference
 data, previews, check results, events); startup is process start to the
 run's RUN_START event (imports, instance, definitions); other is the rest
 (Dagster between steps, reading back the outcome, exit).
-For the two floors, parse is reading the files, kpis the computation and
-startup the rest (interpreter, imports).
+For the floor and the scripts, parse is reading the files, kpis the computation,
+validate (the peer) its GX validations including GX's import, reports (the peer)
+its pages, and startup the rest (interpreter, imports).
 
 Last, ``[code location]`` times fresh interpreters (median of 5) doing a bare
 ``import dagster`` and loading ``pipelines.definitions`` with its job, which is
