@@ -64,7 +64,7 @@ format: setup ## apply ruff's and sqlfluff's fixes and formatting
 ui: setup ## the Dagster UI on http://127.0.0.1:3000 for ./data
 	$(RUN) oemkpi ui
 
-bench: setup ## time one month at several sizes against DuckDB alone and pandas, then embedded beside scale-out (bench/out/)
+bench: setup ## time one month at several sizes against DuckDB alone, pandas and the pandas + GX peer, then embedded beside scale-out (bench/out/)
 	$(RUN) python bench/run.py
 	$(RUN) python bench/scaleout.py
 

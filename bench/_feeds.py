@@ -85,8 +85,10 @@ def header_key(name: str) -> str:
     return name.strip().lower()
 
 
-def parse_args(description: str) -> argparse.Namespace:
+def parse_args(description: str, *, pages: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
+    if pages:
+        parser.add_argument("--pages", type=Path, help="write the HTML pages here (kept)")
     parser.add_argument("--home", required=True, type=Path, help="the data home")
     parser.add_argument("--month", required=True, help="YYYY-MM")
     parser.add_argument("--out", type=Path, help="write the KPI table to this CSV")

@@ -9,7 +9,11 @@ For each size it builds (or reuses) a sample data home under
   with ``DAGSTER_HOME=H/dagster`` (emptied first, like the warehouse);
 * ``floor duckdb``: ``bench/floor_duckdb.py``, DuckDB alone reading the four
   feeds of M and computing the partner KPIs of SPEC section 4;
-* ``pandas``: ``bench/pandas_kpis.py``, a plain pandas script doing the same.
+* ``pandas``: ``bench/pandas_kpis.py``, a plain pandas script doing the same;
+* ``peer``: ``bench/peer.py``, what a data team would write instead of oemkpi
+  (pandas reads, a GX suite per feed on GX's pandas data source, pandas partner
+  and country KPIs, one Jinja2 page per partner). The ratios oemkpi/peer and
+  oemkpi/floor (wall, CPU, memory) are printed for every size.
 
 Sizes: ``demo`` is ``oemkpi demo``'s home (36 months, scale 1); it is also run
 as one 36-month backfill (``run --from --to``) before its month M is run again
@@ -35,8 +39,9 @@ monthly_reports step; feed_extra is the rest of the four feed steps (reference
 data, previews, check results, events); startup is process start to the
 run's RUN_START event (imports, instance, definitions); other is the rest
 (Dagster between steps, reading back the outcome, exit).
-For the two floors, parse is reading the files, kpis the computation and
-startup the rest (interpreter, imports).
+For the floor and the scripts, parse is reading the files, kpis the computation,
+validate (the peer) its GX validations including GX's import, reports (the peer)
+its pages, and startup the rest (interpreter, imports).
 
 Last, ``[code location]`` times fresh interpreters (median of 5) doing a bare
 ``import dagster`` and loading ``pipelines.definitions`` with its job, which is
@@ -79,6 +84,12 @@ DEFAULT_END_MONTH = "2026-10"  # fixed, so homes stay reusable from one month to
 DEFAULT_SEED = 20261022
 KPI_STEPS = ("kpi_sums", "assortment", "kpis", "data_quality", "red_flags")
 REPORT_STEPS = ("monthly_reports",)
+#: The comparisons timed on each home: (what, script in bench/).
+COMPARISONS = (
+    ("floor duckdb", "floor_duckdb.py"),
+    ("pandas", "pandas_kpis.py"),
+    ("peer", "peer.py"),
+)
 FEED_STEPS = ("pc_shipments", "windows_share", "premium_mix", "attach_rate")
 STAGES = ("parse", "validate", "load", "feed_extra", "kpis", "reports", "startup", "other")
 FIELDS = (
@@ -322,9 +333,9 @@ def bench_size(size: Size, args: argparse.Namespace) -> tuple[list[Child], dict[
             pipeline_stages(child, run)
 
     compared: dict[str, Path] = {"pipeline": pipeline_csv}
-    for what, script in (("floor duckdb", "floor_duckdb.py"), ("pandas", "pandas_kpis.py")):
+    for what, script in COMPARISONS:
         say(f"  {what}: {script}")
-        out_csv = kpis_dir / f"{size.name}-{script.split('_')[0]}.csv"
+        out_csv = kpis_dir / f"{size.name}-{script.removesuffix('.py').split('_')[0]}.csv"
         child = run_child(
             what,
             python_child(
@@ -339,10 +350,16 @@ def bench_size(size: Size, args: argparse.Namespace) -> tuple[list[Child], dict[
         else:
             child.stages = {
                 "parse": got["read_s"],
+                "validate": got.get("validate_s"),
                 "kpis": got["compute_s"],
-                "startup": child.seconds - got["read_s"] - got["compute_s"],
+                "reports": got.get("reports_s"),
             }
+            known = sum(v for v in child.stages.values() if v is not None)
+            child.stages["startup"] = child.seconds - known
             child.detail["result_rows"] = got["rows"]
+            if got.get("failed"):
+                child.detail["failed_checks"] = got["failed"]
+                say(f"  {what}: GX failed {', '.join(got['failed'])}")
             compared[what] = out_csv
         child.rows = sum(d["rows"] for d in delivered if d["month"] == month) or None
         runs.append(child)
@@ -420,7 +437,7 @@ def compare_kpis(tables: dict[str, Path]) -> str:
     if problems:
         return f"{len(problems)} differences, e.g. " + "; ".join(problems[:3])
     cells = len(base)
-    return f"pipeline, floor and pandas agree on all {cells} partner x KPI values"
+    return f"{', '.join(loaded)} agree on all {cells} partner x KPI values"
 
 
 # --------------------------------------------------------------------------- code location
@@ -521,23 +538,27 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def print_ratios(rows: list[dict[str, Any]]) -> None:
-    say("\nRatios at each size (time, peak memory), one month:")
+    say("\nRatios at each size, one month (wall time, CPU time, peak memory):")
     by_size: dict[str, dict[str, dict[str, Any]]] = {}
     for r in rows:
         if r["exit_code"] == 0:
             by_size.setdefault(r["size"], {})[r["what"]] = r
     for size, rs in by_size.items():
-        floor, pipe, pandas = rs.get("floor duckdb"), rs.get("pipeline"), rs.get("pandas")
-        if not floor:
-            continue
+        pipe = rs.get("pipeline")
         parts = []
-        for name, r in (("pipeline/floor", pipe), ("pandas/floor", pandas)):
-            if r:
+        for name, mine, other in (
+            ("oemkpi/peer", pipe, rs.get("peer")),
+            ("oemkpi/floor", pipe, rs.get("floor duckdb")),
+            ("pandas/floor", rs.get("pandas"), rs.get("floor duckdb")),
+        ):
+            if mine and other:
                 parts.append(
-                    f"{name} {r['seconds'] / floor['seconds']:.1f}x time, "
-                    f"{r['peak_mib'] / floor['peak_mib']:.1f}x memory"
+                    f"{name} {mine['seconds'] / other['seconds']:.2f}x time, "
+                    f"{mine['cpu_s'] / other['cpu_s']:.2f}x CPU, "
+                    f"{mine['peak_mib'] / other['peak_mib']:.1f}x memory"
                 )
-        say(f"  {size:>6}: " + "; ".join(parts))
+        if parts:
+            say(f"  {size:>6}: " + "; ".join(parts))
     loads = by_size.get("load", {})
     if "import dagster" in loads and "load definitions" in loads:
         bare, ours = loads["import dagster"]["seconds"], loads["load definitions"]["seconds"]

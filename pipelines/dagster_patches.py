@@ -26,10 +26,17 @@ Ctrl-C and SIGTERM while a step waits for a pool slot
     ``DagsterExecutionInterruptedError`` when an interrupt was recorded, before and
     after each sleep, so the run ends as an interrupted run does. Upstream code:
     https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/execution/plan/active.py
+
+An SQLAlchemy engine per event written (SQLite instance)
+    See :mod:`pipelines.sqlite_events`; put in force by :func:`apply_to_sqlite_event_log`
+    where an SQLite instance is opened (``pipelines.instance``), and by :func:`apply`
+    when Dagster's SQLite event log is imported already, so that loading the code
+    location does not import it (nor alembic and SQLAlchemy with it).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
 import dagster as dg
@@ -37,6 +44,9 @@ from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.execution.plan.active import ActiveExecution
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._utils.interrupts import check_captured_interrupt
+
+#: Dagster's SQLite event log, imported only where an SQLite instance is used.
+SQLITE_EVENT_LOG = "dagster._core.storage.event_log.sqlite.sqlite_event_log"
 
 #: The Dagster minor version these workarounds were written against (uv.lock pins it).
 WRITTEN_FOR = "1.13"
@@ -64,20 +74,40 @@ def sleep_til_ready_or_interrupted(self: ActiveExecution) -> None:
 
 def apply() -> None:
     """Put every workaround in force; refuse a Dagster they were not written for."""
+    _refuse_other_versions()
+    InstanceConcurrencyContext.interval_to_next_pending_claim_check = seconds_to_next_claim_check  # type: ignore[method-assign]
+    ActiveExecution.sleep_til_ready = sleep_til_ready_or_interrupted  # type: ignore[method-assign]
+    if SQLITE_EVENT_LOG in sys.modules:
+        apply_to_sqlite_event_log()
+
+
+def apply_to_sqlite_event_log() -> None:
+    """Put :mod:`pipelines.sqlite_events` in force (imports Dagster's SQLite event log)."""
+    _refuse_other_versions()
+    from pipelines import sqlite_events
+
+    sqlite_events.apply()
+
+
+def _refuse_other_versions() -> None:
     minor = ".".join(dg.__version__.split(".")[:2])
     if minor != WRITTEN_FOR:
         raise RuntimeError(
             f"pipelines/dagster_patches.py was written for Dagster {WRITTEN_FOR}.x, not "
             f"{dg.__version__}; check whether each workaround is still needed, then update it."
         )
-    InstanceConcurrencyContext.interval_to_next_pending_claim_check = seconds_to_next_claim_check  # type: ignore[method-assign]
-    ActiveExecution.sleep_til_ready = sleep_til_ready_or_interrupted  # type: ignore[method-assign]
 
 
 def in_force() -> bool:
-    """Whether :func:`apply` has patched the pool wait interval and the wait's interrupts."""
+    """Whether :func:`apply` has put every workaround in force."""
     return (
         InstanceConcurrencyContext.interval_to_next_pending_claim_check
         is seconds_to_next_claim_check
         and ActiveExecution.sleep_til_ready is sleep_til_ready_or_interrupted
-    )
+    ) and (SQLITE_EVENT_LOG not in sys.modules or _sqlite_in_force())
+
+
+def _sqlite_in_force() -> bool:
+    from pipelines import sqlite_events
+
+    return sqlite_events.in_force()

@@ -103,6 +103,10 @@ def ensure_instance(
             with advisory_lock(Target.parse(INSTANCE_PG_URL, settings.instance_pg_url), INIT_LOCK):
                 _create_storage(path)
         else:
+            from pipelines import dagster_patches
+
+            # SQLite: Dagster's event log gets its workaround before this process writes.
+            dagster_patches.apply_to_sqlite_event_log()
             _create_storage(path)
     return path
 

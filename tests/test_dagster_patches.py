@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import dagster as dg
 import pytest
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 import pipelines.definitions  # noqa: F401  (applies the patches, as every run does)
-from pipelines import dagster_patches
+from pipelines import dagster_patches, sqlite_events
 
 
 def _context(seconds_ahead: float) -> SimpleNamespace:
@@ -42,3 +46,115 @@ def test_the_patches_refuse_a_dagster_they_were_not_written_for(
     monkeypatch.setattr(dg, "__version__", "1.14.0")
     with pytest.raises(RuntimeError, match=r"written for Dagster 1\.13\.x, not 1\.14\.0"):
         dagster_patches.apply()
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_patched() -> None:
+    """What every run does on opening the embedded (SQLite) instance."""
+    dagster_patches.apply_to_sqlite_event_log()
+
+
+def test_the_sqlite_workaround_is_in_force_once_an_sqlite_instance_is_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from oemkpi.home import Home
+    from pipelines.instance import ensure_instance
+
+    monkeypatch.setattr(SqliteEventLogStorage, "_connect", sqlite_events.UPSTREAM_CONNECT)
+    assert not dagster_patches.in_force()
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.delenv("OEMKPI_INSTANCE_PG_URL", raising=False)
+    ensure_instance(Home.at(tmp_path / "home"))
+    assert dagster_patches.in_force() and sqlite_events.in_force()
+
+
+def test_loading_the_code_location_does_not_import_the_sqlite_event_log() -> None:
+    """The UI's and the workers' code location load stays free of it (and of alembic)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import pipelines.definitions; "
+        "print(sorted(m for m in ('alembic', 'sqlalchemy', dagster_mod) if m in sys.modules))"
+    ).replace("dagster_mod", repr(dagster_patches.SQLITE_EVENT_LOG))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def _log_entry(run_id: str, message: str) -> EventLogEntry:
+    return EventLogEntry(
+        error_info=None,
+        level=20,
+        user_message=message,
+        run_id=run_id,
+        timestamp=time.time(),
+        step_key=None,
+        job_name="monthly_update",
+        dagster_event=None,
+    )
+
+
+def _count_engines(monkeypatch: pytest.MonkeyPatch, module: object) -> list[str]:
+    """The engines ``module`` builds from now on, by connection string (counted, still built)."""
+    built: list[str] = []
+    real = module.create_engine  # type: ignore[attr-defined]
+
+    def counting(url: str, *args: object, **kwargs: object) -> object:
+        built.append(str(url))
+        return real(url, *args, **kwargs)
+
+    monkeypatch.setattr(module, "create_engine", counting)
+    return built
+
+
+def test_the_sqlite_event_log_builds_one_engine_per_database_and_loses_no_event(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = SqliteEventLogStorage(str(tmp_path / "events"))
+    built = _count_engines(monkeypatch, sqlite_events)
+    for i in range(30):
+        storage.store_event(_log_entry("run-a", f"a{i}"))
+        storage.store_event(_log_entry("run-b", f"b{i}"))
+    assert [e.user_message for e in storage.get_logs_for_run("run-a")] == [
+        f"a{i}" for i in range(30)
+    ]
+    assert [e.user_message for e in storage.get_logs_for_run("run-b")] == [
+        f"b{i}" for i in range(30)
+    ]
+    assert sorted(Path(url).name for url in built) == ["run-a.db", "run-b.db"]
+    # A second storage object on the same files (another process) reads every event.
+    again = SqliteEventLogStorage(str(tmp_path / "events"))
+    assert len(again.get_logs_for_run("run-a")) == 30
+
+
+def test_a_found_table_is_remembered_and_a_missing_one_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = SqliteEventLogStorage(str(tmp_path / "events"))
+    asked: list[str] = []
+    dialect = type(sqlite_events._kept_engine(storage, "index").dialect)
+    real = dialect.has_table
+
+    def counting(self: object, conn: object, name: str, *args: object, **kwargs: object) -> bool:
+        asked.append(name)
+        return bool(real(self, conn, name, *args, **kwargs))
+
+    monkeypatch.setattr(dialect, "has_table", counting)
+    assert all(storage.has_table("asset_check_executions") for _ in range(5))
+    assert not any(storage.has_table("no_such_table") for _ in range(3))
+    assert asked == ["asset_check_executions", *["no_such_table"] * 3]
+    assert storage.supports_asset_checks
+
+
+def test_upstream_still_builds_an_engine_per_event_so_the_patch_is_still_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When this fails, upstream keeps its engines: drop the patch."""
+    storage = SqliteEventLogStorage(str(tmp_path / "events"))
+    built = _count_engines(monkeypatch, sqlite_event_log)
+    monkeypatch.setattr(SqliteEventLogStorage, "_connect", sqlite_events.UPSTREAM_CONNECT)
+    for i in range(5):
+        storage.store_event(_log_entry("run-a", f"a{i}"))
+    assert len(built) >= 5

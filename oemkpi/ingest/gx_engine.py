@@ -22,18 +22,23 @@ from __future__ import annotations
 import builtins
 from typing import Any, Literal, cast
 
-import great_expectations as gx
-import sqlalchemy as sa
-from great_expectations.data_context.types.base import (
+from oemkpi.ingest.deferred_modules import defer
+
+# Before GX is imported: it imports these for one expectation type no suite of ours uses.
+defer("altair", "scipy.stats")
+
+import great_expectations as gx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from great_expectations.data_context.types.base import (  # noqa: E402
     DataContextConfig,
     InMemoryStoreBackendDefaults,
 )
-from great_expectations.datasource.fluent import SQLDatasource
-from great_expectations.execution_engine import SqlAlchemyExecutionEngine
-from great_expectations.expectations.metrics.map_metric_provider import (
+from great_expectations.datasource.fluent import SQLDatasource  # noqa: E402
+from great_expectations.execution_engine import SqlAlchemyExecutionEngine  # noqa: E402
+from great_expectations.expectations.metrics.map_metric_provider import (  # noqa: E402
     MulticolumnMapMetricProvider,
 )
-from great_expectations.expectations.metrics.map_metric_provider.multicolumn_function_partial import (
+from great_expectations.expectations.metrics.map_metric_provider.multicolumn_function_partial import (  # noqa: E402
     multicolumn_function_partial,
 )
 

@@ -1,0 +1,97 @@
+"""Dagster's SQLite event log without an SQLAlchemy engine per event (a workaround,
+put in force by :func:`pipelines.dagster_patches.apply_to_sqlite_event_log`).
+
+``SqliteEventLogStorage._connect`` builds an SQLAlchemy engine, connects, and
+disposes of the engine for every connection it hands out, and it hands out one
+to three per event: a month's run writes ~310 events, so building engines was
+~1.7 ms of the ~3.6 ms of CPU each event cost (bench/, a run's other work aside).
+Each asset check event also asks ``has_table`` whether the index has the asset
+check table (a schema migration check), building another engine and reading the
+schema: 162 times a month. The replacements keep one engine per shard (database
+file) and storage object, with the same ``NullPool``, busy timeout and first-use
+``_initdb``: each use still opens its own SQLite connection and transaction, so
+what reaches the files is the same; and a table found once is known to be there
+(a table missing is asked again each time, as before). Upstream code:
+https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/storage/event_log/sqlite/sqlite_event_log.py
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster._check as check
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SqliteEventLogStorage,
+)
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+#: Dagster's own methods, kept to show the cost is still there (tests/test_dagster_patches.py).
+UPSTREAM_CONNECT = SqliteEventLogStorage._connect
+UPSTREAM_HAS_TABLE = SqliteEventLogStorage.has_table
+
+#: Engines kept per storage object: the index shard and the runs written lately.
+ENGINES_KEPT = 8
+_ENGINES_LOCK = threading.Lock()
+
+
+@contextmanager
+def connect_with_kept_engine(self: SqliteEventLogStorage, shard: str) -> Iterator[Connection]:
+    """Dagster's ``_connect`` (one connection and transaction on ``shard``'s database),
+    with the shard's engine built once instead of for every connection."""
+    with self._db_lock:
+        check.str_param(shard, "shard")
+        engine = _kept_engine(self, shard)
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        with engine.connect() as conn, conn.begin():
+            yield conn
+
+
+def has_table_remembered(self: SqliteEventLogStorage, table_name: str) -> bool:
+    """Dagster's ``has_table`` on the index shard, answered from memory once the table
+    was found (tables are created by migrations, never dropped while a run writes)."""
+    found: set[str] = self.__dict__.setdefault("_oemkpi_tables", set())
+    if table_name in found:
+        return True
+    engine = _kept_engine(self, INDEX_SHARD_NAME)
+    with engine.connect() as conn:
+        there = bool(engine.dialect.has_table(conn, table_name))
+    if there:
+        found.add(table_name)
+    return there
+
+
+def _kept_engine(self: SqliteEventLogStorage, shard: str) -> Engine:
+    """The storage's engine for ``shard``, built on first use; the newest few are kept."""
+    with _ENGINES_LOCK:  # not the storage's own lock: has_table may run while it is held
+        engines: dict[str, Engine] = self.__dict__.setdefault("_oemkpi_engines", {})
+        engine = engines.pop(shard, None)  # popped and put back: the newest is last
+        if engine is None:
+            engine = create_engine(
+                self.conn_string_for_shard(shard),
+                poolclass=NullPool,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            )
+        engines[shard] = engine
+        while len(engines) > ENGINES_KEPT:
+            engines.pop(next(iter(engines)))
+        return engine
+
+
+def apply() -> None:
+    SqliteEventLogStorage._connect = connect_with_kept_engine  # type: ignore[method-assign]
+    SqliteEventLogStorage.has_table = has_table_remembered  # type: ignore[method-assign]
+
+
+def in_force() -> bool:
+    return (
+        SqliteEventLogStorage._connect is connect_with_kept_engine
+        and SqliteEventLogStorage.has_table is has_table_remembered
+    )
