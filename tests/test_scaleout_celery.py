@@ -140,7 +140,8 @@ def test_a_backfill_on_two_workers_writes_what_the_embedded_profile_writes(
         "select count(*) from event_logs where run_id = %s and dagster_event_type = 'STEP_SUCCESS'",
         (run_id,),
     )
-    assert steps == 10  # the four feeds, five KPI and quality steps, the reports
+    # The five feeds, six KPI and quality steps (marketing_quarter among them), the reports.
+    assert steps == 12
 
 
 def test_no_secret_reaches_the_run_config_events_logs_or_files(
@@ -195,7 +196,7 @@ def test_the_ui_sees_the_runs_and_their_events_over_graphql(
     assert "dagster-celery/queue" in tags
     assert not any(secret in run["runConfigYaml"] for secret in SECRETS)
     kinds = [e["__typename"] for e in events["logsForRun"]["events"]]
-    assert kinds.count("ExecutionStepSuccessEvent") == 10
+    assert kinds.count("ExecutionStepSuccessEvent") == 12
     assert "RunSuccessEvent" in kinds
 
 
