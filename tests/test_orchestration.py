@@ -55,6 +55,7 @@ OWN_MONTH_TABLES = (
     "feed_status",
     "missing_partner_data",
     "reconciliation",
+    "marketing_quarter",
 )
 
 

@@ -141,7 +141,8 @@ def test_a_backfill_on_two_workers_writes_what_the_embedded_profile_writes(
         "select count(*) from event_logs where run_id = %s and dagster_event_type = 'STEP_SUCCESS'",
         (run_id,),
     )
-    # the five feeds, the marketing quarter, five KPI and quality steps, reports, deliveries
+    # The five feeds, six KPI and quality steps (marketing_quarter among them), the reports,
+    # the deliveries.
     assert steps == 13
 
 
