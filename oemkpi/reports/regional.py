@@ -26,23 +26,15 @@ from oemkpi.months import add_months, month_label
 from oemkpi.reference import Partner, Reference, region_file_name
 from oemkpi.reports.data import MonthData
 from oemkpi.reports.export import ASSORTMENT_FIELDS
+from oemkpi.reports.index import INDEX_KPIS
 from oemkpi.reports.marketing import marketing_section
 from oemkpi.reports.model import AssortmentItem, Commentary, FeedState, RedFlag
 from oemkpi.reports.render import environment, tidy_markdown
 from oemkpi.warehouse import sql
 
 SCHEMA_VERSION = 1
-#: KPIs in the pack's table, in order.
-PACK_KPIS = (
-    "shipped_units",
-    "windows_share",
-    "pro_mix",
-    "premium_mix",
-    "license_revenue_usd",
-    "office_attach",
-    "server_attach",
-    "forecast_attainment",
-)
+#: KPIs in the pack's table, in order: the index's headline KPIs, then forecast attainment.
+PACK_KPIS = (*INDEX_KPIS, "forecast_attainment")
 
 _LABELS = {k.name: k.label for k in KPIS}
 
