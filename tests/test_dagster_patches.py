@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -158,3 +161,64 @@ def test_upstream_still_builds_an_engine_per_event_so_the_patch_is_still_needed(
     for i in range(5):
         storage.store_event(_log_entry("run-a", f"a{i}"))
     assert len(built) >= 5
+
+
+@pytest.fixture
+def opened() -> Iterator[list[str]]:
+    """The SQLite connections SQLAlchemy's pools open during the test, by database file."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    names: list[str] = []
+
+    def count(dbapi_connection: Any, _record: object) -> None:
+        (_, _, path) = dbapi_connection.execute("pragma database_list").fetchone()
+        names.append(Path(path).name)
+
+    event.listen(Pool, "connect", count)
+    yield names
+    event.remove(Pool, "connect", count)
+
+
+def test_the_kept_engine_reuses_its_connection_and_another_process_sees_each_commit(
+    tmp_path: Path, opened: list[str]
+) -> None:
+    storage = SqliteEventLogStorage(str(tmp_path / "events"))
+    storage.store_event(_log_entry("run-a", "first"))
+    assert "run-a.db" in opened
+    opened.clear()
+    for i in range(20):
+        storage.store_event(_log_entry("run-a", f"a{i}"))
+    assert opened == []  # twenty events more, no new connection
+    # Every event is committed as it is stored: a reader of its own sees all of them.
+    with sqlite3.connect(tmp_path / "events" / "run-a.db") as reader:
+        (count,) = reader.execute("select count(*) from event_logs").fetchone()
+    assert count == 21
+
+
+def test_a_forked_process_opens_its_own_connections(tmp_path: Path, opened: list[str]) -> None:
+    storage = SqliteEventLogStorage(str(tmp_path / "events"))
+    storage.store_event(_log_entry("run-a", "parent"))
+    parent_engine = sqlite_events._kept_engine(storage, "run-a")
+    # What a forked child finds: the parent's engines, under the parent's process id.
+    storage.__dict__["_oemkpi_pid"] = -1
+    opened.clear()
+    storage.store_event(_log_entry("run-a", "child"))
+    assert opened == ["run-a.db"]
+    assert sqlite_events._kept_engine(storage, "run-a") is not parent_engine
+    assert [e.user_message for e in storage.get_logs_for_run("run-a")] == ["parent", "child"]
+
+
+def test_a_wipe_closes_the_kept_connections_before_it_deletes_their_files(
+    tmp_path: Path, opened: list[str]
+) -> None:
+    storage = SqliteEventLogStorage(str(tmp_path / "events"))
+    storage.store_event(_log_entry("run-a", "before"))
+    storage.wipe()
+    assert not (tmp_path / "events" / "run-a.db").exists()
+    opened.clear()
+    storage.store_event(_log_entry("run-a", "after"))
+    assert "run-a.db" in opened  # a new file, a new connection: the event is not lost
+    assert [e.user_message for e in storage.get_logs_for_run("run-a")] == ["after"]
+    another = SqliteEventLogStorage(str(tmp_path / "events"))  # another process's view
+    assert [e.user_message for e in another.get_logs_for_run("run-a")] == ["after"]
