@@ -448,6 +448,33 @@ def test_a_month_range_is_one_run_that_writes_every_month(
             assert (folder / f"{partner}.md").is_file()
 
 
+def test_the_sqlite_storage_is_created_once_and_again_for_another_dagster(
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run opens a whole instance only to create (or migrate) its storage: once per
+    Dagster version, or when a database of it is gone."""
+    from pipelines import instance as instance_module
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.delenv("OEMKPI_INSTANCE_PG_URL", raising=False)
+    created: list[Path] = []
+    real = instance_module._create_storage
+    monkeypatch.setattr(
+        instance_module, "_create_storage", lambda path: (created.append(path), real(path))
+    )
+    path = ensure_instance(home)
+    assert created == [path]
+    assert all((path / name).is_file() for name in instance_module.SQLITE_DATABASES)
+    ensure_instance(home)
+    assert created == [path]  # found ready: no instance opened
+    (path / instance_module.SQLITE_READY).write_text("1.12.0", encoding="utf-8")
+    ensure_instance(home)  # another Dagster wrote it: created (migrated) again
+    assert len(created) == 2
+    (path / "history" / "runs.db").unlink()
+    ensure_instance(home)
+    assert len(created) == 3 and (path / "history" / "runs.db").is_file()
+
+
 # --------------------------------------------------------------------------- 5. concurrency
 def test_four_concurrent_cli_runs_equal_a_sequential_run(
     backfilled: tuple[Home, Path, Any], tmp_path: Path
