@@ -322,22 +322,32 @@ def _inline(svg: str, chart: Chart, description: str) -> Markup:
 def render_chart(chart: Chart, *, png: bool = False) -> RenderedChart:
     """The chart as inline SVG and, with ``png``, as PNG bytes from the same drawing."""
     description = describe(chart)
+    canvas = _drawn(chart)
+    if canvas is None:
+        return RenderedChart(_empty_svg(chart, description), None, description)
+    svg = _inline(_saved(canvas, "svg").decode("utf-8"), chart, description)
+    return RenderedChart(svg, _saved(canvas, "png") if png else None, description)
+
+
+def _drawn(chart: Chart) -> _Canvas | None:
+    """The chart drawn on its layout's canvas; None when it has no value to show."""
     months = _months(chart)
     if not months or not any(_known(v) for s in chart.series for _, v in s.points):
-        return RenderedChart(_empty_svg(chart, description), None, description)
-    canvas = _draw(chart, months)
+        return None
+    return _draw(chart, months)
+
+
+def _saved(canvas: _Canvas, fmt: str) -> bytes:
+    """The canvas's figure as SVG or PNG bytes, the same for the same drawing."""
+    buffer = io.BytesIO()
     with mpl.rc_context(RC):  # type: ignore[arg-type]
-        buffer = io.BytesIO()
-        canvas.figure.savefig(buffer, format="svg", metadata={"Date": None})
-        svg = _inline(buffer.getvalue().decode("utf-8"), chart, description)
-        png_bytes = None
-        if png:
-            buffer = io.BytesIO()
+        if fmt == "svg":
+            canvas.figure.savefig(buffer, format="svg", metadata={"Date": None})
+        else:
             canvas.figure.savefig(
                 buffer, format="png", dpi=PNG_DPI, metadata={"Software": None}, facecolor="white"
             )
-            png_bytes = buffer.getvalue()
-    return RenderedChart(svg, png_bytes, description)
+    return buffer.getvalue()
 
 
 def chart_svg(chart: Chart) -> Markup:
@@ -346,5 +356,7 @@ def chart_svg(chart: Chart) -> Markup:
 
 
 def chart_png(chart: Chart) -> bytes | None:
-    """The chart as PNG bytes, for a message part referenced by ``cid:``; None without data."""
-    return render_chart(chart, png=True).png
+    """The chart as PNG bytes, for a message part referenced by ``cid:``; None without data.
+    Only the PNG is written (mail needs no SVG)."""
+    canvas = _drawn(chart)
+    return _saved(canvas, "png") if canvas is not None else None
