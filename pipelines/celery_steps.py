@@ -51,8 +51,10 @@ from oemkpi.errors import OemkpiError
 
 DEFAULT_QUEUE = "dagster"
 WRITTEN_FOR = {"dagster-celery": "0.29", "celery": "5.7"}
-#: How often a started step's worker is pinged, and how many missed answers mean it is lost.
-WATCH_SECONDS = 5.0
+#: How often a started step's worker is pinged, and how many missed answers mean it is lost:
+#: a dead worker fails its step in ~15 s (each ping waits its timeout). The worker's main
+#: process answers while its pool process runs the step, so a busy worker answers too.
+WATCH_SECONDS = 2.0
 PING_TIMEOUT_SECONDS = 3.0
 MISSES_BEFORE_LOST = 3
 
