@@ -18,8 +18,12 @@ import duckdb
 import pytest
 
 from oemkpi.delivery.deliver import deliver_month
+from oemkpi.delivery.messages import warning_lines
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
+from oemkpi.reference import Partner
+from oemkpi.reports.model import RedFlag
+from oemkpi.reports.regional import RegionPack, RegionPartner
 from oemkpi.reports.writing import write_month_reports
 from oemkpi.warehouse import warehouse
 from pipelines.runs import run_months
@@ -497,3 +501,42 @@ def test_a_teams_workflow_that_refuses_the_post_is_one_sentence_and_retried(
     assert [(r[1], r[2], r[5]) for r in records(home) if r[1] == "teams"] == [
         ("teams", "Americas", "sent")
     ]
+
+
+def _flag(rule: str, scope: str, message: str) -> RedFlag:
+    return RedFlag(rule, "high", scope, "forecast_attainment", 0.75, 0.85, message)
+
+
+@pytest.mark.parametrize(
+    ("flag", "line"),
+    [
+        (
+            _flag("forecast_miss", "US", "Shipments in US reached 75.0 % of forecast."),
+            "Aurora Computing (United States): Shipments in United States reached 75.0 % of "
+            "forecast.",
+        ),
+        (
+            _flag("feed_missing", "partner", "No windows_share rows for the partner."),
+            "Aurora Computing (whole partner): No Windows share rows for the partner.",
+        ),
+    ],
+)
+def test_an_early_warning_line_names_countries_and_feeds_in_words(flag: RedFlag, line: str) -> None:
+    aurora = Partner("aurora", "Aurora Computing", "Americas", "Maya Okafor", "maya@example.com")
+    member = RegionPartner(aurora, True, {}, [], [], [], None, [], None)
+    if flag.scope == "partner":
+        member.partner_flags.append(flag)
+    else:
+        member.country_flags.append(flag)
+    pack = RegionPack(
+        "Americas",
+        "Americas",
+        MONTH,
+        "September 2026",
+        "FY27-Q1",
+        "",
+        [("US", "United States")],
+        [member],
+        [],
+    )
+    assert warning_lines(pack) == [line]

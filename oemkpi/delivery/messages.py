@@ -32,6 +32,7 @@ from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.reference import region_file_name
 from oemkpi.reports.charts import chart_png
+from oemkpi.reports.flags import plain_message
 from oemkpi.reports.model import MonthlyReport
 from oemkpi.reports.regional import RegionPack
 from oemkpi.reports.render import environment
@@ -232,7 +233,8 @@ def warning_lines(pack: RegionPack) -> list[str]:
     lines = []
     for partner, flag in pack.high_country_flags + pack.high_partner_flags:
         where = names.get(flag.scope, "whole partner")
-        lines.append(f"{partner.partner_name} ({where}): {flag.message}")
+        # The stored message names countries and feeds by code; a reader gets their names.
+        lines.append(f"{partner.partner_name} ({where}): {plain_message(flag.message, names)}")
     for partner, item in pack.competitive_losses:
         lines.append(
             f"{partner.partner_name}: competitive loss of {item.sku} in "
