@@ -6,7 +6,7 @@ from typing import Any
 import dagster as dg
 
 from assets.monthly import month_results
-from assets.reports import monthly_reports
+from assets.reports import monthly_reports, take_models
 from oemkpi.delivery.deliver import deliver_month
 from pipelines.partitions import monthly_partitions, single_run
 from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
@@ -58,6 +58,7 @@ def deliveries(
             resend=config.resend,
             dry_run=config.dry_run,
             fy_start_month=oemkpi.fiscal_year_start_month,
+            models=take_models(context.run_id, str(home.root), month),
         )
         for sentence in done.failures:
             context.log.warning(sentence)

@@ -540,3 +540,28 @@ def test_an_early_warning_line_names_countries_and_feeds_in_words(flag: RedFlag,
         [],
     )
     assert warning_lines(pack) == [line]
+
+
+def test_a_one_month_run_delivers_from_the_report_steps_models(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In one process the delivery step takes the updates the report step built (the
+    month's report queries run once), and its messages are those built from the warehouse."""
+    from oemkpi.delivery import deliver
+
+    built: list[str] = []
+    real = deliver._month_models
+
+    def counting(con: object, home: Home, month: str, *args: object) -> object:
+        built.append(month)
+        return real(con, home, month, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(deliver, "_month_models", counting)
+    summary = run_months(home, MONTH, MONTH)
+    assert summary.success, summary.failure
+    assert built == []
+    assert len(list(home.outbox_dir(MONTH).glob("*.eml"))) == 3
+    # Built again from the warehouse: the same messages, so nothing would be sent again.
+    again = deliver_month(home, MONTH, dry_run=True)
+    assert built == [MONTH]
+    assert [m[3] for m in again.messages] == ["unchanged"] * 3

@@ -40,6 +40,7 @@ from oemkpi.reports.commentary import load_commentary
 from oemkpi.reports.data import load_month
 from oemkpi.reports.model import Commentary, MonthlyReport
 from oemkpi.reports.regional import RegionPack, build_region_packs
+from oemkpi.reports.writing import MonthModels
 from oemkpi.warehouse import home_warehouse
 
 
@@ -219,17 +220,22 @@ def deliver_month(
     resend: bool = False,
     dry_run: bool = False,
     fy_start_month: int = DEFAULT_FY_START_MONTH,
+    models: MonthModels | None = None,
 ) -> MonthDelivery:
     """Send ``month``'s messages (SPEC section 8): each PAM's, each region's early warning
     by mail and Teams; only what changed unless ``resend``; nothing at all with
-    ``dry_run`` (it says what would be sent)."""
+    ``dry_run`` (it says what would be sent). ``models``: the month's updates and regional
+    packs as the report step of the same run built them; else they are built here."""
     reference = load_reference(home.reference)
     config = load_delivery_config(home.delivery_yaml, set(reference.regions))
     if config.smtp is not None:
         config.smtp.credentials()  # a variable named but not set: one sentence, before anything
     result = MonthDelivery(month, dry_run=dry_run)
     with home_warehouse(home, read_only=dry_run) as con:
-        reports, packs = _month_models(con, home, month, reference, fy_start_month)
+        if models is None:
+            reports, packs = _month_models(con, home, month, reference, fy_start_month)
+        else:
+            reports, packs = models.reports, models.packs
         outgoing = pam_messages(home, month, reports, config.sender)
         for pack in packs:
             route = config.regions.get(pack.region)

@@ -37,6 +37,7 @@ from oemkpi.reports.data import load_month
 from oemkpi.reports.index import build_index
 from oemkpi.reports.model import Commentary, MonthlyReport
 from oemkpi.reports.regional import (
+    RegionPack,
     build_region_packs,
     render_region_html,
     render_region_json,
@@ -51,6 +52,7 @@ class WrittenMonth:
     reports: list[MonthlyReport]
     index: Path
     warnings: list[str] = field(default_factory=list)
+    packs: list[RegionPack] = field(default_factory=list)
 
 
 #: A staging folder older than this is left over from a render that crashed.
@@ -180,7 +182,8 @@ def write_month_reports(
                 reports.append(report)
             (staging / "regions").mkdir()
             regions = []
-            for pack in build_region_packs(con, data, reference, commentaries):
+            packs = build_region_packs(con, data, reference, commentaries)
+            for pack in packs:
                 stem = f"regions/{pack.file_stem}"
                 _write(staging, folder, f"{stem}.html", render_region_html(pack))
                 _write(staging, folder, f"{stem}.md", render_region_markdown(pack))
@@ -190,7 +193,15 @@ def write_month_reports(
             _write(staging, folder, "index.html", render_index(index))
     except OSError as err:
         raise _not_written(month, folder, err) from None
-    return WrittenMonth(reports, folder / "index.html", warnings)
+    return WrittenMonth(reports, folder / "index.html", warnings, packs)
+
+
+@dataclass(frozen=True)
+class MonthModels:
+    """A month's rendered models: what the delivery step builds its messages from."""
+
+    reports: list[MonthlyReport]
+    packs: list[RegionPack]
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,9 @@ class MonthWritten:
     index: Path
     reports: list[ReportSummary]
     warnings: list[str] = field(default_factory=list)
+    #: The month's models (every update, every regional pack) when rendered in this process;
+    #: never sent back from a worker process (:func:`write_reports`).
+    models: MonthModels | None = None
 
 
 #: Below this many months a range is rendered in this process: starting a worker
@@ -237,7 +251,7 @@ def write_reports(
     if multiprocessing.current_process().daemon:
         workers = 1
     if workers <= 1 or len(months) < PARALLEL_FROM_MONTHS:
-        return _write_months(str(home.root), months, fy_start_month)
+        return _write_months(str(home.root), months, fy_start_month, keep_models=True)
     chunks = [months[i::workers] for i in range(workers)]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -251,7 +265,9 @@ def write_reports(
     return sorted(done, key=lambda w: w.month)
 
 
-def _write_months(root: str, months: list[str], fy_start_month: int) -> list[MonthWritten]:
+def _write_months(
+    root: str, months: list[str], fy_start_month: int, *, keep_models: bool = False
+) -> list[MonthWritten]:
     home = Home.at(root)
     out = []
     with home_warehouse(home, read_only=True) as con:
@@ -271,6 +287,7 @@ def _write_months(root: str, months: list[str], fy_start_month: int) -> list[Mon
                         for r in written.reports
                     ],
                     written.warnings,
+                    MonthModels(written.reports, written.packs) if keep_models else None,
                 )
             )
     return out
