@@ -23,16 +23,17 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib as mpl
 from markupsafe import Markup, escape
-from matplotlib.figure import Figure
 
 from oemkpi.formats import num, pct
 from oemkpi.months import month_short
 from oemkpi.reports.chart_axes import nice_ticks, tick_labels
 from oemkpi.reports.model import Chart, KpiKind
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH_IN, HEIGHT_IN = 3.6, 1.65
 #: The most y ticks :func:`~oemkpi.reports.chart_axes.nice_ticks` gives.
@@ -146,6 +147,11 @@ def _layout(chart: Chart, months: int) -> tuple[str, int, bool, int]:
 
 @lru_cache(maxsize=32)
 def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
+    # matplotlib is imported at the first chart, not with the code location (~0.6 s of
+    # every process that loads the definitions: the UI, its daemon, workers).
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
     style, count, with_target, months = layout
     with mpl.rc_context(RC):  # type: ignore[arg-type]
         figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=100)
@@ -339,6 +345,8 @@ def _drawn(chart: Chart) -> _Canvas | None:
 
 def _saved(canvas: _Canvas, fmt: str) -> bytes:
     """The canvas's figure as SVG or PNG bytes, the same for the same drawing."""
+    import matplotlib as mpl
+
     buffer = io.BytesIO()
     with mpl.rc_context(RC):  # type: ignore[arg-type]
         if fmt == "svg":
