@@ -884,6 +884,63 @@ def test_the_suite_judges_rows_inside_the_open_transaction_and_leaves_it_open(
     assert len(table(home, "windows_share")) == len(rows)
 
 
+def test_trim_removes_exactly_the_unicode_space_separators_the_clean_load_looks_for() -> None:
+    """DuckDB's trim, which both ways apply, against the clean load's ``PADDED`` pattern,
+    for every code point at either end of a value."""
+    from oemkpi.ingest.typing_rules import PADDED
+
+    con = duckdb.connect()
+    (differ, trimmed) = con.execute(
+        "with s as (select chr(cp::int) || 'a' as head, 'a' || chr(cp::int) as tail "
+        "from range(1, 1114112) as t(cp) where cp not between 55296 and 57343) "
+        "select count(*) filter (where (trim(head) <> head) <> regexp_matches(head, $p) "
+        "or (trim(tail) <> tail) <> regexp_matches(tail, $p)), "
+        "count(*) filter (where trim(tail) <> tail) from s",
+        {"p": PADDED},
+    ).fetchone()
+    assert (differ, trimmed) == (0, 17)
+
+
+def _padded(feed: str, column: str) -> list[list[str]]:
+    rows = good_rows(feed)
+    at = FEEDS[feed].column_names.index(column)
+    for i, row in enumerate(rows):
+        row[at] = ("\u00a0" if i % 2 else " ") + row[at] + "  "
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("column", "clean"),
+    [("month", True), ("units", True), ("sku", True), ("partner_id", False), ("country", False)],
+)
+def test_padded_values_load_trimmed_as_before(home: Home, column: str, clean: bool) -> None:
+    """A padded value the clean load's patterns do not take is trimmed and typed there; a
+    padded value of a column the suite holds to a set fails the suite, and the delivery is
+    loaded the diagnosing way, trimmed. Either way the rows are those of the unpadded file."""
+    from oemkpi.ingest.clean_load import load_clean_deliveries
+    from oemkpi.ingest.folder import read_folder
+
+    feed = "windows_share"
+    write_csv(landing(home, feed) / "all.csv", header(feed), good_rows(feed))
+    assert ingest(home, feed).status == "loaded"
+    unpadded = table(home, feed)
+    replace_delivery(landing(home, feed), "all.csv", header(feed), _padded(feed, column))
+    with warehouse(home.warehouse) as con:
+        settled = load_clean_deliveries(
+            con,
+            home,
+            FEEDS[feed],
+            {MONTH: read_folder(landing(home, feed))},
+            load_reference(home.reference),
+            limits=Limits(),
+            workbooks=Workbooks(home.root / "xlsx", Limits()),
+        )
+    assert (MONTH in settled) == clean
+    outcome = ingest(home, feed)
+    assert (outcome.status, outcome.problems) == ("loaded", [])
+    assert table(home, feed) == unpadded
+
+
 # Values at the edge of the contract, per column type: the clean load may only accept what
 # the diagnosing parse accepts, and must type it the same.
 EDGE_VALUES = {

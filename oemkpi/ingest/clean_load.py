@@ -54,6 +54,7 @@ def insert_clean(
     *,
     limits: Limits,
     workbooks: Workbooks,
+    in_set: frozenset[str] = frozenset(),
 ) -> tuple[int, list[Problem]]:
     """Replace ``feed``'s ``month`` in the warehouse by this delivery, in the caller's transaction.
 
@@ -61,7 +62,9 @@ def insert_clean(
     header without every contract column, an unreadable file or record, a value that
     breaks its typing rule (``error()`` in the insert aborts it), a row whose month is
     not the folder's, a blank key. The caller then rolls back and takes the diagnosing
-    way. Returns the rows inserted and the header warnings (extra columns).
+    way. Returns the rows inserted and the header warnings (extra columns). ``in_set``: the
+    columns the feed's suite holds to a set of values, taken untrimmed (the suite that
+    judges the rows before the commit fails a padded one).
     """
     selects: list[str] = []
     params: list[object] = []
@@ -75,12 +78,12 @@ def insert_clean(
             if problems:
                 raise NotClean(name)
             warnings.extend(header_warnings)
-            typed = [clean_expression(c, month) for c in feed.columns]
+            typed = [clean_expression(c, month, in_set=c.name in in_set) for c in feed.columns]
             selects.append(
                 render_sql(
                     "feeds/select_clean_file",
                     typed_columns=Generated(", ".join(sql for sql, _ in typed)),
-                    text_columns=text_columns(feed, positions),
+                    text_columns=text_columns(feed, positions, trim=False),
                     relation=source.relation,
                     every_column=every_column_read(source.header, positions),
                     all_blank=all_blank(feed),
@@ -223,6 +226,7 @@ def _insert_batch(
                 display_names(files, home.root),
                 limits=limits,
                 workbooks=workbooks,
+                in_set=suite.in_set_columns,
             )
         except NotClean:
             return batch, month

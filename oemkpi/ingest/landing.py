@@ -174,12 +174,17 @@ def match_header(
     return {k: v for k, v in positions.items() if k in wanted}, problems, warnings
 
 
-def text_columns(feed: Feed, positions: dict[str, int]) -> Generated:
+def text_columns(feed: Feed, positions: dict[str, int], *, trim: bool = True) -> Generated:
     """The select list that takes each contract column's trimmed text (blank as NULL) from
-    its position; a column the header lacks is NULL."""
+    its position; a column the header lacks is NULL. Untrimmed with ``trim=False`` (the
+    clean load trims what needs it: :mod:`oemkpi.ingest.typing_rules`)."""
     return Generated(
         ", ".join(
-            f"nullif(trim(c{positions[c.name]}), '') as {c.name}"
+            (
+                f"nullif(trim(c{positions[c.name]}), '') as {c.name}"
+                if trim
+                else f"nullif(c{positions[c.name]}, '') as {c.name}"
+            )
             if c.name in positions
             else f"null as {c.name}"
             for c in feed.columns

@@ -71,6 +71,17 @@ class Suite:
     document: dict[str, Any]
     expectations: tuple[Expectation, ...]
 
+    @property
+    def in_set_columns(self) -> frozenset[str]:
+        """Columns every value of which must be in a set (no ``mostly``): a padded value,
+        in no set, fails the suite (the clean load takes them untrimmed)."""
+        return frozenset(
+            spec.kwargs["column"]
+            for spec in self.expectations
+            if spec.type == "expect_column_values_to_be_in_set"
+            and spec.kwargs.get("mostly", 1) >= 1
+        )
+
     def admits_row_count(self, rows: int) -> bool:
         """Whether a delivery of ``rows`` rows meets the suite's row-count expectations."""
         for spec in self.expectations:
