@@ -16,7 +16,7 @@ disagree:
 
 Every value is first trimmed, and blank text is NULL (missing), which the
 suites judge; these rules only ever see non-blank text. Trimming is what
-DuckDB's ``trim`` does: it removes the 17 Unicode space separators (``\p{Zs}``)
+DuckDB's ``trim`` does: it removes the 17 Unicode space separators (category Zs)
 at either end, and nothing else (tests/test_feeds.py checks every code point).
 
 The clean load trims only what needs it: trimming every value of a 10M-row
