@@ -20,7 +20,11 @@ alone (the storage's lock), in its own transaction, so other processes see
 every event at its commit as before; an idle pooled connection holds no
 transaction and blocks no writer. A process forked with kept engines (a Celery
 pool, a multiprocessing fork) starts its own: connections are never shared
-across processes. Upstream code:
+across processes. The kept connections write with ``synchronous=NORMAL``, which
+SQLite recommends with its write-ahead log (Dagster's mode): a commit no longer
+waits for the disk (~0.4 s of a demo month's ~1,300 commits); a killed process
+loses nothing, and a power loss can lose the last events, never the database's
+consistency (the warehouse, DuckDB's file, keeps its own durability). Upstream code:
 https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/storage/event_log/sqlite/sqlite_event_log.py
 """
 
@@ -30,6 +34,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import dagster._check as check
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
@@ -37,7 +42,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage,
 )
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
@@ -104,10 +109,16 @@ def _kept_engine(self: SqliteEventLogStorage, shard: str) -> Engine:
                 # that opened it.
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
             )
+            event.listen(engine, "connect", _write_ahead_sync)
         engines[shard] = engine
         while len(engines) > ENGINES_KEPT:
             engines.pop(next(iter(engines))).dispose()
         return engine
+
+
+def _write_ahead_sync(dbapi_connection: Any, _record: object) -> None:
+    """Each new connection syncs the write-ahead log at checkpoints, not at every commit."""
+    dbapi_connection.execute("pragma synchronous = normal")
 
 
 def wipe_closing_kept_engines(self: SqliteEventLogStorage) -> None:

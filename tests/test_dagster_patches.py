@@ -222,3 +222,14 @@ def test_a_wipe_closes_the_kept_connections_before_it_deletes_their_files(
     assert [e.user_message for e in storage.get_logs_for_run("run-a")] == ["after"]
     another = SqliteEventLogStorage(str(tmp_path / "events"))  # another process's view
     assert [e.user_message for e in another.get_logs_for_run("run-a")] == ["after"]
+
+
+def test_the_kept_connections_commit_without_waiting_for_the_disk(tmp_path: Path) -> None:
+    """synchronous=NORMAL on the write-ahead log (journal_mode=wal, as Dagster sets it)."""
+    storage = SqliteEventLogStorage(str(tmp_path / "events"))
+    storage.store_event(_log_entry("run-a", "one"))
+    with sqlite_events._kept_engine(storage, "run-a").connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        assert raw.execute("pragma synchronous").fetchone() == (1,)  # NORMAL
+        assert raw.execute("pragma journal_mode").fetchone() == ("wal",)
