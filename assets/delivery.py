@@ -51,15 +51,20 @@ def deliveries(
     home = oemkpi.get_home()
     per_month: dict[str, dict[str, Any]] = {}
     progress: dict[str, str] = {}
-    for month in months:
-        done = deliver_month(
-            home,
-            month,
-            resend=config.resend,
-            dry_run=config.dry_run,
-            fy_start_month=oemkpi.fiscal_year_start_month,
-            models=take_models(context.run_id, str(home.root), month),
-        )
+    with oemkpi.warehouse(read_only=config.dry_run) as con:
+        done_months = [
+            deliver_month(
+                home,
+                month,
+                resend=config.resend,
+                dry_run=config.dry_run,
+                fy_start_month=oemkpi.fiscal_year_start_month,
+                models=take_models(context.run_id, str(home.root), month),
+                con=con,
+            )
+            for month in months
+        ]
+    for month, done in zip(months, done_months, strict=True):
         for sentence in done.failures:
             context.log.warning(sentence)
         for note in done.notes:

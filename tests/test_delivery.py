@@ -565,3 +565,31 @@ def test_a_one_month_run_delivers_from_the_report_steps_models(
     again = deliver_month(home, MONTH, dry_run=True)
     assert built == [MONTH]
     assert [m[3] for m in again.messages] == ["unchanged"] * 3
+
+
+def test_a_delivery_step_whose_commit_conflicts_is_run_again(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deliveries step writes through the step's warehouse, so a DuckLake commit conflict
+    (raised here at its first record, as the lake raises it) retries the step like any
+    other; the retry sends each message once."""
+    from oemkpi.delivery import deliver
+    from oemkpi.warehouse import WarehouseConflict
+    from pipelines import resources
+
+    monkeypatch.setattr(resources, "conflict_wait", lambda attempt: 0.0)
+    real = deliver.record
+    conflicts = []
+
+    def conflicting_once(con: duckdb.DuckDBPyConnection, entry: object) -> None:
+        if not conflicts:
+            conflicts.append(entry)
+            raise WarehouseConflict("Another writer committed to the DuckLake warehouse.")
+        real(con, entry)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(deliver, "record", conflicting_once)
+    summary = run_months(home, MONTH, MONTH)
+    assert summary.success, summary.failure
+    assert len(conflicts) == 1
+    assert len(list(home.outbox_dir(MONTH).glob("*.eml"))) == 3
+    assert sorted(r[5] for r in records(home) if r[1] == "pam") == ["outbox"] * 3

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -221,17 +222,21 @@ def deliver_month(
     dry_run: bool = False,
     fy_start_month: int = DEFAULT_FY_START_MONTH,
     models: MonthModels | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> MonthDelivery:
     """Send ``month``'s messages (SPEC section 8): each PAM's, each region's early warning
     by mail and Teams; only what changed unless ``resend``; nothing at all with
     ``dry_run`` (it says what would be sent). ``models``: the month's updates and regional
-    packs as the report step of the same run built them; else they are built here."""
+    packs as the report step of the same run built them; else they are built here.
+    ``con``: the step's warehouse (its DuckLake conflicts retry the step, as every step's
+    do); else the home's warehouse is opened here."""
     reference = load_reference(home.reference)
     config = load_delivery_config(home.delivery_yaml, set(reference.regions))
     if config.smtp is not None:
         config.smtp.credentials()  # a variable named but not set: one sentence, before anything
     result = MonthDelivery(month, dry_run=dry_run)
-    with home_warehouse(home, read_only=dry_run) as con:
+    opened = nullcontext(con) if con is not None else home_warehouse(home, read_only=dry_run)
+    with opened as con:
         if models is None:
             reports, packs = _month_models(con, home, month, reference, fy_start_month)
         else:
