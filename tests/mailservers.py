@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -63,8 +66,11 @@ class MailHandler:
 
 
 @contextmanager
-def smtp_server(port: int | None = None, **handler: Any) -> Iterator[tuple[int, MailHandler]]:
-    """A real SMTP server on 127.0.0.1 (AUTH allowed without TLS, for the test only)."""
+def smtp_server(
+    port: int | None = None, tls: ssl.SSLContext | None = None, **handler: Any
+) -> Iterator[tuple[int, MailHandler]]:
+    """A real SMTP server on 127.0.0.1. With ``tls`` it offers STARTTLS and takes neither
+    AUTH nor MAIL before it; without, AUTH is allowed in the clear (for the test only)."""
     mail = MailHandler(**handler)
     port = port or free_port()
     controller = Controller(
@@ -72,13 +78,58 @@ def smtp_server(port: int | None = None, **handler: Any) -> Iterator[tuple[int, 
         hostname="127.0.0.1",
         port=port,
         authenticator=mail,
-        auth_require_tls=False,
+        auth_require_tls=tls is not None,
+        tls_context=tls,
+        require_starttls=tls is not None,
     )
     controller.start()
     try:
         yield port, mail
     finally:
         controller.stop()
+
+
+def self_signed_tls(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 with a self-signed certificate made here, and the
+    certificate's file (a client trusts it through ``SSL_CERT_FILE``)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "oemkpi test mail server")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = folder / "server.pem", folder / "server.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
 
 
 @contextmanager

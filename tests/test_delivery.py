@@ -30,7 +30,13 @@ from pipelines.runs import run_months
 from tests.conftest import DELIVERY_MONTH as MONTH
 from tests.conftest import DELIVERY_PARTNERS_CSV as PARTNERS_CSV
 from tests.conftest import DELIVERY_PRIOR as PRIOR
-from tests.mailservers import free_port, silent_server, smtp_server, webhook_receiver
+from tests.mailservers import (
+    free_port,
+    self_signed_tls,
+    silent_server,
+    smtp_server,
+    webhook_receiver,
+)
 
 NAMES = {
     "aurora": "Aurora Computing",
@@ -593,3 +599,37 @@ def test_a_delivery_step_whose_commit_conflicts_is_run_again(
     assert len(conflicts) == 1
     assert len(list(home.outbox_dir(MONTH).glob("*.eml"))) == 3
     assert sorted(r[5] for r in records(home) if r[1] == "pam") == ["outbox"] * 3
+
+
+def test_starttls_before_login_and_an_unverified_certificate_is_one_sentence(
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that takes neither AUTH nor MAIL before STARTTLS: with its certificate
+    trusted the three messages go, the login after TLS; with it untrusted nothing goes, each
+    message stays in the outbox, and the reason is one sentence."""
+    tls, certificate = self_signed_tls(tmp_path / "tls")
+    monkeypatch.setenv("TEST_SMTP_USER", "kpi-bot")
+    monkeypatch.setenv("TEST_SMTP_PASS", "tls-only")
+    with smtp_server(tls=tls) as (port, mail):
+        write_config(
+            home,
+            port,
+            starttls="true",
+            username_env="TEST_SMTP_USER",
+            password_env="TEST_SMTP_PASS",
+        )
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-ca.pem"))
+        refused = deliver_month(home, MONTH)
+        assert mail.received == [] and mail.logins == []
+        assert [m[3] for m in refused.messages] == ["failed"] * 3
+        assert refused.failures[0].endswith(
+            f"was not sent: the mail server 127.0.0.1:{port} offered a TLS certificate that "
+            "could not be verified (self-signed certificate); give this machine the server's CA "
+            "certificate (SSL_CERT_FILE) or fix the server's certificate; the message stays in "
+            "the outbox for the next run."
+        )
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate))
+        sent = deliver_month(home, MONTH)
+    assert [m[3] for m in sent.messages] == ["sent"] * 3
+    assert mail.logins == [("kpi-bot", "tls-only")] * 3
+    assert len(mail.received) == 3

@@ -61,6 +61,13 @@ def send_raw(settings: SmtpSettings, raw: bytes, recipients: Sequence[str]) -> N
             f"{server} did not answer within {settings.timeout_seconds:g} s; "
             "it stays in the outbox for the next run."
         ) from None
+    except ssl.SSLCertVerificationError as err:
+        raise NotSent(
+            f"{server} offered a TLS certificate that could not be verified "
+            f"({err.verify_message or err.reason}); give this machine the server's CA "
+            "certificate (SSL_CERT_FILE) or fix the server's certificate; the message stays "
+            "in the outbox for the next run."
+        ) from None
     except TimeoutError:
         raise NotSent(
             f"{server} did not answer within {settings.timeout_seconds:g} s; "
