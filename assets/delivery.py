@@ -52,8 +52,8 @@ def deliveries(
     per_month: dict[str, dict[str, Any]] = {}
     progress: dict[str, str] = {}
     with oemkpi.warehouse(read_only=config.dry_run) as con:
-        done_months = [
-            deliver_month(
+        for month in months:
+            done = deliver_month(
                 home,
                 month,
                 resend=config.resend,
@@ -62,33 +62,30 @@ def deliveries(
                 models=take_models(context.run_id, str(home.root), month),
                 con=con,
             )
-            for month in months
-        ]
-    for month, done in zip(months, done_months, strict=True):
-        for sentence in done.failures:
-            context.log.warning(sentence)
-        for note in done.notes:
-            context.log.info(note)
-        if config.dry_run:
-            context.log.info(
-                "\n".join(
-                    f"{month}: {outcome}: {kind} {key} to {to}"
-                    for kind, key, to, outcome in done.messages
+            for sentence in done.failures:
+                context.log.warning(sentence)
+            for note in done.notes:
+                context.log.info(note)
+            if config.dry_run:
+                context.log.info(
+                    "\n".join(
+                        f"{month}: {outcome}: {kind} {key} to {to}"
+                        for kind, key, to, outcome in done.messages
+                    )
+                    or f"{month}: no messages"
                 )
-                or f"{month}: no messages"
-            )
-        counts = done.status_counts
-        per_month[month] = {
-            "delivered": not config.dry_run,
-            "sent": counts.get("sent", 0),
-            "written_to_outbox": counts.get("outbox", 0),
-            "pending": counts.get("pending", 0),
-            "failed": counts.get("failed", 0),
-            "unchanged": done.count("unchanged"),
-            "recipients": dg.MetadataValue.md(done.recipients_markdown()),
-            "outbox": dg.MetadataValue.path(str(home.outbox_dir(month))),
-        }
-        progress[month] = summary_line(done)
+            counts = done.status_counts
+            per_month[month] = {
+                "delivered": not config.dry_run,
+                "sent": counts.get("sent", 0),
+                "written_to_outbox": counts.get("outbox", 0),
+                "pending": counts.get("pending", 0),
+                "failed": counts.get("failed", 0),
+                "unchanged": done.count("unchanged"),
+                "recipients": dg.MetadataValue.md(done.recipients_markdown()),
+                "outbox": dg.MetadataValue.path(str(home.outbox_dir(month))),
+            }
+            progress[month] = summary_line(done)
     yield month_results(context, per_month, progress=progress)
 
 
