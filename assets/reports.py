@@ -9,25 +9,25 @@ import dagster as dg
 from assets.kpis import assortment, kpi_sums, kpis, marketing_quarter, red_flags
 from assets.monthly import month_results
 from assets.quality import data_quality
-from oemkpi.reports.writing import MonthModels, write_reports
+from oemkpi.reports.writing import WrittenMonth, write_reports
 from pipelines.partitions import monthly_partitions, previous, single_run
 from pipelines.resources import WAREHOUSE_POOL, OemkpiResource
 from pipelines.step_errors import one_sentence
 
 #: The models the report step of a run built in this process, by (run id, home, month), for
 #: that run's delivery step: see :func:`take_models`. Only the latest run's are kept.
-_MODELS: dict[tuple[str, str, str], MonthModels] = {}
+_MODELS: dict[tuple[str, str, str], WrittenMonth] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def _leave_models(run_id: str, root: str, month: str, models: MonthModels) -> None:
+def _leave_models(run_id: str, root: str, month: str, models: WrittenMonth) -> None:
     with _MODELS_LOCK:
         for key in [k for k in _MODELS if k[0] != run_id]:
             del _MODELS[key]
         _MODELS[(run_id, root, month)] = models
 
 
-def take_models(run_id: str, root: str, month: str) -> MonthModels | None:
+def take_models(run_id: str, root: str, month: str) -> WrittenMonth | None:
     """The month's updates and regional packs as this run's report step built them, when
     it ran in this process (the embedded profile runs steps one after the other in one
     process); None when it ran elsewhere (another Celery worker, a range rendered by
@@ -87,8 +87,8 @@ def monthly_reports(context: dg.AssetExecutionContext, oemkpi: OemkpiResource) -
         )
         for warning in written.warnings:
             context.log.warning(warning)
-        if written.models is not None:
-            _leave_models(context.run_id, str(home.root), written.month, written.models)
+        if written.rendered is not None:
+            _leave_models(context.run_id, str(home.root), written.month, written.rendered)
     yield month_results(context, per_month, progress=progress)
 
 

@@ -41,7 +41,7 @@ from oemkpi.reports.commentary import load_commentary
 from oemkpi.reports.data import load_month
 from oemkpi.reports.model import Commentary, MonthlyReport
 from oemkpi.reports.regional import RegionPack, build_region_packs
-from oemkpi.reports.writing import MonthModels
+from oemkpi.reports.writing import WrittenMonth
 from oemkpi.warehouse import home_warehouse
 
 
@@ -221,7 +221,7 @@ def deliver_month(
     resend: bool = False,
     dry_run: bool = False,
     fy_start_month: int = DEFAULT_FY_START_MONTH,
-    models: MonthModels | None = None,
+    models: WrittenMonth | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> MonthDelivery:
     """Send ``month``'s messages (SPEC section 8): each PAM's, each region's early warning

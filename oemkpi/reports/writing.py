@@ -197,14 +197,6 @@ def write_month_reports(
 
 
 @dataclass(frozen=True)
-class MonthModels:
-    """A month's rendered models: what the delivery step builds its messages from."""
-
-    reports: list[MonthlyReport]
-    packs: list[RegionPack]
-
-
-@dataclass(frozen=True)
 class ReportSummary:
     """What a run says of one partner's update (small, so it crosses processes cheaply)."""
 
@@ -220,9 +212,10 @@ class MonthWritten:
     index: Path
     reports: list[ReportSummary]
     warnings: list[str] = field(default_factory=list)
-    #: The month's models (every update, every regional pack) when rendered in this process;
-    #: never sent back from a worker process (:func:`write_reports`).
-    models: MonthModels | None = None
+    #: The month as written (every update and regional pack: what the delivery step builds
+    #: its messages from) when rendered in this process; never sent back from a worker
+    #: process (:func:`write_reports`).
+    rendered: WrittenMonth | None = None
 
 
 #: Below this many months a range is rendered in this process: starting a worker
@@ -251,7 +244,7 @@ def write_reports(
     if multiprocessing.current_process().daemon:
         workers = 1
     if workers <= 1 or len(months) < PARALLEL_FROM_MONTHS:
-        return _write_months(str(home.root), months, fy_start_month, keep_models=True)
+        return _write_months(str(home.root), months, fy_start_month, keep_written=True)
     chunks = [months[i::workers] for i in range(workers)]
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -266,7 +259,7 @@ def write_reports(
 
 
 def _write_months(
-    root: str, months: list[str], fy_start_month: int, *, keep_models: bool = False
+    root: str, months: list[str], fy_start_month: int, *, keep_written: bool = False
 ) -> list[MonthWritten]:
     home = Home.at(root)
     out = []
@@ -287,7 +280,7 @@ def _write_months(
                         for r in written.reports
                     ],
                     written.warnings,
-                    MonthModels(written.reports, written.packs) if keep_models else None,
+                    written if keep_written else None,
                 )
             )
     return out
