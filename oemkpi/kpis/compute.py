@@ -7,6 +7,8 @@ step replaces its month in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import duckdb
 
 from oemkpi.kpis.definitions import VOLUME_KPIS
@@ -20,12 +22,20 @@ from oemkpi.reference import Reference
 from oemkpi.warehouse import first_row, sql, transaction
 
 
+def replace_month(
+    con: duckdb.DuckDBPyConnection, table: str, month: str, params: Mapping[str, object]
+) -> int:
+    """Replace ``table``'s rows of ``month`` in one transaction: ``kpis/delete_<table>_month``,
+    then ``kpis/insert_<table>_month`` with ``params``; returns the rows it reports written."""
+    with transaction(con):
+        con.execute(sql(f"kpis/delete_{table}_month"), {"month": month})
+        (written,) = first_row(con, sql(f"kpis/insert_{table}_month"), dict(params))
+    return int(written)
+
+
 def compute_sums(con: duckdb.DuckDBPyConnection, month: str) -> int:
     """Replace ``kpi_sums`` of ``month`` from the feed tables; returns the groups written."""
-    with transaction(con):
-        con.execute(sql("kpis/delete_kpi_sums_month"), {"month": month})
-        (written,) = first_row(con, sql("kpis/insert_kpi_sums_month"), {"month": month})
-    return int(written)
+    return replace_month(con, "kpi_sums", month, {"month": month})
 
 
 def load_targets(con: duckdb.DuckDBPyConnection, reference: Reference) -> None:
@@ -63,21 +73,14 @@ def compute_kpis(
     con: duckdb.DuckDBPyConnection, month: str, fy_start_month: int = DEFAULT_FY_START_MONTH
 ) -> int:
     """Replace ``kpi_values`` of ``month``; returns the rows written."""
-    with transaction(con):
-        con.execute(sql("kpis/delete_kpi_values_month"), {"month": month})
-        (written,) = first_row(
-            con, sql("kpis/insert_kpi_values_month"), kpi_parameters(month, fy_start_month)
-        )
-    return int(written)
+    return replace_month(con, "kpi_values", month, kpi_parameters(month, fy_start_month))
 
 
 def compute_assortment(con: duckdb.DuckDBPyConnection, month: str, min_units: int) -> int:
     """Replace ``assortment`` of ``month`` (wins, losses, discontinued SKUs against M-1)."""
-    with transaction(con):
-        con.execute(sql("kpis/delete_assortment_month"), {"month": month})
-        (written,) = first_row(
-            con,
-            sql("kpis/insert_assortment_month"),
-            {"month": month, "prior_month": add_months(month, -1), "min_units": min_units},
-        )
-    return int(written)
+    return replace_month(
+        con,
+        "assortment",
+        month,
+        {"month": month, "prior_month": add_months(month, -1), "min_units": min_units},
+    )

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import duckdb
 
+from oemkpi.kpis.compute import replace_month
 from oemkpi.months import DEFAULT_FY_START_MONTH, fiscal_quarter, quarter_to_date
-from oemkpi.warehouse import first_row, sql, transaction
 
 
 def marketing_quarter_parameters(
@@ -31,11 +31,6 @@ def compute_marketing_quarter(
     con: duckdb.DuckDBPyConnection, month: str, fy_start_month: int = DEFAULT_FY_START_MONTH
 ) -> int:
     """Replace ``marketing_quarter`` of ``month``; returns the activities that count."""
-    with transaction(con):
-        con.execute(sql("kpis/delete_marketing_quarter_month"), {"month": month})
-        (written,) = first_row(
-            con,
-            sql("kpis/insert_marketing_quarter_month"),
-            marketing_quarter_parameters(month, fy_start_month),
-        )
-    return int(written)
+    return replace_month(
+        con, "marketing_quarter", month, marketing_quarter_parameters(month, fy_start_month)
+    )
