@@ -170,21 +170,16 @@ def clean_expression(
     Returns the SQL and the values of its ``?``, in order."""
     rule = rule_of(col)
     name = col.name
-    trimmed = f"nullif(trim({name}), '')"
+    judged, params = _clean_trimmed(col, month, f"nullif(trim({name}), '')")
     if col.type == "month":
-        judged, params = _clean_trimmed(col, month, trimmed)
         return (
             Generated(f"case when {name} = ? then {name} else {judged} end as {name}"),
             [month, *params],
         )
     if rule.shapes:
-        judged, params = _clean_trimmed(col, month, trimmed)
-        taken = _typed(rule, name)
-        value = f"coalesce({taken}, {NOT_CLEAN})" if rule.can_overflow else taken
-        shape = _full_match(name, rule.shapes[-1][1])
-        return Generated(f"case when {shape} then {value} else {judged} end as {name}"), params
+        shape, taken = _shaped(rule, name)
+        return Generated(f"case when {shape} then {taken} else {judged} end as {name}"), params
     if rule.forbidden:
-        judged, params = _clean_trimmed(col, month, trimmed)
         suspect = "|".join([*(p for _, p in rule.forbidden), PADDED])
         return (
             Generated(
@@ -192,28 +187,36 @@ def clean_expression(
             ),
             params,
         )
-    return Generated(f"{name if in_set else trimmed} as {name}"), []
+    # A text column without a rule: its trimmed text, or as delivered when a set holds it.
+    return Generated(f"{name if in_set else judged} as {name}"), params
+
+
+def _shaped(rule: TypeRule, value: str) -> tuple[str, str]:
+    """The condition that ``value`` has ``rule``'s last shape, and its typed value then
+    (:data:`NOT_CLEAN` where it does not fit the type)."""
+    typed = _typed(rule, value)
+    taken = f"coalesce({typed}, {NOT_CLEAN})" if rule.can_overflow else typed
+    return _full_match(value, rule.shapes[-1][1]), taken
 
 
 def _clean_trimmed(col: Column, month: str, value: str) -> tuple[str, list[object]]:
     """:func:`clean_expression`'s judgement of ``value`` (the column's trimmed text): each
     pattern matched once; no alias."""
     rule = rule_of(col)
-    typed = _typed(rule, value)
     if col.type == "month":
-        shape = _full_match(value, rule.shapes[-1][1])
+        shape, typed = _shaped(rule, value)
         return (
             f"case when {value} = ? then {value} "
             f"when {shape} and {typed} = ? then {typed} else {NOT_CLEAN} end",
             [month, month],
         )
     if rule.shapes:
-        shape = _full_match(value, rule.shapes[-1][1])
-        taken = f"coalesce({typed}, {NOT_CLEAN})" if rule.can_overflow else typed
+        shape, taken = _shaped(rule, value)
         return (
             f"case when {value} is null then null when {shape} then {taken} else {NOT_CLEAN} end",
             [],
         )
+    typed = _typed(rule, value)
     if rule.forbidden:
         found = " or ".join(f"regexp_matches({value}, '{p}')" for _, p in rule.forbidden)
         return f"case when {found} then {NOT_CLEAN} else {typed} end", []
