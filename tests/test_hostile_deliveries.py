@@ -20,10 +20,14 @@ import duckdb
 import pytest
 
 from oemkpi.home import Home
+from oemkpi.ingest import workbooks as workbook_helpers
 from oemkpi.ingest.contract import FEEDS
+from oemkpi.ingest.csv_files import Unreadable
 from oemkpi.ingest.deliveries import ingest_delivery
 from oemkpi.ingest.folder import read_folder
+from oemkpi.ingest.limits import Limits
 from oemkpi.ingest.outcomes import DeliveryOutcome
+from oemkpi.ingest.workbooks import Sheet, Workbooks, close_helpers
 from oemkpi.reference import load_reference
 from oemkpi.warehouse import warehouse
 from tests.feedfiles import good_rows, header, landing, snapshot, write_csv
@@ -349,6 +353,19 @@ def _sheet_rows() -> list[list[str]]:
     return [header(FEED), *good_rows(FEED, MONTH)]
 
 
+def _bomb(path: Path, bomb: str) -> Path:
+    if bomb == "a cell at XFD1048576":
+        return write_raw_xlsx(path, _sheet_rows(), far_cell="XFD1048576")
+    rows: list[list[str | Shared]] = [header(FEED)]
+    rows += [[MONTH, "acme", "DE", "consumer", Shared(0), "windows", "5"]] * 400
+    return write_raw_xlsx(path, rows, [repeated(b"Q", 1 << 20)])
+
+
+def _sheet_values(sheet: Sheet) -> list[tuple[str, ...]]:
+    with duckdb.connect() as con:
+        return con.execute("select * from read_parquet(?)", [str(sheet.parquet)]).fetchall()
+
+
 def test_an_xlsx_with_a_400_mb_cell_is_refused_from_its_zip_directory(loaded: Home) -> None:
     before = in_force(loaded)
     rows: list[list[str | Shared]] = [list(r) for r in _sheet_rows()]
@@ -373,19 +390,62 @@ def test_an_xlsx_that_needs_too_much_memory_is_one_sentence_not_an_abort(
     string per cell, or the whole used range; in its own process it fails alone."""
     monkeypatch.setenv("OEMKPI_MAX_XLSX_MEMORY_BYTES", str(256 << 20))
     before = in_force(loaded)
-    path = landing(loaded, FEED, MONTH) / "bomb.xlsx"
-    if bomb == "a cell at XFD1048576":
-        write_raw_xlsx(path, _sheet_rows(), far_cell="XFD1048576")
-    else:
-        rows: list[list[str | Shared]] = [header(FEED)]
-        rows += [[MONTH, "acme", "DE", "consumer", Shared(0), "windows", "5"]] * 400
-        write_raw_xlsx(path, rows, [repeated(b"Q", 1 << 20)])
+    path = _bomb(landing(loaded, FEED, MONTH) / "bomb.xlsx", bomb)
     assert path.stat().st_size < 64 << 10
 
     assert _rejected(loaded, before) == [
         f"{WHERE}/bomb.xlsx: its first sheet needs more than 256 MiB of memory to read "
         f"(OEMKPI_MAX_XLSX_MEMORY_BYTES), so it is not read; {XLSX_ADVICE}"
     ]
+
+
+def test_one_helper_process_reads_the_workbooks_of_one_feed_after_another(
+    tmp_path: Path,
+) -> None:
+    """A feed step's helper waits for the next feed's workbooks: its imports are paid once."""
+    close_helpers()
+    first = write_raw_xlsx(tmp_path / "first.xlsx", _sheet_rows())
+    second = write_raw_xlsx(tmp_path / "second.xlsx", _sheet_rows()[:3])
+    expected = [tuple(row) for row in good_rows(FEED, MONTH)]
+
+    books = Workbooks(tmp_path / "a", Limits())
+    books.prepare([first])
+    (waiting,) = workbook_helpers._IDLE
+    pid = waiting.process.pid
+    books.close()
+    others = Workbooks(tmp_path / "b", Limits())
+    others.prepare([second])
+
+    assert [h.process.pid for h in workbook_helpers._IDLE] == [pid]
+    assert books.sheet(first).header == others.sheet(second).header == header(FEED)
+    assert _sheet_values(others.sheet(second)) == expected[:2]
+    assert _sheet_values(Workbooks(tmp_path / "c", Limits()).sheet(first)) == expected
+    close_helpers()
+    assert waiting.process.returncode == 0  # it ended when its standard input closed
+
+
+@pytest.mark.parametrize("bomb", ["one long string in every cell", "a cell at XFD1048576"])
+def test_the_workbooks_after_one_that_ran_out_of_memory_are_read_by_a_new_helper(
+    tmp_path: Path, bomb: str
+) -> None:
+    close_helpers()
+    good = write_raw_xlsx(tmp_path / "good.xlsx", _sheet_rows())
+    bad = _bomb(tmp_path / "bomb.xlsx", bomb)
+    after = write_raw_xlsx(tmp_path / "after.xlsx", _sheet_rows())
+    books = Workbooks(tmp_path / "xlsx", Limits(xlsx_memory_bytes=256 << 20))
+
+    books.prepare([good, bad, after])
+
+    with pytest.raises(Unreadable) as refused:
+        books.sheet(bad)
+    assert refused.value.rule == "xlsx_too_large"
+    expected = [tuple(row) for row in good_rows(FEED, MONTH)]
+    assert _sheet_values(books.sheet(good)) == _sheet_values(books.sheet(after)) == expected
+    # The helper that read the last workbook waits for the next job, and takes it.
+    (waiting,) = workbook_helpers._IDLE
+    assert waiting.alive()
+    assert _sheet_values(Workbooks(tmp_path / "again", books.limits).sheet(good)) == expected
+    close_helpers()
 
 
 def test_an_xlsx_cell_over_the_record_limit_is_named_with_its_row_and_column(

@@ -14,19 +14,28 @@ which writes each sheet as a Parquet file of text columns in the scratch
 folder, and DuckDB reads that like any Parquet file. A workbook the child could
 not read in its memory is named in one sentence; the run goes on.
 
-One child reads every workbook of a run's deliveries (:meth:`Workbooks.prepare`),
-so starting it (about 0.3 s) is paid once, not per file.
+One child reads every workbook of a feed's deliveries (:meth:`Workbooks.prepare`),
+and waits for the next feed's (:func:`helper`): starting one (about 0.2 s of
+imports) is paid once per process, not per file or per feed step. A child that
+ran out of memory ends; the next job starts another.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
+import os
 import posixpath
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import zipfile
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,48 +146,38 @@ class Workbooks:
         self._done.clear()
 
     def _run_child(self, paths: list[Path]) -> list[Path]:
-        """Read ``paths`` in one child; the paths it did not get to (it ended early)."""
+        """Read ``paths`` in one helper process; the paths it did not get to (it ended early)."""
         self.scratch.mkdir(parents=True, exist_ok=True)
         start = len(self._done)
         targets = [self.scratch / f"sheet-{start + i}.parquet" for i in range(len(paths))]
         job = {
-            "memory_bytes": self.limits.xlsx_memory_bytes,
             "record_bytes": self.limits.record_bytes,
             "files": [[str(p), str(t)] for p, t in zip(paths, targets, strict=True)],
         }
-        root = str(Path(oemkpi.__file__).resolve().parent.parent)
-        code = (
-            f"import sys; sys.path.insert(0, {root!r}); "
-            "from oemkpi.ingest.xlsx_child import main; main()"
-        )
-        # -I: nothing from the environment or the working folder shapes the child.
-        done = subprocess.run(
-            [sys.executable, "-I", "-c", code],
-            input=json.dumps(job),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
         answered = 0
-        for line in done.stdout.splitlines():
-            result = json.loads(line)
-            number = int(result.pop("file"))
-            self._done[paths[number]] = self._result(targets[number], result)
-            answered = number + 1
-        if answered < len(paths):
+        out_of_memory = False
+        with helper(self.limits.xlsx_memory_bytes) as child:
+            for result in child.answers(job):
+                number = int(result.pop("file"))
+                out_of_memory = result.get("rule") == "memory"
+                self._done[paths[number]] = self._result(targets[number], result)
+                answered = number + 1
+            if answered == len(paths) or out_of_memory:
+                # All read, or the child said which workbook it ran out of memory on and
+                # ended: the rest (if any) are read by a new one.
+                return paths[answered:]
             # The child ended while reading this workbook: an allocation failed (the reader
             # aborts, or Python runs out of memory), or it broke otherwise. The rest are
             # read by a new child.
-            lines = done.stderr.strip().splitlines()
-            if done.returncode < 0 or any("memory" in line.lower() for line in lines[-3:]):
-                self._done[paths[answered]] = self._memory()
-            else:
-                last = lines[-1][:160] if lines else f"exit status {done.returncode}"
-                self._done[paths[answered]] = Unreadable(
-                    "file_unreadable", f"it could not be read as an XLSX workbook ({last})"
-                )
-            return paths[answered + 1 :]
-        return []
+            returncode, lines = child.ended()
+        if returncode < 0 or any("memory" in line.lower() for line in lines[-3:]):
+            self._done[paths[answered]] = self._memory()
+        else:
+            last = lines[-1][:160] if lines else f"exit status {returncode}"
+            self._done[paths[answered]] = Unreadable(
+                "file_unreadable", f"it could not be read as an XLSX workbook ({last})"
+            )
+        return paths[answered + 1 :]
 
     def _result(self, target: Path, result: dict[str, Any]) -> Sheet | Unreadable:
         if "header" in result:
@@ -201,3 +200,128 @@ class Workbooks:
             f"its first sheet needs more than {size_text(self.limits.xlsx_memory_bytes)} of "
             f"memory to read ({env_name('xlsx_memory_bytes')}), so it is not read",
         )
+
+
+class Helper:
+    """One helper process (:mod:`oemkpi.ingest.xlsx_child`) with its memory cap, and the
+    last lines it wrote to standard error (read as they come, so it never waits on them)."""
+
+    def __init__(self, memory_bytes: int) -> None:
+        root = str(Path(oemkpi.__file__).resolve().parent.parent)
+        code = (
+            f"import sys; sys.path.insert(0, {root!r}); "
+            "from oemkpi.ingest.xlsx_child import main; main()"
+        )
+        self.memory_bytes = memory_bytes
+        self.owner = os.getpid()
+        # -I: nothing from the environment or the working folder shapes the child.
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-c", code, str(memory_bytes)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        #: Whether it answered its last job to the end (so it waits for the next one).
+        self.idle = True
+        self._errors: deque[str] = deque(maxlen=20)
+        self._drain = threading.Thread(target=self._read_errors, daemon=True)
+        self._drain.start()
+
+    def _read_errors(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._errors.append(line.rstrip("\n"))
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def answers(self, job: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The child's answer for each workbook of ``job``; ends early when the child does."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.idle = False
+        try:
+            self.process.stdin.write(json.dumps(job) + "\n")
+            self.process.stdin.flush()
+        except OSError:  # it ended before the job reached it (BrokenPipeError)
+            return
+        while line := self.process.stdout.readline():
+            answer = json.loads(line)
+            if answer.get("done"):
+                self.idle = True
+                return
+            yield answer
+
+    def ended(self) -> tuple[int, list[str]]:
+        """The exit status of a child that ended, and its last lines of standard error."""
+        returncode = self.process.wait()
+        self._drain.join(timeout=5)
+        return returncode, list(self._errors)
+
+    def close(self) -> None:
+        """End the child (its standard input closes, so it stops at its next job)."""
+        if self.owner != os.getpid():
+            return  # a forked copy: the child is the parent process's
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._drain.join(timeout=5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+#: Helper processes waiting for their next job, for this process's later feed steps: each
+#: new one costs ~0.2 s of imports (pyarrow, fastexcel) before it reads anything.
+_IDLE: list[Helper] = []
+_IDLE_LOCK = threading.Lock()
+#: The most helpers kept waiting (months read on parallel threads each take one).
+KEEP_IDLE = 2
+
+
+@contextmanager
+def helper(memory_bytes: int) -> Iterator[Helper]:
+    """A helper process with this memory cap: a waiting one of this process, else a new
+    one. Handed back for the next job when the block ends normally and the child answered
+    its job to the end; ended otherwise (one that ran out of memory ends itself)."""
+    found = None
+    with _IDLE_LOCK:
+        _IDLE[:] = [h for h in _IDLE if h.owner == os.getpid()]  # not a forked copy's
+        for candidate in _IDLE:
+            if candidate.memory_bytes == memory_bytes:
+                _IDLE.remove(candidate)
+                found = candidate
+                break
+    if found is not None and not found.alive():
+        found.close()
+        found = None
+    child = found if found is not None else Helper(memory_bytes)
+    try:
+        yield child
+    except BaseException:
+        child.close()  # it may be half-way through a job
+        raise
+    if not (child.idle and child.alive()):
+        child.close()
+        return
+    with _IDLE_LOCK:
+        _IDLE.append(child)
+        surplus = _IDLE[:-KEEP_IDLE]
+        del _IDLE[:-KEEP_IDLE]
+    for extra in surplus:
+        extra.close()
+
+
+@atexit.register
+def close_helpers() -> None:
+    """End every waiting helper process (also called by tests)."""
+    with _IDLE_LOCK:
+        waiting = list(_IDLE)
+        _IDLE.clear()
+    for child in waiting:
+        child.close()

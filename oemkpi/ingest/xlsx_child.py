@@ -1,10 +1,12 @@
 """The helper process that reads XLSX sheets (see :mod:`oemkpi.ingest.workbooks`).
 
-It caps its own memory first (``RLIMIT_DATA``), then reads each workbook's
-first sheet with fastexcel as text and writes it as a Parquet file of text
-columns ``c0..cN`` (the header row apart), one JSON line per workbook on
-standard output. When a sheet needs more memory than the cap, the reader fails
-or ends this process; the parent then names the workbook in one sentence.
+It caps its own memory first (``RLIMIT_DATA``), then, for each job it is sent,
+reads each workbook's first sheet with fastexcel as text and writes it as a
+Parquet file of text columns ``c0..cN`` (the header row apart), one JSON line
+per workbook on standard output. It serves jobs until its standard input
+closes (:func:`oemkpi.ingest.workbooks.helper` keeps it for the next feed). When
+a sheet needs more memory than the cap, the reader fails or ends this process;
+the parent then names the workbook in one sentence.
 Imports only what reading needs, so it starts in a fraction of a second.
 """
 
@@ -56,17 +58,22 @@ def _convert(source: str, target: str, record_bytes: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Read the job (cap, record limit, [source, target] pairs) from standard input."""
-    job = json.loads(sys.stdin.read())
-    cap = int(job["memory_bytes"])
+    """Cap this process's memory at ``argv[1]`` bytes, then answer jobs from standard input,
+    one JSON line each (record limit, [source, target] pairs), until it closes: a line per
+    workbook, then ``{"done": true}``. After a workbook that ran out of memory it ends (the
+    parent starts another)."""
+    cap = int(sys.argv[1])
     resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
-    for number, (source, target) in enumerate(job["files"]):
-        try:
-            result = _convert(source, target, int(job["record_bytes"]))
-        except MemoryError:
-            _say(file=number, rule="memory")
-            return
-        _say(file=number, **result)
+    for line in sys.stdin:
+        job = json.loads(line)
+        for number, (source, target) in enumerate(job["files"]):
+            try:
+                result = _convert(source, target, int(job["record_bytes"]))
+            except MemoryError:
+                _say(file=number, rule="memory")
+                return
+            _say(file=number, **result)
+        _say(done=True)
 
 
 if __name__ == "__main__":
