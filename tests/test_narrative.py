@@ -88,6 +88,11 @@ MIX_DRIVERS = decompose(
     {("US", "consumer"): (45, 100), ("US", "commercial"): (70, 100)},
     {("US", "consumer"): (22, 50), ("US", "commercial"): (103.5, 150)},
 )
+# The same, with no consumer volume left this month.
+GONE_DRIVERS = decompose(
+    {("US", "consumer"): (45, 100), ("US", "commercial"): (70, 100)},
+    {("US", "commercial"): (140, 200)},
+)
 # Pro mix +1.0 pts from +4 pts in Poland consumer and -3 pts in Germany consumer.
 OFFSET_DRIVERS = decompose(
     {("PL", "consumer"): (40, 100), ("DE", "consumer"): (40, 100)},
@@ -139,8 +144,23 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
             },
             [
                 "Office attach rose 5.3 pts to 62.8 %, mostly from mix: volume moved to United "
-                "States commercial (69.0 %) from United States consumer (45.0 %); at last month's "
+                "States commercial (69.0 %) from United States consumer (44.0 %); at last month's "
                 "mix it would have fallen 1.0 pts."
+            ],
+            ["driven by", "45.0 %"],
+        ),
+        (
+            "mix from a cell with no volume left: its rate is last month's, and says so",
+            {
+                "figures": {
+                    **quiet_figures(),
+                    "office_attach": fig("office_attach", 0.70, 0.125),
+                },
+                "drivers": {"office_attach": GONE_DRIVERS},
+            },
+            [
+                "Office attach rose 12.5 pts to 70.0 %, mostly from mix: volume moved to United "
+                "States commercial (70.0 %) from United States consumer (45.0 % last month)"
             ],
             ["driven by"],
         ),

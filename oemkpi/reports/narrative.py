@@ -306,9 +306,13 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
             if gained.rate_1 is not None:
                 text += f" ({pct(gained.rate_1)})"
             if lost is not None:
+                # Both cells' rates of this month, as the tables show; a cell with no
+                # volume left this month says its rate was last month's.
                 text += f" from {place(lost.country, lost.segment, names)}"
-                if lost.rate_0 is not None:
-                    text += f" ({pct(lost.rate_0)})"
+                if lost.rate_1 is not None:
+                    text += f" ({pct(lost.rate_1)})"
+                elif lost.rate_0 is not None:
+                    text += f" ({pct(lost.rate_0)} last month)"
         if not zero_pts(drivers.rate_effect):
             way = "risen" if drivers.rate_effect > 0 else "fallen"
             text += f"; at last month's mix it would have {way} {size_pts(drivers.rate_effect)}"
