@@ -522,6 +522,16 @@ def _flag(rule: str, scope: str, message: str) -> RedFlag:
             "forecast.",
         ),
         (
+            _flag(
+                "competitive_loss",
+                "BR",
+                "SKU AUR-1 (BR consumer) moved from Windows to chromeos; it sold 1,200 units "
+                "last month.",
+            ),
+            "Aurora Computing (Brazil): SKU AUR-1 (Brazil consumer) moved from Windows to "
+            "ChromeOS; it sold 1,200 units last month.",
+        ),
+        (
             _flag("feed_missing", "partner", "No windows_share rows for the partner."),
             "Aurora Computing (whole partner): No Windows share rows for the partner.",
         ),
@@ -541,7 +551,7 @@ def test_an_early_warning_line_names_countries_and_feeds_in_words(flag: RedFlag,
         "September 2026",
         "FY27-Q1",
         "",
-        [("US", "United States")],
+        [("US", "United States"), ("BR", "Brazil")],
         [member],
         [],
     )

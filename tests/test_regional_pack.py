@@ -208,3 +208,27 @@ def test_a_region_with_spaces_names_its_files_with_underscores(tmp_path: Path) -
     assert region_file_name("Latin America") == "Latin_America"
     with pytest.raises(OemkpiError, match=r"^The region '\.\./x' is not a valid region name;"):
         region_file_name("../x")
+
+
+def test_the_packs_red_flags_name_countries_and_operating_systems_in_words(
+    pack_home: Home,
+) -> None:
+    """The stored messages hold codes ("Shipments in US", "(BR consumer) ... to chromeos");
+    the pack, like the partner update, says them in words."""
+    folder = pack_home.reports_dir(MONTH) / "regions"
+    with warehouse(pack_home.warehouse, read_only=True) as con:
+        stored = con.execute(
+            "select message from red_flags where month = ? and scope in ('US', 'BR')", [MONTH]
+        ).fetchall()
+    assert any(re.search(r"\b(in |\()(US|BR)\b", m) for (m,) in stored)  # codes are stored
+    markdown = (folder / "Americas.md").read_text()
+    section = markdown.split("## Red flags in Americas", 1)[1].split("\n## ", 1)[0]
+    lines = [
+        line
+        for line in section.splitlines()
+        if line.startswith("- ") and "whole partner" not in line
+    ]
+    assert lines and all(line.count("United States") + line.count("Brazil") >= 2 for line in lines)
+    html = (folder / "Americas.html").read_text()
+    for text in (section, html.split("red-flags", 1)[1].split("</table>", 1)[0]):
+        assert not re.search(r"\b(in |\()(US|BR)\b|to chromeos", text), text

@@ -35,7 +35,8 @@ from oemkpi.reports.words import (
     scope_name,
 )
 
-_COUNTRY_IN_TEXT = re.compile(r"\b(in) ([A-Z]{2})\b")
+#: A country code where a stored message names a place: "in BR", "(BR consumer)".
+_COUNTRY_IN_TEXT = re.compile(r"(\bin |\()([A-Z]{2})\b")
 
 
 def plain_message(message: str, names: Mapping[str, str]) -> str:
@@ -45,7 +46,7 @@ def plain_message(message: str, names: Mapping[str, str]) -> str:
     for code, name in OS_NAMES.items():
         message = re.sub(rf"\bto {code}\b", f"to {name}", message)
     return _COUNTRY_IN_TEXT.sub(
-        lambda m: f"{m.group(1)} {names.get(m.group(2), m.group(2))}", message
+        lambda m: f"{m.group(1)}{names.get(m.group(2), m.group(2))}", message
     )
 
 

@@ -25,6 +25,7 @@ from oemkpi.months import month_label
 from oemkpi.packaged import packaged_dir
 from oemkpi.reports import marketing
 from oemkpi.reports import template_helpers as helpers
+from oemkpi.reports.flags import plain_message
 from oemkpi.reports.index import SCOREBOARD_KPIS
 from oemkpi.reports.model import MonthIndex, MonthlyReport
 from oemkpi.reports.safe_markdown import (
@@ -63,6 +64,7 @@ def _filters() -> dict[str, Callable[..., Any]]:
         "md_block": md_block,
         "md_cell_commentary": md_cell_commentary,
         "capitalize_first": lambda text: text[:1].upper() + text[1:],
+        "plain_message": plain_message,
     }
 
 
