@@ -153,8 +153,19 @@ def test_stacked_shares_of_os_families():
     for index in range(3):
         assert f'id="c-os-families-series-{index}-12"' in svg
     assert texts(svg)[-3:] == ["Windows", "ChromeOS", "Linux"]
-    assert "100.0 %" in texts(svg) or "100 %" in texts(svg)
-    assert "the axis starts above zero" in describe(chart)
+    assert {"0 %", "100 %"} <= set(texts(svg))
+    # From zero, each band is as tall as its share: Windows 0.9 / ChromeOS 0.07 / Linux 0.03.
+    heights = [_bar_height(svg, f"c-os-families-series-{index}-12") for index in range(3)]
+    assert heights[0] / heights[1] == pytest.approx(0.9 / 0.07, rel=1e-3)
+    assert heights[1] / heights[2] == pytest.approx(0.07 / 0.03, rel=1e-3)
+    assert "above zero" not in describe(chart)
+
+
+def _bar_height(svg: str, gid: str) -> float:
+    path = re.search(rf'<g id="{gid}">\s*<path d="([^"]+)"', svg)
+    assert path is not None, gid
+    ys = [float(y) for y in re.findall(r"[ML] [\d.]+ ([\d.]+)", path.group(1))]
+    return max(ys) - min(ys)
 
 
 def test_png_from_the_same_definition():

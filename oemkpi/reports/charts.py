@@ -121,8 +121,6 @@ def describe(chart: Chart) -> str:
             last = value
         if steps:
             text += f"; {chart.target.name.lower()} " + ", ".join(steps)
-    if chart.style == "stacked":
-        text += "; the axis starts above zero to show the smaller families"
     return text + "."
 
 
@@ -250,9 +248,11 @@ def _draw(chart: Chart, months: list[str]) -> _Canvas:
     values = [_values(s.points, months) for s in chart.series]
     target = _values(chart.target.points, months) if chart.target is not None else []
     if chart.style == "stacked":
+        # Shares of a whole start at zero: each band's height is its share, so a reader
+        # compares the families as they are (an axis from 80 % drew 8 % ChromeOS taller
+        # than 88 % Windows).
         tops = [sum(v for v in column if not math.isnan(v)) for column in zip(*values, strict=True)]
-        low = min((v for v in [*values[0], *target] if not math.isnan(v)), default=0.0)
-        ticks = nice_ticks(max(low - 0.02, 0.0), max(tops + [1.0]), kind="ratio")
+        ticks = nice_ticks(0.0, max(tops + [1.0]), kind="ratio")
         bottoms = [0.0] * len(months)
         for bars, series_values in zip(canvas.artists, values, strict=True):
             for i, (rect, value) in enumerate(zip(bars.patches, series_values, strict=True)):
