@@ -636,7 +636,16 @@ def test_markdown_structure(markdown: str):
     assert (
         "By country: Germany grew most (+5.1 % MoM); Japan declined most (−3.2 % MoM)." in markdown
     )
-    assert "| **Zenith Seven & Co total** | 152,340 | 133,000 | 90.2 % |" in markdown
+    # 32,340 units carry no forecast: attainment is 120,000 / 133,000, and the table says so.
+    assert (
+        "| Country and segment | Shipped units | With a forecast | Forecast units | "
+        "Attainment |" in markdown
+    )
+    assert "| **Zenith Seven & Co total** | 152,340 | 120,000 | 133,000 | 90.2 % |" in markdown
+    assert (
+        "_Attainment is the units shipped with a forecast over forecast units; 32,340 units "
+        "shipped without a forecast are left out of it. Server shipments are excluded._" in markdown
+    )
     assert (
         "| ⚑ high: Windows share drop · whole partner | Windows share fell 1.4 pts month on month. "
         "| Two SKUs \\| moved to **ChromeOS**. | _to be written_ | Ann Lee &lt;script&gt;alert(1)&lt;/script&gt; |"

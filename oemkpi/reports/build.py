@@ -85,6 +85,8 @@ ATTACH_COLUMNS = (
 )
 FORECAST_COLUMNS = (
     Column("shipped_units", "shipped_units"),
+    # The units of the rows that carry a forecast: attainment is these over the forecast.
+    Column("forecast_shipped_units", "fc_shipped_units"),
     Column("forecast_units", "fc_forecast_units"),
     Column("attainment", "fc_shipped_units", "fc_forecast_units"),
 )

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from oemkpi.formats import ARROWS, direction, kpi_change, kpi_value, pct
+from oemkpi.formats import ARROWS, direction, kpi_change, kpi_value, num, pct
 from oemkpi.months import month_short
 from oemkpi.reports.charts import chart_svg as _chart_svg
 from oemkpi.reports.model import (
@@ -202,6 +202,36 @@ def reports_sell_thru(report: MonthlyReport) -> bool:
     return any(r.values.get(key) is not None for r in rows for key in keys)
 
 
+def forecast_columns(report: MonthlyReport) -> tuple[tuple[str, str, str, bool, bool], ...]:
+    """The columns of shipments against forecast. When some shipments carry no forecast,
+    "Shipped with a forecast" stands beside them: attainment is that column over the
+    forecast, and a reader dividing the columns finds the figure shown."""
+    shipped = ("shipped_units", "Shipped units", "volume", False, False)
+    with_forecast = ("forecast_shipped_units", "With a forecast", "volume", False, False)
+    rest = (
+        ("forecast_units", "Forecast units", "volume", False, False),
+        ("attainment", "Attainment", "ratio", False, False),
+    )
+    partial = any(
+        r.values.get("shipped_units") != r.values.get("forecast_shipped_units")
+        for r in report.forecast.full
+    )
+    return (shipped, with_forecast, *rest) if partial else (shipped, *rest)
+
+
+def forecast_note(report: MonthlyReport) -> str:
+    """What attainment divides, and how many units it leaves out for want of a forecast."""
+    total = report.forecast.total
+    shipped = total.values.get("shipped_units") if total else None
+    with_forecast = total.values.get("forecast_shipped_units") if total else None
+    if shipped is None or with_forecast is None or shipped == with_forecast:
+        return "Attainment is shipped units over forecast units."
+    return (
+        "Attainment is the units shipped with a forecast over forecast units; "
+        f"{num(shipped - with_forecast)} units shipped without a forecast are left out of it."
+    )
+
+
 def qtd_incomplete(figure: KpiFigure) -> bool:
     """The quarter to date lacks this month: its figure is unavailable, earlier months are not."""
     return figure.value is None and figure.qtd is not None
@@ -257,6 +287,8 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "competitive_split": competitive_split,
     "competitive_by_os": competitive_by_os,
     "reports_sell_thru": reports_sell_thru,
+    "forecast_columns": forecast_columns,
+    "forecast_note": forecast_note,
     "quarter_targets": quarter_targets,
     "target_text": target_text,
     "gap_text": gap_text,
