@@ -539,7 +539,7 @@ def _flag(rule: str, scope: str, message: str) -> RedFlag:
 )
 def test_an_early_warning_line_names_countries_and_feeds_in_words(flag: RedFlag, line: str) -> None:
     aurora = Partner("aurora", "Aurora Computing", "Americas", "Maya Okafor", "maya@example.com")
-    member = RegionPartner(aurora, True, {}, [], [], [], None, [], None)
+    member = RegionPartner(aurora, True, {}, [], [], [], None, False, [], None)
     if flag.scope == "partner":
         member.partner_flags.append(flag)
     else:

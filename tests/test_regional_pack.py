@@ -35,6 +35,10 @@ def pack_home(delivery_base: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     commentary = home.commentary_file(MONTH, "aurora")
     commentary.parent.mkdir(parents=True, exist_ok=True)
     commentary.write_text("## Escalations\n" + HOSTILE, encoding="utf-8")
+    # Cobalt PC's PAM wrote commentary without escalations; Delta Systems' has written none.
+    home.commentary_file(MONTH, "cobalt-pc").write_text(
+        "## Account plan\n- Joint plan agreed.\n", encoding="utf-8"
+    )
     with warehouse(home.warehouse, read_only=True) as con:
         write_month_reports(con, home, MONTH)
     return home
@@ -232,3 +236,27 @@ def test_the_packs_red_flags_name_countries_and_operating_systems_in_words(
     html = (folder / "Americas.html").read_text()
     for text in (section, html.split("red-flags", 1)[1].split("</table>", 1)[0]):
         assert not re.search(r"\b(in |\()(US|BR)\b|to chromeos", text), text
+
+
+def test_escalations_say_none_when_the_commentary_has_none_and_to_be_written_without_it(
+    pack_home: Home,
+) -> None:
+    """The update and the pack agree: written commentary without an Escalations section
+    means none this month; no commentary at all means it is still to be written."""
+    folder = pack_home.reports_dir(MONTH)
+    pack = (folder / "regions" / "Americas.md").read_text()
+    for name, words in (("Cobalt PC", "None this month."), ("Delta Systems", "_to be written_")):
+        part = pack.split(f"### {name}\n", 1)[1]
+        assert part.lstrip().startswith(f"**Escalations.** {words}"), (name, part[:80])
+    for pid, words in (("cobalt-pc", "_None this month._"), ("delta_systems", "_to be written_")):
+        update = (folder / f"{pid}.md").read_text()
+        assert update.split("### Escalations\n", 1)[1].lstrip().startswith(words), pid
+        html = (folder / f"{pid}.html").read_text()
+        escalations = html.split('id="escalations">Escalations</h3>', 1)[1][:120]
+        assert ("None this month." in escalations) == (pid == "cobalt-pc"), escalations
+    html_pack = (folder / "regions" / "Americas.html").read_text()
+    assert html_pack.count("None this month.") == 1
+    # Feeds and their states in words in the Markdown pack too.
+    data_quality = [line for line in pack.splitlines() if line.startswith("**Data quality.**")]
+    assert data_quality and all("windows_share" not in line for line in data_quality)
+    assert all("Windows share: " in line for line in data_quality)

@@ -58,6 +58,9 @@ class RegionPartner:
     partner_flags: list[RedFlag]  # scope partner; homed partners only
     assortment: list[AssortmentItem]  # wins and losses in the region's countries
     escalations: str | None  # commentary "## Escalations"; homed partners only
+    #: The PAM's commentary of the month exists (homed partners only): without an
+    #: Escalations section there are none; without commentary they are still to be written.
+    commentary_written: bool
     missing_feeds: list[str]  # delivered feeds without rows for the partner
     #: Marketing spend against budget (SPEC section 9), homed partners only: :func:`marketing_for`.
     marketing: dict[str, Any] | None
@@ -181,6 +184,7 @@ def build_region_packs(
                         if a["country"] in in_region and a["type"] in ("win", "loss")
                     ],
                     escalations=commentary.escalations if homed and commentary else None,
+                    commentary_written=homed and commentary is not None,
                     missing_feeds=[
                         r["feed"] for r in data.rows("select_partner_missing_feeds", pid)
                     ],
