@@ -15,7 +15,9 @@ from oemkpi.formats import kpi_value, num, pct, pts, rel, usd, when
 from oemkpi.months import month_label
 from oemkpi.reference import Partner
 from oemkpi.reports.build import ATTACH_COLUMNS, FORECAST_COLUMNS, KPI_COLUMNS
-from oemkpi.reports.data import MARKET_COLUMNS
+from oemkpi.reports.data import MARKET_COLUMNS, MonthData
+from oemkpi.reports.drivers import RATIO_PARTS
+from oemkpi.reports.index import all_partners_totals
 from oemkpi.reports.model import (
     AssortmentItem,
     Chart,
@@ -1107,3 +1109,41 @@ def test_json_export_drops_the_noise_of_double_sums() -> None:
         "by_country": [{"kpis": {"windows_share": {"value": 0.953}}}],
         "feeds": {"pc_shipments": {"rows": 12}},
     }
+
+
+def _month_sums(period: str, **sums: float) -> dict[str, object]:
+    parts = {name for pair in RATIO_PARTS.values() for name in pair}
+    return {"period": period, **dict.fromkeys(parts), **sums}
+
+
+def test_index_all_partners_ratios_are_ratios_of_sums_with_mom_and_yoy():
+    """The "All partners" row: each ratio over both partners' summed parts, this month,
+    last month and a year ago (its YoY showed n/a)."""
+    acme = make_report()
+    bolt = dataclasses.replace(acme, partner=dataclasses.replace(acme.partner, partner_id="bolt"))
+    rows = {
+        "acme": [
+            _month_sums("month", windows_units=90, ws_units=100, pro_units=30, pm_units=60),
+            _month_sums("prior_month", windows_units=80, ws_units=100),
+            _month_sums("prior_year", windows_units=70, ws_units=100),
+        ],
+        "bolt": [
+            _month_sums("month", windows_units=40, ws_units=50, pro_units=10, pm_units=40),
+            _month_sums("prior_month", windows_units=45, ws_units=50),
+        ],
+    }
+    market = acme.market_by_country, acme.market_by_segment
+    data = MonthData(
+        "2026-10", "FY27-Q2", 7, "", None, [], *market, {}, {"select_partner_month_sums": rows}
+    )
+
+    totals = all_partners_totals(data, [acme, bolt])
+
+    share = totals["windows_share"]
+    assert share.value == pytest.approx(130 / 150)
+    assert share.prior_month == pytest.approx(125 / 150)
+    assert share.prior_year == pytest.approx(70 / 100)  # bolt has no rows a year ago
+    assert share.mom_change == pytest.approx(130 / 150 - 125 / 150)
+    assert share.yoy_change == pytest.approx(130 / 150 - 70 / 100)
+    assert totals["pro_mix"].value == pytest.approx(40 / 100)
+    assert totals["pro_mix"].mom_change is None and totals["pro_mix"].yoy_change is None

@@ -119,6 +119,11 @@ def _partner_rows(
         "select_partner_reconciliation": {"month": month},
         "select_partner_missing_feeds": {"month": month},
         "select_partner_cells": {"month": month, "prior_month": prior},
+        "select_partner_month_sums": {
+            "month": month,
+            "prior_month": prior,
+            "prior_year_month": add_months(month, -12),
+        },
         "select_partner_competitive_watch": {"month": month, "prior_month": prior},
         "select_partner_trend": {"first": first, "last": month},
         "select_partner_os_trend": {"first": first, "last": month},

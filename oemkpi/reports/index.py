@@ -44,7 +44,7 @@ SCOREBOARD_KPIS = (
 )
 
 
-def _totals(data: MonthData, reports: Sequence[MonthlyReport]) -> dict[str, KpiFigure]:
+def all_partners_totals(data: MonthData, reports: Sequence[MonthlyReport]) -> dict[str, KpiFigure]:
     """All partners together: volumes summed, ratios as ratios of the summed cells."""
     out: dict[str, KpiFigure] = {}
     for kpi in INDEX_KPIS:
@@ -58,23 +58,23 @@ def _totals(data: MonthData, reports: Sequence[MonthlyReport]) -> dict[str, KpiF
             yoy = (value - year) / year if value is not None and year else None
         else:
             num, den = RATIO_PARTS[kpi]
-            now: list[dict[str, Any]] = []
-            before: list[dict[str, Any]] = []
+            periods: dict[str, list[dict[str, Any]]] = {}
             for r in reports:
-                for row in data.rows("select_partner_cells", r.partner.partner_id):
-                    (now if row["period"] == 1 else before).append({num: row[num], den: row[den]})
-            a, b = add_sums(now), add_sums(before)
-            value = a[num] / a[den] if a.get(den) and a.get(num) is not None else None
-            prior = b[num] / b[den] if b.get(den) and b.get(num) is not None else None
+                for row in data.rows("select_partner_month_sums", r.partner.partner_id):
+                    periods.setdefault(row["period"], []).append({num: row[num], den: row[den]})
+            value, prior, year = (
+                _ratio(add_sums(periods.get(p, [])), num, den)
+                for p in ("month", "prior_month", "prior_year")
+            )
             mom = value - prior if value is not None and prior is not None else None
-            yoy = None
+            yoy = value - year if value is not None and year is not None else None
         out[kpi] = KpiFigure(
             kpi,
             spec.label,
             spec.kind,
             value,
             prior,
-            None,
+            year,
             mom,
             yoy,
             None,
@@ -85,6 +85,10 @@ def _totals(data: MonthData, reports: Sequence[MonthlyReport]) -> dict[str, KpiF
             False,
         )
     return out
+
+
+def _ratio(sums: dict[str, Any], num: str, den: str) -> float | None:
+    return sums[num] / sums[den] if sums.get(den) and sums.get(num) is not None else None
 
 
 def _sum(values: object) -> float | None:
@@ -126,6 +130,6 @@ def build_index(
         generated_at=data.generated_at,
         quarter_end=any(r.quarter_end for r in reports),
         rows=rows,
-        totals=_totals(data, reports) if reports else {},
+        totals=all_partners_totals(data, reports) if reports else {},
         feeds=data.feeds,
     )
