@@ -8,6 +8,7 @@ two PAMs sharing a region and a PAM with two partners.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from oemkpi.delivery.deliver import deliver_month
 from oemkpi.delivery.messages import warning_lines
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
+from oemkpi.ingest.contract import FEEDS
 from oemkpi.reference import Partner
 from oemkpi.reports.model import RedFlag
 from oemkpi.reports.regional import RegionPack, RegionPartner
@@ -643,3 +645,22 @@ def test_starttls_before_login_and_an_unverified_certificate_is_one_sentence(
     assert [m[3] for m in sent.messages] == ["sent"] * 3
     assert mail.logins == [("kpi-bot", "tls-only")] * 3
     assert len(mail.received) == 3
+
+
+@pytest.mark.parametrize(
+    ("marketing", "incomplete"),
+    [("not_delivered", False), ("loaded", False), ("rejected", True), ("late", True)],
+)
+def test_an_optional_feed_not_delivered_leaves_the_message_complete(
+    marketing: str, incomplete: bool
+) -> None:
+    """SPEC 9: a month without a marketing delivery is not delivered (optional), never
+    'data incomplete' (it put that in every PAM's subject)."""
+    from oemkpi.delivery.messages import data_incomplete
+    from oemkpi.reports.model import FeedState
+    from tests.test_render import make_report
+
+    feeds = [FeedState(feed, "loaded", 10, 0, 0, None) for feed in FEEDS if feed != "marketing"]
+    feeds.append(FeedState("marketing", marketing, 0, 0, 0, None))  # type: ignore[arg-type]
+    report = dataclasses.replace(make_report(), feeds=feeds, missing_feeds=[])
+    assert data_incomplete([report]) is incomplete

@@ -138,8 +138,9 @@ def checked_text(value: str, where: str) -> str:
 
 
 def data_incomplete(reports: Sequence[MonthlyReport]) -> bool:
-    """A feed of the month is rejected, late or missing, or delivered without a partner's rows."""
-    return any(any(f.status != "loaded" for f in r.feeds) or bool(r.missing_feeds) for r in reports)
+    """A feed of the month is rejected, late or missing, or delivered without a partner's rows
+    (an optional feed not delivered leaves nothing incomplete)."""
+    return any(any(f.incomplete for f in r.feeds) or bool(r.missing_feeds) for r in reports)
 
 
 def _subject(month_label: str, names: Sequence[str], incomplete: bool) -> str:

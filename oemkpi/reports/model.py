@@ -204,6 +204,11 @@ class FeedState:
     failed_checks: list[str] = field(default_factory=list)
     first_problem: str | None = None
 
+    @property
+    def incomplete(self) -> bool:
+        """Rejected, late or missing; an optional feed not delivered is complete (SPEC 9)."""
+        return self.status not in ("loaded", "not_delivered")
+
 
 @dataclass(frozen=True)
 class ReconciliationRow:

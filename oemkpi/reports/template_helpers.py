@@ -219,6 +219,15 @@ def forecast_columns(report: MonthlyReport) -> tuple[tuple[str, str, str, bool, 
     return (shipped, with_forecast, *rest) if partial else (shipped, *rest)
 
 
+def flag_count_text(counts: Mapping[str, int]) -> str:
+    """"2 high and 1 medium red flags", "1 high red flag", "No red flags"."""
+    high, medium = counts.get("high", 0), counts.get("medium", 0)
+    parts = [f"{n} {severity}" for n, severity in ((high, "high"), (medium, "medium")) if n]
+    if not parts:
+        return "No red flags"
+    return f"{' and '.join(parts)} red flag{'' if high + medium == 1 else 's'}"
+
+
 def forecast_note(report: MonthlyReport) -> str:
     """What attainment divides, and how many units it leaves out for want of a forecast."""
     total = report.forecast.total
@@ -289,6 +298,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "reports_sell_thru": reports_sell_thru,
     "forecast_columns": forecast_columns,
     "forecast_note": forecast_note,
+    "flag_count_text": flag_count_text,
     "quarter_targets": quarter_targets,
     "target_text": target_text,
     "gap_text": gap_text,
