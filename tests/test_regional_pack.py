@@ -260,3 +260,22 @@ def test_escalations_say_none_when_the_commentary_has_none_and_to_be_written_wit
     data_quality = [line for line in pack.splitlines() if line.startswith("**Data quality.**")]
     assert data_quality and all("windows_share" not in line for line in data_quality)
     assert all("Windows share: " in line for line in data_quality)
+
+
+def test_the_packs_wins_and_losses_come_losses_first_largest_first(pack_home: Home) -> None:
+    pack = json.loads((pack_home.reports_dir(MONTH) / "regions" / "Americas.json").read_text())
+    markdown = (pack_home.reports_dir(MONTH) / "regions" / "Americas.md").read_text()
+    section = markdown.split("## Assortment wins and losses", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("- **")]
+    items = [a for p in pack["partners"] for a in p["assortment"]]
+    assert len(lines) == len(items) > 1
+    kinds = [line.split(" · ")[1].split(" ")[0] for line in lines]
+    assert kinds == sorted(kinds, key=lambda kind: kind != "loss")
+    sizes = [
+        max(int(s.replace(",", "")) for s in re.findall(r"([\d,]+) units", line) + ["0"])
+        for line in lines
+    ]
+    for kind in set(kinds):
+        mine = [size for size, k in zip(sizes, kinds, strict=True) if k == kind]
+        assert mine == sorted(mine, reverse=True), kind
+    assert "n/a last month" not in section

@@ -31,6 +31,7 @@ from oemkpi.formats import num, pct
 from oemkpi.months import month_short
 from oemkpi.reports.chart_axes import nice_ticks, tick_labels
 from oemkpi.reports.model import Chart, KpiKind
+from oemkpi.reports.words import mid_sentence
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -120,7 +121,7 @@ def describe(chart: Chart) -> str:
                 steps.append(f"{value_label(value, chart.kind)} from {month_short(month)}")
             last = value
         if steps:
-            text += f"; {chart.target.name.lower()} " + ", ".join(steps)
+            text += f"; {mid_sentence(chart.target.name)} " + ", ".join(steps)
     return text + "."
 
 

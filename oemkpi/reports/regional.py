@@ -85,7 +85,18 @@ class RegionPack:
 
     @property
     def assortment_rows(self) -> list[tuple[Partner, AssortmentItem]]:
-        return [(p.partner, a) for p in self.partners for a in p.assortment]
+        """Losses first, then wins, each the largest first (units this month or, for a SKU
+        gone, last month), whichever partner they belong to."""
+        rows = [(p.partner, a) for p in self.partners for a in p.assortment]
+        return sorted(
+            rows,
+            key=lambda row: (
+                row[1].type != "loss",
+                -max(row[1].units or 0, row[1].prior_units or 0),
+                row[0].partner_name,
+                row[1].sku,
+            ),
+        )
 
     @property
     def high_country_flags(self) -> list[tuple[Partner, RedFlag]]:

@@ -26,7 +26,7 @@ from oemkpi.reports.model import (
     TableRow,
 )
 from oemkpi.reports.targets import gap_text, gap_words, raised_words, target_text
-from oemkpi.reports.words import os_name, rule_name
+from oemkpi.reports.words import mid_sentence, os_name, rule_name
 
 NA_KPI = "n/a — data unavailable"
 
@@ -111,7 +111,7 @@ def chart_summary(charts: Mapping[str, Chart], key: str) -> str | None:
                 steps.append(f"{kpi_value(value, kpi, chart.kind)} from {month_short(month)}")
             last_value = value
         if steps:
-            parts.append(f"{chart.target.name.lower()} " + ", ".join(steps))
+            parts.append(f"{mid_sentence(chart.target.name)} " + ", ".join(steps))
     return f"{chart.title}: " + "; ".join(parts) + "." if parts else None
 
 
@@ -220,7 +220,7 @@ def forecast_columns(report: MonthlyReport) -> tuple[tuple[str, str, str, bool, 
 
 
 def flag_count_text(counts: Mapping[str, int]) -> str:
-    """"2 high and 1 medium red flags", "1 high red flag", "No red flags"."""
+    """ "2 high and 1 medium red flags", "1 high red flag", "No red flags"."""
     high, medium = counts.get("high", 0), counts.get("medium", 0)
     parts = [f"{n} {severity}" for n, severity in ((high, "high"), (medium, "medium")) if n]
     if not parts:

@@ -50,14 +50,24 @@ _NUMBER_WORDS = (
 )
 
 
+#: Words that keep their capital inside a sentence: product names.
+_PROPER = ("Windows", "Office", "Server", "Pro ")
+
+
+def mid_sentence(label: str) -> str:
+    """A label as it reads inside a sentence: "Quarter target" -> "quarter target", while
+    "Windows share target" and "Office attach target" keep their product names' capitals."""
+    if not label or label.startswith(_PROPER):
+        return label
+    return label[0].lower() + label[1:]
+
+
 def rule_name(rule: str, count: int = 1, *, in_sentence: bool = False) -> str:
     """A rule in plain English: ``competitive_loss`` -> "Competitive loss" (or, inside a
     sentence, "competitive loss"; "Windows" keeps its capital)."""
     one, many = RULE_NAMES.get(rule, (rule.replace("_", " ").capitalize(),) * 2)
     name = one if count == 1 else many
-    if in_sentence and not name.startswith("Windows"):
-        name = name[0].lower() + name[1:]
-    return name
+    return mid_sentence(name) if in_sentence else name
 
 
 def os_name(os_family: str | None) -> str:
