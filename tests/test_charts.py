@@ -29,7 +29,7 @@ def share_chart(**changes) -> Chart:
         "title": "Windows share",
         "kind": "ratio",
         "series": [Series("Windows share", list(zip(MONTHS, values, strict=True)))],
-        "target": Series("Quarter target", list(zip(MONTHS, TARGETS, strict=True))),
+        "targets": (Series("Quarter target", list(zip(MONTHS, TARGETS, strict=True))),),
     }
     fields.update(changes)
     return Chart(**fields)
@@ -75,7 +75,7 @@ def test_chart_is_accessible_scalable_inline_svg():
 def test_the_same_chart_gives_the_same_bytes_whatever_was_drawn_before():
     first = render_chart(share_chart()).svg
     render_chart(share_chart(key="mix", series=[Series("Pro mix", [(m, 0.4) for m in MONTHS])]))
-    render_chart(share_chart(target=None))
+    render_chart(share_chart(targets=()))
     assert render_chart(share_chart()).svg == first
 
 
@@ -123,7 +123,7 @@ def test_none_and_nan_points_break_the_line():
 def test_series_differ_by_more_than_colour():
     chart = share_chart(
         key="mix",
-        target=None,
+        targets=(),
         series=[Series(f"S{i}", [(m, 0.3 + 0.1 * i) for m in MONTHS]) for i in range(3)],
     )
     svg = render_chart(chart).svg
@@ -183,7 +183,7 @@ def test_text_is_escaped():
         "Share <b>&</b>",
         "ratio",
         [Series("Aero&14 <Pro> $5", [(m, 0.5) for m in MONTHS])],
-        Series("<i>goal</i>", [(m, 0.6) for m in MONTHS]),
+        (Series("<i>goal</i>", [(m, 0.6) for m in MONTHS]),),
     )
     svg = render_chart(chart).svg
     assert "<b>" not in svg and "<i>" not in svg and "<Pro>" not in svg
@@ -255,3 +255,31 @@ def test_tick_labels(ticks, kind, expected):
 )
 def test_month_short(month, expected):
     assert month_short(month) == expected
+
+
+def test_each_series_target_is_its_own_step_line_named_in_the_legend_and_description():
+    """Pro and Premium mix each with its quarter's target (only Pro mix's was drawn)."""
+    chart = Chart(
+        "mix",
+        "Pro and premium mix",
+        "ratio",
+        [
+            Series("Pro mix", [(m, 0.45) for m in MONTHS]),
+            Series("Premium mix", [(m, 0.2) for m in MONTHS]),
+        ],
+        (
+            Series("Pro mix target", [(m, 0.46) for m in MONTHS]),
+            Series(
+                "Premium mix target", [(m, 0.21 if i < 12 else 0.22) for i, m in enumerate(MONTHS)]
+            ),
+        ),
+    )
+    svg = render_chart(chart).svg
+    assert 'id="c-mix-target"' in svg and 'id="c-mix-target-1"' in svg
+    dashes = re.findall(r'<g id="c-mix-target(?:-1)?">\s*<path d="[^"]+"[^>]*style="([^"]+)"', svg)
+    assert len(dashes) == 2 and dashes[0] != dashes[1]  # told apart in greyscale too
+    assert texts(svg)[-4:] == ["Pro mix", "Premium mix", "Pro mix target", "Premium mix target"]
+    assert describe(chart).endswith(
+        "; Pro mix target 46.0 % from Oct 25; premium mix target 21.0 % from Oct 25, "
+        "22.0 % from Oct 26."
+    )

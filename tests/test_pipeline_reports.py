@@ -465,6 +465,16 @@ def test_every_section_in_order_in_html_and_markdown(normal: Outputs) -> None:
             figure = section_of(page, f'id="chart-{key}"', "</figure>")
             assert "<svg" in figure and "No data" not in figure, (partner, key)
         assert page.count('<table class="feeds">') == 1
+        # Every ratio with a target this quarter has its target line in its chart.
+        for key, kpi, name in (
+            ("os_families", "windows_share", "Windows share target"),
+            ("mix", "pro_mix", "Pro mix target"),
+            ("mix", "premium_mix", "Premium mix target"),
+            ("attach", "office_attach", "Office attach target"),
+            ("attach", "server_attach", "Server attach target"),
+        ):
+            if export["kpis"][kpi]["target"] is not None:
+                assert name in section_of(page, f'id="chart-{key}"', "</figure>"), (partner, kpi)
         summary = html_section(page, "summary")
         sentences = re.findall(r"<li>(.*?)</li>", summary, flags=re.DOTALL)
         assert 3 <= len(sentences) <= 7

@@ -225,14 +225,14 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
             "Windows share",
             "ratio",
             [series("Windows share", 0.95, -0.0015)],
-            target,
+            (target,),
         ),
         "os_families": Chart(
             "os_families",
             "Windows share by OS family",
             "ratio",
             [series("Windows", 0.95, -0.0015), series("ChromeOS", 0.05, 0.0015)],
-            Series("Windows share target", target.points),
+            (Series("Windows share target", target.points),),
             style="stacked",
         ),
         "mix": Chart(

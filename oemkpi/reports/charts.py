@@ -21,6 +21,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from markupsafe import Markup, escape
 from oemkpi.formats import num, pct
 from oemkpi.months import month_short
 from oemkpi.reports.chart_axes import nice_ticks, tick_labels
-from oemkpi.reports.model import Chart, KpiKind
+from oemkpi.reports.model import Chart, KpiKind, Series
 from oemkpi.reports.words import mid_sentence
 
 if TYPE_CHECKING:
@@ -51,6 +52,10 @@ SERIES_STYLES: tuple[tuple[str, Any, str], ...] = (
 #: Stacked shares, bottom up: Windows first, then the other OS families.
 BAR_COLOURS = ("#1f4e79", "#c55a11", "#5b8f3a", "#b8a03a", "#7f6084")
 TARGET_COLOUR = "#333333"
+#: The most legend entries on one line.
+ONE_LINE_ENTRIES = 3
+#: A chart's targets, each its own dash pattern (dashes, then dots).
+TARGET_DASHES: tuple[Any, ...] = ((0, (3, 2)), (0, (1, 1.5)))
 GRID_COLOUR = "#e3e3e3"
 TEXT_COLOUR = "#333333"
 #: Text is left as text in the SVG; the page's own fonts show it.
@@ -114,15 +119,22 @@ def describe(chart: Chart) -> str:
     text = f"{chart.title}, {month_short(months[0])} to {month_short(months[-1])}"
     if latest:
         text += "; latest: " + ", ".join(latest)
-    if chart.target is not None:
-        steps, last = [], None
-        for month, value in chart.target.points:
-            if value is not None and value != last:
-                steps.append(f"{value_label(value, chart.kind)} from {month_short(month)}")
-            last = value
+    for target in chart.targets:
+        steps = target_steps(target, lambda value: value_label(value, chart.kind))
         if steps:
-            text += f"; {mid_sentence(chart.target.name)} " + ", ".join(steps)
+            text += f"; {steps}"
     return text + "."
+
+
+def target_steps(target: Series, label: Callable[[float], str]) -> str:
+    """ "Pro mix target 45.0 % from Oct 25, 46.0 % from Jan 26": each quarter's own target
+    from the month it starts; empty without any."""
+    steps, last = [], None
+    for month, value in target.points:
+        if value is not None and value != last:
+            steps.append(f"{label(value)} from {month_short(month)}")
+        last = value
+    return f"{mid_sentence(target.name)} " + ", ".join(steps) if steps else ""
 
 
 @dataclass
@@ -132,7 +144,7 @@ class _Canvas:
     figure: Figure
     axes: Any
     artists: list[Any]  # a Line2D per series, or a BarContainer per stacked series
-    target: Any | None
+    targets: list[Any]  # a step Line2D per target
     legend: Any
     grid: Any  # the y grid lines, one collection
     baseline: Any
@@ -140,24 +152,25 @@ class _Canvas:
     y_texts: list[Any] = field(default_factory=list)
 
 
-def _layout(chart: Chart, months: int) -> tuple[str, int, bool, int]:
-    return (chart.style, len(chart.series), chart.target is not None, months)
+def _layout(chart: Chart, months: int) -> tuple[str, int, int, int]:
+    return (chart.style, len(chart.series), len(chart.targets), months)
 
 
 @lru_cache(maxsize=32)
-def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
+def _canvas(layout: tuple[str, int, int, int]) -> _Canvas:
     # matplotlib is imported at the first chart, not with the code location (~0.6 s of
     # every process that loads the definitions: the UI, its daemon, workers).
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
-    style, count, with_target, months = layout
+    style, count, target_count, months = layout
     with mpl.rc_context(RC):  # type: ignore[arg-type]
         figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=100)
-        entries = count + with_target
-        # More entries than fit on one line: the legend takes two and the plot gives way.
-        columns = entries if entries <= 4 else math.ceil(entries / 2)
-        axes = figure.add_axes((0.14, 0.16, 0.83, 0.62 if entries <= 4 else 0.54))
+        entries = count + target_count
+        # More entries than fit on one line (four names such as "Premium mix target" do
+        # not): the legend takes two and the plot gives way.
+        columns = entries if entries <= ONE_LINE_ENTRIES else math.ceil(entries / 2)
+        axes = figure.add_axes((0.14, 0.16, 0.83, 0.62 if entries <= ONE_LINE_ENTRIES else 0.54))
         # The axes are drawn here, not by matplotlib's Axis: the ticks and labels are ours
         # anyway (chart_axes), and its tick machinery is most of a redraw's cost.
         axes.set_axis_off()
@@ -200,18 +213,19 @@ def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
                 )
                 artists.append(line)
                 handles.append(line)
-        target = None
-        if with_target:
+        targets = []
+        for index in range(target_count):
             # One more point each side, so the first and last month's steps are whole.
             (target,) = axes.plot(
                 [-1, *xs, months],
                 [0.0, *zeros, 0.0],
                 color=TARGET_COLOUR,
-                linestyle=(0, (3, 2)),
+                linestyle=TARGET_DASHES[index % len(TARGET_DASHES)],
                 linewidth=1.0,
                 drawstyle="steps-mid",
-                gid="target",
+                gid="target" if index == 0 else f"target-{index}",
             )
+            targets.append(target)
             handles.append(target)
         legend = figure.legend(
             handles=handles,
@@ -226,7 +240,7 @@ def _canvas(layout: tuple[str, int, bool, int]) -> _Canvas:
             borderaxespad=0.2,
         )
         axes.set_xlim(-0.6, months - 0.4)
-    return _Canvas(figure, axes, artists, target, legend, grid, baseline, x_texts, y_texts)
+    return _Canvas(figure, axes, artists, targets, legend, grid, baseline, x_texts, y_texts)
 
 
 def _values(points: list[tuple[str, float | None]], months: list[str]) -> list[float]:
@@ -247,7 +261,7 @@ def _draw(chart: Chart, months: list[str]) -> _Canvas:
     canvas = _canvas(_layout(chart, len(months)))
     axes = canvas.axes
     values = [_values(s.points, months) for s in chart.series]
-    target = _values(chart.target.points, months) if chart.target is not None else []
+    targets = [_values(t.points, months) for t in chart.targets]
     if chart.style == "stacked":
         # Shares of a whole start at zero: each band's height is its share, so a reader
         # compares the families as they are (an axis from 80 % drew 8 % ChromeOS taller
@@ -263,12 +277,12 @@ def _draw(chart: Chart, months: list[str]) -> _Canvas:
                 bottoms[i] += 0.0 if math.isnan(value) else value
     else:
         known = [v for column in values for v in column if not math.isnan(v)]
-        known += [v for v in target if not math.isnan(v)]
+        known += [v for target in targets for v in target if not math.isnan(v)]
         ticks = nice_ticks(min(known), max(known), kind=chart.kind)
         for line, series_values in zip(canvas.artists, values, strict=True):
             line.set_ydata(series_values)
-    if canvas.target is not None:
-        canvas.target.set_ydata([target[0], *target, target[-1]])
+    for line, target in zip(canvas.targets, targets, strict=True):
+        line.set_ydata([target[0], *target, target[-1]])
     axes.set_ylim(ticks[0], ticks[-1])
     right = len(months) - 0.4
     canvas.grid.set_segments([[(-0.6, t), (right, t)] for t in ticks])
@@ -285,7 +299,7 @@ def _draw(chart: Chart, months: list[str]) -> _Canvas:
         text.set_visible(i in shown)
         text.set_position((i, -0.05))
         text.set_text(shown.get(i, ""))
-    names = [s.name for s in chart.series] + ([chart.target.name] if chart.target else [])
+    names = [s.name for s in chart.series] + [t.name for t in chart.targets]
     for text, name in zip(canvas.legend.get_texts(), names, strict=True):
         text.set_text(name)
     return canvas

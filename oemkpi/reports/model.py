@@ -81,25 +81,18 @@ class Series:
 
 @dataclass(frozen=True)
 class Chart:
-    """A 13-month trend chart: one or more series and an optional target.
+    """A 13-month trend chart: one or more series and their targets.
 
-    ``target`` holds each month's target (its fiscal quarter's own, None where a quarter
-    has none), drawn as a step line that changes where the quarter does.
+    Each of ``targets`` holds each month's target of one series (its fiscal quarter's own,
+    None where a quarter has none), drawn as a step line that changes where the quarter does.
     """
 
     key: str
     title: str
     kind: KpiKind
     series: list[Series]
-    target: Series | None = None
+    targets: tuple[Series, ...] = ()
     style: Literal["line", "stacked"] = "line"  # stacked: shares of a whole, as bars
-
-    @property
-    def latest_target(self) -> float | None:
-        if self.target is None:
-            return None
-        known = [v for _, v in self.target.points if v is not None]
-        return known[-1] if known else None
 
 
 @dataclass(frozen=True)

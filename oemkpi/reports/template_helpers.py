@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from oemkpi.formats import ARROWS, direction, kpi_change, kpi_value, num, pct
 from oemkpi.months import month_short
 from oemkpi.reports.charts import chart_svg as _chart_svg
+from oemkpi.reports.charts import target_steps
 from oemkpi.reports.model import (
     AssortmentItem,
     Chart,
@@ -26,7 +27,7 @@ from oemkpi.reports.model import (
     TableRow,
 )
 from oemkpi.reports.targets import gap_text, gap_words, raised_words, target_text
-from oemkpi.reports.words import mid_sentence, os_name, rule_name
+from oemkpi.reports.words import os_name, rule_name
 
 NA_KPI = "n/a — data unavailable"
 
@@ -103,15 +104,10 @@ def chart_summary(charts: Mapping[str, Chart], key: str) -> str | None:
             f"{name}{kpi_value(first, kpi, chart.kind)} ({month_short(first_month)}) → "
             f"{kpi_value(last, kpi, chart.kind)} ({month_short(last_month)})"
         )
-    if chart.target is not None:
-        steps = []
-        last_value: float | None = None
-        for month, value in chart.target.points:
-            if value is not None and value != last_value:
-                steps.append(f"{kpi_value(value, kpi, chart.kind)} from {month_short(month)}")
-            last_value = value
+    for target in chart.targets:
+        steps = target_steps(target, lambda value: kpi_value(value, kpi, chart.kind))
         if steps:
-            parts.append(f"{mid_sentence(chart.target.name)} " + ", ".join(steps))
+            parts.append(steps)
     return f"{chart.title}: " + "; ".join(parts) + "." if parts else None
 
 

@@ -57,9 +57,9 @@ def build_charts(
     def series(name: str, column: str) -> Series:
         return Series(name, [(m, (trend.get(m) or {}).get(column)) for m in months])
 
-    def target(kpi: str, label: str) -> Series | None:
+    def target(kpi: str, label: str) -> tuple[Series, ...]:
         found = target_series(kpi, months, targets, fy_start)
-        return Series(label, found.points) if found else None
+        return (Series(label, found.points),) if found else ()
 
     shipments = [series("Shipped", "shipped_units"), series("Forecast", "forecast_units")]
     # Forecasts may cover only part of the shipments; then the forecast line is set against
@@ -91,7 +91,7 @@ def build_charts(
             "Pro and premium mix",
             "ratio",
             [series("Pro mix", "pro_mix"), series("Premium mix", "premium_mix")],
-            target("pro_mix", "Pro mix target"),
+            target("pro_mix", "Pro mix target") + target("premium_mix", "Premium mix target"),
         ),
         "revenue": Chart(
             "revenue",
@@ -104,13 +104,14 @@ def build_charts(
             "Office and Server attach",
             "ratio",
             [series("Office attach", "office_attach"), series("Server attach", "server_attach")],
-            target("office_attach", "Office attach target"),
+            target("office_attach", "Office attach target")
+            + target("server_attach", "Server attach target"),
         ),
     }
 
 
 def os_chart(
-    rows: Sequence[Mapping[str, Any]], months: Sequence[str], target: Series | None = None
+    rows: Sequence[Mapping[str, Any]], months: Sequence[str], targets: tuple[Series, ...] = ()
 ) -> Chart:
     """Each OS family's share of the partner's units per month, stacked, Windows first
     (its band is the Windows share), with each quarter's Windows share target."""
@@ -126,5 +127,5 @@ def os_chart(
             points.append((m, units[m].get(family, 0.0) / total if total else None))
         series.append(Series(os_name(family) if family != "other" else "Other", points))
     return Chart(
-        "os_families", "Windows share by OS family", "ratio", series, target, style="stacked"
+        "os_families", "Windows share by OS family", "ratio", series, targets, style="stacked"
     )
