@@ -1147,3 +1147,15 @@ def test_index_all_partners_ratios_are_ratios_of_sums_with_mom_and_yoy():
     assert share.yoy_change == pytest.approx(130 / 150 - 70 / 100)
     assert totals["pro_mix"].value == pytest.approx(40 / 100)
     assert totals["pro_mix"].mom_change is None and totals["pro_mix"].yoy_change is None
+
+
+def test_the_assortment_says_its_threshold_in_units(report: MonthlyReport):
+    """Wins and losses count from red_flags.yaml's assortment.min_units: the reader is told
+    how many units, not "the assortment threshold"."""
+    stricter = dataclasses.replace(report, assortment_min_units=250)
+    for text in (render_markdown(stricter), render_html(stricter)):
+        assert (
+            "SKUs of at least 250 units (wins by this month's units, losses and discontinued "
+            "SKUs by last month's):" in text
+        )
+        assert "assortment threshold" not in text

@@ -34,6 +34,7 @@ from oemkpi.delivery.record import SentRecord, month_records, record, unsent_rec
 from oemkpi.delivery.smtp import NotSent, send_raw
 from oemkpi.delivery.teams import card_payload, post_card
 from oemkpi.home import Home
+from oemkpi.kpis.red_flags import load_thresholds
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.reference import Reference, load_reference
 from oemkpi.reports.build import build_report
@@ -76,7 +77,13 @@ class MonthDelivery:
 def _month_models(
     con: duckdb.DuckDBPyConnection, home: Home, month: str, reference: Reference, fy: int
 ) -> tuple[list[MonthlyReport], list[RegionPack]]:
-    data = load_month(con, month, reference, fy_start_month=fy)
+    data = load_month(
+        con,
+        month,
+        reference,
+        fy_start_month=fy,
+        assortment_min_units=load_thresholds(home.red_flags_yaml).assortment_min_units,
+    )
     commentaries: dict[str, Commentary | None] = {}
     reports = []
     for partner in reference.partners:

@@ -339,5 +339,6 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
         missing_feeds=[r["feed"] for r in data.rows("select_partner_missing_feeds", pid)],
         export=export,
         quarter_end=quarter_months(month, data.fy_start_month)[-1] == month,
+        assortment_min_units=data.assortment_min_units,
         marketing=marketing,
     )

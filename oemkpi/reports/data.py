@@ -65,6 +65,8 @@ class MonthData:
     country_names: dict[str, str]
     #: Query name -> partner id -> that partner's rows (see :func:`_partner_rows`).
     partner_rows: dict[str, dict[str, list[dict[str, Any]]]]
+    #: The units a SKU needs to count as a win or loss (red_flags.yaml's assortment.min_units).
+    assortment_min_units: float = 100.0
 
     def rows(self, query: str, partner_id: str) -> list[dict[str, Any]]:
         """``partner_id``'s own rows of a ``select_partner_*`` query; no other partner's."""
@@ -146,6 +148,7 @@ def load_month(
     *,
     fy_start_month: int = DEFAULT_FY_START_MONTH,
     generated_at: datetime | None = None,
+    assortment_min_units: float = 100.0,
 ) -> MonthData:
     names = {c.country: c.country_name for c in reference.countries}
     failed: dict[str, list[str]] = {}
@@ -200,6 +203,7 @@ def load_month(
         market_by_segment=_market_table(market, names, "segment"),
         country_names=names,
         partner_rows=_partner_rows(con, month, fy_start_month),
+        assortment_min_units=assortment_min_units,
     )
 
 

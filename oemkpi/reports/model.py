@@ -271,6 +271,8 @@ class MonthlyReport:
     export: dict[str, Any]  # the JSON export (SPEC section 5, schema_version 1)
     quarter_end: bool = False  # the month closes its fiscal quarter
     marketing: MarketingSection | None = None  # the quarter's co-marketing activities
+    #: The units a SKU needs to count as a win or loss (red_flags.yaml's assortment.min_units).
+    assortment_min_units: float = 100.0
 
 
 @dataclass(frozen=True)

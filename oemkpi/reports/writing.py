@@ -29,6 +29,7 @@ import duckdb
 
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
+from oemkpi.kpis.red_flags import load_thresholds
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.reference import load_reference
 from oemkpi.reports.build import build_report
@@ -162,7 +163,13 @@ def write_month_reports(
     """Render every reference partner's update for ``month`` and the month's index, and
     put them in place as one set (:func:`replacing_folder`)."""
     reference = load_reference(home.reference)
-    data = load_month(con, month, reference, fy_start_month=fy_start_month)
+    data = load_month(
+        con,
+        month,
+        reference,
+        fy_start_month=fy_start_month,
+        assortment_min_units=load_thresholds(home.red_flags_yaml).assortment_min_units,
+    )
     folder = home.reports_dir(month)
     warnings = unknown_commentary(home.commentary_dir(month), set(reference.partner_ids))
     reports = []
