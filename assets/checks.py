@@ -53,6 +53,7 @@ def feed_check_results(
     for spec in feed_check_specs(feed):
         failed_months: list[str] = []
         missing_months: list[str] = []
+        unvalidated_months: list[str] = []
         unexpected = 0
         rows: list[tuple[object, ...]] = []
         errors: list[str] = []
@@ -60,7 +61,10 @@ def feed_check_results(
             if not outcome.checked:  # missing, or changed while it was read
                 missing_months.append(outcome.month)
                 continue
-            check = next(c for c in outcome.checks if c.check == spec.name)
+            check = next((c for c in outcome.checks if c.check == spec.name), None)
+            if check is None:  # refused before its rows were read (a link, too large)
+                unvalidated_months.append(outcome.month)
+                continue
             if check.passed:
                 continue
             failed_months.append(outcome.month)
@@ -77,6 +81,8 @@ def feed_check_results(
             metadata["months_failed"] = ", ".join(failed_months)
         if missing_months:
             metadata["months_without_delivery"] = ", ".join(missing_months)
+        if unvalidated_months:
+            metadata["months_refused_unread"] = ", ".join(unvalidated_months)
         if page is not None:
             metadata["validation_results"] = dg.MetadataValue.path(str(page))
         if errors:
@@ -87,6 +93,10 @@ def feed_check_results(
             )
         if failed_months:
             passed, severity = False, dg.AssetCheckSeverity.ERROR
+        elif unvalidated_months and len(missing_months) + len(unvalidated_months) == len(outcomes):
+            # Every delivery was refused before a row was read (the feed step says why):
+            # nothing was checked, which is a warning, not a pass.
+            passed, severity = False, dg.AssetCheckSeverity.WARN
         elif missing_months and len(missing_months) == len(outcomes) and not optional:
             # Nothing was delivered, so nothing was checked: say so, as a warning
             # (an optional feed may go undelivered: that passes).

@@ -242,3 +242,91 @@ def test_validate_an_xlsx_bomb_is_a_rejection_not_a_traceback(home: Home) -> Non
         rf"{path}: would be rejected, 1 problems \(\d+ checks failed\) for windows_share {MONTH}\.",
         verdict,
     )
+
+
+REJECTED_ONE = (
+    f"oemkpi: finished {MONTH} in N s with rejected deliveries: 4 feed deliveries in force, 1 "
+    "rejected, 0 missing. Fix the files named in quarantine/*/*.errors.json and run the month "
+    "again."
+)
+
+
+def _rejected_with(home: Home, done: subprocess.CompletedProcess[str], feed: str) -> str:
+    """The run ended with ``feed`` rejected and every report written; the errors documents."""
+    assert done.returncode == 1, done.stderr
+    assert _one_sentence(done.stderr) == REJECTED_ONE
+    assert (home.reports_dir(MONTH) / "index.html").is_file()
+    quarantine = home.quarantine_dir(feed, MONTH)
+    return "".join(p.read_text("utf-8") for p in sorted(quarantine.glob("*.errors.json")))
+
+
+@pytest.mark.parametrize("name", ["*.csv", "a[1].csv", "{x,y}.csv", "what?.csv"])
+def test_a_file_named_like_a_pattern_is_refused_and_nothing_beside_it_is_read(
+    home: Home, tmp_path: Path, name: str
+) -> None:
+    """DuckDB takes *, ?, [ and { in a path as a pattern: '*.csv' read every file beside it,
+    a link to a file outside the home included, and printed its lines."""
+    outside = tmp_path / "secret.csv"
+    outside.write_text("OUTSIDE-THE-HOME,1\n", "utf-8")
+    folder = home.landing_dir("pc_shipments", MONTH)
+    (folder / sorted(p.name for p in folder.iterdir())[0]).rename(folder / name)
+    (folder / "zz.csv").symlink_to(outside)
+
+    done = oemkpi(home, "run", "--month", MONTH)
+
+    errors = _rejected_with(home, done, "pc_shipments")
+    assert f"landing/pc_shipments/{MONTH}/{name}: the file name holds" in errors
+    assert "rename the file without *, ?, [, ], { and } and deliver it again" in errors
+    everything = done.stdout + done.stderr + errors
+    for page in home.root.rglob("*.html"):
+        everything += page.read_text("utf-8")
+    assert "OUTSIDE-THE-HOME" not in everything
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b"em\xff\xfeea.csv", "the file name is not UTF-8 text (shown escaped)"),
+        (b"e" * 250 + b".csv", "the file name is 254 bytes long, more than 200"),
+    ],
+)
+def test_a_file_name_the_readers_cannot_take_is_refused_not_a_crash(
+    home: Home, raw: bytes, words: str
+) -> None:
+    folder = home.landing_dir("pc_shipments", MONTH)
+    first = sorted(p.name for p in folder.iterdir())[0]
+    os.rename(os.fsencode(folder / first), os.fsencode(folder) + b"/" + raw)
+
+    done = oemkpi(home, "run", "--month", MONTH)
+
+    assert words in _rejected_with(home, done, "pc_shipments")
+
+
+@pytest.mark.parametrize("how", ["a link", "a file", "too large"])
+def test_a_month_folder_refused_as_a_whole_is_a_rejection_not_a_crash(
+    home: Home, tmp_path: Path, how: str
+) -> None:
+    """The feed's checks met a delivery refused before any row was read (StopIteration
+    failed the step, and the run wrote no reports)."""
+    folder = home.landing_dir("pc_shipments", MONTH)
+    env = {}
+    if how == "a link":
+        moved = tmp_path / "elsewhere"
+        shutil.move(folder, moved)
+        folder.symlink_to(moved, target_is_directory=True)
+    elif how == "a file":
+        shutil.rmtree(folder)
+        folder.write_text("not a folder\n", "utf-8")
+    else:
+        env["OEMKPI_MAX_DELIVERY_BYTES"] = "1000"
+
+    done = oemkpi(home, "run", "--month", MONTH, env=env)
+
+    if how == "too large":
+        # Every feed's delivery is over 1,000 bytes: all four are refused, none read.
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr and "StopIteration" not in done.stderr
+        assert (home.reports_dir(MONTH) / "index.html").is_file()
+        return
+    errors = _rejected_with(home, done, "pc_shipments")
+    assert f"landing/pc_shipments/{MONTH}" in errors

@@ -11,6 +11,12 @@ that is itself a link is refused as a whole), every entry is judged by
 one sentence, and its name is all that is ever shown of it. ``$OEMKPI_HOME``,
 ``landing/`` and ``landing/<feed>/`` may be links: that is the operator's choice.
 
+A file's name must also be one the readers take as a name: DuckDB expands ``*``,
+``?``, ``[`` and ``{`` in a path as a pattern (a file named ``*.csv`` read every
+file beside it, links included), a name that is not UTF-8 cannot be handed to
+it, and a name too long for ``<name>.errors.json`` cannot be quarantined. Such
+a file is refused like a link, by its (escaped) name, and never read.
+
 The listing is also the delivery's snapshot: names, sizes, modification times
 and inodes, taken before anything is read. :meth:`DeliveryFolder.changed` takes
 it again after reading; a delivery that changed meanwhile was moving, not bad
@@ -44,6 +50,35 @@ _KINDS = {
 #: Unicode categories shown escaped in names: controls, format characters (such as the
 #: right-to-left override used to disguise a name), line and paragraph separators.
 _UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+#: Characters DuckDB's file readers take as a pattern, not as part of a name.
+_PATTERN = set("*?[]{}")
+#: The longest file name taken, in bytes: the file system's 255 less ``.errors.json``
+#: and a margin.
+MAX_NAME_BYTES = 200
+
+
+def name_problem(name: str) -> str | None:
+    """Why a file named ``name`` cannot be read as one, or None."""
+    found = sorted(_PATTERN.intersection(name))
+    if found:
+        return (
+            f"the file name holds {' and '.join(repr(c) for c in found)}, which the reader "
+            "takes as a pattern for other files; rename the file without *, ?, [, ], { and } "
+            "and deliver it again"
+        )
+    raw = os.fsencode(name)
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return (
+            "the file name is not UTF-8 text (shown escaped); rename the file and deliver it again"
+        )
+    if len(raw) > MAX_NAME_BYTES:
+        return (
+            f"the file name is {len(raw)} bytes long, more than {MAX_NAME_BYTES}; give the file a "
+            "shorter name and deliver it again"
+        )
+    return None
 
 
 def printable(text: str) -> str:
@@ -103,6 +138,11 @@ class Entry:
     def kind(self) -> str:
         return _KINDS.get(stat.S_IFMT(self.mode), "not a regular file")
 
+    @property
+    def readable(self) -> bool:
+        """A regular file whose name the readers take as a name: the only entries read."""
+        return self.is_file and name_problem(self.path.name) is None
+
     def snapshot(self) -> tuple[str, int, int, int, int]:
         return (self.path.name, stat.S_IFMT(self.mode), self.size, self.mtime_ns, self.inode)
 
@@ -120,13 +160,13 @@ class DeliveryFolder:
 
     @property
     def files(self) -> list[Path]:
-        """The regular files: the only entries ever read."""
-        return [e.path for e in self.entries if e.is_file]
+        """The regular files with names the readers take: the only entries ever read."""
+        return [e.path for e in self.entries if e.readable]
 
     @property
     def unread(self) -> list[Path]:
-        """Entries that are not regular files: refused, never read."""
-        return [e.path for e in self.entries if not e.is_file]
+        """Entries that are not regular files, or whose names cannot be read: refused."""
+        return [e.path for e in self.entries if not e.readable]
 
     @property
     def delivered(self) -> bool:
@@ -135,7 +175,7 @@ class DeliveryFolder:
 
     @property
     def size(self) -> int:
-        return sum(e.size for e in self.entries if e.is_file)
+        return sum(e.size for e in self.entries if e.readable)
 
     def readable(self, limits: Limits) -> bool:
         """Whether any of it may be read: the folder is not refused and not too large."""
@@ -186,6 +226,11 @@ class DeliveryFolder:
             )
             for e in self.entries
             if not e.is_file
+        ]
+        found += [
+            problem(display_name(e.path, base), None, None, None, "file_name", why)
+            for e in self.entries
+            if e.is_file and (why := name_problem(e.path.name)) is not None
         ]
         if self.size > limits.delivery_bytes:
             found.append(

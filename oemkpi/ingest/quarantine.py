@@ -11,7 +11,9 @@ gets its errors document and nothing else; a delivery with no entry to name
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from oemkpi.home import Home
 from oemkpi.ingest.contract import Feed
+from oemkpi.ingest.folder import MAX_NAME_BYTES
 from oemkpi.ingest.outcomes import Checked
 
 
@@ -47,7 +50,7 @@ def quarantine_delivery(
             _errors_document(feed.name, month, name, every, checked), encoding="utf-8"
         )
     for name in unread:
-        (target / f"{PurePosixPath(name).name}.errors.json").write_text(
+        (target / f"{_document_stem(PurePosixPath(name).name)}.errors.json").write_text(
             _errors_document(feed.name, month, name, every, checked), encoding="utf-8"
         )
     if not every:
@@ -55,6 +58,15 @@ def quarantine_delivery(
             _errors_document(feed.name, month, "", every, checked), encoding="utf-8"
         )
     return target
+
+
+def _document_stem(name: str) -> str:
+    """``name`` as the stem of its errors document: a name refused for its length is
+    shortened (its start and a digest of the whole), so the document can be written."""
+    if len(os.fsencode(name)) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
+    return f"{name[:40]}...{digest}"
 
 
 def _errors_document(feed: str, month: str, file: str, names: list[str], checked: Checked) -> str:
