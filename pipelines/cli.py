@@ -8,6 +8,7 @@ A user's mistake is one sentence on standard error, never a traceback.
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import sys
 import time
@@ -108,9 +109,38 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def _check_demo_home(home: Home) -> None:
+    """The demo writes fictional partners, feeds and messages over the home's files: it
+    takes a new or empty folder or an earlier sample home, and never sends mail."""
+    from oemkpi.sample.catalogue import PARTNER_CATALOGUE
+
+    if home.delivery_yaml.exists():
+        raise OemkpiError(
+            f"{home.delivery_yaml} would send the demo's fictional messages to real "
+            "addresses; give the demo a home without it (--home) or move it aside."
+        )
+    if not home.partners_csv.is_file():
+        return
+    sample = {p.partner_id for p in PARTNER_CATALOGUE}
+    try:
+        with home.partners_csv.open(encoding="utf-8", newline="") as handle:
+            ids = {row.get("partner_id") or "" for row in csv.DictReader(handle)}
+    except (OSError, UnicodeDecodeError, csv.Error):
+        ids = {"?"}
+    others = sorted(ids - sample)
+    if others:
+        raise OemkpiError(
+            f"{home.root} is a data home with partners of its own ({', '.join(others[:3])}"
+            f"{', ...' if len(others) > 3 else ''}), and the demo would replace its reference "
+            "data, landing files and warehouse with fictional ones; give the demo a new or "
+            "empty folder with --home."
+        )
+
+
 def _demo(home: Home, args: argparse.Namespace) -> int:
     from oemkpi.sample import write_sample_home
 
+    _check_demo_home(home)
     started = time.perf_counter()
     _say(f"Writing the sample data home in {home.root} ...")
     summary = write_sample_home(

@@ -330,3 +330,41 @@ def test_a_month_folder_refused_as_a_whole_is_a_rejection_not_a_crash(
         return
     errors = _rejected_with(home, done, "pc_shipments")
     assert f"landing/pc_shipments/{MONTH}" in errors
+
+
+def test_the_demo_does_not_overwrite_a_real_home_or_send_its_fictional_mail(
+    home: Home, tmp_path: Path
+) -> None:
+    """It replaced partners.csv and the landing files of a real home, re-ran its warehouse on
+    made-up data and sent the messages through the home's SMTP server."""
+    (home.reference / "partners.csv").write_text(
+        "partner_id,partner_name,region,pam_name,pam_email\n"
+        "acme,Acme PCs,Americas,Ann Lee,ann@example.com\n",
+        "utf-8",
+    )
+    before = snapshot_of(home.root)
+
+    done = oemkpi(home, "demo", "--months", "2", "--partners", "2")
+
+    assert done.returncode == 2
+    assert _one_sentence(done.stderr) == (
+        f"oemkpi: {home.root} is a data home with partners of its own (acme), and the demo "
+        "would replace its reference data, landing files and warehouse with fictional ones; "
+        "give the demo a new or empty folder with --home."
+    )
+    assert snapshot_of(home.root) == before
+
+    sample = Home.at(tmp_path / "sample")
+    sample.reference.mkdir(parents=True)
+    (sample.reference / "delivery.yaml").write_text("smtp: {host: mail.example}\n", "utf-8")
+    done = oemkpi(sample, "demo", "--months", "2", "--partners", "2")
+    assert done.returncode == 2
+    assert _one_sentence(done.stderr) == (
+        f"oemkpi: {sample.reference}/delivery.yaml would send the demo's fictional messages to "
+        "real addresses; give the demo a home without it (--home) or move it aside."
+    )
+    assert sorted(p.name for p in sample.root.rglob("*")) == ["delivery.yaml", "reference"]
+
+
+def snapshot_of(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
