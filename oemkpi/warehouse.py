@@ -114,10 +114,19 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         try:
             return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.IOException as err:
-            if "lock" not in str(err).lower() or time.monotonic() > deadline:
+            locked = "lock" in str(err).lower()
+            if locked and time.monotonic() > deadline:
                 raise OemkpiError(
                     f"The warehouse {path} could not be opened ({_first_line(err)}); "
                     "wait for the other run to finish and try again."
+                ) from None
+            if not locked:
+                # Not a DuckDB file (overwritten, truncated), or unreadable: waiting will
+                # not help.
+                raise OemkpiError(
+                    f"The warehouse {path} could not be opened ({_first_line(err)}); it is "
+                    "damaged or not a DuckDB database: restore it from a backup, or move it "
+                    "aside and run the months again to rebuild it from landing."
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 2.0)

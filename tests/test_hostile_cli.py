@@ -368,3 +368,16 @@ def test_the_demo_does_not_overwrite_a_real_home_or_send_its_fictional_mail(
 
 def snapshot_of(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_damaged_warehouse_says_so_instead_of_waiting_for_another_run(home: Home) -> None:
+    home.warehouse.write_bytes(b"not a database " * 100)
+
+    done = oemkpi(home, "run", "--month", MONTH)
+
+    assert done.returncode == 2
+    assert _one_sentence(done.stderr).endswith(
+        "it is damaged or not a DuckDB database: restore it from a backup, or move it aside "
+        "and run the months again to rebuild it from landing."
+    )
+    assert "wait for the other run" not in done.stderr
