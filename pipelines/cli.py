@@ -205,9 +205,21 @@ def _deliver_month(home: Home, month: str, delivery: dict[str, bool]) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+    if summary.not_sent:
+        print(_not_sent_sentence(month, seconds, summary.not_sent), file=sys.stderr)
+        return EXIT_REJECTED
     done = "Checked" if delivery.get("dry_run") else "Delivered"
     _say(f"{done} {month} in {seconds:.1f} s. Dagster run {summary.run_id}.")
     return EXIT_OK
+
+
+def _not_sent_sentence(label: str, seconds: float, count: int) -> str:
+    return (
+        f"oemkpi: finished {label} in {seconds:.1f} s, but {count} message"
+        f"{' was' if count == 1 else 's were'} not sent (why is said above); they stay in "
+        f"the outbox and go with the next delivery (oemkpi deliver --month {label}) once the "
+        "server takes them."
+    )
 
 
 def _run_range(
@@ -247,6 +259,9 @@ def _run_range(
             "Fix the files named in quarantine/*/*.errors.json and run the month again.",
             file=sys.stderr,
         )
+        return EXIT_REJECTED
+    if summary.not_sent:
+        print(_not_sent_sentence(label, seconds, summary.not_sent), file=sys.stderr)
         return EXIT_REJECTED
     _say(f"Done: {label} in {seconds:.1f} s; {counts}. Dagster run {summary.run_id}.")
     return EXIT_OK

@@ -57,6 +57,9 @@ class RunSummary:
     failure: str | None = None
     #: "<feed> <YYYY-MM>" of deliveries that changed while the run read them
     changed: list[str] = field(default_factory=list)
+    #: Messages the run's deliveries could not send (they stay in the outbox, retried at
+    #: the month's next delivery)
+    not_sent: int = 0
 
     def count(self, status: str) -> int:
         return sum(s.status == status for s in self.statuses)
@@ -129,6 +132,7 @@ def run_months(
         raise KeyboardInterrupt  # Ctrl-C or SIGTERM: the CLI says "interrupted"
     summary = RunSummary(result.run_id, months, result.success)
     summary.changed = _changed_deliveries(result)
+    summary.not_sent = _not_sent(result)
     if not result.success:
         summary.failure = failure_sentence(result)
     if has_warehouse(home, settings):
@@ -213,6 +217,20 @@ def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
             else:
                 out.append(FeedMonthStatus(feed, month, row[2], int(row[3]), int(row[4]), row[6]))
     return out
+
+
+def _not_sent(result: Any) -> int:
+    """Messages the ``deliveries`` step could not send (its materializations' ``failed``)."""
+    count = 0
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_MATERIALIZATION":
+            continue
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key.to_user_string() != "deliveries":
+            continue
+        failed = materialization.metadata.get("failed")
+        count += int(getattr(failed, "value", 0) or 0)
+    return count
 
 
 def _changed_deliveries(result: Any) -> list[str]:

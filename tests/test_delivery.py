@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 from email.message import EmailMessage
 from pathlib import Path
@@ -664,3 +665,22 @@ def test_an_optional_feed_not_delivered_leaves_the_message_complete(
     feeds.append(FeedState("marketing", marketing, 0, 0, 0, None))  # type: ignore[arg-type]
     report = dataclasses.replace(make_report(), feeds=feeds, missing_feeds=[])
     assert data_incomplete([report]) is incomplete
+
+
+def test_deliver_exits_1_when_messages_were_not_sent(
+    home: Home, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """It printed the failures, then 'Delivered ...' and exit 0."""
+    from pipelines.cli import main
+
+    write_config(home, free_port())  # nothing listens there
+    assert main(["deliver", "--month", MONTH]) == 1
+    err = capfd.readouterr().err
+    assert re.search(
+        rf"^oemkpi: finished {MONTH} in \d+\.\d s, but 3 messages were not sent \(why is said "
+        rf"above\); they stay in the outbox and go with the next delivery \(oemkpi deliver "
+        rf"--month {MONTH}\) once the server takes them\.$",
+        err,
+        re.M,
+    ), err
+    assert len(list(home.outbox_dir(MONTH).glob("*.eml"))) == 3
