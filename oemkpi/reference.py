@@ -244,9 +244,12 @@ def check_configuration(home: Home) -> Reference:
     writes anything, so a mistake in them is one sentence at the start, not a failure
     half-way."""
     from oemkpi.delivery.config import load_delivery_config  # the delivery stage reads it
+    from oemkpi.delivery.messages import partner_address  # ... and mails each PAM
     from oemkpi.kpis.red_flags import load_thresholds  # the KPI stage reads them later
 
     reference = load_reference(home.reference)
     load_thresholds(home.red_flags_yaml)
     load_delivery_config(home.delivery_yaml, set(reference.regions))
+    for partner in reference.partners:
+        partner_address(home, partner)
     return reference

@@ -24,7 +24,7 @@ from oemkpi.delivery.messages import warning_lines
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEEDS
-from oemkpi.reference import Partner
+from oemkpi.reference import Partner, check_configuration
 from oemkpi.reports.model import RedFlag
 from oemkpi.reports.regional import RegionPack, RegionPartner
 from oemkpi.reports.writing import write_month_reports
@@ -286,6 +286,12 @@ def test_a_refused_recipient_and_a_server_that_times_out(home: Home) -> None:
             "partner borealis, column pam_email: 'lars-at-example.com' is not an e-mail address; "
             "write it like name@example.com.",
         ),
+        (
+            "borealis,Borealis =?utf-8?q?Bank?=,EMEA,Lars,lars@example.com",
+            "partner borealis, column partner_name: the value 'Borealis =?utf-8?q?Bank?=' holds "
+            "'=?', which mail programs decode as an encoded word and show as other text; write "
+            "it without '=?' and deliver again.",
+        ),
     ],
 )
 def test_header_injection_and_bad_addresses_are_refused(
@@ -300,6 +306,10 @@ def test_header_injection_and_bad_addresses_are_refused(
             deliver_month(home, MONTH)
     assert str(err.value) == f"{home.partners_csv} {sentence}"
     assert mail.received == []
+    # A run says so before it writes anything (it failed at its last step, after the reports).
+    with pytest.raises(OemkpiError) as early:
+        check_configuration(home)
+    assert str(early.value) == str(err.value)
     assert not home.outbox_dir(MONTH).exists()
 
 

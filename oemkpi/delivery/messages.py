@@ -30,7 +30,7 @@ from pathlib import Path
 from oemkpi.delivery.config import checked_address
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
-from oemkpi.reference import region_file_name
+from oemkpi.reference import Partner, region_file_name
 from oemkpi.reports.charts import chart_png
 from oemkpi.reports.flags import plain_message
 from oemkpi.reports.model import MonthlyReport
@@ -134,7 +134,20 @@ def checked_text(value: str, where: str) -> str:
             f"{where}: the value {value[:40]!r} holds a line break or control character, which "
             "could forge mail headers; write it on one line and deliver again."
         )
+    if "=?" in value:
+        raise OemkpiError(
+            f"{where}: the value {value[:40]!r} holds '=?', which mail programs decode as an "
+            "encoded word and show as other text; write it without '=?' and deliver again."
+        )
     return value
+
+
+def partner_address(home: Home, partner: Partner) -> Address:
+    """The partner's PAM as a mail address, its names checked for a header (partners.csv)."""
+    where = f"{home.partners_csv} partner {partner.partner_id}"
+    checked_text(partner.partner_name, f"{where}, column partner_name")
+    checked_text(partner.pam_name, f"{where}, column pam_name")
+    return checked_address(partner.pam_email, f"{where}, column pam_email", name=partner.pam_name)
 
 
 def data_incomplete(reports: Sequence[MonthlyReport]) -> bool:
@@ -180,11 +193,7 @@ def pam_messages(
     by_pam: dict[str, list[MonthlyReport]] = {}
     addresses: dict[str, Address] = {}
     for report in reports:
-        p = report.partner
-        where = f"{home.partners_csv} partner {p.partner_id}"
-        checked_text(p.partner_name, f"{where}, column partner_name")
-        checked_text(p.pam_name, f"{where}, column pam_name")
-        address = checked_address(p.pam_email, f"{where}, column pam_email", name=p.pam_name)
+        address = partner_address(home, report.partner)
         key = address.addr_spec.lower()
         addresses.setdefault(key, address)
         by_pam.setdefault(key, []).append(report)
