@@ -255,7 +255,7 @@ def test_commentary_for_a_partner_not_in_reference_is_a_warning(home: Home) -> N
     ]
 
 
-@pytest.mark.parametrize("case", ["too large", "a link"])
+@pytest.mark.parametrize("case", ["too large", "a link", "a linked month folder"])
 def test_a_commentary_file_too_large_or_a_link_stops_the_month_in_one_sentence(
     home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
@@ -269,13 +269,24 @@ def test_a_commentary_file_too_large_or_a_link_stops_the_month_in_one_sentence(
             f"The commentary file {path} holds 9.8 KiB, more than the limit of 4 KiB "
             "(OEMKPI_MAX_COMMENTARY_BYTES); shorten it and render again."
         )
-    else:
+    elif case == "a link":
         secret = tmp_path / "secret.md"
         secret.write_text("## Marketing\nSECRET\n", encoding="utf-8")
         path.symlink_to(secret)
         expected = (
             f"The commentary file {path} is a symbolic link, which is not followed; put the "
             "commentary in the file itself and render again."
+        )
+    else:  # the month's folder links to a folder outside the home (it was followed)
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        (outside / path.name).write_text("## Marketing\nSECRET\n", encoding="utf-8")
+        path.parent.rmdir()
+        path.parent.symlink_to(outside, target_is_directory=True)
+        expected = (
+            f"The commentary folder {path.parent} is a symbolic link or not a folder, which is "
+            "not followed; put the month's commentary files in a folder of their own there and "
+            "render again."
         )
 
     assert _refused(home, before) == expected

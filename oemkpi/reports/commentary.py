@@ -188,14 +188,27 @@ def _merged(first: FlagNote, second: FlagNote) -> FlagNote:
 def load_commentary(path: Path, limits: Limits | None = None) -> Commentary | None:
     """The commentary in ``path``, or None when the PAM has not written one.
 
-    Only a regular file of at most ``commentary_bytes`` is read: a link is not followed
-    (the report would show whatever it points at), and a file over the limit stops the
-    month's reports with one sentence rather than the machine's memory.
+    Only a regular file of at most ``commentary_bytes`` is read: a link is not followed,
+    nor a month folder that is one (the report would show whatever it points at), and a
+    file over the limit stops the month's reports with one sentence rather than the
+    machine's memory.
     """
     limits = limits or Limits.from_env()
     shown = printable(str(path))
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        if err.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise OemkpiError(
+                f"The commentary folder {printable(str(path.parent))} is a symbolic link or not "
+                "a folder, which is not followed; put the month's commentary files in a folder "
+                "of their own there and render again."
+            ) from None
+        raise OemkpiError(f"The commentary file {shown} cannot be read ({err.strerror}).") from None
+    try:
+        descriptor = os.open(path.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
     except FileNotFoundError:
         return None
     except OSError as err:
@@ -205,6 +218,8 @@ def load_commentary(path: Path, limits: Limits | None = None) -> Commentary | No
                 "put the commentary in the file itself and render again."
             ) from None
         raise OemkpiError(f"The commentary file {shown} cannot be read ({err.strerror}).") from None
+    finally:
+        os.close(folder)
     try:
         st = os.fstat(descriptor)
         if not stat.S_ISREG(st.st_mode):
