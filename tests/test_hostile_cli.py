@@ -8,6 +8,7 @@ a traceback, and a step's failure carries the same sentence in the Dagster insta
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -257,79 +258,92 @@ def _rejected_with(home: Home, done: subprocess.CompletedProcess[str], feed: str
     assert _one_sentence(done.stderr) == REJECTED_ONE
     assert (home.reports_dir(MONTH) / "index.html").is_file()
     quarantine = home.quarantine_dir(feed, MONTH)
-    return "".join(p.read_text("utf-8") for p in sorted(quarantine.glob("*.errors.json")))
+    documents = [json.loads(p.read_text("utf-8")) for p in sorted(quarantine.glob("*.errors.json"))]
+    return "\n".join(p["message"] for d in documents for p in d["problems"])
 
 
-@pytest.mark.parametrize("name", ["*.csv", "a[1].csv", "{x,y}.csv", "what?.csv"])
+PATTERN_NAMES = ("*.csv", "a[1].csv", "{x,y}.csv", "what?.csv")
+
+
 def test_a_file_named_like_a_pattern_is_refused_and_nothing_beside_it_is_read(
-    home: Home, tmp_path: Path, name: str
+    home: Home, tmp_path: Path
 ) -> None:
     """DuckDB takes *, ?, [ and { in a path as a pattern: '*.csv' read every file beside it,
     a link to a file outside the home included, and printed its lines."""
     outside = tmp_path / "secret.csv"
     outside.write_text("OUTSIDE-THE-HOME,1\n", "utf-8")
     folder = home.landing_dir("pc_shipments", MONTH)
-    (folder / sorted(p.name for p in folder.iterdir())[0]).rename(folder / name)
+    first = folder / sorted(p.name for p in folder.iterdir())[0]
+    for name in PATTERN_NAMES:
+        shutil.copy(first, folder / name)
+    first.unlink()
     (folder / "zz.csv").symlink_to(outside)
 
     done = oemkpi(home, "run", "--month", MONTH)
 
     errors = _rejected_with(home, done, "pc_shipments")
-    assert f"landing/pc_shipments/{MONTH}/{name}: the file name holds" in errors
-    assert "rename the file without *, ?, [, ], { and } and deliver it again" in errors
+    for name in PATTERN_NAMES:
+        shown = " and ".join(repr(c) for c in sorted(set(name) & set("*?[]{}")))
+        assert (
+            f"landing/pc_shipments/{MONTH}/{name}: the file name holds {shown}, which the "
+            "reader takes as a pattern for other files, so it is not read; rename the file "
+            "without *, ?, [, ], { and } and deliver it again."
+        ) in errors
     everything = done.stdout + done.stderr + errors
     for page in home.root.rglob("*.html"):
         everything += page.read_text("utf-8")
     assert "OUTSIDE-THE-HOME" not in everything
 
 
-@pytest.mark.parametrize(
-    ("raw", "words"),
-    [
-        (b"em\xff\xfeea.csv", "the file name is not UTF-8 text (shown escaped)"),
-        (b"e" * 250 + b".csv", "the file name is 254 bytes long, more than 200"),
-    ],
-)
-def test_a_file_name_the_readers_cannot_take_is_refused_not_a_crash(
-    home: Home, raw: bytes, words: str
-) -> None:
+def test_file_names_the_readers_cannot_take_are_refused_not_a_crash(home: Home) -> None:
+    """A name that is not UTF-8 failed the run inside DuckDB; one too long for its
+    errors document failed it in quarantine."""
     folder = home.landing_dir("pc_shipments", MONTH)
-    first = sorted(p.name for p in folder.iterdir())[0]
-    os.rename(os.fsencode(folder / first), os.fsencode(folder) + b"/" + raw)
+    first, second = sorted(p.name for p in folder.iterdir())[:2]
+    os.rename(os.fsencode(folder / first), os.fsencode(folder) + b"/em\xff\xfeea.csv")
+    os.rename(os.fsencode(folder / second), os.fsencode(folder / ("e" * 250 + ".csv")))
 
     done = oemkpi(home, "run", "--month", MONTH)
 
-    assert words in _rejected_with(home, done, "pc_shipments")
+    errors = _rejected_with(home, done, "pc_shipments")
+    assert (
+        f"landing/pc_shipments/{MONTH}/em\\udcff\\udcfeea.csv: the file name is not UTF-8 "
+        "text (shown escaped), so it is not read; rename the file in UTF-8 and deliver it again."
+    ) in errors
+    assert (
+        f"landing/pc_shipments/{MONTH}/{'e' * 250}.csv: the file name is 254 bytes long, more "
+        "than 200, so it is not read; give the file a shorter name and deliver it again."
+    ) in errors
 
 
-@pytest.mark.parametrize("how", ["a link", "a file", "too large"])
+@pytest.mark.parametrize("how", ["a link and a file", "too large"])
 def test_a_month_folder_refused_as_a_whole_is_a_rejection_not_a_crash(
     home: Home, tmp_path: Path, how: str
 ) -> None:
     """The feed's checks met a delivery refused before any row was read (StopIteration
     failed the step, and the run wrote no reports)."""
-    folder = home.landing_dir("pc_shipments", MONTH)
     env = {}
-    if how == "a link":
+    if how == "a link and a file":
+        folder = home.landing_dir("pc_shipments", MONTH)
         moved = tmp_path / "elsewhere"
         shutil.move(folder, moved)
         folder.symlink_to(moved, target_is_directory=True)
-    elif how == "a file":
-        shutil.rmtree(folder)
-        folder.write_text("not a folder\n", "utf-8")
+        other = home.landing_dir("attach_rate", MONTH)
+        shutil.rmtree(other)
+        other.write_text("not a folder\n", "utf-8")
     else:
         env["OEMKPI_MAX_DELIVERY_BYTES"] = "1000"
 
     done = oemkpi(home, "run", "--month", MONTH, env=env)
 
-    if how == "too large":
-        # Every feed's delivery is over 1,000 bytes: all four are refused, none read.
-        assert done.returncode == 1, done.stderr
-        assert "Traceback" not in done.stderr and "StopIteration" not in done.stderr
-        assert (home.reports_dir(MONTH) / "index.html").is_file()
-        return
-    errors = _rejected_with(home, done, "pc_shipments")
-    assert f"landing/pc_shipments/{MONTH}" in errors
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "StopIteration" not in done.stderr
+    assert (home.reports_dir(MONTH) / "index.html").is_file()
+    if how == "a link and a file":
+        for feed in ("pc_shipments", "attach_rate"):
+            documents = list(home.quarantine_dir(feed, MONTH).glob("*.errors.json"))
+            assert documents, feed
+            assert f"landing/{feed}/{MONTH}" in documents[0].read_text("utf-8")
 
 
 def test_the_demo_does_not_overwrite_a_real_home_or_send_its_fictional_mail(

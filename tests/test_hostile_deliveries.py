@@ -46,7 +46,12 @@ XLSX_ADVICE = "deliver the sheet as CSV or Parquet, or split it into several wor
 def ingest(home: Home, log: list[str] | None = None) -> DeliveryOutcome:
     with warehouse(home.warehouse) as con:
         return ingest_delivery(
-            con, home, FEED, MONTH, load_reference(home.reference), log=(log or []).append
+            con,
+            home,
+            FEED,
+            MONTH,
+            load_reference(home.reference),
+            log=(log if log is not None else []).append,
         )
 
 
@@ -546,6 +551,28 @@ def test_a_delivery_written_while_it_is_read_is_left_alone_and_the_earlier_stays
     fingerprint = read_folder(landing(loaded, FEED, MONTH)).fingerprint()
     assert outcome.fingerprint == fingerprint
     assert recorded(loaded)[-1][:2] == ("loaded", fingerprint)
+
+
+def test_a_hidden_file_is_left_out_with_a_warning_not_silently(loaded: Home) -> None:
+    """'..emea.csv' (a renamed or half-copied file) dropped its rows without a word."""
+    folder = landing(loaded, FEED, MONTH)
+    write_csv(folder / "good.csv", header(FEED), good_rows(FEED, MONTH))
+    write_csv(folder / "..emea.csv", header(FEED), good_rows(FEED, MONTH))
+    write_csv(folder / "~$book.csv", header(FEED), good_rows(FEED, MONTH))
+    (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    log: list[str] = []
+
+    outcome = ingest(loaded, log)
+
+    assert outcome.status == "loaded"
+    assert [w.message for w in outcome.warnings] == [
+        f"{WHERE}/..emea.csv: the file is not part of the delivery: its name starts with '.' "
+        "(hidden); rename it if it belongs to the delivery, else nothing to do.",
+        f"{WHERE}/~$book.csv: the file is not part of the delivery: its name starts with '~$' "
+        "(a workbook still open in Office); rename it if it belongs to the delivery, else "
+        "nothing to do.",
+    ]
+    assert f"warning: {outcome.warnings[0].message}" in log
 
 
 # -- 10. control characters in names ----------------------------------------------------------

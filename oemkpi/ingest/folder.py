@@ -57,26 +57,25 @@ _PATTERN = set("*?[]{}")
 MAX_NAME_BYTES = 200
 
 
-def name_problem(name: str) -> str | None:
-    """Why a file named ``name`` cannot be read as one, or None."""
+def name_problem(name: str) -> tuple[str, str] | None:
+    """Why a file named ``name`` cannot be read as one (rule, what), or None."""
     found = sorted(_PATTERN.intersection(name))
     if found:
-        return (
-            f"the file name holds {' and '.join(repr(c) for c in found)}, which the reader "
-            "takes as a pattern for other files; rename the file without *, ?, [, ], { and } "
-            "and deliver it again"
-        )
+        listed = " and ".join(repr(c) for c in found)
+        what = f"the file name holds {listed}, which the reader takes as a pattern for other files"
+        return "file_name_pattern", what + ", so it is not read"
     raw = os.fsencode(name)
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return (
-            "the file name is not UTF-8 text (shown escaped); rename the file and deliver it again"
+            "file_name_encoding",
+            "the file name is not UTF-8 text (shown escaped), so it is not read",
         )
     if len(raw) > MAX_NAME_BYTES:
         return (
-            f"the file name is {len(raw)} bytes long, more than {MAX_NAME_BYTES}; give the file a "
-            "shorter name and deliver it again"
+            "file_name_length",
+            f"the file name is {len(raw)} bytes long, more than {MAX_NAME_BYTES}, so it is not read",
         )
     return None
 
@@ -112,6 +111,10 @@ def display_name(path: Path, base: Path | None) -> str:
 def display_names(files: list[Path], base: Path | None) -> list[str]:
     """:func:`display_name` of each file."""
     return [display_name(path, base) for path in files]
+
+
+#: Hidden files a desktop writes into any folder: skipped without a word.
+_SYSTEM_FILES = {".DS_Store", ".directory", ".localized"}
 
 
 def is_delivery_entry(name: str) -> bool:
@@ -155,6 +158,8 @@ class DeliveryFolder:
     entries: list[Entry] = field(default_factory=list)
     #: Why the folder itself is not read (a link, or not a folder), or None.
     refused: str | None = None
+    #: Hidden files and Office lock files: not part of the delivery, named in a warning.
+    skipped: list[Path] = field(default_factory=list)
     #: ``lstat`` of the folder: its own times change when an entry comes or goes.
     own: Entry | None = None
 
@@ -228,7 +233,7 @@ class DeliveryFolder:
             if not e.is_file
         ]
         found += [
-            problem(display_name(e.path, base), None, None, None, "file_name", why)
+            problem(display_name(e.path, base), None, None, None, *why)
             for e in self.entries
             if e.is_file and (why := name_problem(e.path.name)) is not None
         ]
@@ -248,8 +253,24 @@ class DeliveryFolder:
         return found
 
     def warnings(self, base: Path | None) -> list[Problem]:
-        """Names with control characters: read as they are, named escaped."""
-        return [
+        """Names with control characters (read as they are, named escaped), and hidden
+        files or Office lock files left out of the delivery."""
+        skipped = [
+            problem(
+                display_name(path, base),
+                None,
+                None,
+                None,
+                "file_skipped",
+                "the file is not part of the delivery: its name starts with '~$' (a workbook "
+                "still open in Office)"
+                if path.name.startswith("~$")
+                else "the file is not part of the delivery: its name starts with '.' (hidden)",
+                severity="warning",
+            )
+            for path in self.skipped
+        ]
+        return skipped + [
             problem(
                 display_name(e.path, base),
                 None,
@@ -287,6 +308,8 @@ def read_folder(folder: Path) -> DeliveryFolder:
         with os.scandir(descriptor) as found:
             for item in found:
                 if not is_delivery_entry(item.name):
+                    if item.name not in _SYSTEM_FILES:
+                        listed.skipped.append(folder / item.name)
                     continue
                 with contextlib.suppress(FileNotFoundError):  # gone since it was listed
                     entry = _entry(folder / item.name, item.stat(follow_symlinks=False))
@@ -294,6 +317,7 @@ def read_folder(folder: Path) -> DeliveryFolder:
     finally:
         os.close(descriptor)
     listed.entries.sort(key=lambda e: e.path.name)
+    listed.skipped.sort()
     return listed
 
 

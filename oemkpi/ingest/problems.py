@@ -49,6 +49,10 @@ _ADVICE: dict[str, str] = {
     "parquet_too_large": "write the file with smaller row groups (for example 100,000 rows each) and deliver again",
     "record_too_long": "fix the row (a value that long is not data the contract knows) and deliver again",
     "file_name": "nothing to do now; rename the file without control characters next time",
+    "file_name_pattern": "rename the file without *, ?, [, ], { and } and deliver it again",
+    "file_name_encoding": "rename the file in UTF-8 and deliver it again",
+    "file_name_length": "give the file a shorter name and deliver it again",
+    "file_skipped": "rename it if it belongs to the delivery, else nothing to do",
     "sibling_rejected": "nothing is wrong in this file, but the delivery is rejected as a whole; fix the other files and deliver them all again",
 }
 
