@@ -9,6 +9,7 @@ from an unchecked name.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,3 +121,24 @@ class Home:
     @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
+
+
+def config_file_present(path: Path) -> bool:
+    """Whether the reference or configuration file ``path`` is there to read: False when
+    nothing is at that name, True for a regular file (a link to one is the operator's
+    choice), and one sentence for anything else, which would otherwise read as absent
+    (targets and thresholds gone without a word) or never end (a named pipe, /dev/zero)."""
+    if not os.path.lexists(path):
+        return False
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        raise OemkpiError(
+            f"{path} cannot be read ({err.strerror}); replace it with the file itself."
+        ) from None
+    if not stat.S_ISREG(mode):
+        raise OemkpiError(
+            f"{path} is not a regular file (a folder, named pipe or device); replace it with "
+            "the file itself."
+        )
+    return True

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from oemkpi.errors import OemkpiError
-from oemkpi.home import Home
+from oemkpi.home import Home, config_file_present
 from oemkpi.ingest.contract import COUNTRY_RE, PARTNER_ID_RE
 
 #: KPIs that may carry a quarterly target, and whether the target is a volume.
@@ -103,7 +103,7 @@ def _read_rows(
     path: Path, columns: tuple[str, ...], *, required: bool = True
 ) -> list[dict[str, str]]:
     """Rows of a small CSV as dicts keyed by contract column; header matched loosely."""
-    if not path.is_file():
+    if not config_file_present(path):
         if not required:
             return []
         raise OemkpiError(f"{path} is missing; create it with the header {','.join(columns)}.")

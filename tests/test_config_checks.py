@@ -4,6 +4,7 @@ unknown keys."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,28 @@ def test_a_run_checks_configuration_before_it_writes_anything(home: Home) -> Non
     assert sorted(p.name for p in home.root.iterdir()) == ["reference"]
     with pytest.raises(OemkpiError):
         check_configuration(home)
+
+
+@pytest.mark.parametrize("kind", ["a named pipe", "a link to /dev/zero", "a folder"])
+@pytest.mark.parametrize("name", ["targets.csv", "red_flags.yaml", "delivery.yaml"])
+def test_a_configuration_file_that_is_not_a_file_is_refused_not_absent(
+    home: Home, name: str, kind: str
+) -> None:
+    """A named pipe or a link to a device read as absent (targets and thresholds gone
+    without a word, exit 0), or would never end."""
+    path = home.reference / name
+    path.unlink(missing_ok=True)
+    if kind == "a named pipe":
+        os.mkfifo(path)
+    elif kind == "a folder":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/zero")
+
+    with pytest.raises(OemkpiError) as raised:
+        check_configuration(home)
+
+    assert str(raised.value) == (
+        f"{path} is not a regular file (a folder, named pipe or device); replace it with the "
+        "file itself."
+    )

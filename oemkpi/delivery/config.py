@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from oemkpi.errors import OemkpiError
+from oemkpi.home import config_file_present
 from oemkpi.reference import REGION_RE, REGION_RULE
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -202,7 +203,7 @@ def _region(name: Any, raw: Any, path: Path) -> RegionRoute:
 def load_delivery_config(path: Path, regions: set[str] | None = None) -> DeliveryConfig:
     """Read and check ``delivery.yaml``; an empty config when the file is absent.
     ``regions`` (countries.csv's) are the only region names it may use."""
-    if not path.is_file():
+    if not config_file_present(path):
         return DeliveryConfig()
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -17,6 +17,7 @@ import duckdb
 import yaml
 
 from oemkpi.errors import OemkpiError
+from oemkpi.home import config_file_present
 from oemkpi.kpis.definitions import VOLUME_KPIS, kpi_labels
 from oemkpi.months import (
     DEFAULT_FY_START_MONTH,
@@ -124,7 +125,7 @@ def load_thresholds(path: Path) -> Thresholds:
     """Defaults, overridden by ``path`` when it exists. Unknown keys, keys given twice,
     and values that are not finite numbers in their range are refused in one sentence."""
     thresholds = Thresholds()
-    if not path.is_file():
+    if not config_file_present(path):
         return thresholds
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
