@@ -1084,12 +1084,18 @@ def test_kpi_value(value, kpi, kind, expected):
         ("a\\|b", "a\\\\\\|b"),
         ("two\nlines\r\n here", "two lines here"),
         ("[x](javascript:alert(1))", "\\[x\\](javascript:alert(1))"),
+        # Emphasis from a name: asterisks always, underscores at a word's edge only.
+        ("Aurora *bold* _x_", "Aurora \\*bold\\* \\_x\\_"),
+        ("AUR_NB13_G6-076", "AUR_NB13_G6-076"),
         (None, "n/a"),
         (0, "0"),
     ],
 )
 def test_md_escape(value, expected):
     assert md_escape(value) == expected
+    if value is not None:  # and a renderer shows the value itself: no tag, link or emphasis
+        html = MarkdownIt("commonmark").renderInline(md_escape(value))
+        assert not re.search(r"<(em|strong|a|img|code)\b", html), html
 
 
 def test_json_export_drops_the_noise_of_double_sums() -> None:

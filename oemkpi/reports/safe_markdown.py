@@ -34,11 +34,14 @@ _MD_ESCAPES = str.maketrans(
         "[": "\\[",
         "]": "\\]",
         "`": "\\`",
+        "*": "\\*",
     }
 )
 #: What a renderer would read as a tag, an autolink, a comment or an entity: backslashed
 #: (CommonMark prints the character itself), so "Zenith Seven & Co" stays as written.
-_ACTIVE_RE = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
+#: An underscore that could open or close emphasis (not one inside a word, as in a SKU
+#: like AUR_NB13, which CommonMark never reads as emphasis): backslashed as well.
+_ACTIVE_RE = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 class MarkdownText(str):
@@ -50,10 +53,11 @@ class MarkdownText(str):
 def md_escape(value: Any) -> str:
     """A value as literal text in Markdown, safe inside a table cell, with no HTML entity.
 
-    Newlines become spaces (a row is one line); ``|``, brackets, backticks and backslashes
-    are backslash-escaped, and so are a ``<`` that would open a tag or an autolink and an
-    ``&`` that would start an entity, so no value can open a tag or a link. Anything else
-    (``Zenith Seven & Co``, ``a < b``) is printed as it is.
+    Newlines become spaces (a row is one line); ``|``, brackets, backticks, asterisks and
+    backslashes are backslash-escaped, and so are a ``<`` that would open a tag or an
+    autolink, an ``&`` that would start an entity and an ``_`` at a word's edge, so no value
+    can open a tag, a link or emphasis. Anything else (``Zenith Seven & Co``, ``a < b``,
+    ``AUR_NB13``) is printed as it is.
     """
     if isinstance(value, MarkdownText):
         return value
