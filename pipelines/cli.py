@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--month", help="the month the file is for (default: its folder's name)")
 
     ui = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1 for this data home")
-    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--port", type=_port, default=3000, help="1-65535 (default 3000)")
     scaleout_cli.add_parsers(sub)
     return parser
 
@@ -103,6 +103,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("oemkpi: interrupted.", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_ERROR
+
+
+def _port(text: str) -> int:
+    """A TCP port for argparse: 1-65535 (it said "Serving on 127.0.0.1:99999")."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port; give a number from 1 to 65535")
+    return port
 
 
 def _say(message: str) -> None:

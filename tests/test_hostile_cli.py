@@ -395,3 +395,18 @@ def test_a_damaged_warehouse_says_so_instead_of_waiting_for_another_run(home: Ho
         "and run the months again to rebuild it from landing."
     )
     assert "wait for the other run" not in done.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "http"])
+def test_a_port_out_of_range_is_refused_before_anything_starts(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["ui", "--port", port])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"oemkpi ui: error: argument --port: '{port}' is not a port; give a number from 1 to "
+        "65535\n"
+    )
