@@ -12,6 +12,7 @@ waits for one (:mod:`pipelines.recovery`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,31 +220,27 @@ def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
     return out
 
 
+def _materializations(result: Any) -> Iterator[Any]:
+    """The asset materializations of a finished in-process run."""
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            yield event.step_materialization_data.materialization
+
+
 def _not_sent(result: Any) -> int:
     """Messages the ``deliveries`` step could not send (its materializations' ``failed``)."""
-    count = 0
-    for event in result.all_events:
-        if event.event_type_value != "ASSET_MATERIALIZATION":
-            continue
-        materialization = event.step_materialization_data.materialization
-        if materialization.asset_key.to_user_string() != "deliveries":
-            continue
-        failed = materialization.metadata.get("failed")
-        count += int(getattr(failed, "value", 0) or 0)
-    return count
+    return sum(
+        int(getattr(m.metadata.get("failed"), "value", 0) or 0)
+        for m in _materializations(result)
+        if m.asset_key.to_user_string() == "deliveries"
+    )
 
 
 def _changed_deliveries(result: Any) -> list[str]:
     """Feed-months whose delivery changed while the run read it (their materialization
     says status ``changed``): nothing of them was loaded or quarantined."""
-    found = []
-    for event in result.all_events:
-        if event.event_type_value != "ASSET_MATERIALIZATION":
-            continue
-        materialization = event.step_materialization_data.materialization
-        status = materialization.metadata.get("status")
-        if status is not None and getattr(status, "value", None) == "changed":
-            found.append(
-                f"{materialization.asset_key.to_user_string()} {materialization.partition}"
-            )
-    return found
+    return [
+        f"{m.asset_key.to_user_string()} {m.partition}"
+        for m in _materializations(result)
+        if getattr(m.metadata.get("status"), "value", None) == "changed"
+    ]

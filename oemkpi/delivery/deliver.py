@@ -34,7 +34,6 @@ from oemkpi.delivery.record import SentRecord, month_records, record, unsent_rec
 from oemkpi.delivery.smtp import NotSent, send_raw
 from oemkpi.delivery.teams import card_payload, post_card
 from oemkpi.home import Home
-from oemkpi.kpis.red_flags import load_thresholds
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.reference import Reference, load_reference
 from oemkpi.reports.build import build_report
@@ -82,7 +81,7 @@ def _month_models(
         month,
         reference,
         fy_start_month=fy,
-        assortment_min_units=load_thresholds(home.red_flags_yaml).assortment_min_units,
+        red_flags_yaml=home.red_flags_yaml,
     )
     commentaries: dict[str, Commentary | None] = {}
     reports = []

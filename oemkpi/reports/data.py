@@ -14,11 +14,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from oemkpi.ingest.contract import FEED_NAMES, OPTIONAL_FEEDS
+from oemkpi.kpis.red_flags import load_thresholds
 from oemkpi.months import (
     DEFAULT_FY_START_MONTH,
     add_months,
@@ -66,7 +68,7 @@ class MonthData:
     #: Query name -> partner id -> that partner's rows (see :func:`_partner_rows`).
     partner_rows: dict[str, dict[str, list[dict[str, Any]]]]
     #: The units a SKU needs to count as a win or loss (red_flags.yaml's assortment.min_units).
-    assortment_min_units: float = 100.0
+    assortment_min_units: float
 
     def rows(self, query: str, partner_id: str) -> list[dict[str, Any]]:
         """``partner_id``'s own rows of a ``select_partner_*`` query; no other partner's."""
@@ -148,8 +150,10 @@ def load_month(
     *,
     fy_start_month: int = DEFAULT_FY_START_MONTH,
     generated_at: datetime | None = None,
-    assortment_min_units: float = 100.0,
+    red_flags_yaml: Path,
 ) -> MonthData:
+    """What every partner's update of ``month`` shares; thresholds from ``red_flags_yaml``
+    (the built-in defaults where it does not set them), as the KPI steps read them."""
     names = {c.country: c.country_name for c in reference.countries}
     failed: dict[str, list[str]] = {}
     for row in _rows(con, "reports/select_failed_checks_month", {"month": month}):
@@ -203,14 +207,12 @@ def load_month(
         market_by_segment=_market_table(market, names, "segment"),
         country_names=names,
         partner_rows=_partner_rows(con, month, fy_start_month),
-        assortment_min_units=assortment_min_units,
+        assortment_min_units=load_thresholds(red_flags_yaml).assortment_min_units,
     )
 
 
 def _first_problems(states: Iterable[dict[str, Any]]) -> dict[str, str]:
     """The first problem sentence of each rejected feed, from its quarantine errors.json."""
-    from pathlib import Path
-
     out: dict[str, str] = {}
     for row in states:
         if row["status"] != "rejected" or not row["quarantine"]:

@@ -29,7 +29,6 @@ import duckdb
 
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
-from oemkpi.kpis.red_flags import load_thresholds
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.reference import load_reference
 from oemkpi.reports.build import build_report
@@ -168,7 +167,7 @@ def write_month_reports(
         month,
         reference,
         fy_start_month=fy_start_month,
-        assortment_min_units=load_thresholds(home.red_flags_yaml).assortment_min_units,
+        red_flags_yaml=home.red_flags_yaml,
     )
     folder = home.reports_dir(month)
     warnings = unknown_commentary(home.commentary_dir(month), set(reference.partner_ids))
