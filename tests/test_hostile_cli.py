@@ -26,7 +26,7 @@ from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES
 from oemkpi.sample import write_sample_home
 from pipelines.step_errors import failure_sentence, one_sentence
-from tests.feedfiles import good_rows, header, write_csv
+from tests.feedfiles import good_rows, header, snapshot, write_csv
 from tests.hostile_files import write_raw_xlsx
 
 OEMKPI = Path(sys.executable).with_name("oemkpi")
@@ -330,7 +330,7 @@ def test_the_demo_does_not_overwrite_a_real_home_or_send_its_fictional_mail(
         "acme,Acme PCs,Americas,Ann Lee,ann@example.com\n",
         "utf-8",
     )
-    before = snapshot_of(home.root)
+    before = snapshot(home.root)
 
     done = oemkpi(home, "demo", "--months", "2", "--partners", "2")
 
@@ -340,7 +340,7 @@ def test_the_demo_does_not_overwrite_a_real_home_or_send_its_fictional_mail(
         "would replace its reference data, landing files and warehouse with fictional ones; "
         "give the demo a new or empty folder with --home."
     )
-    assert snapshot_of(home.root) == before
+    assert snapshot(home.root) == before
 
     sample = Home.at(tmp_path / "sample")
     sample.reference.mkdir(parents=True)
@@ -352,10 +352,6 @@ def test_the_demo_does_not_overwrite_a_real_home_or_send_its_fictional_mail(
         "real addresses; give the demo a home without it (--home) or move it aside."
     )
     assert sorted(p.name for p in sample.root.rglob("*")) == ["delivery.yaml", "reference"]
-
-
-def snapshot_of(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def test_a_damaged_warehouse_says_so_instead_of_waiting_for_another_run(home: Home) -> None:
