@@ -33,8 +33,11 @@ setup: .venv/.synced ## install uv and the locked environment
 demo: setup ## write the sample data home in ./data and run all 36 months
 	$(RUN) oemkpi demo
 
+# Test files run side by side, one process per core (at most four; pytest-xdist), each file
+# whole in one process so its module fixtures are built once: ~7 min on CI's 2 cores
+# against ~12 serially.
 test: setup chromium ## run the test suite
-	$(RUN) pytest
+	$(RUN) pytest --numprocesses auto --maxprocesses 4 --dist loadfile
 
 # The printed-report test (tests/test_update_sample.py) prints the largest partner's update
 # with headless Chromium. Installed from Debian's packages when missing and this is root with
