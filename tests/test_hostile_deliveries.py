@@ -225,6 +225,42 @@ def test_a_latin1_byte_in_an_ignored_column_between_contract_columns(loaded: Hom
     assert ingest(loaded).status == "loaded"
 
 
+def test_a_file_with_crlf_and_lf_lines_by_turns_is_loaded_whole(loaded: Home) -> None:
+    """Two exports pasted together: SPEC section 3 allows either ending; DuckDB read
+    such a file as 'state machine reached an invalid state', naming no row."""
+    lines = _rows_text().splitlines()
+    text = _head().replace("\n", "\r\n") + "".join(
+        line + ("\r\n" if number % 3 else "\n") for number, line in enumerate(lines)
+    )
+    (landing(loaded, FEED, MONTH) / "pasted.csv").write_bytes(text.encode())
+
+    outcome = ingest(loaded)
+
+    assert (outcome.status, outcome.problems, outcome.rows) == ("loaded", [], len(lines))
+    expected = sorted(
+        (r[0], r[1], r[2], r[3], r[4], r[5], int(r[6])) for r in good_rows(FEED, MONTH)
+    )
+    assert in_force(loaded) == expected
+
+
+def test_a_row_ending_in_a_carriage_return_alone_is_named(loaded: Home) -> None:
+    before = in_force(loaded)
+    lines = _rows_text().splitlines()
+    data = _head() + "\n".join(lines[:4]) + "\r" + "\n".join(lines[4:]) + "\n"
+    (landing(loaded, FEED, MONTH) / "mac.csv").write_bytes(data.encode())
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/mac.csv row 5: the row ends in a carriage return alone (old Mac line "
+        "endings), which a CSV reader takes as part of the row; save the file with Windows "
+        "(CRLF) or Unix (LF) line endings and deliver again."
+    ]
+    documents = _quarantined(loaded)
+    assert sorted(documents) == ["mac.csv", "mac.csv.errors.json"]
+    assert [(p["row"], p["rule"]) for p in documents["mac.csv.errors.json"]["problems"]] == [
+        (5, "line_ending")
+    ]
+
+
 # -- 2. only regular files are read -----------------------------------------------------------
 
 

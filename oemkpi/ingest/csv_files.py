@@ -14,6 +14,13 @@ the delivery to the diagnosing parse, which reads a copy of the file in which
 each such line is replaced by a short marker line (:func:`mask_long_lines`),
 and names the marked lines itself.
 
+DuckDB's reader also takes a file's line ending from its first line: a file whose
+lines end in CRLF and in LF by turns (two exports pasted together) fails with "the
+state machine reached an invalid state", naming no line. SPEC section 3 allows
+either ending, so the diagnosing parse reads such a file from a copy with every
+CRLF made LF (:func:`crlf_to_lf`; line numbers stay); a carriage return alone,
+which no allowed ending has, is named by its line (:func:`line_endings`).
+
 DuckDB also counts a run of blank lines into the size of the record after it,
 so a good record after a megabyte of blank lines is rejected as too long,
 although blank lines are ignored wherever they are (SPEC section 3):
@@ -25,12 +32,17 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 
 from oemkpi.ingest.limits import Limits
 
 #: Bytes read at each probe: a line break is almost always within the first few.
 _PROBE_READ = 4096
+#: Bytes read at a time where a whole file is scanned or copied.
+_CHUNK = 1 << 24
+#: A carriage return that does not end a CRLF.
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 class Unreadable(Exception):
@@ -72,6 +84,44 @@ def csv_options(limits: Limits) -> str:
         "escape = '\"', strict_mode = true, null_padding = false, "
         f"max_line_size = {int(limits.record_bytes)}"
     )
+
+
+def line_endings(path: Path) -> str:
+    """How the lines of ``path`` end: ``"lf"``, ``"crlf"`` or ``"mixed"`` (both, which
+    DuckDB cannot read). Raises :class:`Unreadable` naming the first line that ends in a
+    carriage return alone (a lone one as the file's last byte is let be)."""
+    crlf = lf = 0
+    line = 1  # the number of the line the next byte belongs to
+    carry = b""
+    with path.open("rb") as raw:
+        while chunk := raw.read(_CHUNK):
+            data = carry + chunk
+            carry = b"\r" if data.endswith(b"\r") else b""
+            data = data[: len(data) - len(carry)]
+            lone = _LONE_CR.search(data)
+            if lone is not None:
+                raise Unreadable(
+                    "line_ending",
+                    "the row ends in a carriage return alone (old Mac line endings), "
+                    "which a CSV reader takes as part of the row",
+                    row=line + data.count(b"\n", 0, lone.start()),
+                )
+            breaks, pairs = data.count(b"\n"), data.count(b"\r\n")
+            crlf, lf, line = crlf + pairs, lf + breaks - pairs, line + breaks
+    if crlf and lf:
+        return "mixed"
+    return "crlf" if crlf else "lf"
+
+
+def crlf_to_lf(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` with every CRLF made LF, a chunk at a time."""
+    carry = b""
+    with source.open("rb") as inp, target.open("wb") as out:
+        while chunk := inp.read(_CHUNK):
+            data = carry + chunk
+            carry = b"\r" if data.endswith(b"\r") else b""
+            out.write(data[: len(data) - len(carry)].replace(b"\r\n", b"\n"))
+        out.write(carry)
 
 
 def has_long_line(path: Path, limit: int) -> bool:

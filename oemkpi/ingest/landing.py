@@ -18,9 +18,11 @@ import duckdb
 from oemkpi.ingest.contract import Feed
 from oemkpi.ingest.csv_files import (
     Unreadable,
+    crlf_to_lf,
     csv_header,
     csv_options,
     has_long_line,
+    line_endings,
     mask_long_lines,
 )
 from oemkpi.ingest.limits import Limits, env_name, size_text
@@ -68,7 +70,8 @@ def open_text_source(
     file with a line longer than the record limit raises :class:`Unreadable` at once,
     since DuckDB can lose such a record); otherwise such records go to a rejects table,
     to be listed as problems, and a file with such lines is read from a copy in
-    ``scratch`` with them masked (:func:`~oemkpi.ingest.csv_files.mask_long_lines`).
+    ``scratch`` with them masked (:func:`~oemkpi.ingest.csv_files.mask_long_lines`), as is
+    a file whose lines end in CRLF and LF by turns, with every CRLF made LF.
     XLSX sheets come from ``workbooks``.
     """
     suffix = path.suffix.lower()
@@ -89,12 +92,18 @@ def open_text_source(
                 Generated(f"read_csv(?, {csv_options(limits)})"), [str(path), columns], header
             )
         read_path, masked = path, set()
-        if long_line:
+        mixed = line_endings(path) == "mixed"
+        if mixed or long_line:
             if scratch is None:
-                raise ValueError("a CSV file with long lines needs a scratch folder")
+                raise ValueError("a CSV file read from a copy needs a scratch folder")
             scratch.mkdir(parents=True, exist_ok=True)
-            read_path = scratch / f"masked-{index}.csv"
-            masked = mask_long_lines(path, read_path, limits.record_bytes)
+            if mixed:
+                read_path = scratch / f"lf-{index}.csv"
+                crlf_to_lf(path, read_path)
+            if long_line:
+                masked_path = scratch / f"masked-{index}.csv"
+                masked = mask_long_lines(read_path, masked_path, limits.record_bytes)
+                read_path = masked_path
         rejects = f"rejects_{index}"
         relation = Generated(
             f"read_csv(?, {csv_options(limits)}, store_rejects = true, "

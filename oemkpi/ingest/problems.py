@@ -21,6 +21,7 @@ _ADVICE: dict[str, str] = {
     "file_empty": "deliver a file with a header row and data",
     "csv_structure": "fix the row so it has one value per header column and deliver again",
     "encoding": "save the file as UTF-8 and deliver again",
+    "line_ending": "save the file with Windows (CRLF) or Unix (LF) line endings and deliver again",
     "required_column": "add the column to the header and deliver again",
     "duplicate_column": "keep one column of that name and deliver again",
     "extra_column": "nothing to do; the column is ignored",
