@@ -251,7 +251,7 @@ def _run_range(
     seconds = time.perf_counter() - started
     for status in summary.rejected:
         _say(
-            f"  rejected: {status.feed} {status.month}, {status.problems} problems; "
+            f"  rejected: {status.feed} {status.month}, {_counted(status.problems, 'problem')}; "
             f"see {status.quarantine}"
         )
     counts = (
@@ -307,12 +307,17 @@ def _validate(home: Home, args: argparse.Namespace) -> int:
         _say(problem.message)
     if report.problems:
         _say(
-            f"{args.file}: would be rejected, {len(report.problems)} problems "
-            f"({report.checks_failed} checks failed) for {args.feed} {report.month}."
+            f"{args.file}: would be rejected, {_counted(len(report.problems), 'problem')} "
+            f"({_counted(report.checks_failed, 'check')} failed) for {args.feed} {report.month}."
         )
         return EXIT_REJECTED
     _say(f"{args.file}: would be accepted, {report.rows} rows for {args.feed} {report.month}.")
     return EXIT_OK
+
+
+def _counted(n: int, noun: str) -> str:
+    """``"1 problem"``, ``"3 problems"``."""
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _ui(home: Home, args: argparse.Namespace) -> int:

@@ -96,6 +96,21 @@ def test_a_bad_file_would_be_rejected_with_every_problem_and_nothing_written(
     assert _state(home) == before  # no warehouse, no quarantine, landing as it was
 
 
+def test_one_problem_is_one_problem(home: Home, tmp_path: Path) -> None:
+    rows = good_rows(FEED, MONTH)
+    rows[1][FEEDS[FEED].column_names.index("os_family")] = "macos"
+    write_csv(tmp_path / "share.csv", header(FEED), rows)
+
+    done = oemkpi(home, "validate", "share.csv", "--feed", FEED, "--month", MONTH, cwd=tmp_path)
+
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines() == [
+        "share.csv row 3, column os_family: value 'macos' is not one of windows, chromeos, "
+        "linux, freedos, other; use one of the allowed values and deliver again.",
+        f"share.csv: would be rejected, 1 problem (1 check failed) for {FEED} {MONTH}.",
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -84,7 +84,7 @@ def test_a_record_over_the_limit_is_a_rejection_not_exit_0(home: Home) -> None:
 
     assert done.returncode == 1, done.stderr
     quarantine = home.quarantine_dir("windows_share", MONTH)
-    assert f"  rejected: windows_share {MONTH}, 1 problems; see {quarantine}" in done.stdout
+    assert f"  rejected: windows_share {MONTH}, 1 problem; see {quarantine}" in done.stdout
     assert _one_sentence(done.stderr) == (
         # Three of the four KPI feeds and the sample's marketing delivery are in force.
         f"oemkpi: finished {MONTH} in N s with rejected deliveries: 4 feed deliveries in "
@@ -240,7 +240,7 @@ def test_validate_an_xlsx_bomb_is_a_rejection_not_a_traceback(home: Home) -> Non
         "Parquet, or split it into several workbooks."
     )
     assert re.fullmatch(
-        rf"{path}: would be rejected, 1 problems \(\d+ checks failed\) for windows_share {MONTH}\.",
+        rf"{path}: would be rejected, 1 problem \(\d+ checks failed\) for windows_share {MONTH}\.",
         verdict,
     )
 
