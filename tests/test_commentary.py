@@ -192,8 +192,11 @@ def test_render_markdown_safe_of_nothing():
     ("source", "expected"),
     [
         ("plain **bold**", "plain **bold**"),
-        ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
-        ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
+        ("<script>alert(1)</script>", "\\<script>alert(1)\\</script>"),
+        ("<img src=x onerror=alert(1)>", "\\<img src=x onerror=alert(1)>"),
+        ("\\<b>kept</b>", "\\<b>kept\\</b>"),  # already escaped: not twice
+        ("\\\\<b>x", "\\\\\\<b>x"),  # an escaped backslash, then a tag
+        ("x<y", "x\\<y"),
         ("a < b and c > d", "a < b and c > d"),
         ("> quoted", "> quoted"),
         ("[x](javascript:alert(1))", "[x]\\(javascript:alert(1))"),
@@ -202,7 +205,10 @@ def test_render_markdown_safe_of_nothing():
         ("[ok](#anchor)", "[ok](#anchor)"),
         ("![pixel](https://tracker.example/p.png)", "!\\[pixel](https://tracker.example/p.png)"),
         ("[r]: javascript:alert(1)", "\\[r]: javascript:alert(1)"),
-        ("<https://example.com>", "&lt;https://example.com&gt;"),
+        ("<https://example.com>", "<https://example.com>"),  # a web autolink stays
+        ("<mailto:ann@example.com>", "<mailto:ann@example.com>"),
+        ("<javascript:alert(1)>", "\\<javascript:alert(1)>"),
+        ('<https://x" onmouseover="a>', '\\<https://x" onmouseover="a>'),
         ("# Title", "#### Title"),
         ("### Deep", "###### Deep"),
         ("```\n<b>code</b>\n# not a heading\n```", "```\n<b>code</b>\n# not a heading\n```"),

@@ -752,8 +752,9 @@ def test_hostile_sku_and_commentary_are_escaped(normal: Outputs) -> None:
     markdown = normal.md("aurora")
     assert HOSTILE_SKU not in markdown
     assert "Aero&14 \\<Pro>" in md_section(markdown, "assortment")
-    assert "&lt;script&gt;" in md_section(markdown, "assortment")
-    assert "&lt;img src=x onerror=alert(1)&gt;" in md_section(markdown, "red-flags")
+    assert "\\<script>" in md_section(markdown, "assortment")
+    assert "\\<img src=x onerror=alert(1)>" in md_section(markdown, "red-flags")
+    assert "&lt;" not in markdown  # SPEC section 5: no HTML entities in Markdown
     # No raw tag at all: a "<" that could open one is backslash-escaped.
     assert re.findall(r"(?<!\\)<\s*/?\s*[A-Za-z][^>]*>", markdown) == []
     assert "](javascript:" not in markdown.lower()

@@ -138,6 +138,7 @@ def render_markdown_safe(text: str) -> Markup:
 
 
 _TAG_RE = re.compile(r"<(?=[A-Za-z/!?])[^<>]*>?")
+_AUTOLINK_RE = re.compile(r"<(?:https?|mailto):[^\s<>]*>", re.IGNORECASE)
 _REFERENCE_RE = re.compile(r"^( {0,3})\[([^\]]+)\]:[ \t]*<?([^ \t>]*)")
 _IMAGE_RE = re.compile(r"!\[")
 _MD_HEADING_RE = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)")
@@ -150,11 +151,22 @@ def _unsafe(target: str) -> bool:
     return _SCHEME_RE.match(target) is not None and not target.startswith(_SAFE_SCHEMES)
 
 
+def _escaped_tag(line: str, match: re.Match[str]) -> str:
+    """A tag, comment or autolink as text: its ``<`` backslashed (no HTML entity, which
+    the Markdown report does not print), unless a backslash already escapes it. A web or
+    mail autolink (``<https://example.com>``) stays a link."""
+    tag = match.group(0)
+    backslashes = len(line[: match.start()]) - len(line[: match.start()].rstrip("\\"))
+    if backslashes % 2 or _AUTOLINK_RE.fullmatch(tag):
+        return tag
+    return "\\" + tag
+
+
 def _neutralise_line(line: str) -> str:
     reference = _REFERENCE_RE.match(line)
     if reference and _unsafe(reference.group(3)):
         line = reference.group(1) + "\\" + line[len(reference.group(1)) :]
-    line = _TAG_RE.sub(lambda m: m.group(0).replace("<", "&lt;").replace(">", "&gt;"), line)
+    line = _TAG_RE.sub(lambda m: _escaped_tag(line, m), line)
     line = _IMAGE_RE.sub("!\\[", line)
     # Links keep working only with a safe scheme or none: "](javascript:" becomes "]\(".
     pieces = line.split("](")
@@ -171,7 +183,7 @@ def _neutralise_line(line: str) -> str:
 def neutralise_markdown(text: str) -> str:
     """Commentary for the Markdown report: as the PAM wrote it, minus anything active.
 
-    HTML tags are escaped (``<script>`` becomes ``&lt;script&gt;``), images and links
+    HTML tags are escaped (``<script>`` becomes ``\\<script>``), images and links
     with a scheme other than http(s)/mailto are turned into plain text, and headings
     move down three levels to sit inside the report's sections. Fenced code is kept
     verbatim, where nothing is interpreted anyway.
@@ -196,7 +208,7 @@ def neutralise_markdown(text: str) -> str:
 
 
 #: What turns a block's link syntax into plain text: escaped brackets and backslashes.
-_LINK_BRACKETS = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "<": "&lt;"})
+_LINK_BRACKETS = str.maketrans({"\\": "\\\\", "[": "\\[", "]": "\\]", "<": "\\<"})
 
 
 def _unsafe_link_blocks(text: str) -> list[tuple[int, int]]:
