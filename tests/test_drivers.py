@@ -69,6 +69,7 @@ def test_effects_add_up_on_random_partners_to_1e_12():
         change = n1 / d1 - n0 / d0
         assert abs(drivers.rate_effect + drivers.mix_effect - change) <= 1e-12
         assert abs(sum(c.net for c in drivers.cells) - change) <= 1e-12
+        assert abs(sum(c.contribution for c in drivers.cells) - change) <= 1e-12
 
 
 @pytest.mark.parametrize(
@@ -99,6 +100,25 @@ def test_the_driver_is_the_largest_net_effect_with_the_changes_sign_not_larger_t
     assert d is not None and the_driver(d) is None
     up, down = offsetting(d)
     assert (up.country, up.segment, down.country, down.segment) == (*US_C, *US_B)  # type: ignore[union-attr]
+
+
+def test_cells_are_named_by_what_they_did_to_the_ratio_not_by_their_growth():
+    """US consumer grows (half the base -> 7/12) while its own share falls 80 -> 79 %; US
+    commercial's rises 90 -> 95 %. The partner's share rises 0.7 pts. SPEC's mix effect
+    (w1 - w0) * r1 gives US consumer +6.1 pts for growing at all; what it did to the
+    partner's share is -1.0 pts (its rate -0.5, and growth at 79 % against last month's
+    85 % -0.5), and US commercial's +1.7 pts."""
+    d = decompose({US_C: (800, 1000), US_B: (900, 1000)}, {US_C: (1106, 1400), US_B: (950, 1000)})
+    assert d is not None and not mostly_mix(d)
+    assert d.change == pytest.approx(0.02 / 3, abs=1e-12)
+    by_cell = {(c.country, c.segment): c for c in d.cells}
+    assert by_cell[US_C].net == pytest.approx(0.0608333, abs=1e-6)  # SPEC's effects, exported
+    assert by_cell[US_C].contribution == pytest.approx(-0.01, abs=1e-12)
+    assert by_cell[US_B].contribution == pytest.approx(0.05 / 3, abs=1e-12)
+    assert sum(c.contribution for c in d.cells) == pytest.approx(d.change, abs=1e-12)
+    assert the_driver(d) is None  # US commercial's +1.7 pts is more than the change
+    up, down = offsetting(d)
+    assert (up.country, up.segment, down.country, down.segment) == (*US_B, *US_C)  # type: ignore[union-attr]
 
 
 def test_mostly_mix_and_where_volume_moved():

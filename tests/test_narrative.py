@@ -102,6 +102,11 @@ RATE_DRIVERS = decompose(
     {("US", "consumer"): (50, 100), ("DE", "consumer"): (50, 100)},
     {("US", "consumer"): (58, 100), ("DE", "consumer"): (52, 100)},
 )
+SPREAD_DRIVERS = decompose(
+    {(c, "consumer"): (50, 100) for c in ("US", "DE", "PL", "BR")},
+    {("US", "consumer"): (54, 100), ("DE", "consumer"): (53, 100)}
+    | {("PL", "consumer"): (52, 100), ("BR", "consumer"): (51, 100)},
+)
 HIGH_DE_DROP = RedFlag(
     "windows_share_drop", "high", "DE", "windows_share", -0.104, -0.03, "Windows share in DE fell."
 )
@@ -186,6 +191,18 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "Windows share rose 5.0 pts to 55.0 %, driven by United States consumer (4.0 pts of it)."
             ],
             ["mostly from mix"],
+        ),
+        (
+            "a move spread over cells: the largest part is not called what drove it",
+            {
+                "figures": {**quiet_figures(), "windows_share": fig("windows_share", 0.525, 0.025)},
+                "drivers": {"windows_share": SPREAD_DRIVERS},
+            },
+            [
+                "Windows share rose 2.5 pts to 52.5 %, the largest part in United States "
+                "consumer (1.0 pts of it)."
+            ],
+            ["driven by"],
         ),
         (
             "a high country flag is named with its country and cause",

@@ -572,10 +572,8 @@ def test_markdown_escapes_feed_values_and_tables_hold(markdown: str):
     assert "| Aero&14 \\<Pro> |" in markdown
     assert "| Bolt\\|X 13 |" in markdown
     assert HOSTILE_SKU not in markdown
-    # No HTML entity from a value; only neutralised commentary shows its raw HTML as text.
-    outside = markdown.replace("&lt;script&gt;alert(1)&lt;/script&gt;", "")
-    outside = outside.replace("&lt;img src=x onerror=alert(1)&gt;", "")
-    assert "&amp;" not in outside and "&lt;" not in outside and "&gt;" not in outside
+    # No HTML entity anywhere (SPEC section 5), from a value or from commentary.
+    assert "&amp;" not in markdown and "&lt;" not in markdown and "&gt;" not in markdown
     # Render it as a permissive chat/mail client would (raw HTML on): tables keep their shape
     # and nothing from the data becomes a tag or a link.
     rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
@@ -591,8 +589,8 @@ def test_markdown_escapes_feed_values_and_tables_hold(markdown: str):
 
 def test_markdown_commentary_is_kept_but_neutralised(markdown: str):
     assert "Back-to-school campaign in **Germany**." in markdown
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
-    assert "&lt;img src=x onerror=alert(1)&gt;" in markdown
+    assert "\\<script>alert(1)\\</script>" in markdown
+    assert "\\<img src=x onerror=alert(1)>" in markdown
     assert "[x]\\(javascript:alert(1))" in markdown
     assert "| step | owner |" in markdown  # the PAM's own table survives
 
@@ -650,7 +648,7 @@ def test_markdown_structure(markdown: str):
     )
     assert (
         "| ⚑ high: Windows share drop · whole partner | Windows share fell 1.4 pts month on month. "
-        "| Two SKUs \\| moved to **ChromeOS**. | _to be written_ | Ann Lee &lt;script&gt;alert(1)&lt;/script&gt; |"
+        "| Two SKUs \\| moved to **ChromeOS**. | _to be written_ | Ann Lee \\<script>alert(1)\\</script> |"
         in markdown
     )
     assert "| medium: Forecast miss · Japan |" in markdown

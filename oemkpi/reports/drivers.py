@@ -11,6 +11,14 @@ A cell absent in one month takes the other month's rate, so its rate effect is 0
 and all of it is mix. :func:`decompose` computes the effects from the cells' sums;
 :func:`the_driver`, :func:`mostly_mix` and :func:`volume_moves` are SPEC's rules for
 what the narrative may say about them.
+
+A cell's mix effect as SPEC defines it, ``(w1 - w0) * r1``, is mostly the cell's size
+changing: a growing cell has a large positive one even when its ratio is below the
+partner's and the growth pulled the partner down. What the narrative says a cell did is
+its *contribution*: its rate effect plus its centred mix ``(w1 - w0) * (r1 - R0)``
+(:func:`centred_mix`), which adds up to the same change over all cells (the weights'
+moves add up to 0) and has the sign of what the cell did to the partner's ratio. The
+JSON export keeps SPEC's effects.
 """
 
 from __future__ import annotations
@@ -47,6 +55,8 @@ class CellEffect:
     weight_1: float
     rate_0: float | None  # the cell's own ratio (None when absent that month)
     rate_1: float | None
+    #: What the cell did to the partner's ratio: rate effect plus centred mix.
+    contribution: float
 
     @property
     def net(self) -> float:
@@ -107,6 +117,8 @@ def decompose(prior: Mapping[Cell, Sums], current: Mapping[Cell, Sums]) -> Drive
     total1 = sum(den for _, den in cells1.values())
     if total0 <= 0 or total1 <= 0:
         return None
+    value_0 = sum(num for num, _ in cells0.values()) / total0
+    value_1 = sum(num for num, _ in cells1.values()) / total1
     effects = []
     rate_total = mix_total = 0.0
     for cell in sorted(cells0.keys() | cells1.keys()):
@@ -122,10 +134,9 @@ def decompose(prior: Mapping[Cell, Sums], current: Mapping[Cell, Sums]) -> Drive
         mix = (w1 - w0) * rate_1
         rate_total += rate
         mix_total += mix
-        effects.append(CellEffect(cell[0], cell[1], rate, mix, w0, w1, r0, r1))
+        contribution = rate + (w1 - w0) * (rate_1 - value_0)
+        effects.append(CellEffect(cell[0], cell[1], rate, mix, w0, w1, r0, r1, contribution))
     effects.sort(key=lambda c: (-c.size, c.country, c.segment))
-    value_0 = sum(num for num, _ in cells0.values()) / total0
-    value_1 = sum(num for num, _ in cells1.values()) / total1
     return Drivers(value_0, value_1, rate_total, mix_total, tuple(effects))
 
 
@@ -150,25 +161,25 @@ def _same_sign(value: float, change: float) -> bool:
 def the_driver(drivers: Drivers, tolerance: float = 1e-12) -> CellEffect | None:
     """The cell SPEC calls "the driver", if there is one.
 
-    Its net effect (rate + mix) has the sign of the change, is the largest such, and is
-    not larger than the change itself; otherwise other cells offset it, and there is none.
+    Its contribution has the sign of the change, is the largest such, and is not larger
+    than the change itself; otherwise other cells offset it, and there is none.
     """
     change = drivers.change
-    same = [c for c in drivers.cells if _same_sign(c.net, change)]
+    same = [c for c in drivers.cells if _same_sign(c.contribution, change)]
     if not same:
         return None
-    top = max(same, key=lambda c: abs(c.net))
-    return top if abs(top.net) <= abs(change) + tolerance else None
+    top = max(same, key=lambda c: abs(c.contribution))
+    return top if abs(top.contribution) <= abs(change) + tolerance else None
 
 
 def offsetting(drivers: Drivers) -> tuple[CellEffect | None, CellEffect | None]:
-    """The largest cell moving with the change and the largest moving against it."""
+    """The cell that contributed most with the change and the one most against it."""
     change = drivers.change
-    with_change = [c for c in drivers.cells if _same_sign(c.net, change)]
-    against = [c for c in drivers.cells if _same_sign(c.net, -change)]
+    with_change = [c for c in drivers.cells if _same_sign(c.contribution, change)]
+    against = [c for c in drivers.cells if _same_sign(c.contribution, -change)]
     return (
-        max(with_change, key=lambda c: abs(c.net), default=None),
-        max(against, key=lambda c: abs(c.net), default=None),
+        max(with_change, key=lambda c: abs(c.contribution), default=None),
+        max(against, key=lambda c: abs(c.contribution), default=None),
     )
 
 
@@ -179,13 +190,11 @@ def mostly_mix(drivers: Drivers) -> bool:
     )
 
 
-def centred_mix(cell: CellEffect, drivers: Drivers) -> float:
+def centred_mix(cell: CellEffect) -> float:
     """A cell's share of the total mix effect: its weight's move times how far its rate is
     from last month's ratio. (Weights add up to 1 in both months, so these add up to the
     total mix effect, and a move between two cells of the same rate counts for nothing.)"""
-    rate = cell.rate_1 if cell.rate_1 is not None else cell.rate_0
-    assert rate is not None
-    return (cell.weight_1 - cell.weight_0) * (rate - drivers.value_0)
+    return cell.contribution - cell.rate_effect
 
 
 def volume_moves(drivers: Drivers) -> tuple[CellEffect | None, CellEffect | None]:
@@ -194,7 +203,7 @@ def volume_moves(drivers: Drivers) -> tuple[CellEffect | None, CellEffect | None
     sign = 1.0 if drivers.mix_effect >= 0 else -1.0
 
     def helped(cell: CellEffect) -> float:
-        return sign * centred_mix(cell, drivers)
+        return sign * centred_mix(cell)
 
     gainers = [c for c in drivers.cells if c.weight_1 > c.weight_0 and helped(c) > 0]
     losers = [c for c in drivers.cells if c.weight_1 < c.weight_0 and helped(c) > 0]

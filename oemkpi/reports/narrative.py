@@ -320,8 +320,11 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
             text += "; at last month's mix it would have held"
         return text
     driver = d.the_driver(drivers)
-    if driver is not None and not zero_pts(driver.net):
-        text = f", driven by {place(driver.country, driver.segment, names)} ({size_pts(driver.net)} of it)"
+    if driver is not None and not zero_pts(driver.contribution):
+        where = place(driver.country, driver.segment, names)
+        # "Driven by" only what made at least half of the move; else it was spread.
+        lead = "driven by" if abs(driver.contribution) * 2 >= abs(change) else "the largest part in"
+        text = f", {lead} {where} ({size_pts(driver.contribution)} of it)"
         if label == "Windows share" and change < 0:
             moved = [
                 i
@@ -335,11 +338,11 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
     if driver is not None:
         return ""
     up, down = d.offsetting(drivers)
-    if up is None or down is None or zero_pts(up.net) or zero_pts(down.net):
+    if up is None or down is None or zero_pts(up.contribution) or zero_pts(down.contribution):
         return ""
     up_place = place(up.country, up.segment, names)
     down_place = place(down.country, down.segment, names)
-    return ", " + _net_of(up.net, up_place, down.net, down_place, size_pts)
+    return ", " + _net_of(up.contribution, up_place, down.contribution, down_place, size_pts)
 
 
 def _net_of(first: float, first_place: str, second: float, second_place: str, size) -> str:  # type: ignore[no-untyped-def]
