@@ -16,6 +16,7 @@ from oemkpi.kpis.definitions import KPIS
 from oemkpi.kpis.red_flags import Thresholds
 from oemkpi.months import elapsed_share, fiscal_quarter, quarter_to_date
 from oemkpi.reference import Reference, Target
+from oemkpi.warehouse import sql
 from tests.kpidata import compute_month, flags, insert, kpi, open_warehouse
 
 M, PRIOR, YEAR_AGO = "2026-10", "2026-09", "2025-10"
@@ -259,6 +260,41 @@ def test_quarter_to_date_follows_the_fiscal_calendar(
     assert units["qtd"] == qtd_units
     assert share["qtd"] == pytest.approx(qtd_share)
     assert (units["target"], share["target"]) == (10000.0, 0.8)
+
+
+@pytest.mark.parametrize("missing", [M, "2026-11"], ids=["an-earlier-month", "this-month"])
+def test_a_quarter_month_without_the_kpis_data_is_named_and_not_judged(
+    con: duckdb.DuckDBPyConnection, missing: str
+) -> None:
+    """PC shipments were not delivered for one month of FY27-Q2 so far (October or November):
+    shipments' QTD is one month's, against the quarter's target a false 'target gap'. The
+    month is named as missing and no target-gap flag fires; Windows share, delivered both
+    months, is judged."""
+    for month in (M, "2026-11"):
+        _shares(con, month, 1000, 900, 1000)
+    con.execute("delete from pc_shipments where month = ?", [missing])
+    _targets(
+        con,
+        Target("p", "FY27-Q2", "shipped_units", 30000.0),
+        Target("p", "FY27-Q2", "windows_share", 0.95),
+    )
+    for month in (M, "2026-11"):
+        compute_month(con, month, ["p"])
+
+    units = kpi(con, "2026-11", "p", "shipped_units")
+    assert (units["qtd"], units["target"]) == (1000, 30000.0)  # the month delivered
+    assert kpi(con, "2026-11", "p", "windows_share")["qtd"] == pytest.approx(0.9)
+    missing_months = con.execute(
+        sql("reports/select_partner_qtd_missing"),
+        {"month": "2026-11", "qtd_months": [M, "2026-11"]},
+    ).fetchall()
+    by_kpi = {k: months for _, k, months in missing_months}
+    # The shipments KPIs miss the month; the feeds this test never delivers miss both.
+    assert by_kpi["shipped_units"] == by_kpi["server_units"] == [missing]
+    assert by_kpi["pro_mix"] == [M, "2026-11"]
+    assert "windows_share" not in by_kpi
+    # Windows share's gap is real (90 % against 95 %); shipments' 1,000 of 30,000 is not told.
+    assert [f[2] for f in flags(con, "2026-11", "p", "target_gap")] == ["windows_share"]
 
 
 # -- assortment ---------------------------------------------------------------------------

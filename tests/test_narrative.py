@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -256,6 +257,41 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
             },
             ["FY27-Q2 closes with 1 of 2 targets met; missed: PC shipments (99.96 % of target)."],
             ["100.0 %", "On track"],
+        ),
+        (
+            "a closed quarter missing a month: that target is not judged, not missed",
+            {
+                "figures": {
+                    **quiet_figures(),
+                    "pro_mix": closed("pro_mix", 0.45, 0.452, 0.45, "met"),
+                    "shipped_units": replace(
+                        closed("shipped_units", 1e6, 1.1e6, 3.0e6, "unavailable"),
+                        qtd_months_missing=("2026-10", "2026-11"),
+                    ),
+                }
+            },
+            [
+                "FY27-Q2 closes with 1 of 2 targets met; one not judged: the quarter's data "
+                "lacks a month."
+            ],
+            ["missed", "36.7 %", "all 2 targets"],
+        ),
+        (
+            "a closed quarter of which only its last month has data: no verdict at all",
+            {
+                "figures": {
+                    **quiet_figures(),
+                    "shipped_units": replace(
+                        closed("shipped_units", 1e6, 1e6, 3.0e6, "unavailable"),
+                        qtd_months_missing=("2026-10", "2026-11"),
+                    ),
+                }
+            },
+            [
+                "FY27-Q2 closes without a verdict on its one target: the quarter's data lacks "
+                "a month."
+            ],
+            ["missed", "met", "not judged"],
         ),
     ],
 )

@@ -167,7 +167,10 @@ def test_the_pack_is_self_contained_escaped_and_linked_from_the_index(pack_home:
         "(60 % with 100 % of the quarter gone)." in html
     )
     markdown = (folder / "regions" / "Americas.md").read_text()
-    assert "&amp;" not in markdown and "<script>" not in markdown
+    assert "&amp;" not in markdown and "&lt;" not in markdown  # no entities (SPEC 5)
+    # The commentary's tags are text: each "<" that could open one is backslashed.
+    assert "\\<script>alert('x')\\</script>" in markdown
+    assert re.search(r"(?<!\\)<(script|b)\b", markdown) is None
     assert "## Partners homed in Americas" in markdown
     index = (folder / "index.html").read_text()
     for region in ("Americas", "EMEA", "APJ"):

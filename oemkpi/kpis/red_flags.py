@@ -25,6 +25,7 @@ from oemkpi.months import (
     elapsed_share,
     month_start,
     quarter_months,
+    quarter_to_date,
 )
 from oemkpi.warehouse import first_row, sql, transaction
 
@@ -208,7 +209,12 @@ def evaluate_red_flags(
     thresholds: Thresholds,
     fy_start_month: int = DEFAULT_FY_START_MONTH,
 ) -> int:
-    """Replace ``red_flags`` of ``month``; returns how many flags fired."""
+    """Replace ``red_flags`` of ``month``; returns how many flags fired. A KPI whose quarter
+    to date misses a month of the quarter gets no target-gap flag."""
+    partial = con.execute(
+        sql("reports/select_partner_qtd_missing"),
+        {"month": month, "qtd_months": quarter_to_date(month, fy_start_month)},
+    ).fetchall()
     params = {
         **threshold_parameters(thresholds),
         "month": month,
@@ -216,6 +222,8 @@ def evaluate_red_flags(
         "volume_kpis": VOLUME_KPIS,
         "elapsed_share": elapsed_share(month, fy_start_month),
         "kpi_labels": kpi_labels(),
+        "qtd_partial_partners": [partner for partner, _, _ in partial],
+        "qtd_partial_kpis": [kpi for _, kpi, _ in partial],
     }
     with transaction(con):
         con.execute(sql("kpis/delete_red_flags_month"), {"month": month})

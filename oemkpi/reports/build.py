@@ -98,6 +98,7 @@ def _figures(
     fy_start_month: int,
     at_risk: set[str],
     prior_targets: Mapping[str, float],
+    qtd_missing: Mapping[str, Sequence[str]],
 ) -> list[KpiFigure]:
     by_kpi = {r["kpi"]: r for r in rows}
     share = elapsed_share(month, fy_start_month)
@@ -124,11 +125,12 @@ def _figures(
             flagged=False,
             quarter_closed=closed,
             prior_target=prior_targets.get(kpi.name),
+            qtd_months_missing=tuple(qtd_missing.get(kpi.name, ())),
         )
         if target is None:
             status = "unavailable" if value is None else "no_target"
-        elif qtd is None or value is None:
-            # Without this month's figure the quarter to date misses a month: no verdict.
+        elif qtd is None or value is None or figure.qtd_months_missing:
+            # A quarter to date that misses a month (this one or an earlier one): no verdict.
             status = "unavailable"
         elif closed:
             status = closed_status(figure) or "unavailable"
@@ -198,8 +200,14 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
         kpi: by_q[previous_quarter] for kpi, by_q in targets.items() if previous_quarter in by_q
     }
     at_risk = {f.kpi for f in flags if f.rule == "target_gap" and f.kpi}
+    qtd_missing = {r["kpi"]: r["months"] for r in data.rows("select_partner_qtd_missing", pid)}
     figures = _figures(
-        data.rows("select_partner_kpis", pid), month, data.fy_start_month, at_risk, prior_targets
+        data.rows("select_partner_kpis", pid),
+        month,
+        data.fy_start_month,
+        at_risk,
+        prior_targets,
+        qtd_missing,
     )
     flagged = {f.kpi for f in flags if f.kpi}
     figures = [_with(f, flagged=f.kpi in flagged) for f in figures]

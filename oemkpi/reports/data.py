@@ -25,6 +25,7 @@ from oemkpi.months import (
     DEFAULT_FY_START_MONTH,
     add_months,
     fiscal_quarter,
+    quarter_to_date,
 )
 from oemkpi.reference import Reference
 from oemkpi.reports.model import FeedState, Table
@@ -133,6 +134,10 @@ def _partner_rows(
         "select_partner_os_trend": {"first": first, "last": month},
         "select_partner_targets": {"quarters": report_quarters(month, fy_start_month)},
         "select_partner_marketing": {"month": month},
+        "select_partner_qtd_missing": {
+            "month": month,
+            "qtd_months": quarter_to_date(month, fy_start_month),
+        },
     }
     out: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for name, values in params.items():

@@ -41,10 +41,15 @@ def build_export(
     :func:`oemkpi.reports.drivers.drivers_by_partner`, ``marketing`` from
     :func:`oemkpi.reports.marketing.marketing_section`."""
     by_kpi = {r["kpi"]: r for r in data.rows("select_partner_kpis", partner_id)}
+    qtd_missing = {
+        r["kpi"]: list(r["months"]) for r in data.rows("select_partner_qtd_missing", partner_id)
+    }
     kpis: dict[str, dict[str, Any]] = {}
     for kpi in KPIS:
         row = by_kpi.get(kpi.name, {})
         kpis[kpi.name] = {f: row.get(f) for f in KPI_FIELDS}
+        # The months the quarter to date leaves out (its figure is then not judged).
+        kpis[kpi.name]["qtd_months_missing"] = qtd_missing.get(kpi.name, [])
         if kpi.name in RATIO_PARTS:
             found = drivers.get(kpi.name)
             # null where M-1 (or M) has no data: there is no change to split.

@@ -46,6 +46,8 @@ class KpiFigure:
     flagged: bool  # a red flag names this KPI
     quarter_closed: bool = False
     prior_target: float | None = None
+    #: Months of the quarter so far without the KPI's value: its QTD leaves them out.
+    qtd_months_missing: tuple[str, ...] = ()
 
     @property
     def raised_target_at_risk(self) -> bool:

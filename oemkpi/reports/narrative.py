@@ -22,6 +22,7 @@ from oemkpi.reports.marketing import MarketingSection
 from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFigure, RedFlag
 from oemkpi.reports.targets import closed_status, exact_gap, exact_pct
 from oemkpi.reports.words import (
+    count_word,
     feed_name,
     join_words,
     os_name,
@@ -408,16 +409,28 @@ def _forecast(
 
 def _quarter(facts: Facts) -> Sentence | None:
     """A closed quarter's verdict, or the targets at risk (and a raised target said so)."""
-    with_target = [f for f in facts.figures.values() if f.target is not None and f.qtd is not None]
+    targeted = [f for f in facts.figures.values() if f.target is not None and f.qtd is not None]
+    # A quarter to date that misses a month is not judged (and says which in the table).
+    with_target = [f for f in targeted if not f.qtd_months_missing]
+    unjudged = len(targeted) - len(with_target)
     gaps = {id(fl) for fl in facts.flags if fl.rule == "target_gap"}
-    if with_target and all(f.quarter_closed for f in with_target):
+    if targeted and all(f.quarter_closed for f in targeted):
         missed = [f for f in with_target if closed_status(f) == "missed"]
         met = len(with_target) - len(missed)
         quarter = facts.fiscal_quarter or "The quarter"
-        if not missed:
-            return Sentence(f"{quarter} closes with all {len(with_target)} targets met.", 500, gaps)
-        text = f"{quarter} closes with {met} of {len(with_target)} targets met; missed: "
-        text += join_words([_missed(f) for f in missed])
+        if not with_target:
+            text = f"{quarter} closes without a verdict on its {plural(unjudged, 'target')}"
+            unjudged = 0  # said
+        elif not missed and not unjudged:
+            text = f"{quarter} closes with all {len(with_target)} targets met"
+        else:
+            text = f"{quarter} closes with {met} of {len(targeted)} targets met"
+            if missed:
+                text += "; missed: " + join_words([_missed(f) for f in missed])
+        if unjudged:
+            text += f"; {count_word(unjudged)} not judged"
+        if len(with_target) < len(targeted):
+            text += ": the quarter's data lacks a month"
         return Sentence(text + ".", 500, gaps)
     at_risk = [f for f in with_target if f.target_status == "at_risk"]
     if not at_risk:

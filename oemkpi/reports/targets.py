@@ -9,7 +9,9 @@ never set beside a figure that reads as met.
 from __future__ import annotations
 
 from oemkpi.formats import compact, kpi_value, pct, pts, usd
+from oemkpi.months import month_label
 from oemkpi.reports.model import KpiFigure
+from oemkpi.reports.words import join_words
 
 STATUS_TEXT = {
     "on_track": "✓ On track",
@@ -97,12 +99,25 @@ def closed_words(figure: KpiFigure) -> str:
     return f"{verdict}: {exact_pct(figure.attainment)} of {target}"
 
 
+def qtd_incomplete(figure: KpiFigure) -> bool:
+    """The quarter to date has a figure but misses a month (this one or an earlier one)."""
+    return figure.qtd is not None and bool(figure.qtd_months_missing)
+
+
+def qtd_without(figure: KpiFigure) -> str:
+    """ "without October 2026 and November 2026": the months the quarter to date lacks."""
+    return "without " + join_words([month_label(m) for m in figure.qtd_months_missing])
+
+
 def target_text(figure: KpiFigure) -> str:
     """Where a KPI stands against its target in words, for the tables and Markdown tiles."""
     if figure.target is None:
         return "No target"
-    if figure.value is None and figure.qtd is not None:
-        return f"QTD incomplete without this month's data; target {kpi_value(figure.target, figure.kpi, figure.kind)}"
+    if qtd_incomplete(figure):
+        return (
+            f"QTD incomplete {qtd_without(figure)}, not judged; "
+            f"target {kpi_value(figure.target, figure.kpi, figure.kind)}"
+        )
     if figure.qtd is None:
         return f"QTD n/a vs {kpi_value(figure.target, figure.kpi, figure.kind)}"
     if figure.quarter_closed:
@@ -120,7 +135,7 @@ def target_text(figure: KpiFigure) -> str:
 
 def gap_text(figure: KpiFigure) -> str:
     """The gap to target (ratios, in points) or the attainment (volumes), exactly."""
-    if figure.target is None or figure.qtd is None:
+    if figure.target is None or figure.qtd is None or figure.qtd_months_missing:
         return "n/a"
     if figure.kind == "ratio":
         return exact_gap(figure.qtd - figure.target)

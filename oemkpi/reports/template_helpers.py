@@ -26,7 +26,14 @@ from oemkpi.reports.model import (
     Table,
     TableRow,
 )
-from oemkpi.reports.targets import gap_text, gap_words, raised_words, target_text
+from oemkpi.reports.targets import (
+    gap_text,
+    gap_words,
+    qtd_incomplete,
+    qtd_without,
+    raised_words,
+    target_text,
+)
 from oemkpi.reports.words import os_name, rule_name
 
 NA_KPI = "n/a — data unavailable"
@@ -237,11 +244,6 @@ def forecast_note(report: MonthlyReport) -> str:
     )
 
 
-def qtd_incomplete(figure: KpiFigure) -> bool:
-    """The quarter to date lacks this month: its figure is unavailable, earlier months are not."""
-    return figure.value is None and figure.qtd is not None
-
-
 def tile_target(figure: KpiFigure) -> str:
     """The tile's "vs target" line: the QTD value beside its gap, or the closed verdict."""
     if figure.target is None:
@@ -300,6 +302,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "gap_text": gap_text,
     "raised_words": raised_words,
     "qtd_incomplete": qtd_incomplete,
+    "qtd_without": qtd_without,
     "tile_target": tile_target,
     "elapsed": elapsed,
     "flag_name": flag_name,

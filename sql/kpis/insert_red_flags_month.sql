@@ -12,6 +12,13 @@ labels as (
     select unnest($kpi_labels, recursive := true)
 ),
 
+qtd_partial as (
+    -- KPIs whose quarter to date misses a month (reports/select_partner_qtd_missing.sql).
+    select
+        unnest($qtd_partial_partners::varchar[]) as partner_id,
+        unnest($qtd_partial_kpis::varchar[]) as kpi
+),
+
 country_units as (
     select
         partner_id,
@@ -122,6 +129,7 @@ target_gap as (
         null as feed
     from kv
     inner join labels as l using (kpi)
+    anti join qtd_partial using (partner_id, kpi)
     where
         scope = 'partner' and target is not null and qtd is not null
         and not list_contains($volume_kpis, kpi)
@@ -148,6 +156,7 @@ target_gap as (
         null
     from kv
     inner join labels as l using (kpi)
+    anti join qtd_partial using (partner_id, kpi)
     where
         scope = 'partner' and target > 0 and qtd is not null
         and list_contains($volume_kpis, kpi)
