@@ -261,6 +261,43 @@ def test_a_row_ending_in_a_carriage_return_alone_is_named(loaded: Home) -> None:
     ]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_units_too_large_to_sum_are_rejected_at_the_door(loaded: Home, suffix: str) -> None:
+    """A value that fits a 64-bit integer but whose month's sum does not: it was loaded,
+    then every run failed in kpi_sums ('INT128 ... out of range for INT64') with the bad
+    delivery in force and no quarantine; backfills over the month failed too."""
+    before = in_force(loaded)
+    rows = good_rows(FEED, MONTH)
+    units = FEEDS[FEED].column_names.index("units")
+    rows[2][units] = "9223372036854775807"
+    rows[3][units] = "9999999999"  # the largest a row may hold: fine
+    folder = landing(loaded, FEED, MONTH)
+    if suffix == ".csv":
+        write_csv(folder / "big.csv", header(FEED), rows)
+    else:
+        con = duckdb.connect()
+        columns = ", ".join(
+            f"{v!r}::bigint as {c}" if c == "units" else f"{v!r} as {c}"
+            for c, v in zip(header(FEED), rows[0], strict=True)
+        )
+        con.execute(f"create table t as select {columns} limit 0")
+        con.executemany(
+            f"insert into t values ({', '.join('?' * len(header(FEED)))})",
+            [
+                [int(v) if c == "units" else v for c, v in zip(header(FEED), r, strict=True)]
+                for r in rows
+            ],
+        )
+        con.execute(f"copy t to '{folder / 'big.parquet'}' (format parquet)")
+        con.close()
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/big{suffix} row 4, column units: value '9223372036854775807' is larger than a "
+        "row may hold (up to 9,999,999,999 units, 15 digits of dollars); check the value and "
+        "deliver again."
+    ]
+
+
 # -- 2. only regular files are read -----------------------------------------------------------
 
 

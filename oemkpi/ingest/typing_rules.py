@@ -39,6 +39,11 @@ from oemkpi.warehouse import Generated
 # Plain numbers only (SPEC section 3): no thousands separators, currency, exponents.
 PLAIN_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
 WHOLE_NUMBER = r"-?[0-9]+(\.0+)?"
+#: The largest values the contract takes: at most ten digits of units (9,999,999,999 in
+#: one row) and fifteen of dollars, so a month's sums cannot overflow (a sum of units is
+#: a 64-bit integer, of dollars a double that must stay finite for the JSON export).
+COUNT_IN_RANGE = r"-?0*[0-9]{1,10}(\.0+)?"
+AMOUNT_IN_RANGE = r"-?0*[0-9]{1,15}(\.[0-9]+)?"
 # A month cell may also be a date on the first of the month (XLSX/Parquet dates).
 MONTH_VALUE = r"[0-9]{4}-(0[1-9]|1[0-2])(-01([ T]00:00:00(\.0+)?)?)?"
 CONTROL_CHAR = r"[\x00-\x1f\x7f]"
@@ -53,7 +58,7 @@ WHAT: dict[str, str] = {
     "month": "is not a month; write it as YYYY-MM",
     "plain_number": "is not a plain number",
     "integer": "is not a whole number",
-    "out_of_range": "is too large",
+    "out_of_range": "is larger than a row may hold (up to 9,999,999,999 units, 15 digits of dollars)",
     "sku": "contains a control character",
     "printable": "contains a control character (a line break, tab or similar)",
     "date": "is not a date in the form YYYY-MM-DD",
@@ -85,12 +90,16 @@ class TypeRule:
 TYPE_RULES: dict[str, TypeRule] = {
     "month": TypeRule(shapes=(("month", MONTH_VALUE),), typed="left({v}, 7)"),
     "int": TypeRule(
-        shapes=(("plain_number", PLAIN_NUMBER), ("integer", WHOLE_NUMBER)),
+        shapes=(
+            ("plain_number", PLAIN_NUMBER),
+            ("integer", WHOLE_NUMBER),
+            ("out_of_range", COUNT_IN_RANGE),
+        ),
         typed="try_cast(regexp_replace({v}, '\\.0+$', '') as bigint)",
         can_overflow=True,
     ),
     "number": TypeRule(
-        shapes=(("plain_number", PLAIN_NUMBER),),
+        shapes=(("plain_number", PLAIN_NUMBER), ("out_of_range", AMOUNT_IN_RANGE)),
         typed="case when isfinite(try_cast({v} as double)) then try_cast({v} as double) end",
         can_overflow=True,
     ),
