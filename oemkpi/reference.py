@@ -107,24 +107,44 @@ def _read_rows(
         if not required:
             return []
         raise OemkpiError(f"{path} is missing; create it with the header {','.join(columns)}.")
+    rows: list[tuple[int, list[str]]] = []  # (line, cells)
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+            reader = csv.reader(handle, strict=True)
+            for row in reader:
+                rows.append((reader.line_num, row))
     except UnicodeDecodeError:
         raise OemkpiError(f"{path} is not UTF-8 text; save it as UTF-8 CSV.") from None
+    except csv.Error as err:
+        # A quote never closed, a value over csv's field limit (128 KiB), a stray quote.
+        raise OemkpiError(
+            f"{path} row {reader.line_num} cannot be read as CSV ({err}); fix the row "
+            "(quote a value that holds a comma, close every quote) and run again."
+        ) from None
     if not rows:
         raise OemkpiError(f"{path} is empty; it needs the header {','.join(columns)}.")
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() for h in rows[0][1]]
     missing = [c for c in columns if c not in header]
     if missing:
         raise OemkpiError(
             f"{path} row 1 has no column {missing[0]}; the header must be {','.join(columns)}."
         )
+    twice = next((c for c in columns if header.count(c) > 1), None)
+    if twice is not None:
+        raise OemkpiError(f"{path} row 1 names column {twice} twice; keep one and run again.")
     index = {c: header.index(c) for c in columns}
     out = []
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
+        extra = [cell for cell in row[len(header) :] if cell.strip()]
+        if extra:
+            # "10,300,000" unquoted: the cells after the header's last were dropped in silence.
+            raise OemkpiError(
+                f"{path} row {number} has {len(row)} values where the header has "
+                f"{len(header)} (the first extra is {extra[0][:40]!r}); quote a value that holds "
+                'a comma ("10,300,000") or write plain numbers (10300000), and run again.'
+            )
         values = {c: (row[i].strip() if i < len(row) else "") for c, i in index.items()}
         values["_row"] = str(number)
         out.append(values)

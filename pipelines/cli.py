@@ -102,6 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("oemkpi: interrupted.", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as err:  # a bug: still one sentence (OEMKPI_TRACEBACK=1 shows where)
+        if os.environ.get("OEMKPI_TRACEBACK"):
+            raise
+        first = (str(err).strip().splitlines() or [""])[0][:300]
+        print(
+            f"oemkpi: {args.command} failed unexpectedly ({type(err).__name__}: {first}); "
+            "run it again with OEMKPI_TRACEBACK=1 and report what it prints.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     return EXIT_ERROR
 
 

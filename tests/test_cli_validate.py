@@ -155,3 +155,25 @@ def test_a_missing_option_is_an_argparse_usage_error(home: Home, tmp_path: Path)
     assert done.returncode == 2
     assert "the following arguments are required: --feed" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_bug_is_one_sentence_and_exit_2_unless_a_traceback_is_asked_for(
+    home: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines import cli
+
+    def broken(*_: object) -> int:
+        raise KeyError("partner_name\nsecond line")
+
+    monkeypatch.setattr(cli, "_validate", broken)
+    monkeypatch.setenv("OEMKPI_HOME", str(home.root))  # main sets it; restored afterwards
+    args = ["--home", str(home.root), "validate", "x.csv", "--feed", FEED]
+
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err == (
+        "oemkpi: validate failed unexpectedly (KeyError: 'partner_name\\nsecond line'); run it "
+        "again with OEMKPI_TRACEBACK=1 and report what it prints.\n"
+    )
+    monkeypatch.setenv("OEMKPI_TRACEBACK", "1")
+    with pytest.raises(KeyError):
+        cli.main(args)

@@ -150,6 +150,56 @@ def test_targets_out_of_range_are_refused_with_row_and_column(
     assert str(raised.value) == f"{home.targets_csv} row 2, column target: value {shown} {what}."
 
 
+READ_ADVICE = "fix the row (quote a value that holds a comma, close every quote) and run again."
+REFERENCE_CSV_CASES = [
+    (
+        "targets.csv",
+        "partner_id,fiscal_quarter,kpi,target\nacme,FY27-Q2,shipped_units,10,300,000\n",
+        "row 2 has 6 values where the header has 4 (the first extra is '300'); quote a value "
+        'that holds a comma ("10,300,000") or write plain numbers (10300000), and run again.',
+    ),
+    (
+        "partners.csv",
+        "partner_id,partner_name,region,pam_name,pam_email\n"
+        f"acme,{'A' * 200_000},EMEA,Ann Lee,ann@example.com\n",
+        f"row 2 cannot be read as CSV (field larger than field limit (131072)); {READ_ADVICE}",
+    ),
+    (
+        "partners.csv",
+        'partner_id,partner_name,region,pam_name,pam_email\nacme,"Acme PCs,EMEA,Ann,a@b.c\n',
+        f"row 2 cannot be read as CSV (unexpected end of data); {READ_ADVICE}",
+    ),
+    (
+        "countries.csv",
+        "country,country_name,region,subregion,region\nDE,Germany,EMEA,Western Europe,APJ\n",
+        "row 1 names column region twice; keep one and run again.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "sentence"), REFERENCE_CSV_CASES)
+def test_a_reference_csv_that_reads_wrong_is_refused_by_row(
+    home: Home, name: str, text: str, sentence: str
+) -> None:
+    """Cells beyond the header were dropped in silence (a target of '10,300,000' became 10);
+    a field over csv's limit or a quote never closed ended in a traceback."""
+    path = home.reference / name
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(OemkpiError) as raised:
+        load_reference(home.reference)
+
+    assert str(raised.value) == f"{path} {sentence}"
+
+
+def test_trailing_empty_cells_in_a_reference_csv_are_taken(home: Home) -> None:
+    home.targets_csv.write_text(
+        "partner_id,fiscal_quarter,kpi,target\nacme,FY27-Q2,shipped_units,1500000,,\n",
+        encoding="utf-8",
+    )
+    assert load_reference(home.reference).targets[0].target == 1500000.0
+
+
 def test_a_run_checks_configuration_before_it_writes_anything(home: Home) -> None:
     """The CLI's run refuses before Dagster starts: no warehouse, no instance, no reports."""
     from pipelines.runs import run_months
