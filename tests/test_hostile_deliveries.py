@@ -298,6 +298,54 @@ def test_units_too_large_to_sum_are_rejected_at_the_door(loaded: Home, suffix: s
     ]
 
 
+def test_what_lies_in_landing_where_no_run_reads_it_is_named(loaded: Home) -> None:
+    """A file dropped beside the month folders, a month folder named '2026-10 ' or
+    '2026-10.bak', a feed folder misspelt: each was read past in silence (a month's APJ
+    rows went missing with exit 0). Each is one warning, in the step of the feed it is
+    most like; the month's delivery itself loads."""
+    folder = landing(loaded, FEED, MONTH)
+    write_csv(folder / "emea.csv", header(FEED), good_rows(FEED, MONTH)[:3])
+    feed_dir = loaded.landing / FEED
+    write_csv(feed_dir / "apj.csv", header(FEED), good_rows(FEED, MONTH)[3:])
+    for name in (f"{MONTH} ", f"{MONTH}.bak", "2026-13"):
+        (feed_dir / name).mkdir()
+    (feed_dir / ".gitkeep").write_text("", encoding="utf-8")
+    (loaded.landing / "windows_shares" / MONTH).mkdir(parents=True)
+    (loaded.landing / "old").mkdir()
+    log: list[str] = []
+
+    outcome = ingest(loaded, log)
+
+    assert (outcome.status, outcome.rows) == ("loaded", 3)
+    advice = (
+        "move what belongs to a month into landing/<feed>/<YYYY-MM>/ and run that month "
+        "again, or remove it."
+    )
+    assert [line for line in log if line.startswith("warning:")] == [
+        f"warning: landing/{FEED}/{MONTH} : is not a month folder (YYYY-MM), so nothing in it "
+        f"is read; {advice}",
+        f"warning: landing/{FEED}/{MONTH}.bak: is not a month folder (YYYY-MM), so nothing in "
+        f"it is read; {advice}",
+        f"warning: landing/{FEED}/2026-13: is not a month folder (YYYY-MM), so nothing in it "
+        f"is read; {advice}",
+        f"warning: landing/{FEED}/apj.csv: is not in a month folder, so it is not read; {advice}",
+        f"warning: landing/windows_shares: is not a feed's folder, so nothing in it is read (is "
+        f"it {FEED}?); move its month folders into the feed's folder "
+        "(landing/<feed>/<YYYY-MM>/) and run those months again, or remove it.",
+    ]
+    # A folder like no feed is named once, by the first feed's step.
+    with warehouse(loaded.warehouse) as con:
+        log = []
+        ingest_delivery(
+            con, loaded, "pc_shipments", MONTH, load_reference(loaded.reference), log=log.append
+        )
+    assert [line for line in log if "landing/old" in line] == [
+        "warning: landing/old: is not a feed's folder, so nothing in it is read; move its month "
+        "folders into the feed's folder (landing/<feed>/<YYYY-MM>/) and run those months "
+        "again, or remove it."
+    ]
+
+
 # -- 2. only regular files are read -----------------------------------------------------------
 
 

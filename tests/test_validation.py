@@ -176,10 +176,9 @@ def breakage(feed: str, spec: Expectation) -> Breakage:
             [],
             None,
             None,
-            0,
+            None,
             "row_count",
-            f"landing/{feed}/{MONTH}: value 0 the delivery has 0 rows, fewer than 1; "
-            f"{ADVICE['row_count']}.",
+            f"landing/{feed}/{MONTH}: the delivery has no rows; {ADVICE['row_count']}.",
         )
     if kind == "expect_compound_columns_to_be_unique":
         columns = kw["column_list"]

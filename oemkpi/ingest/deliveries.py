@@ -38,9 +38,15 @@ import duckdb
 from oemkpi.home import Home
 from oemkpi.ingest.batches import validate_staged
 from oemkpi.ingest.clean_load import load_clean_deliveries
-from oemkpi.ingest.contract import Feed, get_feed
+from oemkpi.ingest.contract import FEED_NAMES, Feed, get_feed
 from oemkpi.ingest.diagnose import StagedDelivery, remove_scratch_db, stage_delivery
-from oemkpi.ingest.folder import DeliveryFolder, display_name, printable, read_folder
+from oemkpi.ingest.folder import (
+    DeliveryFolder,
+    display_name,
+    printable,
+    read_folder,
+    stray_entries,
+)
 from oemkpi.ingest.landing import sql_string_literal
 from oemkpi.ingest.limits import Limits
 from oemkpi.ingest.outcomes import Checked, DeliveryOutcome, checked, contract_outcome
@@ -127,6 +133,9 @@ def ingest_deliveries(
         for warning in outcome.warnings:
             log(f"warning: {warning.message}")
         outcomes.append(outcome)
+    # Once per run and feed: what lies in landing where no month's run reads it.
+    for warning in stray_entries(home.landing, feed.name, FEED_NAMES, home.root):
+        log(f"warning: {warning.message}")
     return outcomes
 
 

@@ -26,8 +26,10 @@ it again after reading; a delivery that changed meanwhile was moving, not bad
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import os
+import re
 import stat
 import unicodedata
 from collections.abc import Sequence
@@ -319,6 +321,65 @@ def read_folder(folder: Path) -> DeliveryFolder:
     listed.entries.sort(key=lambda e: e.path.name)
     listed.skipped.sort()
     return listed
+
+
+_MONTH_FOLDER = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def stray_entries(landing: Path, feed: str, feeds: Sequence[str], base: Path) -> list[Problem]:
+    """Warnings for what lies in ``landing`` where no run reads it: in ``landing/<feed>/``
+    anything but a ``YYYY-MM`` folder (a file dropped beside the month folders, a folder
+    named '2026-11 ' or '2026-11.bak'); in ``landing/`` a folder that is no feed (named
+    for the feed it is most like; those like none by the first feed). Hidden entries
+    are let be. A run read past them in silence, and a month's rows went missing."""
+    found: list[Problem] = []
+    own = landing / feed
+    for entry in _listed(own):
+        if entry.name.startswith(".") or (
+            _MONTH_FOLDER.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False)
+        ):
+            continue
+        found.append(
+            problem(
+                display_name(own / entry.name, base),
+                None,
+                None,
+                None,
+                "not_in_month_folder",
+                "is not a month folder (YYYY-MM), so nothing in it is read"
+                if entry.is_dir(follow_symlinks=False)
+                else "is not in a month folder, so it is not read",
+                severity="warning",
+            )
+        )
+    for entry in _listed(landing):
+        if entry.name.startswith(".") or entry.name in feeds:
+            continue
+        like = difflib.get_close_matches(entry.name, feeds, n=1, cutoff=0.6)
+        if (like[0] if like else feeds[0]) != feed:
+            continue
+        found.append(
+            problem(
+                display_name(landing / entry.name, base),
+                None,
+                None,
+                None,
+                "not_a_feed",
+                "is not a feed's folder, so nothing in it is read"
+                + (f" (is it {like[0]}?)" if like else ""),
+                severity="warning",
+            )
+        )
+    return found
+
+
+def _listed(folder: Path) -> list[os.DirEntry[str]]:
+    """The entries of ``folder`` by name; none when it is absent or not a folder."""
+    try:
+        with os.scandir(folder) as found:
+            return sorted(found, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _entry(path: Path, st: os.stat_result) -> Entry:

@@ -74,8 +74,9 @@ class DeliveryOutcome:
             )
         if self.status == "loaded":
             return f"{self.month}: loaded {self.rows} rows from {len(self.files)} files"
+        count = len(self.problems)
         return (
-            f"{self.month}: REJECTED, {len(self.problems)} problems "
+            f"{self.month}: REJECTED, {count} problem{'s' * (count != 1)} "
             f"(first: {self.problems[0].message}) see {self.quarantine}"
         )
 

@@ -54,6 +54,8 @@ _ADVICE: dict[str, str] = {
     "file_name_encoding": "rename the file in UTF-8 and deliver it again",
     "file_name_length": "give the file a shorter name and deliver it again",
     "file_skipped": "rename it if it belongs to the delivery, else nothing to do",
+    "not_in_month_folder": "move what belongs to a month into landing/<feed>/<YYYY-MM>/ and run that month again, or remove it",
+    "not_a_feed": "move its month folders into the feed's folder (landing/<feed>/<YYYY-MM>/) and run those months again, or remove it",
     "sibling_rejected": "nothing is wrong in this file, but the delivery is rejected as a whole; fix the other files and deliver them all again",
 }
 

@@ -341,9 +341,11 @@ def _outcome(
                 folder,
                 None,
                 None,
-                observed,
+                None,
                 "row_count",
-                f"the delivery has {observed} rows, fewer than {spec.kwargs.get('min_value')}",
+                "the delivery has no rows"
+                if not observed
+                else f"the delivery has {observed} rows, fewer than {spec.kwargs.get('min_value')}",
             )
         )
         return outcome
