@@ -506,11 +506,33 @@ def test_a_column_named_twice_is_rejected(home: Home) -> None:
     outcome = ingest(home, feed)
 
     expected = (
-        "landing/pc_shipments/2026-10/twice.csv row 1, column Shipped_Units: value 'Shipped_Units ' "
-        "the header names column shipped_units twice (also column 6); keep one column of that name "
-        "and deliver again."
+        "landing/pc_shipments/2026-10/twice.csv row 1, column Shipped_Units: the header names "
+        "column shipped_units twice (also column 6); keep one column of that name and deliver "
+        "again."
     )
     assert [p.message for p in outcome.problems] == [expected]
+
+
+def test_unnamed_columns_and_an_extra_column_named_twice_are_ignored_with_warnings(
+    home: Home,
+) -> None:
+    """Trailing commas from a spreadsheet ('a,b,c,,') gave 'column : value '' the header
+    names column  twice' and rejected a good delivery."""
+    feed = "pc_shipments"
+    head = [*header(feed), "note", "Note", "", ""]
+    rows = [[*r, "x", "y", "", ""] for r in good_rows(feed)]
+    write_csv(landing(home, feed) / "wide.csv", head, rows)
+
+    outcome = ingest(home, feed)
+
+    assert (outcome.status, outcome.problems) == ("loaded", [])
+    where = "landing/pc_shipments/2026-10/wide.csv row 1"
+    ignored = "nothing to do; the column is ignored."
+    assert [w.message for w in outcome.warnings] == [
+        f"{where}: value 'note' is a header column the contract does not have; {ignored}",
+        f"{where}: column 10 of the header has no name; {ignored}",
+        f"{where}: column 11 of the header has no name; {ignored}",
+    ]
 
 
 FILE_CASES = [

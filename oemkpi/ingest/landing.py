@@ -150,13 +150,29 @@ def match_header(
     wanted = set(feed.column_names)
     for i, raw in enumerate(header):
         key = raw.strip().lower()
+        if not key:
+            # Trailing commas from a spreadsheet: a column without a name carries nothing.
+            warnings.append(
+                problem(
+                    name,
+                    1,
+                    None,
+                    None,
+                    "extra_column",
+                    f"column {i + 1} of the header has no name",
+                    severity="warning",
+                )
+            )
+            continue
+        if key in positions and key not in wanted:
+            continue  # an extra column named twice: ignored, and said once
         if key in positions:
             problems.append(
                 problem(
                     name,
                     1,
                     raw.strip(),
-                    raw,
+                    None,
                     "duplicate_column",
                     f"the header names column {key} twice (also column {positions[key] + 1})",
                 )
