@@ -597,6 +597,29 @@ def test_a_good_xlsx_written_by_hand_loads(loaded: Home) -> None:
     assert not list(loaded.staging.glob("xlsx-*"))  # the sheets read were removed
 
 
+def test_an_xlsx_whose_first_sheet_is_hidden_is_refused_not_read(loaded: Home) -> None:
+    """The contract reads the first sheet; a hidden first sheet (an old copy Excel does
+    not show) was loaded in silence while the data sat on the visible second sheet."""
+    import xlsxwriter
+
+    before = in_force(loaded)
+    path = landing(loaded, FEED, MONTH) / "two.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    old, data = book.add_worksheet("old"), book.add_worksheet("data")
+    for sheet, rows in ((old, _sheet_rows()[:3]), (data, _sheet_rows())):
+        for r, row in enumerate(rows):
+            sheet.write_row(r, 0, row)
+    data.activate()
+    old.hide()
+    book.close()
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/two.xlsx: its first sheet ('old') is hidden, so the workbook is not read: the "
+        "contract reads the first sheet, and a hidden one is seldom the data; delete the hidden "
+        "sheet or put the data on the workbook's first sheet, and deliver again."
+    ]
+
+
 def test_a_parquet_column_over_the_limit_is_refused_from_its_footer(
     loaded: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -47,6 +47,9 @@ from oemkpi.ingest.limits import Limits, env_name, size_text
 #: Parts of the workbook read to find the first sheet; each is a few hundred bytes.
 _SMALL_PART = 1 << 20
 _SHEET_REF = re.compile(rb"<(?:\w+:)?sheet\s[^>]*?\b(?:\w+:)?id=\"([^\"]*)\"")
+_SHEET_ELEMENT = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
+_SHEET_HIDDEN = re.compile(rb"\sstate=\"(?:hidden|veryHidden)\"")
+_SHEET_NAME = re.compile(rb"\sname=\"([^\"]*)\"")
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
 _ATTRIBUTE = re.compile(rb"\b(Id|Target)=\"([^\"]*)\"")
 
@@ -58,10 +61,17 @@ def check_workbook(path: Path, limits: Limits) -> None:
         with zipfile.ZipFile(path) as book:
             sizes = {info.filename: info.file_size for info in book.infolist()}
             sheet = _first_sheet(book, sizes)
+            hidden = _hidden_first_sheet(book, sizes)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as err:
         raise Unreadable(
             "file_unreadable", f"it is not a readable XLSX workbook ({_first_line(err)})"
         ) from None
+    if hidden is not None:
+        raise Unreadable(
+            "xlsx_hidden_sheet",
+            f"its first sheet ({hidden}) is hidden, so the workbook is not read: the contract "
+            "reads the first sheet, and a hidden one is seldom the data",
+        )
     total = sizes.get(sheet, 0) + sizes.get("xl/sharedStrings.xml", 0)
     if total > limits.xlsx_sheet_bytes:
         raise Unreadable(
@@ -70,6 +80,18 @@ def check_workbook(path: Path, limits: Limits) -> None:
             f"limit of {size_text(limits.xlsx_sheet_bytes)} per sheet "
             f"({env_name('xlsx_sheet_bytes')}), so it is not read",
         )
+
+
+def _hidden_first_sheet(book: zipfile.ZipFile, sizes: dict[str, int]) -> str | None:
+    """The name of the workbook's first sheet when it is hidden (an old copy of the data
+    that Excel does not show), else None."""
+    if not 0 < sizes.get("xl/workbook.xml", 0) <= _SMALL_PART:
+        return None
+    first = _SHEET_ELEMENT.search(book.read("xl/workbook.xml"))
+    if first is None or not _SHEET_HIDDEN.search(first.group(0)):
+        return None
+    name = _SHEET_NAME.search(first.group(0))
+    return repr(name.group(1).decode("utf-8", "replace")) if name else "unnamed"
 
 
 def _first_sheet(book: zipfile.ZipFile, sizes: dict[str, int]) -> str:
