@@ -132,6 +132,14 @@ def test_load_commentary(tmp_path: Path):
     assert loaded is not None and loaded.marketing == "Campaign."
 
 
+def test_control_characters_in_commentary_show_as_replacement_characters(tmp_path: Path):
+    """An ESC sequence reached the .md attached to mail, where a terminal would act on it."""
+    path = tmp_path / "acme.md"
+    path.write_bytes(b"## Marketing\r\nCampaign \x1b[31mred\x1b[0m\tok\x01.\r\n")
+    loaded = load_commentary(path)
+    assert loaded is not None and loaded.marketing == "Campaign \ufffd[31mred\ufffd[0m\tok\ufffd."
+
+
 def test_load_commentary_refuses_non_utf8(tmp_path: Path):
     path = tmp_path / "acme.md"
     path.write_bytes("## Marketing\nCampa\xf1a en Espa\xf1a\n".encode("latin-1"))

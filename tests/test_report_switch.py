@@ -243,10 +243,13 @@ def test_commentary_for_a_partner_not_in_reference_is_a_warning(home: Home) -> N
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "zeta.md").write_text("## Marketing\nNobody reads this.\n", encoding="utf-8")
     (folder / "evil\u202egpj.md").write_text("## Marketing\nDisguised name.\n", encoding="utf-8")
+    (folder / "acme.MD").write_text("## Marketing\nShouted.\n", encoding="utf-8")
 
     (written,) = write_reports(home, [MONTH])
 
     assert written.warnings == [
+        f"The commentary file {folder}/acme.MD does not end in .md, so no report shows it; "
+        "name it <partner_id>.md.",
         f"The commentary file {folder}/evil\\u202egpj.md is for no partner in "
         "reference/partners.csv ('evil\\\\u202egpj'), so no report shows it; name it "
         "<partner_id>.md or add the partner.",

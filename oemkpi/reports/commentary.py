@@ -251,7 +251,12 @@ def load_commentary(path: Path, limits: Limits | None = None) -> Commentary | No
         raise OemkpiError(
             f"The commentary file {shown} is not UTF-8 text; save it as UTF-8 and render again."
         ) from None
-    return parse_commentary(text)
+    # Control characters (an ESC sequence a terminal would act on) show as U+FFFD.
+    return parse_commentary(_CONTROL.sub("\ufffd", text))
+
+
+#: Control characters other than tab and line breaks.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def unknown_commentary(folder: Path, partner_ids: set[str]) -> list[str]:
@@ -262,7 +267,14 @@ def unknown_commentary(folder: Path, partner_ids: set[str]) -> list[str]:
     warnings = []
     for entry in sorted(folder.iterdir()):
         name = entry.name
-        if name.startswith(".") or not name.endswith(".md") or name[:-3] in partner_ids:
+        if name.startswith(".") or (name.endswith(".md") and name[:-3] in partner_ids):
+            continue
+        if not name.endswith(".md"):
+            # ember.MD, notes.txt: read by no report, and said so.
+            warnings.append(
+                f"The commentary file {printable(str(entry))} does not end in .md, so no "
+                "report shows it; name it <partner_id>.md."
+            )
             continue
         warnings.append(
             f"The commentary file {printable(str(entry))} is for no partner in "
