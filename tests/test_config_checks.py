@@ -16,6 +16,15 @@ from oemkpi.reference import check_configuration, load_reference
 
 BIG = "9" * 400
 
+
+def _nested_aliases(levels: int) -> str:
+    """A red_flags.yaml of a few hundred bytes whose value, written out, has 9**(levels+1)
+    items: each list holds the one before nine times."""
+    lists = ["&l0 [" + ", ".join(["x"] * 9) + "]"]
+    lists += [f"&l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return f"attach_drop:\n  drop_pts: [{', '.join(lists)}]\n"
+
+
 THRESHOLD_CASES = [
     (
         "attach_drop:\n  drop_pts: .nan\n",
@@ -32,6 +41,16 @@ THRESHOLD_CASES = [
     (
         f"assortment:\n  min_units: {BIG}\n",
         f"assortment.min_units is {BIG[:37]}...; give a number from 0 to 1,000,000,000,000.",
+    ),
+    (
+        # Nested aliases: nine times as many items per level (written out, billions); it
+        # took a minute and 6 GB to say so.
+        _nested_aliases(9),
+        "attach_drop.drop_pts is a list; give a number from 0 to 100.",
+    ),
+    (
+        f"assortment:\n  min_units: {'9' * 5000}\n",
+        "a number in it has more digits than can be read (over 4,300); fix the file.",
     ),
     (
         "windows_share_drop:\n  partner_drop_pts: 101\n",

@@ -118,7 +118,13 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
+    """A value from the YAML file, short: a list or mapping by its kind (a few nested
+    aliases expand a 400-byte file to billions of items if written out)."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple | set):
+        return "a list"
+    text = repr(value[:40] if isinstance(value, str) else value)
     return text if len(text) <= 40 else f"{text[:37]}..."
 
 
@@ -137,6 +143,10 @@ def load_thresholds(path: Path) -> Thresholds:
         raise OemkpiError(f"{path}{where}: {what}; fix the file.") from None
     except UnicodeDecodeError:
         raise OemkpiError(f"{path} is not UTF-8 text; save it as UTF-8.") from None
+    except ValueError:  # int() refuses more than 4,300 digits
+        raise OemkpiError(
+            f"{path}: a number in it has more digits than can be read (over 4,300); fix the file."
+        ) from None
     if not isinstance(document, dict):
         raise OemkpiError(
             f"{path} must map rule ids to their thresholds, like 'attach_drop: {{drop_pts: 2.0}}'."
