@@ -620,6 +620,28 @@ def test_an_xlsx_whose_first_sheet_is_hidden_is_refused_not_read(loaded: Home) -
     ]
 
 
+def test_a_parquet_with_two_columns_named_alike_but_for_case_is_rejected(loaded: Home) -> None:
+    """'Units' and 'units' are two columns of the file; DuckDB exposed the second as
+    'units_1', so the first won in silence (a CSV header like it is rejected)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    before = in_force(loaded)
+    rows = good_rows(FEED, MONTH)
+    columns = [pa.array([r[i] for r in rows]) for i in range(len(header(FEED)) - 1)]
+    units = [int(r[-1]) for r in rows]
+    table = pa.table(
+        [*columns, pa.array(units), pa.array([1] * len(rows))],
+        names=[*header(FEED)[:-1], "Units", "units"],
+    )
+    pq.write_table(table, landing(loaded, FEED, MONTH) / "alike.parquet")
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/alike.parquet row 1, column units: the header names column units twice (also "
+        "column 7); keep one column of that name and deliver again."
+    ]
+
+
 def test_a_parquet_column_over_the_limit_is_refused_from_its_footer(
     loaded: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -117,7 +117,11 @@ def open_text_source(
             raise Unreadable(
                 "file_unreadable", f"it is not a readable Parquet file ({short_error(err)})"
             ) from None
-        header = [row[0] for row in described]
+        exposed = [row[0] for row in described]
+        # The header as written: two names that differ only in case are two columns, where
+        # read_parquet exposes the second as 'name_1' (and its first would win in silence).
+        written = _parquet_names(con.execute(sql("feeds/select_parquet_schema"), [str(path)]))
+        header = written if len(written) == len(exposed) else exposed
         largest = con.execute(sql("feeds/select_parquet_largest_column"), [str(path)]).fetchone()
         if largest is not None and int(largest[1]) > limits.parquet_column_bytes:
             raise Unreadable(
@@ -127,7 +131,7 @@ def open_text_source(
                 f"({env_name('parquet_column_bytes')}), so it is not read",
             )
         casts = ", ".join(
-            f"cast({_quote_identifier(name)} as varchar) as c{i}" for i, name in enumerate(header)
+            f"cast({_quote_identifier(name)} as varchar) as c{i}" for i, name in enumerate(exposed)
         )
         return TextSource(Generated(f"(select {casts} from read_parquet(?))"), [str(path)], header)
     if suffix == ".xlsx":
@@ -138,6 +142,23 @@ def open_text_source(
     raise Unreadable(
         "file_format", f"files of type {suffix or '(no extension)'!r} are not accepted"
     )
+
+
+def _parquet_names(schema: duckdb.DuckDBPyConnection) -> list[str]:
+    """The top-level column names of a ``parquet_schema`` tree (depth first, root first)."""
+    nodes = schema.fetchall()
+    names: list[str] = []
+    index = 1
+    for _ in range(int(nodes[0][1]) if nodes else 0):
+        if index >= len(nodes):
+            break
+        names.append(str(nodes[index][0]))
+        pending = int(nodes[index][1])  # nodes of its subtree still to skip
+        index += 1
+        while pending and index < len(nodes):
+            pending += int(nodes[index][1]) - 1
+            index += 1
+    return names
 
 
 def match_header(
