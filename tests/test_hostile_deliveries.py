@@ -346,6 +346,26 @@ def test_what_lies_in_landing_where_no_run_reads_it_is_named(loaded: Home) -> No
     ]
 
 
+def test_what_a_killed_run_left_in_staging_is_removed_once_an_hour_old(loaded: Home) -> None:
+    """A run killed while it read a workbook left a copy of a partner's sheet in staging,
+    for good."""
+    old_sheet = loaded.staging / "xlsx-dead0001" / "sheet-0.parquet"
+    old_sheet.parent.mkdir(parents=True)
+    old_sheet.write_bytes(b"PAR1")
+    old_db = loaded.staging / "windows_share-2026-10-dead0002.duckdb"
+    old_db.write_bytes(b"")
+    fresh = loaded.staging / "xlsx-busy0003"
+    fresh.mkdir()
+    hour_ago = time.time() - 3601
+    for path in (old_sheet.parent, old_db):
+        os.utime(path, (hour_ago, hour_ago))
+    write_csv(landing(loaded, FEED, MONTH) / "good.csv", header(FEED), good_rows(FEED, MONTH))
+
+    assert ingest(loaded).status == "loaded"
+
+    assert sorted(p.name for p in loaded.staging.iterdir()) == ["xlsx-busy0003"]
+
+
 # -- 2. only regular files are read -----------------------------------------------------------
 
 

@@ -26,7 +26,9 @@ force, and the run says so. The fingerprint recorded is the one that was read.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -86,6 +88,7 @@ def ingest_deliveries(
     :func:`diagnose_deliveries`; a delivery that cannot be read at all is rejected as is."""
     feed = get_feed(feed_name)
     limits = Limits.from_env()
+    sweep_staging(home.staging)
     folders = {m: read_folder(home.landing_dir(feed.name, m)) for m in months}
     delivered = {m: f for m, f in folders.items() if f.delivered}
     if delivered:
@@ -137,6 +140,29 @@ def ingest_deliveries(
     for warning in stray_entries(home.landing, feed.name, FEED_NAMES, home.root):
         log(f"warning: {warning.message}")
     return outcomes
+
+
+#: What lies in staging longer than this was left by a process that was killed.
+STALE_STAGING_SECONDS = 3600
+
+
+def sweep_staging(staging: Path, now: float | None = None) -> None:
+    """Remove what killed runs left in ``staging`` (sheets of workbooks as Parquet, staging
+    databases: copies of a partner's data), once it is an hour old; a running step's own
+    files are younger."""
+    cutoff = (time.time() if now is None else now) - STALE_STAGING_SECONDS
+    try:
+        entries = list(os.scandir(staging))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        with contextlib.suppress(FileNotFoundError):
+            if entry.stat(follow_symlinks=False).st_mtime >= cutoff:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
 
 
 def diagnose_deliveries(
