@@ -241,24 +241,34 @@ def test_the_packs_red_flags_name_countries_and_operating_systems_in_words(
         assert not re.search(r"\b(in |\()(US|BR)\b|to chromeos", text), text
 
 
-def test_escalations_say_none_when_the_commentary_has_none_and_to_be_written_without_it(
-    pack_home: Home,
-) -> None:
-    """The update and the pack agree: written commentary without an Escalations section
-    means none this month; no commentary at all means it is still to be written."""
+def test_escalations_are_to_be_written_for_high_flags_and_none_without(pack_home: Home) -> None:
+    """The update and the pack agree: a partner with a high red flag and no Escalations
+    section in its commentary (Cobalt PC's PAM wrote other sections; Delta Systems' PAM
+    none) still has them to write; without a high flag there are none this month."""
     folder = pack_home.reports_dir(MONTH)
+    with warehouse(pack_home.warehouse, read_only=True) as con:
+        high = {
+            pid
+            for (pid,) in con.execute(
+                "select distinct partner_id from red_flags where month = ? and severity = 'high'",
+                [MONTH],
+            ).fetchall()
+        }
+    assert "cobalt-pc" in high  # the case that read "None this month" with a high flag
     pack = (folder / "regions" / "Americas.md").read_text()
-    for name, words in (("Cobalt PC", "None this month."), ("Delta Systems", "_to be written_")):
+    html_pack = (folder / "regions" / "Americas.html").read_text()
+    for pid, name in (("cobalt-pc", "Cobalt PC"), ("delta_systems", "Delta Systems")):
+        due = pid in high
+        words = "_to be written_" if due else "None this month."
         part = pack.split(f"### {name}\n", 1)[1]
         assert part.lstrip().startswith(f"**Escalations.** {words}"), (name, part[:80])
-    for pid, words in (("cobalt-pc", "_None this month._"), ("delta_systems", "_to be written_")):
         update = (folder / f"{pid}.md").read_text()
-        assert update.split("### Escalations\n", 1)[1].lstrip().startswith(words), pid
+        expected = "_to be written_" if due else "_None this month._"
+        assert update.split("### Escalations\n", 1)[1].lstrip().startswith(expected), pid
         html = (folder / f"{pid}.html").read_text()
         escalations = html.split('id="escalations">Escalations</h3>', 1)[1][:120]
-        assert ("None this month." in escalations) == (pid == "cobalt-pc"), escalations
-    html_pack = (folder / "regions" / "Americas.html").read_text()
-    assert html_pack.count("None this month.") == 1
+        assert ("None this month." in escalations) == (not due), escalations
+    assert html_pack.count("None this month.") == len({"cobalt-pc", "delta_systems"} - high)
     # Feeds and their states in words in the Markdown pack too.
     data_quality = [line for line in pack.splitlines() if line.startswith("**Data quality.**")]
     assert data_quality and all("windows_share" not in line for line in data_quality)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -748,6 +749,34 @@ def test_commentary_sections_render_with_notes(html: str, markdown: str):
     assert "No commentary yet." not in html
     assert "Pricing dispute with the Japanese distributor." in html
     assert "### Notes\n\nPreamble before any heading.\n\n#### Travel\n\nVisiting Tokyo" in markdown
+
+
+@pytest.mark.parametrize(
+    ("with_commentary", "high", "html_words", "md_words"),
+    [
+        # A high red flag and no Escalations section: still to be written, whatever else
+        # the commentary says (it read "None this month" beside two high flags).
+        (True, 1, '<p><span class="tbw">to be written</span></p>', "_to be written_"),
+        (False, 1, '<p><span class="tbw">to be written</span></p>', "_to be written_"),
+        # No high flag: none, commentary or not (it read "to be written" beside "No red flags").
+        (True, 0, '<p class="empty">None this month.</p>', "_None this month._"),
+        (False, 0, '<p class="empty">None this month.</p>', "_None this month._"),
+    ],
+)
+def test_escalations_follow_the_high_flags(
+    with_commentary: bool, high: int, html_words: str, md_words: str
+) -> None:
+    report = replace(
+        make_report(with_commentary=with_commentary),
+        flag_counts={"high": high, "medium": 1},
+    )
+    if with_commentary:
+        assert report.commentary is not None
+        report = replace(report, commentary=replace(report.commentary, escalations=None))
+    html, markdown = render_html(report), render_markdown(report)
+    after = html.split('id="escalations">Escalations</h3>', 1)[1]
+    assert after.lstrip().startswith(html_words)
+    assert markdown.split("### Escalations\n", 1)[1].lstrip().startswith(md_words)
 
 
 def test_no_commentary_is_a_short_marker_without_paths_or_instructions():

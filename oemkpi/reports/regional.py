@@ -58,9 +58,9 @@ class RegionPartner:
     partner_flags: list[RedFlag]  # scope partner; homed partners only
     assortment: list[AssortmentItem]  # wins and losses in the region's countries
     escalations: str | None  # commentary "## Escalations"; homed partners only
-    #: The PAM's commentary of the month exists (homed partners only): without an
-    #: Escalations section there are none; without commentary they are still to be written.
-    commentary_written: bool
+    #: A homed partner with a high red flag and no Escalations section in the PAM's
+    #: commentary: its escalations are still to be written (without a high flag, none).
+    escalations_due: bool
     missing_feeds: list[str]  # delivered feeds without rows for the partner
     #: Marketing spend against budget (SPEC section 9), homed partners only: :func:`marketing_for`.
     marketing: dict[str, Any] | None
@@ -195,7 +195,9 @@ def build_region_packs(
                         if a["country"] in in_region and a["type"] in ("win", "loss")
                     ],
                     escalations=commentary.escalations if homed and commentary else None,
-                    commentary_written=homed and commentary is not None,
+                    escalations_due=homed
+                    and not (commentary and commentary.escalations)
+                    and any(f.severity == "high" for f in flags),
                     missing_feeds=[
                         r["feed"] for r in data.rows("select_partner_missing_feeds", pid)
                     ],
