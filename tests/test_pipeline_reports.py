@@ -604,6 +604,16 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
         assert tile_row(markdown, "PC shipments").startswith(f"| {NA_KPI} |")
         assert tile_row(markdown, "Forecast attainment").startswith(f"| {NA_KPI} |")
         assert "**The PC shipments delivery was rejected**" in md_section(markdown, "appendix")
+        # Sections that need the feed say why they are empty, not "no shipments".
+        gone = (
+            "The PC shipments delivery for September 2026 was rejected, and no earlier one is "
+            "in force."
+        )
+        assert gone in text_of(html_section(page, "performance"))
+        assert f"_{gone}_" in md_section(markdown, "performance")
+        assert "No shipments" not in page + markdown
+        assert f"Not every cross-feed reconciliation could be made. {gone}" in said
+        assert "within tolerance" not in page + markdown
         assert md_escape(problem["message"]) in md_section(markdown, "appendix")
         assert (
             "PC shipments for September 2026 are unavailable: the PC shipments feed is rejected."

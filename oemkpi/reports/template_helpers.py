@@ -34,7 +34,7 @@ from oemkpi.reports.targets import (
     raised_words,
     target_text,
 )
-from oemkpi.reports.words import os_name, rule_name
+from oemkpi.reports.words import feed_name, os_name, rule_name
 
 NA_KPI = "n/a — data unavailable"
 
@@ -67,6 +67,26 @@ FEED_STATUS_TEXT = {
     "missing": "✗ missing",
     "not_delivered": "not delivered (optional)",
 }
+
+
+#: The feeds the cross-feed reconciliations compare (oemkpi.kpis.quality.RECONCILIATIONS).
+RECONCILED_FEEDS = ("pc_shipments", "windows_share", "attach_rate")
+
+_NO_DATA = {
+    "missing": "The {feed} feed for {month} has not been delivered yet.",
+    "late": "The {feed} feed for {month} is late: nothing was delivered by the due day.",
+    "rejected": "The {feed} delivery for {month} was rejected, and no earlier one is in force.",
+}
+
+
+def no_data(report: MonthlyReport, feeds: Sequence[str]) -> str:
+    """Why ``feeds`` have no rows this month, one sentence per feed ("" when they all do):
+    what a section says instead of "no shipments" when the data is not in."""
+    return " ".join(
+        _NO_DATA[f.status].format(feed=feed_name(f.feed), month=report.month_label)
+        for f in report.feeds
+        if f.feed in feeds and f.rows == 0 and f.status in _NO_DATA
+    )
 
 
 def change_mark(change: float | None, kind: KpiKind) -> Markup:
@@ -302,6 +322,8 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "gap_text": gap_text,
     "raised_words": raised_words,
     "qtd_incomplete": qtd_incomplete,
+    "no_data": no_data,
+    "reconciled_feeds": RECONCILED_FEEDS,
     "qtd_without": qtd_without,
     "tile_target": tile_target,
     "elapsed": elapsed,
