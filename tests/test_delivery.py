@@ -438,6 +438,11 @@ def test_deliver_dry_run_writes_and_sends_nothing(
 
 
 def test_a_one_month_run_with_a_rejected_feed_sends_data_incomplete(home: Home) -> None:
+    """The month's attach rate was never loaded: its re-delivery is rejected with nothing
+    in force, so every message says the data is incomplete, and why."""
+    with warehouse(home.warehouse) as con:
+        con.execute("delete from attach_rate where month = ?", [MONTH])
+        con.execute("delete from deliveries where feed = 'attach_rate' and month = ?", [MONTH])
     (home.landing_dir("attach_rate", MONTH) / "late_fix.csv").write_text(
         "month,partner_id,country,segment,product,base_units,attached_units,sell_thru_units\n"
         '2026-09,aurora,US,consumer,office,"1,234",10,\n',
@@ -659,20 +664,27 @@ def test_starttls_before_login_and_an_unverified_certificate_is_one_sentence(
 
 
 @pytest.mark.parametrize(
-    ("marketing", "incomplete"),
-    [("not_delivered", False), ("loaded", False), ("rejected", True), ("late", True)],
+    ("marketing", "in_force", "incomplete"),
+    [
+        ("not_delivered", 0, False),
+        ("loaded", 10, False),
+        ("rejected", 0, True),
+        ("rejected", 10, False),  # a re-delivery rejected: the earlier one stays in force
+        ("late", 0, True),
+    ],
 )
 def test_an_optional_feed_not_delivered_leaves_the_message_complete(
-    marketing: str, incomplete: bool
+    marketing: str, in_force: int, incomplete: bool
 ) -> None:
     """SPEC 9: a month without a marketing delivery is not delivered (optional), never
-    'data incomplete' (it put that in every PAM's subject)."""
+    'data incomplete' (it put that in every PAM's subject); nor is a rejected re-delivery
+    whose earlier delivery stays in force (every figure is there)."""
     from oemkpi.delivery.messages import data_incomplete
     from oemkpi.reports.model import FeedState
     from tests.test_render import make_report
 
     feeds = [FeedState(feed, "loaded", 10, 0, 0, None) for feed in FEEDS if feed != "marketing"]
-    feeds.append(FeedState("marketing", marketing, 0, 0, 0, None))  # type: ignore[arg-type]
+    feeds.append(FeedState("marketing", marketing, in_force, 0, 0, None))  # type: ignore[arg-type]
     report = dataclasses.replace(make_report(), feeds=feeds, missing_feeds=[])
     assert data_incomplete([report]) is incomplete
 

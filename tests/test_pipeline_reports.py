@@ -42,6 +42,7 @@ import pytest
 from oemkpi.formats import pct, pts
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES, FEEDS
+from oemkpi.ingest.problems import for_stakeholders
 from oemkpi.kpis.definitions import KPIS
 from oemkpi.kpis.quality import is_late
 from oemkpi.reports.safe_markdown import md_escape
@@ -592,7 +593,10 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
         appendix = html_section(page, "appendix")
         said = text_of(appendix)
         assert "The PC shipments delivery was rejected" in said
-        assert problem["message"] in said
+        # The first problem as a reader sees it: the file by name, no advice to the supplier.
+        shown = for_stakeholders(problem)
+        assert shown.startswith(f"{delivered.name} row ") and shown in said
+        assert "landing/" not in page + markdown and "deliver again" not in page + markdown
         assert "1,234" in said
         shipped = tile(page, "shipped_units")
         assert NA_KPI in text_of(shipped) and 'class="tile-value na"' in shipped
@@ -614,7 +618,7 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
         assert "No shipments" not in page + markdown
         assert f"Not every cross-feed reconciliation could be made. {gone}" in said
         assert "within tolerance" not in page + markdown
-        assert md_escape(problem["message"]) in md_section(markdown, "appendix")
+        assert md_escape(shown) in md_section(markdown, "appendix")
         assert (
             "PC shipments for September 2026 are unavailable: the PC shipments feed is rejected."
             in text_of(html_section(page, "summary"))

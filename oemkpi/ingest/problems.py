@@ -90,6 +90,17 @@ def sentence(
     return f"{where}:{shown} {what}; {_ADVICE.get(rule, 'correct it and deliver again')}."
 
 
+def for_stakeholders(found: dict[str, Any]) -> str:
+    """A problem (as in ``<file>.errors.json``) as a report's reader sees it: the file by its
+    name, not its path in the data home, and without the advice meant for the supplier."""
+    message = str(found.get("message") or "")
+    file = str(found.get("file") or "")
+    if file and message.startswith(file):
+        message = file.rsplit("/", 1)[-1] + message[len(file) :]
+    suffix = f"; {_ADVICE.get(str(found.get('rule')), 'correct it and deliver again')}."
+    return message[: -len(suffix)] + "." if message.endswith(suffix) else message
+
+
 def _show(value: Any) -> str:
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 80 else text[:77] + "..."

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from oemkpi.ingest.contract import FEED_NAMES, OPTIONAL_FEEDS
+from oemkpi.ingest.problems import for_stakeholders
 from oemkpi.kpis.red_flags import load_thresholds
 from oemkpi.months import (
     DEFAULT_FY_START_MONTH,
@@ -217,7 +218,8 @@ def load_month(
 
 
 def _first_problems(states: Iterable[dict[str, Any]]) -> dict[str, str]:
-    """The first problem sentence of each rejected feed, from its quarantine errors.json."""
+    """The first problem of each rejected feed, from its quarantine errors.json, as the
+    report's reader sees it (the file by name, no advice for the supplier: SPEC 5)."""
     out: dict[str, str] = {}
     for row in states:
         if row["status"] != "rejected" or not row["quarantine"]:
@@ -228,6 +230,6 @@ def _first_problems(states: Iterable[dict[str, Any]]) -> dict[str, str]:
             except (OSError, ValueError):
                 continue
             if problems:
-                out[row["feed"]] = str(problems[0].get("message"))
+                out[row["feed"]] = for_stakeholders(problems[0])
                 break
     return out

@@ -201,7 +201,11 @@ class FeedState:
 
     @property
     def incomplete(self) -> bool:
-        """Rejected, late or missing; an optional feed not delivered is complete (SPEC 9)."""
+        """Late, missing, or rejected with no earlier delivery in force; an optional feed
+        not delivered is complete (SPEC 9), and so is a rejected re-delivery whose earlier
+        delivery stays in force."""
+        if self.status == "rejected":
+            return self.rows == 0
         return self.status not in ("loaded", "not_delivered")
 
 
