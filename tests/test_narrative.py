@@ -327,6 +327,28 @@ def test_raised_target_is_said_when_it_causes_at_risk():
     assert not any(s.startswith("High red flag") for s in sentences)  # told already
 
 
+def test_volumes_at_risk_agree_with_their_noun():
+    """'Licence revenue (USD) are at 56.5 % of target' read wrong beside 'PC shipments are'."""
+
+    def behind(kpi: str, value: float) -> KpiFigure:
+        return fig(
+            kpi, value, 0.0, qtd=value, target=value / 0.3, attainment=0.3, target_status="at_risk"
+        )
+
+    figures = {
+        **quiet_figures(),
+        "shipped_units": behind("shipped_units", 1e6),
+        "license_revenue_usd": behind("license_revenue_usd", 5e7),
+    }
+    gaps = [
+        RedFlag("target_gap", "high", "partner", k, 0.3, 0.57, "gap")
+        for k in ("shipped_units", "license_revenue_usd")
+    ]
+    text = " ".join(summary_sentences(facts(figures=figures, flags=gaps)))
+    assert "PC shipments are at 30.0 % of target" in text
+    assert "Licence revenue (USD) is at 30.0 % of target" in text
+
+
 def test_several_high_flags_share_a_sentence_and_rule_ids_never_show():
     flags = [
         RedFlag("forecast_miss", "high", "US", "forecast_attainment", 0.72, 0.9, "m"),

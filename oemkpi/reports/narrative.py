@@ -444,7 +444,8 @@ def _quarter(facts: Facts) -> Sentence | None:
                 part += f" raised from {pct(f.prior_target)} last quarter"
         else:
             part = (
-                f"{f.label} are at {exact_pct(f.attainment)} of target with "
+                f"{f.label} {'are' if f.label.endswith('shipments') else 'is'} at "
+                f"{exact_pct(f.attainment)} of target with "
                 f"{pct(f.elapsed_share, 0)} of the quarter gone"
             )
         parts.append(part)
