@@ -272,7 +272,9 @@ def test_escalations_are_to_be_written_for_high_flags_and_none_without(pack_home
     # Feeds and their states in words in the Markdown pack too.
     data_quality = [line for line in pack.splitlines() if line.startswith("**Data quality.**")]
     assert data_quality and all("windows_share" not in line for line in data_quality)
-    assert all("Windows share: " in line for line in data_quality)
+    assert all("✓ loaded; Windows share: " in line for line in data_quality)  # was "loaded;Windows"
+    # Each line is a paragraph of its own (they ran together into one).
+    assert "\n\n**Data quality.**" in pack and ").\n**Data quality.**" not in pack
 
 
 def test_the_packs_wins_and_losses_come_losses_first_largest_first(pack_home: Home) -> None:
