@@ -458,7 +458,9 @@ def test_a_one_month_run_with_a_rejected_feed_sends_data_incomplete(home: Home) 
     for path in files:
         msg = message_from_bytes(path.read_bytes(), policy=policy.default)
         assert msg["Subject"].endswith(" (data incomplete)")
-        assert "DATA INCOMPLETE: Attach rate: rejected (" in msg.get_body(("plain",)).get_content()
+        assert (
+            "DATA INCOMPLETE: Attach rate: ✗ rejected (" in msg.get_body(("plain",)).get_content()
+        )
 
 
 @pytest.mark.parametrize(

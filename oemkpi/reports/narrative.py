@@ -22,9 +22,10 @@ from oemkpi.reports.marketing import MarketingSection
 from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFigure, RedFlag
 from oemkpi.reports.targets import closed_status, exact_gap, exact_pct
 from oemkpi.reports.words import (
+    NOT_IN,
     count_word,
-    feed_name,
     join_words,
+    not_in_words,
     os_name,
     place,
     plural,
@@ -131,9 +132,9 @@ def _shipments(facts: Facts) -> Sentence:
     prior = month_label(add_months(facts.month, -1))
     if figure.value is None:
         status = next((f.status for f in facts.feeds if f.feed == "pc_shipments"), "missing")
+        why = not_in_words("pc_shipments", status) if status in NOT_IN else "it has no rows"
         return Sentence(
-            f"PC shipments for {month_label(facts.month)} are unavailable: the "
-            f"{feed_name('pc_shipments')} feed is {status}.",
+            f"PC shipments for {month_label(facts.month)} are unavailable: {why}.",
             tells={id(f) for f in facts.flags if f.feed == "pc_shipments"},
         )
     text = f"{facts.partner_name} shipped {compact(figure.value)} PCs in {month_label(facts.month)}"

@@ -37,7 +37,7 @@ from oemkpi.reports.safe_markdown import (
     render_markdown_safe,
 )
 from oemkpi.reports.targets import STATUS_TEXT
-from oemkpi.reports.words import feed_name
+from oemkpi.reports.words import capitalize_first, feed_name
 
 
 def _md_finalize(value: Any) -> Any:
@@ -63,7 +63,7 @@ def _filters() -> dict[str, Callable[..., Any]]:
         "md_commentary": md_commentary,
         "md_block": md_block,
         "md_cell_commentary": md_cell_commentary,
-        "capitalize_first": lambda text: text[:1].upper() + text[1:],
+        "capitalize_first": capitalize_first,
         "plain_message": plain_message,
     }
 

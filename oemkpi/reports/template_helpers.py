@@ -34,7 +34,7 @@ from oemkpi.reports.targets import (
     raised_words,
     target_text,
 )
-from oemkpi.reports.words import feed_name, os_name, rule_name
+from oemkpi.reports.words import NOT_IN, capitalize_first, not_in_words, os_name, rule_name
 
 NA_KPI = "n/a — data unavailable"
 
@@ -64,7 +64,7 @@ FEED_STATUS_TEXT = {
     "loaded": "✓ loaded",
     "rejected": "✗ rejected",
     "late": "⚠ late",
-    "missing": "✗ missing",
+    "missing": "not delivered yet",
     "not_delivered": "not delivered (optional)",
 }
 
@@ -72,20 +72,15 @@ FEED_STATUS_TEXT = {
 #: The feeds the cross-feed reconciliations compare (oemkpi.kpis.quality.RECONCILIATIONS).
 RECONCILED_FEEDS = ("pc_shipments", "windows_share", "attach_rate")
 
-_NO_DATA = {
-    "missing": "The {feed} feed for {month} has not been delivered yet.",
-    "late": "The {feed} feed for {month} is late: nothing was delivered by the due day.",
-    "rejected": "The {feed} delivery for {month} was rejected, and no earlier one is in force.",
-}
-
 
 def no_data(report: MonthlyReport, feeds: Sequence[str]) -> str:
     """Why ``feeds`` have no rows this month, one sentence per feed ("" when they all do):
     what a section says instead of "no shipments" when the data is not in."""
     return " ".join(
-        _NO_DATA[f.status].format(feed=feed_name(f.feed), month=report.month_label)
+        capitalize_first(not_in_words(f.feed, f.status, report.month_label))
+        + (", and no earlier one is in force." if f.status == "rejected" else ".")
         for f in report.feeds
-        if f.feed in feeds and f.rows == 0 and f.status in _NO_DATA
+        if f.feed in feeds and f.rows == 0 and f.status in NOT_IN
     )
 
 

@@ -54,6 +54,11 @@ _NUMBER_WORDS = (
 _PROPER = ("Windows", "Office", "Server", "Pro ")
 
 
+def capitalize_first(text: str) -> str:
+    """The first letter upper case, the rest as it is ("PC shipments" stays)."""
+    return text[:1].upper() + text[1:]
+
+
 def mid_sentence(label: str) -> str:
     """A label as it reads inside a sentence: "Quarter target" -> "quarter target", while
     "Windows share target" and "Office attach target" keep their product names' capitals."""
@@ -73,6 +78,23 @@ def rule_name(rule: str, count: int = 1, *, in_sentence: bool = False) -> str:
 def os_name(os_family: str | None) -> str:
     """An OS family by name: ``chromeos`` -> "ChromeOS"; unknown or missing -> "another OS"."""
     return OS_NAMES.get(os_family or "", "another OS")
+
+
+#: Why a feed has no data for a month, by its state: one wording for the summary, the
+#: sections that need the feed and the feed table (SPEC 5: freshness said the same way).
+NOT_IN = {
+    "missing": "has not been delivered yet",
+    "late": "is late: nothing was delivered by the due day",
+    "rejected": "was rejected",
+}
+
+
+def not_in_words(feed: str, status: str, month_label: str | None = None) -> str:
+    """ "the PC shipments feed for November 2026 has not been delivered yet" (no month when
+    ``month_label`` is None; "delivery ... was rejected" for a rejected one)."""
+    noun = "delivery" if status == "rejected" else "feed"
+    when = f" for {month_label}" if month_label else ""
+    return f"the {feed_name(feed)} {noun}{when} {NOT_IN[status]}"
 
 
 def feed_name(feed: str) -> str:
