@@ -395,7 +395,11 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
         ],
         flag_counts={"high": 1, "medium": 2},
         flag_groups=groups,
-        flag_orphans=[("Attach drop · Germany", c.flags[("attach_drop", "DE")])] if c else [],
+        flag_orphans=[
+            ("Attach drop · Germany", c.flags[("attach_drop", "DE")], "not flagged this month")
+        ]
+        if c
+        else [],
         competitive_watch=[
             CompetitiveItem("JP", "Japan", "commercial", PIPE_SKU, "chromeos", 1_500, 1_800),
             CompetitiveItem("DE", "Germany", "consumer", "Tiny-1", "linux", 40, 80),
@@ -777,6 +781,25 @@ def test_escalations_follow_the_high_flags(
     after = html.split('id="escalations">Escalations</h3>', 1)[1]
     assert after.lstrip().startswith(html_words)
     assert markdown.split("### Escalations\n", 1)[1].lstrip().startswith(md_words)
+
+
+def test_commentary_on_a_flag_whose_feed_is_not_in_says_it_could_not_be_checked():
+    """'(not flagged this month)' read as good news when the attach rate never came."""
+    from oemkpi.reports.flags import orphan_flag_notes
+
+    commentary = make_commentary()
+    names = {"DE": "Germany"}
+    feeds = [
+        FeedState("attach_rate", "missing", 0, 0, 0, None),
+        FeedState("windows_share", "loaded", 10, 0, 0, None),
+    ]
+    by_title = {t: why for t, _, why in orphan_flag_notes([], commentary, names, feeds)}
+    assert by_title["Attach drop · Germany"] == (
+        "could not be checked this month: the attach rate feed has not been delivered yet"
+    )
+    loaded = [replace(f, status="loaded", rows=10) for f in feeds]
+    by_title = {t: why for t, _, why in orphan_flag_notes([], commentary, names, loaded)}
+    assert by_title["Attach drop · Germany"] == "not flagged this month"
 
 
 def test_no_commentary_is_a_short_marker_without_paths_or_instructions():

@@ -309,7 +309,7 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
             "medium": sum(f.severity == "medium" for f in flags),
         },
         flag_groups=groups,
-        flag_orphans=orphan_flag_notes(groups, commentary, names),
+        flag_orphans=orphan_flag_notes(groups, commentary, names, data.feeds),
         competitive_watch=competitive,
         market_by_country=data.market_by_country,
         market_by_segment=data.market_by_segment,

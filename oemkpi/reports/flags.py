@@ -17,6 +17,7 @@ from oemkpi.formats import num, pct, size_pts
 from oemkpi.reports.model import (
     Commentary,
     CompetitiveItem,
+    FeedState,
     FlagGroup,
     FlagNote,
     KpiFigure,
@@ -25,9 +26,11 @@ from oemkpi.reports.model import (
 from oemkpi.reports.targets import exact_pct, raised_words
 from oemkpi.reports.words import (
     FEED_NAMES,
+    NOT_IN,
     OS_NAMES,
     feed_name,
     join_words,
+    not_in_words,
     os_name,
     place,
     plural,
@@ -156,18 +159,41 @@ def flag_groups(
     return groups
 
 
+#: The feeds a rule reads: without them this month, it could not fire.
+RULE_FEEDS: dict[str, tuple[str, ...]] = {
+    "windows_share_drop": ("windows_share",),
+    "competitive_loss": ("windows_share",),
+    "forecast_miss": ("pc_shipments",),
+    "attach_drop": ("attach_rate",),
+    "marketing_underspend": ("marketing",),
+    "poe_missing": ("marketing",),
+}
+
+
 def orphan_flag_notes(
-    groups: Sequence[FlagGroup], commentary: Commentary | None, names: Mapping[str, str]
-) -> list[tuple[str, FlagNote]]:
-    """Commentary under ``## Flag:`` headings that match no flag of the month, kept visible."""
+    groups: Sequence[FlagGroup],
+    commentary: Commentary | None,
+    names: Mapping[str, str],
+    feeds: Sequence[FeedState] = (),
+) -> list[tuple[str, FlagNote, str]]:
+    """Commentary under ``## Flag:`` headings that match no flag of the month, kept visible:
+    (title, note, why no flag), where why says whether the rule could be checked at all."""
     if commentary is None:
         return []
     raised = {(g.rule, g.scope) for g in groups}
-    return [
-        (f"{rule_name(rule)} · {scope_name(scope, names)}", note)
-        for (rule, scope), note in commentary.flags.items()
-        if (rule, scope) not in raised
-    ]
+    absent = {f.feed: f for f in feeds if f.rows == 0 and f.status in NOT_IN}
+    out = []
+    for (rule, scope), note in commentary.flags.items():
+        if (rule, scope) in raised:
+            continue
+        gone = [absent[feed] for feed in RULE_FEEDS.get(rule, ()) if feed in absent]
+        why = (
+            f"could not be checked this month: {not_in_words(gone[0].feed, gone[0].status)}"
+            if gone
+            else "not flagged this month"
+        )
+        out.append((f"{rule_name(rule)} · {scope_name(scope, names)}", note, why))
+    return out
 
 
 # Causes in a few words, for the executive summary's sentence on high flags.

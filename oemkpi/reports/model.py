@@ -252,7 +252,8 @@ class MonthlyReport:
     flag_counts: dict[str, int]  # {"high": n, "medium": n}
     # red flags and escalations
     flag_groups: list[FlagGroup]
-    flag_orphans: list[tuple[str, FlagNote]]  # commentary on flags not raised this month
+    #: Commentary on flags not raised this month: (title, note, why no flag).
+    flag_orphans: list[tuple[str, FlagNote, str]]
     # competitive watch: every SKU from Windows to another OS family, largest first
     competitive_watch: list[CompetitiveItem]
     # market trends (all partners together)
