@@ -674,7 +674,7 @@ def test_markdown_structure(markdown: str):
         in markdown
     )
     assert (
-        "_13-month trend — Windows share: 95.0 % (Oct 25) → 93.2 % (Oct 26); quarter target 93.0 % from Oct 25, 95.0 % from Oct 26._"
+        "_Trend over 13 months — Windows share: 95.0 % (Oct 25) → 93.2 % (Oct 26); quarter target 93.0 % from Oct 25, 95.0 % from Oct 26._"
         in markdown
     )
     # Every body table has its partner total row.
@@ -802,6 +802,32 @@ def test_commentary_on_a_flag_whose_feed_is_not_in_says_it_could_not_be_checked(
     assert by_title["Attach drop · Germany"] == "not flagged this month"
 
 
+def test_a_trend_says_how_many_months_it_covers_and_a_single_month_goes_nowhere():
+    """The first month read "95.0 % (Oct 26) → 95.0 % (Oct 26)" under "13-month trend"."""
+    from oemkpi.reports.template_helpers import chart_summary, trend_span
+
+    months = [f"2026-{m:02d}" for m in range(1, 11)]
+    one = {
+        "windows_share": Chart(
+            "windows_share",
+            "Windows share",
+            "ratio",
+            [Series("Windows share", [(m, None) for m in months[:-1]] + [(months[-1], 0.95)])],
+        )
+    }
+    assert chart_summary(one, "windows_share") == "Windows share: 95.0 % (Oct 26)."
+    assert trend_span(one, "windows_share") == "1 month"
+    ten = {
+        "windows_share": Chart(
+            "windows_share",
+            "Windows share",
+            "ratio",
+            [Series("Windows share", [(m, 0.9) for m in months])],
+        )
+    }
+    assert trend_span(ten, "windows_share") == "10 months"
+
+
 def test_no_commentary_is_a_short_marker_without_paths_or_instructions():
     report = make_report(with_commentary=False)
     html, markdown = render_html(report), render_markdown(report)
@@ -816,7 +842,7 @@ def test_missing_charts_are_omitted():
     report = make_report(charts=False)
     html, markdown = render_html(report), render_markdown(report)
     assert "<svg" not in html and 'class="chart"' not in html
-    assert "13-month trend" not in markdown
+    assert "Trend over" not in markdown
     assert re.findall(r"^## (.+)$", markdown, re.M) == SECTION_HEADINGS
 
 

@@ -122,6 +122,9 @@ def chart_summary(charts: Mapping[str, Chart], key: str) -> str | None:
             parts.append(f"{name}no data".strip())
             continue
         (first_month, first), (last_month, last) = known[0], known[-1]
+        if first_month == last_month:  # one month of data: nothing to go from or to
+            parts.append(f"{name}{kpi_value(last, kpi, chart.kind)} ({month_short(last_month)})")
+            continue
         parts.append(
             f"{name}{kpi_value(first, kpi, chart.kind)} ({month_short(first_month)}) → "
             f"{kpi_value(last, kpi, chart.kind)} ({month_short(last_month)})"
@@ -131,6 +134,19 @@ def chart_summary(charts: Mapping[str, Chart], key: str) -> str | None:
         if steps:
             parts.append(steps)
     return f"{chart.title}: " + "; ".join(parts) + "." if parts else None
+
+
+def trend_span(charts: Mapping[str, Chart], key: str) -> str:
+    """How many months a chart's data covers, for its caption: "13 months", "10 months",
+    "1 month" (a history younger than the chart's 13 months)."""
+    chart = charts.get(key)
+    months = {
+        m
+        for series in (chart.series if chart else [])
+        for m, v in series.points
+        if v is not None and math.isfinite(v)
+    }
+    return f"{len(months)} month{'s' * (len(months) != 1)}"
 
 
 def market_movers(table: Table) -> tuple[TableRow | None, TableRow | None]:
@@ -317,6 +333,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "gap_text": gap_text,
     "raised_words": raised_words,
     "qtd_incomplete": qtd_incomplete,
+    "trend_span": trend_span,
     "no_data": no_data,
     "reconciled_feeds": RECONCILED_FEEDS,
     "qtd_without": qtd_without,
