@@ -606,9 +606,11 @@ def test_none_renders_as_na_never_zero(html: str, markdown: str):
     )
     assert tile is not None
     tile_text = text_of(tile.group(0))
-    assert "n/a — data unavailable" in tile_text
+    # The attach rate is in, with no Windows Server base for the partner: nothing to
+    # measure, not data missing (that is what a tile says when its feed is not in).
+    assert "n/a — no Windows Server base" in tile_text
     assert not re.search(r"\d", tile_text)
-    assert "| Server attach | n/a — data unavailable | n/a | n/a | No target |" in markdown
+    assert "| Server attach | n/a — no Windows Server base | n/a | n/a | No target |" in markdown
     assert (
         "| Germany | 62.0 % | ▶ 0.0 pts | n/a | n/a | 27,000 | ▲ +2.0 % | n/a | n/a |" in markdown
     )
@@ -628,7 +630,7 @@ def test_executive_summary_markdown_golden(markdown: str):
         "| Premium mix | 18.8 % | ▶ 0.0 pts | ▲ +1.0 pts | No target |",
         "| Licence revenue (USD) | $1.23M | ▲ +5.1 % | ▼ −12.0 % | QTD $2.40M · 60.0 % of $4.00M with 67 % of the quarter gone · ✓ On track |",
         "| Office attach ⚑ | 62.3 % | ▼ −2.5 pts | ▲ +2.0 pts | QTD 63.0 % · −2.0 pts vs 65.0 % · ⚠ At risk |",
-        "| Server attach | n/a — data unavailable | n/a | n/a | No target |",
+        "| Server attach | n/a — no Windows Server base | n/a | n/a | No target |",
         "| Office sell-thru | 54,000 | ▼ −10.5 % | ▲ +2.0 % | No target |",
         "",
         "- Zenith Seven & Co shipped 152k PCs in October 2026, up 2.9 % on September 2026.",

@@ -307,6 +307,35 @@ def closed_counts(figures: Mapping[str, KpiFigure], kpis: Sequence[str]) -> tupl
     return sum(f.target_status == "met" for f in judged), len(judged)
 
 
+#: The feed each KPI comes from, and what its missing value means when that feed is in.
+_KPI_FEED = {
+    "shipped_units": ("pc_shipments", "no PC shipments"),
+    "server_units": ("pc_shipments", "no server shipments"),
+    "forecast_attainment": ("pc_shipments", "no forecast"),
+    "windows_share": ("windows_share", "no SKUs"),
+    "pro_mix": ("premium_mix", "no Windows units"),
+    "premium_mix": ("premium_mix", "no Windows units"),
+    "license_revenue_usd": ("premium_mix", "no Windows units"),
+    "office_attach": ("attach_rate", "no Office base"),
+    "server_attach": ("attach_rate", "no Windows Server base"),
+    "office_sell_thru_units": ("attach_rate", "not reported"),
+    "server_sell_thru_units": ("attach_rate", "not reported"),
+}
+
+
+def na_text(report: MonthlyReport, kpi: str) -> str:
+    """What a tile says for a KPI without a value: "data unavailable" when its feed is not
+    in, else why there is nothing to measure ("no Windows Server base" for a partner that
+    ships no servers)."""
+    feed, why = _KPI_FEED.get(kpi, ("", ""))
+    # The feed is not in, or has no rows for this partner: the data is what is missing.
+    if not why or feed in report.missing_feeds:
+        return NA_KPI
+    if any(f.feed == feed and f.rows == 0 for f in report.feeds):
+        return NA_KPI
+    return f"n/a — {why}"
+
+
 def figure_value(figure: KpiFigure | None) -> str:
     if figure is None:
         return kpi_value(None)
@@ -334,6 +363,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "raised_words": raised_words,
     "qtd_incomplete": qtd_incomplete,
     "trend_span": trend_span,
+    "na_text": na_text,
     "no_data": no_data,
     "reconciled_feeds": RECONCILED_FEEDS,
     "qtd_without": qtd_without,
