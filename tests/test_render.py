@@ -830,6 +830,24 @@ def test_a_trend_says_how_many_months_it_covers_and_a_single_month_goes_nowhere(
     assert trend_span(ten, "windows_share") == "10 months"
 
 
+def test_a_closing_quarter_with_a_month_missing_says_where_targets_are_judged():
+    report = make_report()
+    report = replace(
+        report,
+        quarter_end=True,
+        kpis=[
+            replace(k, qtd_months_missing=("2026-09",)) if k.kpi == "shipped_units" else k
+            for k in report.kpis
+        ],
+    )
+    rule = (
+        "each target is met or missed on the quarter's final figures, where the quarter has "
+        "data for every month."
+    )
+    assert rule in render_markdown(report) and rule in text_of(render_html(report))
+    assert "(without September 2026)" in render_markdown(report)
+
+
 def test_no_commentary_is_a_short_marker_without_paths_or_instructions():
     report = make_report(with_commentary=False)
     html, markdown = render_html(report), render_markdown(report)
