@@ -640,6 +640,21 @@ def test_an_xlsx_whose_first_sheet_is_hidden_is_refused_not_read(loaded: Home) -
     ]
 
 
+def test_a_password_protected_workbook_says_so(loaded: Home) -> None:
+    """Excel saves a workbook with a password as an OLE2 compound file (the XLSX encrypted
+    inside), like an old .xls: it said 'not a readable XLSX workbook (File is not a zip
+    file)'. Here the file starts as such a compound file does."""
+    before = in_force(loaded)
+    header_block = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    (landing(loaded, FEED, MONTH) / "locked.xlsx").write_bytes(header_block + bytes(4096))
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/locked.xlsx: it is a password-protected workbook or an old .xls file, not an "
+        "XLSX workbook that can be read; save it as .xlsx without a password (or as CSV) and "
+        "deliver again."
+    ]
+
+
 def test_a_parquet_with_two_columns_named_alike_but_for_case_is_rejected(loaded: Home) -> None:
     """'Units' and 'units' are two columns of the file; DuckDB exposed the second as
     'units_1', so the first won in silence (a CSV header like it is rejected)."""

@@ -63,6 +63,12 @@ def check_workbook(path: Path, limits: Limits) -> None:
             sheet = _first_sheet(book, sizes)
             hidden = _hidden_first_sheet(book, sizes)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as err:
+        if _is_compound_file(path):
+            raise Unreadable(
+                "xlsx_encrypted",
+                "it is a password-protected workbook or an old .xls file, not an XLSX "
+                "workbook that can be read",
+            ) from None
         raise Unreadable(
             "file_unreadable", f"it is not a readable XLSX workbook ({_first_line(err)})"
         ) from None
@@ -80,6 +86,19 @@ def check_workbook(path: Path, limits: Limits) -> None:
             f"limit of {size_text(limits.xlsx_sheet_bytes)} per sheet "
             f"({env_name('xlsx_sheet_bytes')}), so it is not read",
         )
+
+
+#: The first bytes of an OLE2 compound file: what Excel writes for a workbook saved with a
+#: password (the XLSX encrypted inside) and for the old .xls format.
+_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _is_compound_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as raw:
+            return raw.read(len(_COMPOUND_FILE)) == _COMPOUND_FILE
+    except OSError:
+        return False
 
 
 def _hidden_first_sheet(book: zipfile.ZipFile, sizes: dict[str, int]) -> str | None:

@@ -39,7 +39,10 @@ def _convert(source: str, target: str, record_bytes: int) -> dict[str, Any]:
         return {"rule": "file_unreadable", "what": f"it is not a readable XLSX workbook ({first})"}
     del sheet
     if frame.num_rows == 0:
-        return {"rule": "file_empty", "what": "the first sheet is empty"}
+        return {
+            "rule": "file_empty",
+            "what": "the first sheet is empty (only the first sheet is read)",
+        }
     header = ["" if v is None else str(v) for v in frame.slice(0, 1).to_pylist()[0].values()]
     frame = frame.slice(1).rename_columns([f"c{i}" for i in range(frame.num_columns)])
     for index, column in enumerate(frame.columns):
