@@ -640,6 +640,26 @@ def test_an_xlsx_whose_first_sheet_is_hidden_is_refused_not_read(loaded: Home) -
     ]
 
 
+def test_a_workbook_with_its_data_on_the_second_sheet_says_only_the_first_is_read(
+    loaded: Home,
+) -> None:
+    import xlsxwriter
+
+    before = in_force(loaded)
+    path = landing(loaded, FEED, MONTH) / "second.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("notes")
+    data = book.add_worksheet("data")
+    for r, row in enumerate(_sheet_rows()):
+        data.write_row(r, 0, row)
+    book.close()
+
+    assert _rejected(loaded, before) == [
+        f"{WHERE}/second.xlsx: the first sheet is empty (only the first sheet is read); "
+        "deliver a file with a header row and data."
+    ]
+
+
 def test_a_password_protected_workbook_says_so(loaded: Home) -> None:
     """Excel saves a workbook with a password as an OLE2 compound file (the XLSX encrypted
     inside), like an old .xls: it said 'not a readable XLSX workbook (File is not a zip
