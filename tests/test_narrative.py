@@ -349,6 +349,23 @@ def test_volumes_at_risk_agree_with_their_noun():
     assert "Licence revenue (USD) is at 30.0 % of target" in text
 
 
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        ("The pc_shipments feed has not been delivered yet.", "has not been delivered yet"),
+        (
+            "The pc_shipments feed is late: nothing was delivered by the due day.",
+            "is late: nothing was delivered by the due day",
+        ),
+    ],
+)
+def test_a_feed_flag_says_the_feeds_state_as_the_rest_of_the_update(message: str, said: str):
+    """It said 'the PC shipments feed is not usable' for a feed simply not due yet."""
+    flag = RedFlag("data_quality", "high", "partner", None, 0.0, None, message, feed="pc_shipments")
+    sentences = summary_sentences(facts(flags=[flag]))
+    assert f"High red flag: the PC shipments feed {said}." in sentences
+
+
 def test_several_high_flags_share_a_sentence_and_rule_ids_never_show():
     flags = [
         RedFlag("forecast_miss", "high", "US", "forecast_attainment", 0.72, 0.9, "m"),

@@ -222,11 +222,23 @@ _FLAG_WORDS: dict[str, Callable[[RedFlag, Mapping[str, str]], str]] = {
         f"{num(f.value)} days"
     ),
     "data_quality": lambda f, n: (
-        f"the {feed_name(f.feed)} feed is not usable"
+        _feed_state_words(f)
         if f.feed
         else "feeds disagree" + (f" in {n.get(f.scope, f.scope)}" if f.scope != "partner" else "")
     ),
 }
+
+
+def _feed_state_words(flag: RedFlag) -> str:
+    """A feed's data-quality flag in the words the rest of the update uses for its state
+    (its message, from kpis/insert_red_flags_month.sql, says which)."""
+    assert flag.feed is not None
+    status = next((s for s, words in NOT_IN.items() if words in (flag.message or "")), None)
+    return (
+        not_in_words(flag.feed, status)
+        if status
+        else f"the {feed_name(flag.feed)} feed is not usable"
+    )
 
 
 def flag_cause(flag: RedFlag, names: Mapping[str, str]) -> str:
