@@ -848,6 +848,16 @@ def test_a_closing_quarter_with_a_month_missing_says_where_targets_are_judged():
     assert "(without September 2026)" in render_markdown(report)
 
 
+def test_a_competitive_loss_does_not_put_the_flag_mark_on_the_windows_share_tile():
+    from oemkpi.reports.flags import flagged_kpis
+
+    loss = RedFlag("competitive_loss", "high", "BR", "windows_share", 2600, 1000, "m", "c", "A")
+    drop = RedFlag("windows_share_drop", "medium", "DE", "windows_share", -0.05, -0.03, "m")
+    gap = RedFlag("target_gap", "high", "partner", "pro_mix", 0.4, 0.44, "m")
+    assert flagged_kpis([loss]) == set()
+    assert flagged_kpis([loss, drop, gap]) == {"windows_share", "pro_mix"}
+
+
 def test_no_commentary_is_a_short_marker_without_paths_or_instructions():
     report = make_report(with_commentary=False)
     html, markdown = render_html(report), render_markdown(report)

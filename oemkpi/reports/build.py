@@ -20,7 +20,7 @@ from oemkpi.reference import Partner
 from oemkpi.reports.data import MonthData
 from oemkpi.reports.drivers import drivers_by_partner
 from oemkpi.reports.export import build_export
-from oemkpi.reports.flags import flag_groups, orphan_flag_notes
+from oemkpi.reports.flags import flag_groups, flagged_kpis, orphan_flag_notes
 from oemkpi.reports.marketing import marketing_section
 from oemkpi.reports.model import (
     AssortmentItem,
@@ -209,7 +209,7 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
         prior_targets,
         qtd_missing,
     )
-    flagged = {f.kpi for f in flags if f.kpi}
+    flagged = flagged_kpis(flags)
     figures = [_with(f, flagged=f.kpi in flagged) for f in figures]
     by_name = {f.kpi: f for f in figures}
     competitive = [

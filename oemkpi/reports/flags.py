@@ -170,6 +170,13 @@ RULE_FEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def flagged_kpis(flags: Sequence[RedFlag]) -> set[str]:
+    """The KPIs whose tiles carry the flag mark: those a flag on the figure names. A
+    competitive loss names Windows share but is about SKUs (it marked a Windows share that
+    had risen and was on track)."""
+    return {f.kpi for f in flags if f.kpi and f.rule != "competitive_loss"}
+
+
 def orphan_flag_notes(
     groups: Sequence[FlagGroup],
     commentary: Commentary | None,
