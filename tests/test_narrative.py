@@ -271,8 +271,8 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 }
             },
             [
-                "FY27-Q2 closes with 1 of 2 targets met; one not judged: the quarter's data "
-                "lacks a month."
+                "FY27-Q2 closes with 1 of 2 targets met; one not judged: the quarter has no "
+                "data for October 2026 and November 2026."
             ],
             ["missed", "36.7 %", "all 2 targets"],
         ),
@@ -288,8 +288,8 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 }
             },
             [
-                "FY27-Q2 closes without a verdict on its one target: the quarter's data lacks "
-                "a month."
+                "FY27-Q2 closes without a verdict on its one target: the quarter has no data for "
+                "October 2026 and November 2026."
             ],
             ["missed", "met", "not judged"],
         ),

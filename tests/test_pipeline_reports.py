@@ -599,14 +599,15 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
         assert "landing/" not in page + markdown and "deliver again" not in page + markdown
         assert "1,234" in said
         shipped = tile(page, "shipped_units")
-        assert NA_KPI in text_of(shipped) and 'class="tile-value na"' in shipped
+        # A tile says why it has no value, in the word the rest of the update uses.
+        assert "n/a — rejected" in text_of(shipped) and 'class="tile-value na"' in shipped
         assert re.search(r">\s*0\s*<", shipped) is None
         # The quarter to date misses September: no verdict against the target.
-        assert "QTD incomplete" in text_of(shipped)
+        assert "QTD without September 2026, not judged" in text_of(shipped)
         assert "On track" not in text_of(shipped) and "At risk" not in text_of(shipped)
         assert "(without September 2026) |" in md_section(markdown, "quarter")
-        assert tile_row(markdown, "PC shipments").startswith(f"| {NA_KPI} |")
-        assert tile_row(markdown, "Forecast attainment").startswith(f"| {NA_KPI} |")
+        assert tile_row(markdown, "PC shipments").startswith("| n/a — rejected |")
+        assert tile_row(markdown, "Forecast attainment").startswith("| n/a — rejected |")
         assert "**The PC shipments delivery was rejected**" in md_section(markdown, "appendix")
         # Sections that need the feed say why they are empty, not "no shipments".
         gone = (
@@ -643,9 +644,10 @@ def test_a_feed_not_delivered_is_missing_or_late_and_its_kpis_unavailable(broken
         for row in export["by_country"]:
             assert row["kpis"]["office_attach"]["value"] is None
         page, markdown = broken.html(partner), broken.md(partner)
-        assert NA_KPI in text_of(tile(page, "office_attach"))
-        assert tile_row(markdown, "Office attach").startswith(f"| {NA_KPI} |")
-        assert tile_row(markdown, "Server attach").startswith(f"| {NA_KPI} |")
+        gone = "n/a — late" if late else "n/a — not delivered yet"
+        assert gone in text_of(tile(page, "office_attach"))
+        assert tile_row(markdown, "Office attach").startswith(f"| {gone} |")
+        assert tile_row(markdown, "Server attach").startswith(f"| {gone} |")
         feeds = html_section(page, "appendix")
         row = section_of(feeds, "<td>Attach rate</td>", "</tr>")
         # One wording of freshness: the table says what the summary and sections say.

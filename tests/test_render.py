@@ -6,6 +6,7 @@ import dataclasses
 import json
 import re
 from dataclasses import replace
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -832,20 +833,37 @@ def test_a_trend_says_how_many_months_it_covers_and_a_single_month_goes_nowhere(
 
 def test_a_closing_quarter_with_a_month_missing_says_where_targets_are_judged():
     report = make_report()
+
+    def partial(k: KpiFigure) -> KpiFigure:
+        if k.kpi != "shipped_units":
+            return k
+        return replace(k, qtd_months_missing=("2026-09",), target_status="unavailable")
+
     report = replace(
         report,
         quarter_end=True,
-        kpis=[
-            replace(k, qtd_months_missing=("2026-09",)) if k.kpi == "shipped_units" else k
-            for k in report.kpis
-        ],
+        kpis=[partial(k) for k in report.kpis],
+        tiles=[partial(k) for k in report.tiles],
     )
     rule = (
         "each target is met or missed on the quarter's final figures, where the quarter has "
-        "data for every month."
+        "data for every month (not for September 2026)."
     )
-    assert rule in render_markdown(report) and rule in text_of(render_html(report))
+    html = render_html(report)
+    assert rule in render_markdown(report) and rule in unescape(text_of(html))
     assert "(without September 2026)" in render_markdown(report)
+    tile = re.search(
+        r'<article class="tile[^"]*" id="tile-shipped_units">.*?</article>', html, re.S
+    )
+    assert tile is not None
+    assert "QTD without September 2026, not judged · target 480,000" in text_of(tile.group(0))
+    none_judged = replace(
+        report,
+        kpis=[replace(k, qtd_months_missing=("2026-09",)) for k in report.kpis],
+    )
+    assert "no target is judged: the quarter has no data for September 2026." in (
+        render_markdown(none_judged)
+    )
 
 
 def test_a_competitive_loss_does_not_put_the_flag_mark_on_the_windows_share_tile():

@@ -105,7 +105,9 @@ def _what(
                     part += f"; {raised}"
             else:
                 part = (
-                    f"{figure.label} quarter to date are {exact_pct(figure.attainment)} of the "
+                    f"{figure.label} quarter to date "
+                    f"{'are' if figure.label.endswith('shipments') else 'is'} "
+                    f"{exact_pct(figure.attainment)} of the "
                     f"quarter's target with {pct(figure.elapsed_share, 0)} of the quarter gone"
                 )
             parts.append(part)

@@ -20,7 +20,7 @@ from oemkpi.reports import drivers as d
 from oemkpi.reports.flags import country_clause, flag_cause
 from oemkpi.reports.marketing import MarketingSection
 from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFigure, RedFlag
-from oemkpi.reports.targets import closed_status, exact_gap, exact_pct
+from oemkpi.reports.targets import closed_status, exact_gap, exact_pct, months_words
 from oemkpi.reports.words import (
     NOT_IN,
     count_word,
@@ -419,6 +419,7 @@ def _quarter(facts: Facts) -> Sentence | None:
         missed = [f for f in with_target if closed_status(f) == "missed"]
         met = len(with_target) - len(missed)
         quarter = facts.fiscal_quarter or "The quarter"
+        lacking = months_words(m for f in targeted for m in f.qtd_months_missing)
         if not with_target:
             text = f"{quarter} closes without a verdict on its {plural(unjudged, 'target')}"
             unjudged = 0  # said
@@ -431,7 +432,7 @@ def _quarter(facts: Facts) -> Sentence | None:
         if unjudged:
             text += f"; {count_word(unjudged)} not judged"
         if len(with_target) < len(targeted):
-            text += ": the quarter's data lacks a month"
+            text += f": the quarter has no data for {lacking}"
         return Sentence(text + ".", 500, gaps)
     at_risk = [f for f in with_target if f.target_status == "at_risk"]
     if not at_risk:

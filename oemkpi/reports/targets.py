@@ -8,6 +8,8 @@ never set beside a figure that reads as met.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from oemkpi.formats import compact, kpi_value, pct, pts, usd
 from oemkpi.months import month_label
 from oemkpi.reports.model import KpiFigure
@@ -106,7 +108,12 @@ def qtd_incomplete(figure: KpiFigure) -> bool:
 
 def qtd_without(figure: KpiFigure) -> str:
     """ "without October 2026 and November 2026": the months the quarter to date lacks."""
-    return "without " + join_words([month_label(m) for m in figure.qtd_months_missing])
+    return "without " + months_words(figure.qtd_months_missing)
+
+
+def months_words(months: Iterable[str]) -> str:
+    """ "October 2023 and November 2023", in calendar order, each once."""
+    return join_words([month_label(m) for m in sorted(set(months))])
 
 
 def target_text(figure: KpiFigure) -> str:

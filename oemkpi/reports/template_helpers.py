@@ -29,6 +29,7 @@ from oemkpi.reports.model import (
 from oemkpi.reports.targets import (
     gap_text,
     gap_words,
+    months_words,
     qtd_incomplete,
     qtd_without,
     raised_words,
@@ -275,13 +276,28 @@ def forecast_note(report: MonthlyReport) -> str:
     )
 
 
+def quarter_rule(report: MonthlyReport) -> str:
+    """How a closing quarter's targets are judged, and which are not (a month without data)."""
+    targeted = [k for k in report.kpis if k.target is not None]
+    partial = [k for k in targeted if k.qtd_months_missing]
+    if not partial:
+        return "each target is met or missed on the quarter's final figures."
+    lacking = months_words(m for k in partial for m in k.qtd_months_missing)
+    if len(partial) == len(targeted):
+        return f"no target is judged: the quarter has no data for {lacking}."
+    return (
+        "each target is met or missed on the quarter's final figures, where the quarter has "
+        f"data for every month (not for {lacking})."
+    )
+
+
 def tile_target(figure: KpiFigure) -> str:
     """The tile's "vs target" line: the QTD value beside its gap, or the closed verdict."""
     if figure.target is None:
         return "no target"
     target = kpi_value(figure.target, figure.kpi, figure.kind)
     if qtd_incomplete(figure):
-        return f"QTD incomplete · {target}"
+        return f"QTD {qtd_without(figure)}, not judged · target {target}"
     if figure.qtd is None:
         return f"QTD n/a · {target}"
     return gap_words(figure)
@@ -331,9 +347,14 @@ def na_text(report: MonthlyReport, kpi: str) -> str:
     # The feed is not in, or has no rows for this partner: the data is what is missing.
     if not why or feed in report.missing_feeds:
         return NA_KPI
-    if any(f.feed == feed and f.rows == 0 for f in report.feeds):
-        return NA_KPI
+    state = next((f for f in report.feeds if f.feed == feed and f.rows == 0), None)
+    if state is not None:
+        return f"n/a — {_NOT_IN_SHORT.get(state.status, 'data unavailable')}"
     return f"n/a — {why}"
+
+
+#: A tile's word for a feed that is not in (the summary and sections say it in full).
+_NOT_IN_SHORT = {"missing": "not delivered yet", "late": "late", "rejected": "rejected"}
 
 
 def figure_value(figure: KpiFigure | None) -> str:
@@ -363,6 +384,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "raised_words": raised_words,
     "qtd_incomplete": qtd_incomplete,
     "trend_span": trend_span,
+    "quarter_rule": quarter_rule,
     "na_text": na_text,
     "no_data": no_data,
     "reconciled_feeds": RECONCILED_FEEDS,
