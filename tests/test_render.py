@@ -876,6 +876,28 @@ def test_a_competitive_loss_does_not_put_the_flag_mark_on_the_windows_share_tile
     assert flagged_kpis([loss, drop, gap]) == {"windows_share", "pro_mix"}
 
 
+def test_market_rows_without_shipments_go_by_sku_units_not_by_name():
+    from oemkpi.reports.data import _market_table
+
+    def row(code: str, ws_units: int) -> dict[str, object]:
+        return {
+            "scope": "country",
+            "code": code,
+            "units": None,
+            "prior_units": None,
+            "prior_year_units": None,
+            "windows_units": ws_units // 2,
+            "ws_units": ws_units,
+            "prior_windows_units": None,
+            "prior_ws_units": None,
+        }
+
+    codes = [f"C{i:02d}" for i in range(12)]
+    rows = [row(c, 100 + i) for i, c in enumerate(codes)] + [row("US", 9_000)]
+    table = _market_table(rows, {"US": "United States"}, "country")
+    assert table.shown[0].label == "United States"  # by name it fell into "all other"
+
+
 def test_no_commentary_is_a_short_marker_without_paths_or_instructions():
     report = make_report(with_commentary=False)
     html, markdown = render_html(report), render_markdown(report)

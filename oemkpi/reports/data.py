@@ -105,7 +105,10 @@ def _market_table(rows: list[dict[str, Any]], names: dict[str, str], scope: str)
         if r["scope"] == scope
     ]
     label = "All countries shown" if scope == "country" else "All segments"
-    return make_table(groups, MARKET_COLUMNS, size="units", total_label=label)
+    # Without the month's PC shipments the largest rows are those with most SKU units
+    # (by name they put the United States among "all other").
+    size = "units" if any((g.now or {}).get("units") is not None for g in groups) else "ws_units"
+    return make_table(groups, MARKET_COLUMNS, size=size, total_label=label)
 
 
 def _partner_rows(
