@@ -387,7 +387,7 @@ def test_several_high_flags_share_a_sentence_and_rule_ids_never_show():
     assert "below 90 % in Germany (70.0 %) and United States (72.0 %)" in text
     assert "High red flag: the PC shipments feed is not usable." in sentences
     assert sentences[-1] == (
-        "4 red flags (4 high): 2 forecast misses, 1 competitive loss and 1 data quality."
+        "4 red flags (4 high): 2 forecast misses, 1 competitive loss and 1 data-quality issue."
     )
     for raw in ("forecast_miss", "competitive_loss", "chromeos", "pc_shipments", " DE", " US "):
         assert raw not in text, raw

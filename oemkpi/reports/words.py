@@ -16,7 +16,7 @@ RULE_NAMES: dict[str, tuple[str, str]] = {
     "forecast_miss": ("Forecast miss", "Forecast misses"),
     "attach_drop": ("Attach drop", "Attach drops"),
     "target_gap": ("Target gap", "Target gaps"),
-    "data_quality": ("Data quality", "Data-quality issues"),
+    "data_quality": ("Data-quality issue", "Data-quality issues"),
     "missing_partner_data": ("Missing partner data", "Feeds without the partner's rows"),
     "marketing_underspend": ("Marketing underspend", "Marketing underspends"),
     "poe_missing": ("Proof of execution missing", "Proofs of execution missing"),
