@@ -819,6 +819,16 @@ def test_a_trend_says_how_many_months_it_covers_and_a_single_month_goes_nowhere(
         )
     }
     assert chart_summary(one, "windows_share") == "Windows share: 95.0 % (Oct 26)."
+    targeted = {
+        "windows_share": replace(
+            one["windows_share"],
+            targets=(Series("Windows share target", [(m, 0.93) for m in months]),),
+        )
+    }
+    # The target from the first month with data, not from Jan 26 before it.
+    assert chart_summary(targeted, "windows_share") == (
+        "Windows share: 95.0 % (Oct 26); Windows share target 93.0 % from Oct 26."
+    )
     assert trend_span(one, "windows_share") == "1 month"
     ten = {
         "windows_share": Chart(

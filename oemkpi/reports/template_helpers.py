@@ -23,6 +23,7 @@ from oemkpi.reports.model import (
     KpiFigure,
     KpiKind,
     MonthlyReport,
+    Series,
     Table,
     TableRow,
 )
@@ -130,8 +131,14 @@ def chart_summary(charts: Mapping[str, Chart], key: str) -> str | None:
             f"{name}{kpi_value(first, kpi, chart.kind)} ({month_short(first_month)}) → "
             f"{kpi_value(last, kpi, chart.kind)} ({month_short(last_month)})"
         )
+    # Targets from the first month with data (not "from Oct 23" before a December start).
+    start = min(
+        (m for series in chart.series for m, v in series.points if v is not None),
+        default="",
+    )
     for target in chart.targets:
-        steps = target_steps(target, lambda value: kpi_value(value, kpi, chart.kind))
+        shown = Series(target.name, [(m, v) for m, v in target.points if m >= start])
+        steps = target_steps(shown, lambda value: kpi_value(value, kpi, chart.kind))
         if steps:
             parts.append(steps)
     return f"{chart.title}: " + "; ".join(parts) + "." if parts else None
