@@ -458,9 +458,12 @@ def test_a_one_month_run_with_a_rejected_feed_sends_data_incomplete(home: Home) 
     for path in files:
         msg = message_from_bytes(path.read_bytes(), policy=policy.default)
         assert msg["Subject"].endswith(" (data incomplete)")
-        assert (
-            "DATA INCOMPLETE: Attach rate: ✗ rejected (" in msg.get_body(("plain",)).get_content()
-        )
+        body = msg.get_body(("plain",)).get_content()
+        assert "DATA INCOMPLETE: Attach rate: ✗ rejected (" in body
+        # A KPI without a value says why, as the update's tile does (it was a bare "n/a").
+        assert "Office attach: n/a — rejected (MoM" in body
+        html = msg.get_body(("html",)).get_content()
+        assert "n/a — rejected</td>" in html
 
 
 @pytest.mark.parametrize(
