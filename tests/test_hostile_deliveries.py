@@ -675,6 +675,31 @@ def test_a_password_protected_workbook_says_so(loaded: Home) -> None:
     ]
 
 
+def test_a_parquet_month_as_a_time_zone_aware_timestamp_is_read_in_utc(
+    loaded: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spark writes timestamps time-zone aware; the month's first day at 00:00 UTC read as
+    '2026-10-01 00:00:00+00' (or the machine's zone), which is no month."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    rows = good_rows(FEED, MONTH)
+    first = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    columns = [pa.array([first] * len(rows), pa.timestamp("us", tz="UTC"))]
+    columns += [pa.array([r[i] for r in rows]) for i in range(1, len(header(FEED)) - 1)]
+    columns.append(pa.array([int(r[-1]) for r in rows]))
+    pq.write_table(
+        pa.table(columns, names=header(FEED)), landing(loaded, FEED, MONTH) / "s.parquet"
+    )
+
+    outcome = ingest(loaded)
+
+    assert (outcome.status, outcome.problems, outcome.rows) == ("loaded", [], len(rows))
+
+
 def test_a_parquet_with_two_columns_named_alike_but_for_case_is_rejected(loaded: Home) -> None:
     """'Units' and 'units' are two columns of the file; DuckDB exposed the second as
     'units_1', so the first won in silence (a CSV header like it is rejected)."""

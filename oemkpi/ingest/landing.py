@@ -131,7 +131,8 @@ def open_text_source(
                 f"({env_name('parquet_column_bytes')}), so it is not read",
             )
         casts = ", ".join(
-            f"cast({_quote_identifier(name)} as varchar) as c{i}" for i, name in enumerate(exposed)
+            f"cast({_utc(_quote_identifier(name), kind)} as varchar) as c{i}"
+            for i, (name, kind) in enumerate((row[0], str(row[1])) for row in described)
         )
         return TextSource(Generated(f"(select {casts} from read_parquet(?))"), [str(path)], header)
     if suffix == ".xlsx":
@@ -142,6 +143,12 @@ def open_text_source(
     raise Unreadable(
         "file_format", f"files of type {suffix or '(no extension)'!r} are not accepted"
     )
+
+
+def _utc(column: str, kind: str) -> str:
+    """A time-zone-aware timestamp (Spark's default) as the UTC time it is, so a month
+    written as 2026-11-01 00:00 UTC reads as that month whatever the machine's zone."""
+    return f"timezone('UTC', {column})" if kind.startswith("TIMESTAMP WITH TIME ZONE") else column
 
 
 def _parquet_names(schema: duckdb.DuckDBPyConnection) -> list[str]:
