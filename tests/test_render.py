@@ -908,6 +908,25 @@ def test_market_rows_without_shipments_go_by_sku_units_not_by_name():
     assert table.shown[0].label == "United States"  # by name it fell into "all other"
 
 
+def test_a_reconciliation_without_premium_mix_is_not_said_to_be_within_tolerance():
+    """Windows share is reconciled with premium mix too; without it the appendix said
+    'All cross-feed reconciliations are within tolerance.'"""
+    report = make_report()
+    feeds = [
+        replace(f, status="missing", rows=0)
+        if f.feed == "premium_mix"
+        else replace(f, status="loaded", rows=10)
+        for f in report.feeds
+    ]
+    report = replace(report, feeds=feeds, reconciliation=[])
+    expected = (
+        "Not every cross-feed reconciliation could be made. The premium mix feed for "
+        "October 2026 has not been delivered yet."
+    )
+    assert f"_{expected}_" in render_markdown(report)
+    assert "within tolerance" not in render_markdown(report)
+
+
 def test_no_commentary_is_a_short_marker_without_paths_or_instructions():
     report = make_report(with_commentary=False)
     html, markdown = render_html(report), render_markdown(report)

@@ -19,6 +19,8 @@ RECONCILIATIONS: dict[str, str] = {
     "windows_vs_office_base": "of windows_share Windows units with Office base units",
     "server_vs_windows_server_base": "of server shipments with Windows Server base units",
 }
+#: The feeds those reconciliations read: without one of them, not every check can be made.
+RECONCILED_FEEDS = ("pc_shipments", "windows_share", "premium_mix", "attach_rate")
 
 
 def due_date(month: str, late_after_day: int) -> date:

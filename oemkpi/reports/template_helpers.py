@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from oemkpi.formats import ARROWS, direction, kpi_change, kpi_value, num, pct
+from oemkpi.kpis.quality import RECONCILED_FEEDS
 from oemkpi.months import month_short
 from oemkpi.reports.charts import chart_svg as _chart_svg
 from oemkpi.reports.charts import target_steps
@@ -69,10 +70,6 @@ FEED_STATUS_TEXT = {
     "missing": "not delivered yet",
     "not_delivered": "not delivered (optional)",
 }
-
-
-#: The feeds the cross-feed reconciliations compare (oemkpi.kpis.quality.RECONCILIATIONS).
-RECONCILED_FEEDS = ("pc_shipments", "windows_share", "attach_rate")
 
 
 def no_data(report: MonthlyReport, feeds: Sequence[str]) -> str:
