@@ -51,6 +51,11 @@ def _with_sign(value: Decimal, text: str) -> str:
 # Each filter prints None, and a NaN or infinity that slipped through a division, as "n/a".
 
 
+def counted(n: int, noun: str) -> str:
+    """``"1 problem"``, ``"3 problems"``: a count in figures and its noun agreeing."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def pct(value: float | None, places: int = 1) -> str:
     """A fraction as a percent: ``0.9123`` -> ``"91.2 %"``."""
     if value is None or not math.isfinite(value):

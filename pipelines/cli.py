@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from oemkpi.errors import OemkpiError
+from oemkpi.formats import counted
 from oemkpi.home import Home
 from oemkpi.quiet_exit import quiet_exit
 from oemkpi.settings import Settings
@@ -261,7 +262,7 @@ def _run_range(
     seconds = time.perf_counter() - started
     for status in summary.rejected:
         _say(
-            f"  rejected: {status.feed} {status.month}, {_counted(status.problems, 'problem')}; "
+            f"  rejected: {status.feed} {status.month}, {counted(status.problems, 'problem')}; "
             f"see {status.quarantine}"
         )
     counts = (
@@ -317,17 +318,12 @@ def _validate(home: Home, args: argparse.Namespace) -> int:
         _say(problem.message)
     if report.problems:
         _say(
-            f"{args.file}: would be rejected, {_counted(len(report.problems), 'problem')} "
-            f"({_counted(report.checks_failed, 'check')} failed) for {args.feed} {report.month}."
+            f"{args.file}: would be rejected, {counted(len(report.problems), 'problem')} "
+            f"({counted(report.checks_failed, 'check')} failed) for {args.feed} {report.month}."
         )
         return EXIT_REJECTED
     _say(f"{args.file}: would be accepted, {report.rows} rows for {args.feed} {report.month}.")
     return EXIT_OK
-
-
-def _counted(n: int, noun: str) -> str:
-    """``"1 problem"``, ``"3 problems"``."""
-    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _ui(home: Home, args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from oemkpi.formats import counted
 from oemkpi.ingest.diagnose import StagedDelivery
 from oemkpi.ingest.problems import Problem
 from oemkpi.ingest.suites import CheckOutcome
@@ -74,9 +75,8 @@ class DeliveryOutcome:
             )
         if self.status == "loaded":
             return f"{self.month}: loaded {self.rows} rows from {len(self.files)} files"
-        count = len(self.problems)
         return (
-            f"{self.month}: REJECTED, {count} problem{'s' * (count != 1)} "
+            f"{self.month}: REJECTED, {counted(len(self.problems), 'problem')} "
             f"(first: {self.problems[0].message}) see {self.quarantine}"
         )
 

@@ -29,6 +29,7 @@ from oemkpi.reports.words import (
     NOT_IN,
     OS_NAMES,
     feed_name,
+    is_or_are,
     join_words,
     not_in_words,
     os_name,
@@ -105,8 +106,7 @@ def _what(
                     part += f"; {raised}"
             else:
                 part = (
-                    f"{figure.label} quarter to date "
-                    f"{'are' if figure.label.endswith('shipments') else 'is'} "
+                    f"{figure.label} quarter to date {is_or_are(figure.label)} "
                     f"{exact_pct(figure.attainment)} of the "
                     f"quarter's target with {pct(figure.elapsed_share, 0)} of the quarter gone"
                 )
@@ -190,7 +190,7 @@ def orphan_flag_notes(
     if commentary is None:
         return []
     raised = {(g.rule, g.scope) for g in groups}
-    absent = {f.feed: f for f in feeds if f.rows == 0 and f.status in NOT_IN}
+    absent = {f.feed: f for f in feeds if f.incomplete}
     out = []
     for (rule, scope), note in commentary.flags.items():
         if (rule, scope) in raised:

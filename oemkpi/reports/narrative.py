@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from oemkpi.formats import compact, pct, size_pts, size_rel, usd
+from oemkpi.formats import compact, counted, pct, size_pts, size_rel, usd
 from oemkpi.months import add_months, month_label
 from oemkpi.reports import drivers as d
 from oemkpi.reports.flags import country_clause, flag_cause
@@ -24,6 +24,7 @@ from oemkpi.reports.targets import closed_status, exact_gap, exact_pct, months_w
 from oemkpi.reports.words import (
     NOT_IN,
     count_word,
+    is_or_are,
     join_words,
     not_in_words,
     os_name,
@@ -446,7 +447,7 @@ def _quarter(facts: Facts) -> Sentence | None:
                 part += f" raised from {pct(f.prior_target)} last quarter"
         else:
             part = (
-                f"{f.label} {'are' if f.label.endswith('shipments') else 'is'} at "
+                f"{f.label} {is_or_are(f.label)} at "
                 f"{exact_pct(f.attainment)} of target with "
                 f"{pct(f.elapsed_share, 0)} of the quarter gone"
             )
@@ -522,6 +523,6 @@ def _flag_count(flags: Sequence[RedFlag]) -> str:
     counts = Counter(f.rule for f in flags)
     rules = sorted(counts, key=lambda r: (-counts[r], r))
     parts = [f"{counts[r]} {rule_name(r, counts[r], in_sentence=True)}" for r in rules]
-    head = f"{len(flags)} red flag{'s' if len(flags) != 1 else ''}"
+    head = counted(len(flags), "red flag")
     head += f" ({high} high)" if high else ""
     return f"{head}: " + join_words(parts) + "."

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from oemkpi.formats import ARROWS, direction, kpi_change, kpi_value, num, pct
+from oemkpi.formats import ARROWS, counted, direction, kpi_change, kpi_value, num, pct
 from oemkpi.kpis.quality import RECONCILED_FEEDS
 from oemkpi.months import month_short
 from oemkpi.reports.charts import chart_svg as _chart_svg
@@ -37,7 +37,7 @@ from oemkpi.reports.targets import (
     raised_words,
     target_text,
 )
-from oemkpi.reports.words import NOT_IN, capitalize_first, not_in_words, os_name, rule_name
+from oemkpi.reports.words import capitalize_first, not_in_words, os_name, rule_name
 
 NA_KPI = "n/a — data unavailable"
 
@@ -79,7 +79,7 @@ def no_data(report: MonthlyReport, feeds: Sequence[str]) -> str:
         capitalize_first(not_in_words(f.feed, f.status, report.month_label))
         + (", and no earlier one is in force." if f.status == "rejected" else ".")
         for f in report.feeds
-        if f.feed in feeds and f.rows == 0 and f.status in NOT_IN
+        if f.feed in feeds and f.incomplete
     )
 
 
@@ -151,7 +151,7 @@ def trend_span(charts: Mapping[str, Chart], key: str) -> str:
         for m, v in series.points
         if v is not None and math.isfinite(v)
     }
-    return f"{len(months)} month{'s' * (len(months) != 1)}"
+    return counted(len(months), "month")
 
 
 def market_movers(table: Table) -> tuple[TableRow | None, TableRow | None]:

@@ -59,6 +59,11 @@ def capitalize_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def is_or_are(label: str) -> str:
+    """The verb a KPI label takes: "PC shipments are", "Licence revenue (USD) is"."""
+    return "are" if label.endswith("shipments") else "is"
+
+
 def mid_sentence(label: str) -> str:
     """A label as it reads inside a sentence: "Quarter target" -> "quarter target", while
     "Windows share target" and "Office attach target" keep their product names' capitals."""
