@@ -24,6 +24,7 @@ from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES, OPTIONAL_FEEDS
 from oemkpi.months import month_range, parse_month
 from oemkpi.reference import check_configuration
+from oemkpi.reports import chart_worker
 from oemkpi.settings import Settings
 from oemkpi.warehouse import has_warehouse, home_warehouse, sql
 from pipelines.instance import ensure_instance
@@ -153,6 +154,7 @@ def _execute_in_process(
 
     job = defs.resolve_job_def("monthly_update")
     run_id = str(uuid.uuid4())
+    chart_worker.start()  # it imports matplotlib while this process loads the feeds
     with run_presence(instance, run_id, settings, log=_say) as presence:
         return job.execute_in_process(
             run_config=run_config,

@@ -12,6 +12,8 @@ from markupsafe import Markup
 from PIL import Image
 
 from oemkpi.months import month_short
+from oemkpi.reports import chart_worker
+from oemkpi.reports import charts as charts_module
 from oemkpi.reports.chart_axes import nice_ticks, tick_labels
 from oemkpi.reports.charts import chart_png, describe, render_chart
 from oemkpi.reports.model import Chart, Series
@@ -283,3 +285,43 @@ def test_each_series_target_is_its_own_step_line_named_in_the_legend_and_descrip
         "; Pro mix target 46.0 % from Oct 25; premium mix target 21.0 % from Oct 25, "
         "22.0 % from Oct 26."
     )
+
+
+@pytest.fixture
+def drawing_process():
+    chart_worker.start()
+    yield chart_worker
+    chart_worker.stop()
+
+
+def test_the_drawing_process_draws_the_same_bytes_and_this_process_takes_them(
+    drawing_process, monkeypatch
+):
+    charts = [share_chart(), share_chart(key="shipments", title="Shipments", kind="volume")]
+    here = [render_chart(c, png=True) for c in charts]  # nothing prepared yet: drawn here
+    drawing_process.prepare(charts, png_keys=["shipments"])
+
+    def not_here(*_args, **_kwargs):
+        raise AssertionError("drawn in this process, not taken from the drawing process")
+
+    monkeypatch.setattr(charts_module, "_drawn", not_here)
+    there = [render_chart(charts[0]), render_chart(charts[1], png=True)]
+    assert there[0].svg == here[0].svg and there[0].png is None
+    assert there[1] == here[1] and there[1].png is not None
+    assert chart_png(charts[1]) == here[1].png
+    # A PNG that was not asked of it is drawn here.
+    monkeypatch.undo()
+    assert chart_png(charts[0]) == here[0].png
+
+
+def test_a_drawing_process_that_died_leaves_the_charts_to_this_process(drawing_process):
+    chart = share_chart()
+    expected = render_chart(chart, png=True)
+    pool = chart_worker._pool
+    assert pool is not None
+    pool.submit(int).result()  # started
+    for process in list(pool._processes.values()):
+        process.kill()
+        process.join()
+    drawing_process.prepare([chart], png_keys=["windows_share"])
+    assert render_chart(chart, png=True) == expected

@@ -31,14 +31,12 @@ from oemkpi.delivery.config import checked_address
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.reference import Partner, region_file_name
-from oemkpi.reports.charts import chart_png
+from oemkpi.reports.charts import MAIL_CHARTS, chart_png
 from oemkpi.reports.flags import plain_message
 from oemkpi.reports.model import MonthlyReport
 from oemkpi.reports.regional import RegionPack
 from oemkpi.reports.render import environment
 
-#: The charts a PAM's message shows per partner, as PNG (the report has them all as SVG).
-MAIL_CHARTS = ("shipments", "windows_share", "revenue")
 #: The report files attached per partner: suffix -> MIME type.
 ATTACHMENTS = {".html": "text/html", ".md": "text/markdown", ".json": "application/json"}
 _GENERATED = re.compile(r"Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")

@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 
 from oemkpi.formats import num, pct
 from oemkpi.months import month_short
+from oemkpi.reports import chart_worker
 from oemkpi.reports.chart_axes import nice_ticks, tick_labels
 from oemkpi.reports.model import Chart, KpiKind, Series
 from oemkpi.reports.words import mid_sentence
@@ -58,6 +59,8 @@ ONE_LINE_ENTRIES = 3
 TARGET_DASHES: tuple[Any, ...] = ((0, (3, 2)), (0, (1, 1.5)))
 GRID_COLOUR = "#e3e3e3"
 TEXT_COLOUR = "#333333"
+#: The charts a PAM's message shows per partner, as PNG (the report has them all as SVG).
+MAIL_CHARTS = ("shipments", "windows_share", "revenue")
 #: Text is left as text in the SVG; the page's own fonts show it.
 SVG_FONTS = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, 'DejaVu Sans', sans-serif"
 RC: dict[str, Any] = {
@@ -341,7 +344,11 @@ def _inline(svg: str, chart: Chart, description: str) -> Markup:
 
 
 def render_chart(chart: Chart, *, png: bool = False) -> RenderedChart:
-    """The chart as inline SVG and, with ``png``, as PNG bytes from the same drawing."""
+    """The chart as inline SVG and, with ``png``, as PNG bytes from the same drawing (as
+    the drawing process drew it, when it was asked to: :mod:`~oemkpi.reports.chart_worker`)."""
+    drawn = chart_worker.take(chart, png=png)
+    if drawn is not None:
+        return drawn
     description = describe(chart)
     canvas = _drawn(chart)
     if canvas is None:
@@ -380,6 +387,9 @@ def chart_svg(chart: Chart) -> Markup:
 
 def chart_png(chart: Chart) -> bytes | None:
     """The chart as PNG bytes, for a message part referenced by ``cid:``; None without data.
-    Only the PNG is written (mail needs no SVG)."""
+    Only the PNG is written (mail needs no SVG), unless the drawing process drew both."""
+    drawn = chart_worker.take(chart, png=True)
+    if drawn is not None:
+        return drawn.png
     canvas = _drawn(chart)
     return _saved(canvas, "png") if canvas is not None else None

@@ -31,7 +31,9 @@ from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.reference import load_reference
+from oemkpi.reports import chart_worker
 from oemkpi.reports.build import build_report
+from oemkpi.reports.charts import MAIL_CHARTS
 from oemkpi.reports.commentary import load_commentary, unknown_commentary
 from oemkpi.reports.data import load_month
 from oemkpi.reports.index import build_index
@@ -180,12 +182,16 @@ def write_month_reports(
                 commentary = load_commentary(home.commentary_file(month, partner.partner_id))
                 commentaries[partner.partner_id] = commentary
                 report = build_report(data, partner, commentary)
+                # Drawn by the drawing process while this one goes on (when one runs).
+                chart_worker.prepare(report.charts.values(), png_keys=MAIL_CHARTS)
                 pid = partner.partner_id
-                _write(staging, folder, f"{pid}.html", render_html(report))
                 _write(staging, folder, f"{pid}.md", render_markdown(report))
                 _write(staging, folder, f"{pid}.json", export_json(report))
                 files[pid] = {"html": f"{pid}.html", "markdown": f"{pid}.md", "json": f"{pid}.json"}
                 reports.append(report)
+            for report in reports:  # the pages with charts last: most are drawn by then
+                pid = report.partner.partner_id
+                _write(staging, folder, f"{pid}.html", render_html(report))
             (staging / "regions").mkdir()
             regions = []
             packs = build_region_packs(con, data, reference, commentaries)
