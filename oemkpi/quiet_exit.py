@@ -12,12 +12,27 @@ and nothing else. Written against great-expectations 1.24 and duckdb 1.5.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable
+
+#: What must be closed before the process ends at once: helper processes
+#: (:mod:`oemkpi.helper_process`), which would otherwise wait for the next job.
+_CLOSERS: list[Callable[[], None]] = []
+
+
+def close_before_exit(closer: Callable[[], None]) -> None:
+    """Have :func:`quiet_exit` call ``closer`` first (the latest registered first)."""
+    _CLOSERS.append(closer)
 
 
 def quiet_exit(code: int) -> None:
-    """Flush standard output and error, then end the process with ``code`` at once."""
+    """Close what was registered, flush standard output and error, then end the process
+    with ``code`` at once."""
+    for closer in reversed(_CLOSERS):
+        with contextlib.suppress(Exception):
+            closer()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

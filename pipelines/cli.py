@@ -18,6 +18,7 @@ from pathlib import Path
 from oemkpi.errors import OemkpiError
 from oemkpi.formats import counted
 from oemkpi.home import Home
+from oemkpi.months import month_range, parse_month
 from oemkpi.quiet_exit import quiet_exit
 from oemkpi.settings import Settings
 from pipelines import scaleout_cli
@@ -252,6 +253,7 @@ def _run_range(
     queue: str | None = None,
     delivery: dict[str, bool] | None = None,
 ) -> int:
+    _start_helpers(home, first, last)
     from pipelines.runs import check_months, run_months
 
     months = check_months(first, last)
@@ -287,6 +289,23 @@ def _run_range(
         return EXIT_REJECTED
     _say(f"Done: {label} in {seconds:.1f} s; {counts}. Dagster run {summary.run_id}.")
     return EXIT_OK
+
+
+def _start_helpers(home: Home, first: str, last: str) -> None:
+    """Start the run's helper processes (GX for small deliveries, chart drawing) before this
+    process imports Dagster, so they import their libraries beside it; the run starts them
+    itself when it comes from elsewhere (the demo, the tests)."""
+    if Settings.from_env().uses_celery:
+        return  # the steps run on workers
+    try:
+        months = month_range(parse_month(first), parse_month(last))
+    except OemkpiError:
+        return  # the run says what is wrong with the months
+    from oemkpi.ingest import suite_worker
+    from oemkpi.reports import chart_worker
+
+    suite_worker.start(home, months)
+    chart_worker.start()
 
 
 def _changed_sentence(label: str, seconds: float, changed: list[str]) -> str:

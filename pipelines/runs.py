@@ -21,6 +21,7 @@ import dagster as dg
 
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
+from oemkpi.ingest import suite_worker
 from oemkpi.ingest.contract import FEED_NAMES, OPTIONAL_FEEDS
 from oemkpi.months import month_range, parse_month
 from oemkpi.reference import check_configuration
@@ -129,6 +130,9 @@ def run_months(
             result: Any = _execute_on_workers(instance, run_config, tags, selection)
         else:
             partition = months[0] if len(months) == 1 else None
+            if only is None or set(only) & set(FEED_NAMES):
+                # It imports Great Expectations while this process starts the run.
+                suite_worker.start(home, months)
             result = _execute_in_process(instance, settings, run_config, tags, partition, selection)
     if not result.success and _interrupted(result):
         raise KeyboardInterrupt  # Ctrl-C or SIGTERM: the CLI says "interrupted"

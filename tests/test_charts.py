@@ -317,7 +317,7 @@ def test_the_drawing_process_draws_the_same_bytes_and_this_process_takes_them(
 def test_a_drawing_process_that_died_leaves_the_charts_to_this_process(drawing_process):
     chart = share_chart()
     expected = render_chart(chart, png=True)
-    pool = chart_worker._pool
+    pool = chart_worker._HELPER.pool()
     assert pool is not None
     pool.submit(int).result()  # started
     for process in list(pool._processes.values()):

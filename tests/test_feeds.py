@@ -8,6 +8,7 @@ landing is untouched, and that the month's earlier good data stays in force.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import duckdb
@@ -904,6 +905,116 @@ def test_the_suite_judges_rows_inside_the_open_transaction_and_leaves_it_open(
         assert judge(rows) == []
         con.execute("commit")
     assert len(table(home, "windows_share")) == len(rows)
+
+
+@pytest.fixture
+def suite_process(home: Home, monkeypatch: pytest.MonkeyPatch):
+    """The suite process of a run of small deliveries, as a fresh ``oemkpi run`` starts it
+    (this test process may have imported GX already: it is let go of for the test)."""
+    from oemkpi.ingest import suite_worker
+
+    monkeypatch.delitem(sys.modules, "oemkpi.ingest.gx_engine", raising=False)
+    assert suite_worker.start(home, [MONTH])
+    yield suite_worker
+    suite_worker.stop()
+
+
+def test_the_suite_process_judges_the_open_transactions_rows_as_this_process_would(
+    home: Home, suite_process, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows the transaction wrote are copied to staging and judged by the suite process:
+    the same verdicts as in this process, the transaction left open for the caller, and
+    the copy removed."""
+    from oemkpi.ingest.suites import load_suite
+
+    def not_here(*_args: object, **_kwargs: object) -> list[str]:
+        raise AssertionError("judged in this process, not by the suite process")
+
+    monkeypatch.setattr(suite_process, "suite_failures", not_here)
+    reference = load_reference(home.reference)
+    columns = FEEDS["windows_share"].column_names
+    rows = [_typed(r) for r in good_rows("windows_share")]
+    with warehouse(home.warehouse) as con:
+
+        def judge(batch: list[list[object]]) -> list[str]:
+            con.execute("begin transaction")
+            con.executemany(
+                f"insert into windows_share ({', '.join(columns)}) values (?, ?, ?, ?, ?, ?, ?)",
+                batch,
+            )
+            return suite_process.batch_failures(
+                load_suite("windows_share"),
+                con,
+                home.staging,
+                feed="windows_share",
+                months=[MONTH],
+                partner_ids=reference.partner_ids,
+                countries=reference.country_codes,
+            )
+
+        assert judge([["2026-10", "zeta", *rows[0][2:]], *rows[1:]]) == ["partner_id_in_reference"]
+        con.execute("rollback")
+        assert judge([*rows, rows[0]]) == ["key_unique"]
+        con.execute("rollback")
+        assert judge(rows) == []
+        con.execute("commit")
+    assert len(table(home, "windows_share")) == len(rows)
+    assert list(home.staging.iterdir()) == []
+
+
+def test_a_suite_process_that_died_leaves_the_verdict_to_this_process(
+    home: Home, suite_process
+) -> None:
+    from oemkpi.ingest.suites import load_suite
+
+    pool = suite_process._HELPER.pool()
+    assert pool is not None
+    pool.submit(int).result()
+    for process in list(pool._processes.values()):
+        process.kill()
+        process.join()
+    reference = load_reference(home.reference)
+    columns = FEEDS["windows_share"].column_names
+    rows = [_typed(r) for r in good_rows("windows_share")]
+    with warehouse(home.warehouse) as con:
+        con.execute("begin transaction")
+        con.executemany(
+            f"insert into windows_share ({', '.join(columns)}) values (?, ?, ?, ?, ?, ?, ?)",
+            [*rows, rows[0]],
+        )
+        failed = suite_process.batch_failures(
+            load_suite("windows_share"),
+            con,
+            home.staging,
+            feed="windows_share",
+            months=[MONTH],
+            partner_ids=reference.partner_ids,
+            countries=reference.country_codes,
+        )
+        con.execute("rollback")
+    assert failed == ["key_unique"]
+    assert list(home.staging.iterdir()) == []
+
+
+def test_the_suite_process_is_for_small_deliveries_only(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month's deliveries are counted file by file; above SMALL_BYTES (or once this process
+    has GX) no suite process is started and batches are judged here."""
+    from oemkpi.ingest import suite_worker
+
+    folder = home.landing_dir("windows_share", MONTH)
+    write_csv(folder / "a.csv", header("windows_share"), good_rows("windows_share"))
+    (folder / "nested").mkdir()
+    write_csv(folder / "nested" / "b.csv", header("windows_share"), good_rows("windows_share"))
+    size = (folder / "a.csv").stat().st_size
+    assert suite_worker.landing_bytes(home, [MONTH, "2026-09"]) == size
+    monkeypatch.delitem(sys.modules, "oemkpi.ingest.gx_engine", raising=False)
+    monkeypatch.setattr(suite_worker, "SMALL_BYTES", size - 1)
+    assert not suite_worker.start(home, [MONTH]) and not suite_worker.started()
+    monkeypatch.setattr(suite_worker, "SMALL_BYTES", size)
+    monkeypatch.setitem(sys.modules, "oemkpi.ingest.gx_engine", object())
+    assert not suite_worker.start(home, [MONTH]) and not suite_worker.started()
 
 
 def test_trim_removes_exactly_the_unicode_space_separators_the_clean_load_looks_for() -> None:

@@ -33,7 +33,7 @@ from oemkpi.ingest.limits import Limits
 from oemkpi.ingest.outcomes import DeliveryOutcome, contract_outcome
 from oemkpi.ingest.problems import Problem
 from oemkpi.ingest.record import record_delivery
-from oemkpi.ingest.suite_runs import suite_failures
+from oemkpi.ingest.suite_worker import batch_failures
 from oemkpi.ingest.suites import Suite, load_suite
 from oemkpi.ingest.typing_rules import clean_expression
 from oemkpi.ingest.workbooks import Workbooks
@@ -158,9 +158,10 @@ def load_clean_deliveries(
                 queue.remove(not_clean)
                 continue  # rolled back below; the batch is read again without that month
             started = time.perf_counter()
-            failed = suite_failures(
+            failed = batch_failures(
                 suite,
                 con,
+                home.staging,
                 feed=feed.name,
                 months=[b.month for b in batch],
                 partner_ids=reference.partner_ids,

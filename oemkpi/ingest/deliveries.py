@@ -38,6 +38,7 @@ from pathlib import Path
 import duckdb
 
 from oemkpi.home import Home
+from oemkpi.ingest import suite_worker
 from oemkpi.ingest.batches import validate_staged
 from oemkpi.ingest.clean_load import load_clean_deliveries
 from oemkpi.ingest.contract import FEED_NAMES, Feed, get_feed
@@ -91,7 +92,7 @@ def ingest_deliveries(
     sweep_staging(home.staging)
     folders = {m: read_folder(home.landing_dir(feed.name, m)) for m in months}
     delivered = {m: f for m, f in folders.items() if f.delivered}
-    if delivered:
+    if delivered and not suite_worker.started():
         import_suite_engine_in_background()
     before = {m: f.problems(home.root, limits) for m, f in delivered.items()}
     # A folder refused as a whole, or too large, is not read at all.

@@ -165,11 +165,11 @@ def _validate(
     """The whole of ``asset`` validated with ``suite``, its parameters bound (the ``month``
     of each delivery, the reference's partners and countries); the data source's engines
     are let go after."""
-    gx_suite = _gx_suite(suite)
+    expectations = gx_suite(suite)
     try:
         batch = asset.add_batch_definition_whole_table("whole").get_batch()
         return batch.validate(
-            gx_suite,
+            expectations,
             expectation_parameters={
                 "month": list(months),
                 "partner_ids": list(partner_ids),
@@ -196,7 +196,7 @@ def _quiet(logger_name: str) -> Iterator[None]:
         logger.disabled = was
 
 
-def _gx_suite(suite: Suite) -> Any:
+def gx_suite(suite: Suite) -> Any:
     """The suite as a GX ``ExpectationSuite``, or one sentence naming the bad expectation.
 
     GX drops an expectation of an unknown type (logging a traceback) and rejects a

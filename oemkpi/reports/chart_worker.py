@@ -19,16 +19,14 @@ same code, into the same bytes.
 
 from __future__ import annotations
 
-import atexit
-import multiprocessing
-import os
 import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
+from oemkpi.helper_process import HelperProcess
 from oemkpi.reports.model import Chart, Series
 
 if TYPE_CHECKING:
@@ -40,44 +38,32 @@ TAKE_SECONDS = 60.0
 KEPT = 1000
 
 _LOCK = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
-_owner: int | None = None
 #: Drawn or being drawn, by (the chart pickled, with its PNG).
 _drawn: OrderedDict[tuple[bytes, bool], Future[RenderedChart]] = OrderedDict()
 
 
 def start() -> None:
-    """Start the drawing process for this process's runs, unless it runs already (it is
-    kept for later runs of this process, and ended when this process exits). Nothing
-    happens in a daemonic process, which may not start children."""
-    global _pool, _owner
-    if multiprocessing.current_process().daemon:
-        return
-    with _LOCK:
-        if _pool is not None and _owner == os.getpid():
-            return
-        _drawn.clear()  # a forked copy's futures are the parent's
-        _pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm
-        )
-        _owner = os.getpid()
-        _pool.submit(int)  # the process starts (and warms up) at its first job
+    """Start the drawing process for this process's runs, unless it runs already."""
+    if _HELPER.start():
+        with _LOCK:
+            _drawn.clear()  # a forked copy's futures are the parent's
 
 
 def prepare(charts: Iterable[Chart], *, png_keys: Iterable[str] = ()) -> None:
     """Have the drawing process draw ``charts`` (with a PNG too for those whose key is in
     ``png_keys``), if it was started in this process; else nothing."""
     with_png = set(png_keys)
+    pool = _HELPER.pool()
+    if pool is None:
+        return
     with _LOCK:
-        if _pool is None or _owner != os.getpid():
-            return
         for chart in charts:
             png = chart.key in with_png
             key = (pickle.dumps(chart), png)
             if key in _drawn:
                 continue
             try:
-                _drawn[key] = _pool.submit(_render, chart, png)
+                _drawn[key] = pool.submit(_render, chart, png)
             except RuntimeError:  # broken (the process died) or shut down: drawn here
                 return
         while len(_drawn) > KEPT:
@@ -87,9 +73,9 @@ def prepare(charts: Iterable[Chart], *, png_keys: Iterable[str] = ()) -> None:
 def take(chart: Chart, *, png: bool) -> RenderedChart | None:
     """What the drawing process drew of ``chart`` (with its PNG when ``png``); None when it
     was not asked to, or could not."""
+    if _HELPER.pool() is None:
+        return None
     with _LOCK:
-        if _owner != os.getpid() or not _drawn:
-            return None
         pickled = pickle.dumps(chart)
         future = _drawn.get((pickled, True)) or (None if png else _drawn.get((pickled, False)))
     if future is None:
@@ -113,13 +99,11 @@ def _warm() -> None:
     _render(Chart("warm-up", "", "volume", [Series("", [(m, 1.0) for m in months])]), True)
 
 
-@atexit.register
+_HELPER = HelperProcess(_warm)
+
+
 def stop() -> None:
-    """End the drawing process (also called by tests)."""
-    global _pool, _owner
+    """End the drawing process (at exit, and by tests)."""
+    _HELPER.stop()
     with _LOCK:
-        pool, owner = _pool, _owner
-        _pool, _owner = None, None
         _drawn.clear()
-    if pool is not None and owner == os.getpid():
-        pool.shutdown(wait=True, cancel_futures=True)

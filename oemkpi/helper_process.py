@@ -1,0 +1,91 @@
+"""One spawned helper process that works beside this one (charts, suites).
+
+:class:`HelperProcess` keeps a one-worker :class:`~concurrent.futures.ProcessPoolExecutor`
+per process that started it: spawned, so the child shares none of this process's
+DuckDB or Dagster state, started on demand, kept for later runs of this process,
+and ended with it. The child:
+
+* runs ``warm`` first (the imports it is there to pay for);
+* ends itself when this process is gone (killed, or ended by ``os._exit`` without
+  stopping it), so no helper outlives its run;
+* leaves without interpreter teardown, like the ``oemkpi`` command
+  (:mod:`oemkpi.quiet_exit`): DuckDB's bindings would otherwise print pages of
+  "leaked" notices to the user's terminal.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+from oemkpi.quiet_exit import close_before_exit
+
+#: How often a helper looks whether the process that started it is still there.
+PARENT_CHECK_SECONDS = 0.5
+
+
+class HelperProcess:
+    """A helper process started by :meth:`start`; :meth:`pool` is it, in this process only."""
+
+    def __init__(self, warm: Callable[[], None]) -> None:
+        self._warm = warm
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._owner: int | None = None
+        atexit.register(self.stop)
+        close_before_exit(self.stop)
+
+    def start(self) -> bool:
+        """Start the helper unless it runs already; whether there is one. A daemonic
+        process (a Celery pool's) may not start children: nothing happens there."""
+        if multiprocessing.current_process().daemon:
+            return False
+        with self._lock:
+            if self._pool is None or self._owner != os.getpid():
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_begin,
+                    initargs=(os.getpid(), self._warm),
+                )
+                self._owner = os.getpid()
+                self._pool.submit(int)  # the child starts (and warms up) at its first job
+        return True
+
+    def pool(self) -> ProcessPoolExecutor | None:
+        """The helper, if this process started one (a forked copy did not)."""
+        with self._lock:
+            return self._pool if self._owner == os.getpid() else None
+
+    def stop(self) -> None:
+        """End the helper (at exit, and by tests)."""
+        with self._lock:
+            pool, owner = self._pool, self._owner
+            self._pool, self._owner = None, None
+        if pool is not None and owner == os.getpid():
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _begin(parent: int, warm: Callable[[], None]) -> None:
+    """In the helper, first of all: watch the parent, leave quietly, then warm up."""
+    threading.Thread(target=_watch, args=(parent,), name="oemkpi-parent-watch", daemon=True).start()
+    atexit.register(_leave)
+    warm()
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)  # the process that started this one is gone: nobody waits for an answer
+
+
+def _leave() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
