@@ -292,20 +292,17 @@ def _run_range(
 
 
 def _start_helpers(home: Home, first: str, last: str) -> None:
-    """Start the run's helper processes (GX for small deliveries, chart drawing) before this
-    process imports Dagster, so they import their libraries beside it; the run starts them
-    itself when it comes from elsewhere (the demo, the tests)."""
+    """Start the run's helper processes before this process imports Dagster, so they import
+    their libraries beside it (:mod:`pipelines.helper_processes`)."""
     if Settings.from_env().uses_celery:
         return  # the steps run on workers
     try:
         months = month_range(parse_month(first), parse_month(last))
     except OemkpiError:
         return  # the run says what is wrong with the months
-    from oemkpi.ingest import suite_worker
-    from oemkpi.reports import chart_worker
+    from pipelines.helper_processes import start_helpers
 
-    suite_worker.start(home, months)
-    chart_worker.start()
+    start_helpers(home, months)
 
 
 def _changed_sentence(label: str, seconds: float, changed: list[str]) -> str:

@@ -24,7 +24,6 @@ from dagster._core.execution.retries import RetryMode
 from dagster._core.executor.base import Executor
 from dagster._core.executor.in_process import InProcessExecutor
 
-from oemkpi.reports import chart_worker
 from oemkpi.settings import Settings
 from pipelines.recovery import run_presence
 
@@ -54,10 +53,6 @@ class InProcessRunExecutor(_Presence, InProcessExecutor):
     def __init__(self, settings: Settings) -> None:
         super().__init__(retries=RetryMode.ENABLED)
         self.settings = settings
-
-    def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[Any]:
-        chart_worker.start()  # it imports matplotlib while this process loads the feeds
-        yield from super().execute(plan_context, execution_plan)
 
 
 @dg.executor(name="oemkpi", requirements=_requirements)

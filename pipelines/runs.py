@@ -21,13 +21,12 @@ import dagster as dg
 
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
-from oemkpi.ingest import suite_worker
 from oemkpi.ingest.contract import FEED_NAMES, OPTIONAL_FEEDS
 from oemkpi.months import month_range, parse_month
 from oemkpi.reference import check_configuration
-from oemkpi.reports import chart_worker
 from oemkpi.settings import Settings
 from oemkpi.warehouse import has_warehouse, home_warehouse, sql
+from pipelines.helper_processes import start_helpers
 from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions
 from pipelines.recovery import run_presence
@@ -131,8 +130,7 @@ def run_months(
         else:
             partition = months[0] if len(months) == 1 else None
             if only is None or set(only) & set(FEED_NAMES):
-                # It imports Great Expectations while this process starts the run.
-                suite_worker.start(home, months)
+                start_helpers(home, months)
             result = _execute_in_process(instance, settings, run_config, tags, partition, selection)
     if not result.success and _interrupted(result):
         raise KeyboardInterrupt  # Ctrl-C or SIGTERM: the CLI says "interrupted"
@@ -158,7 +156,6 @@ def _execute_in_process(
 
     job = defs.resolve_job_def("monthly_update")
     run_id = str(uuid.uuid4())
-    chart_worker.start()  # it imports matplotlib while this process loads the feeds
     with run_presence(instance, run_id, settings, log=_say) as presence:
         return job.execute_in_process(
             run_config=run_config,

@@ -256,6 +256,7 @@ def write_reports(
     if multiprocessing.current_process().daemon:
         workers = 1
     if workers <= 1 or len(months) < PARALLEL_FROM_MONTHS:
+        chart_worker.start()  # unless it runs already: it draws while this process renders
         return _write_months(str(home.root), months, fy_start_month, keep_written=True)
     chunks = [months[i::workers] for i in range(workers)]
     context = multiprocessing.get_context("spawn")
