@@ -8,6 +8,8 @@ and ended with it. The child:
 * runs ``warm`` first (the imports it is there to pay for);
 * ends itself when this process is gone (killed, or ended by ``os._exit`` without
   stopping it), so no helper outlives its run;
+* leaves Ctrl-C to this process (it reaches the whole process group): the user
+  sees "interrupted", not a helper's traceback, and this process ends the helper;
 * leaves without interpreter teardown, like the ``oemkpi`` command
   (:mod:`oemkpi.quiet_exit`): DuckDB's bindings would otherwise print pages of
   "leaked" notices to the user's terminal.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -74,6 +77,7 @@ class HelperProcess:
 
 def _begin(parent: int, warm: Callable[[], None]) -> None:
     """In the helper, first of all: watch the parent, leave quietly, then warm up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch, args=(parent,), name="oemkpi-parent-watch", daemon=True).start()
     atexit.register(_leave)
     warm()
