@@ -30,9 +30,10 @@ Per-stage seconds of a pipeline run come from its Dagster event log (read
 afterwards by ``bench/stages.py``): parse, validate and load are the sums of
 the ``seconds_*`` metadata of the four feed assets. A clean delivery is read
 straight into the warehouse, so its parse is the whole insert (read, type,
-write; and, for the first feed, the overlapping import of Great Expectations),
-validate the suite run inside the transaction and load the delivery record and
-commit; a delivery that needs the diagnosing way adds the staging, the
+write; and, for the first feed of a large month, the overlapping import of Great
+Expectations), validate the suite run inside the transaction (for a month of
+small deliveries: by the suite process, which imported GX while the run started;
+pipelines/helper_processes.py) and load the delivery record and commit; a delivery that needs the diagnosing way adds the staging, the
 validation with problems named, and the copy into the warehouse. kpis is the sum of the
 kpi_sums, assortment, kpis, data_quality and red_flags steps; reports is the
 monthly_reports step; feed_extra is the rest of the four feed steps (reference
