@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import dagster as dg
+import duckdb
 
 from oemkpi.errors import OemkpiError
 
@@ -36,9 +37,19 @@ def cause_sentence(step: str, err: BaseException) -> str:
     return f"The step {step} failed with {type(err).__name__}{': ' + text if text else ''}."
 
 
+def interrupted_query(err: BaseException) -> bool:
+    """Whether ``err`` is a DuckDB query stopped by Ctrl-C (DuckDB takes the signal that
+    reaches the process while it runs a query, and ends the query with this error instead
+    of the ``KeyboardInterrupt`` the user meant)."""
+    if isinstance(err, duckdb.InterruptException):
+        return True
+    return type(err) is RuntimeError and str(err) == "Query interrupted"
+
+
 def one_sentence(fn: F) -> F:
     """Make an asset's (generator) body fail with its cause as the failure's description;
-    Dagster's own control flow (``dg.Failure``, retries, interrupts) passes unchanged."""
+    Dagster's own control flow (``dg.Failure``, retries, interrupts) passes unchanged, and
+    a query interrupted by Ctrl-C interrupts the run (:func:`interrupted_query`)."""
     if not inspect.isgeneratorfunction(fn):
         raise TypeError(f"{fn.__name__} must be a generator function")
 
@@ -51,6 +62,8 @@ def one_sentence(fn: F) -> F:
         except OemkpiError as err:
             raise dg.Failure(description=cause_sentence(fn.__name__, err)) from None
         except Exception as err:
+            if interrupted_query(err):
+                raise KeyboardInterrupt from err  # the run was interrupted, not broken
             raise dg.Failure(description=cause_sentence(fn.__name__, err)) from err
 
     return wrapper  # type: ignore[return-value]

@@ -20,12 +20,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES
 from oemkpi.sample import write_sample_home
-from pipelines.step_errors import failure_sentence, one_sentence
+from pipelines.step_errors import failure_sentence, interrupted_query, one_sentence
 from tests.feedfiles import good_rows, header, snapshot, write_csv
 from tests.hostile_files import write_raw_xlsx
 
@@ -205,6 +206,27 @@ def test_an_unexpected_error_in_a_step_is_its_type_and_first_line() -> None:
     )
     (event,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert event.step_failure_data.error.cause.cls_name == "ZeroDivisionError"  # trace kept
+
+
+def test_a_query_stopped_by_ctrl_c_interrupts_the_run_instead_of_failing_it() -> None:
+    """DuckDB ends a query the signal reached with its own error; the CLI said "the run
+    failed ... Query interrupted" where the user had pressed Ctrl-C."""
+    from pipelines.runs import _interrupted
+
+    @dg.asset
+    @one_sentence
+    def slow() -> Iterator[dg.MaterializeResult]:
+        """Stops its query half-way, as Ctrl-C does."""
+        con = duckdb.connect()
+        threading.Timer(0.3, con.interrupt).start()
+        con.execute("select count(*) from range(10000000000) as t (i)").fetchall()
+        yield dg.MaterializeResult()
+
+    result = dg.materialize([slow], raise_on_error=False)
+
+    assert not result.success and _interrupted(result)
+    assert interrupted_query(RuntimeError("Query interrupted"))
+    assert not interrupted_query(RuntimeError("Query interrupted by a disk"))
 
 
 # -- oemkpi validate never prints a traceback ---------------------------------------------------
