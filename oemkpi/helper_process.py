@@ -18,6 +18,7 @@ and ended with it. The child:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -80,7 +81,11 @@ def _begin(parent: int, warm: Callable[[], None]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch, args=(parent,), name="oemkpi-parent-watch", daemon=True).start()
     atexit.register(_leave)
-    warm()
+    # Only a head start: a job meets the same error and raises it to the caller, as one
+    # sentence where it is one (a suite file that cannot be loaded), where a failing
+    # initializer would have the process pool log a traceback and break.
+    with contextlib.suppress(Exception):
+        warm()
 
 
 def _watch(parent: int) -> None:

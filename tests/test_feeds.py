@@ -962,6 +962,47 @@ def test_the_suite_process_judges_the_open_transactions_rows_as_this_process_wou
     assert list(home.staging.iterdir()) == []
 
 
+def test_a_suite_that_cannot_be_loaded_is_the_same_sentence_from_the_suite_process(
+    home: Home, suite_process, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from oemkpi.errors import OemkpiError
+    from oemkpi.ingest.suites import load_suite
+    from oemkpi.packaged import packaged_dir
+
+    directory = tmp_path / "expectations"
+    directory.mkdir()
+    text = (packaged_dir("expectations") / "windows_share.json").read_text("utf-8")
+    (directory / "windows_share.json").write_text(
+        text.replace('"expect_column_values_to_be_in_set"', '"expect_column_values_to_be_in_sett"'),
+        "utf-8",
+    )
+    reference = load_reference(home.reference)
+    columns = FEEDS["windows_share"].column_names
+    with warehouse(home.warehouse) as con:
+        con.execute("begin transaction")
+        con.executemany(
+            f"insert into windows_share ({', '.join(columns)}) values (?, ?, ?, ?, ?, ?, ?)",
+            [_typed(r) for r in good_rows("windows_share")],
+        )
+        with pytest.raises(OemkpiError) as raised:
+            suite_process.batch_failures(
+                load_suite("windows_share", directory=directory),
+                con,
+                home.staging,
+                feed="windows_share",
+                months=[MONTH],
+                partner_ids=reference.partner_ids,
+                countries=reference.country_codes,
+            )
+        con.execute("rollback")
+    assert str(raised.value).startswith(
+        f"The suite {directory / 'windows_share.json'} has expectation types Great Expectations "
+        "does not know: "
+    )
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+    assert list(home.staging.iterdir()) == []
+
+
 def test_a_suite_process_that_died_leaves_the_verdict_to_this_process(
     home: Home, suite_process
 ) -> None:
