@@ -42,8 +42,7 @@ class HelperProcess:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._owner: int | None = None
-        atexit.register(self.stop)
-        close_before_exit(self.stop)
+        self._registered = False  # stop() at exit, once the helper was first started
 
     def start(self) -> bool:
         """Start the helper unless it runs already; whether there is one. A daemonic
@@ -51,6 +50,10 @@ class HelperProcess:
         if multiprocessing.current_process().daemon:
             return False
         with self._lock:
+            if not self._registered:
+                atexit.register(self.stop)
+                close_before_exit(self.stop)
+                self._registered = True
             if self._pool is None or self._owner != os.getpid():
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
@@ -68,12 +71,18 @@ class HelperProcess:
             return self._pool if self._owner == os.getpid() else None
 
     def stop(self) -> None:
-        """End the helper (at exit, and by tests)."""
+        """End the helper now, whatever it is doing (at exit, when it cannot be used, and by
+        tests). It is terminated first: it ignores Ctrl-C, and waiting for one still
+        importing its libraries held the command's exit for seconds."""
         with self._lock:
             pool, owner = self._pool, self._owner
             self._pool, self._owner = None, None
-        if pool is not None and owner == os.getpid():
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is None or owner != os.getpid():
+            return
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(OSError):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _begin(parent: int, warm: Callable[[], None]) -> None:

@@ -31,7 +31,7 @@ def quiet_exit(code: int) -> None:
     """Close what was registered, flush standard output and error, then end the process
     with ``code`` at once."""
     for closer in reversed(_CLOSERS):
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(BaseException):  # a second Ctrl-C must not stop the exit
             closer()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -1001,6 +1002,53 @@ def test_a_suite_that_cannot_be_loaded_is_the_same_sentence_from_the_suite_proce
     )
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
     assert list(home.staging.iterdir()) == []
+
+
+def test_rows_that_cannot_be_copied_for_the_suite_process_are_read_again_and_judged_here(
+    home: Home, suite_process
+) -> None:
+    """The copy's error aborts the transaction: the batch is rolled back, read again and
+    judged in this process, and the suite process is stopped for the rest of the run."""
+    from oemkpi.ingest.clean_load import load_clean_deliveries
+    from oemkpi.ingest.folder import read_folder
+
+    write_csv(
+        landing(home, "windows_share") / "all.csv",
+        header("windows_share"),
+        good_rows("windows_share"),
+    )
+    home.staging.parent.mkdir(parents=True, exist_ok=True)
+    home.staging.write_text("not a folder", encoding="utf-8")  # nothing can be written there
+    limits = Limits.from_env()
+    with warehouse(home.warehouse) as con:
+        settled = load_clean_deliveries(
+            con,
+            home,
+            FEEDS["windows_share"],
+            {MONTH: read_folder(home.landing_dir("windows_share", MONTH))},
+            load_reference(home.reference),
+            limits=limits,
+            workbooks=Workbooks(home.root / "xlsx-scratch", limits),
+        )
+    assert settled[MONTH].status == "loaded"
+    assert settled[MONTH].rows == len(good_rows("windows_share"))
+    assert len(table(home, "windows_share")) == len(good_rows("windows_share"))
+    assert not suite_process.started()
+    assert home.staging.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_stopping_a_suite_process_that_is_still_importing_is_immediate(
+    home: Home, suite_process
+) -> None:
+    """It ignores Ctrl-C and may be seconds into importing GX: the command's exit does not
+    wait for it."""
+    pool = suite_process._HELPER.pool()
+    assert pool is not None
+    (process,) = pool._processes.values()
+    started = time.monotonic()
+    suite_process.stop()
+    assert time.monotonic() - started < 1.5
+    assert not process.is_alive()
 
 
 def test_a_suite_process_that_died_leaves_the_verdict_to_this_process(

@@ -33,7 +33,7 @@ from oemkpi.ingest.limits import Limits
 from oemkpi.ingest.outcomes import DeliveryOutcome, contract_outcome
 from oemkpi.ingest.problems import Problem
 from oemkpi.ingest.record import record_delivery
-from oemkpi.ingest.suite_worker import batch_failures
+from oemkpi.ingest.suite_worker import JudgeHere, batch_failures
 from oemkpi.ingest.suites import Suite, load_suite
 from oemkpi.ingest.typing_rules import clean_expression
 from oemkpi.ingest.workbooks import Workbooks
@@ -158,15 +158,18 @@ def load_clean_deliveries(
                 queue.remove(not_clean)
                 continue  # rolled back below; the batch is read again without that month
             started = time.perf_counter()
-            failed = batch_failures(
-                suite,
-                con,
-                home.staging,
-                feed=feed.name,
-                months=[b.month for b in batch],
-                partner_ids=reference.partner_ids,
-                countries=reference.country_codes,
-            )
+            try:
+                failed = batch_failures(
+                    suite,
+                    con,
+                    home.staging,
+                    feed=feed.name,
+                    months=[b.month for b in batch],
+                    partner_ids=reference.partner_ids,
+                    countries=reference.country_codes,
+                )
+            except JudgeHere:
+                continue  # rolled back below; the batch is read again and judged here
             validated = time.perf_counter() - started
             if failed:
                 del queue[: len(batch)]

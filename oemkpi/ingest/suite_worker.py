@@ -22,10 +22,12 @@ gone: its answer is only ever the in-process answer computed elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -42,6 +44,9 @@ from oemkpi.warehouse import DUCKDB_CONFIG, render_sql, sql
 #: the suite process is started. Above it the rows a batch would copy cost more than the
 #: import the process saves (bench/: a 2M-row month is ~80 MB).
 SMALL_BYTES = 32 * 1024 * 1024
+#: The longest this process waits for a verdict before judging the rows itself (a small
+#: delivery takes well under a second).
+VERDICT_SECONDS = 300.0
 
 
 def landing_bytes(home: Home, months: Iterable[str]) -> int:
@@ -76,6 +81,12 @@ def started() -> bool:
     return _HELPER.pool() is not None
 
 
+class JudgeHere(Exception):
+    """The rows could not be copied for the suite process (staging not writable, disk
+    full): the copy's error aborted the transaction, so the caller rolls back and reads
+    the batch again, and this process judges it (the suite process is stopped)."""
+
+
 def batch_failures(
     suite: Suite,
     con: duckdb.DuckDBPyConnection,
@@ -88,31 +99,61 @@ def batch_failures(
 ) -> list[str]:
     """The checks of ``suite`` that ``months`` of table ``feed`` fail, read inside ``con``'s
     open transaction (:func:`~oemkpi.ingest.suite_runs.suite_failures`): judged by the
-    suite process when there is one for this process, else here."""
+    suite process when there is one for this process, else here. Either way the list is
+    empty exactly when every expectation holds (which checks are named may differ: here a
+    failing check's SQL aborts the transaction, and every later check fails with it)."""
     pool = _HELPER.pool()
     if pool is not None and "oemkpi.ingest.gx_engine" not in sys.modules:
-        staging.mkdir(parents=True, exist_ok=True)
         copy = staging / f"validating-{feed}-{uuid.uuid4().hex[:12]}.parquet"
         try:
-            con.execute(sql("feeds/set_validating_months"), [list(months)])
-            con.execute(
-                render_sql(
-                    "feeds/copy_validating_rows",
-                    feed=feed,
-                    columns=", ".join(FEEDS[feed].column_names),
-                ),
-                {"path": str(copy)},
-            )
-            return pool.submit(
-                _failures, str(copy), suite, feed, months, partner_ids, countries
-            ).result()
-        except (BrokenProcessPool, RuntimeError):
-            pass  # the process died or was shut down: judged here below
+            try:
+                staging.mkdir(parents=True, exist_ok=True)
+                con.execute(sql("feeds/set_validating_months"), [list(months)])
+                con.execute(
+                    render_sql(
+                        "feeds/copy_validating_rows",
+                        feed=feed,
+                        columns=", ".join(FEEDS[feed].column_names),
+                    ),
+                    {"path": str(copy)},
+                )
+            except (OSError, duckdb.Error) as err:
+                if isinstance(err, duckdb.InterruptException):
+                    raise  # Ctrl-C: the run stops, nothing is judged again
+                _HELPER.stop()
+                raise JudgeHere(str(err)) from err
+            verdict = _verdict(pool, copy, suite, feed, months, partner_ids, countries)
+            if verdict is not None:
+                return verdict
         finally:
-            copy.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # not there, or staging is not a folder
+                copy.unlink(missing_ok=True)
     return suite_failures(
         suite, con, feed=feed, months=months, partner_ids=partner_ids, countries=countries
     )
+
+
+def _verdict(
+    pool: ProcessPoolExecutor,
+    copy: Path,
+    suite: Suite,
+    feed: str,
+    months: list[str],
+    partner_ids: list[str],
+    countries: list[str],
+) -> list[str] | None:
+    """The suite process's answer for the copied rows; None when it has none to give (it
+    died, was shut down, or took over :data:`VERDICT_SECONDS`): they are judged here."""
+    try:
+        future = pool.submit(_failures, str(copy), suite, feed, months, partner_ids, countries)
+        return future.result(timeout=VERDICT_SECONDS)
+    except (BrokenProcessPool, TimeoutError):
+        _HELPER.stop()
+        return None
+    except RuntimeError as err:
+        if str(err).startswith("cannot schedule new futures"):  # shut down meanwhile
+            return None
+        raise
 
 
 def _failures(
