@@ -26,12 +26,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
 
 from oemkpi.quiet_exit import close_before_exit
 
 #: How often a helper looks whether the process that started it is still there.
 PARENT_CHECK_SECONDS = 0.5
+T = TypeVar("T")
 
 
 class HelperProcess:
@@ -43,6 +45,8 @@ class HelperProcess:
         self._pool: ProcessPoolExecutor | None = None
         self._owner: int | None = None
         self._registered = False  # stop() at exit, once the helper was first started
+        #: Jobs given to the helper and maybe not done (its warm-up first).
+        self._jobs: list[Future[Any]] = []
 
     def start(self) -> bool:
         """Start the helper unless it runs already; whether there is one. A daemonic
@@ -62,7 +66,8 @@ class HelperProcess:
                     initargs=(os.getpid(), self._warm),
                 )
                 self._owner = os.getpid()
-                self._pool.submit(int)  # the child starts (and warms up) at its first job
+                # The child starts (and warms up) at its first job.
+                self._jobs = [self._pool.submit(int)]
         return True
 
     def pool(self) -> ProcessPoolExecutor | None:
@@ -71,18 +76,34 @@ class HelperProcess:
             return self._pool if self._owner == os.getpid() else None
 
     def stop(self) -> None:
-        """End the helper now, whatever it is doing (at exit, when it cannot be used, and by
-        tests). It is terminated first: it ignores Ctrl-C, and waiting for one still
-        importing its libraries held the command's exit for seconds."""
+        """End the helper (at exit, when it cannot be used, and by tests). An idle one is
+        asked to end, and does at once; one still warming up or working is terminated
+        first (it ignores Ctrl-C, and waiting for one still importing its libraries held
+        the command's exit for seconds; multiprocessing's resource tracker may then warn
+        that it cleaned up a semaphore)."""
         with self._lock:
-            pool, owner = self._pool, self._owner
-            self._pool, self._owner = None, None
+            pool, owner, busy = self._pool, self._owner, self._jobs
+            self._pool, self._owner, self._jobs = None, None, []
         if pool is None or owner != os.getpid():
             return
-        for process in list(getattr(pool, "_processes", {}).values()):
-            with contextlib.suppress(OSError):
-                process.terminate()
+        if not all(job.done() for job in busy):
+            for process in list(getattr(pool, "_processes", {}).values()):
+                with contextlib.suppress(OSError):
+                    process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T] | None:
+        """Run ``fn(*args)`` in the helper; None when this process has none (or it was shut
+        down meanwhile). A helper that died makes the future raise ``BrokenProcessPool``."""
+        with self._lock:
+            if self._pool is None or self._owner != os.getpid():
+                return None
+            try:
+                job = self._pool.submit(fn, *args)
+            except RuntimeError:  # broken or shut down: the caller does the work itself
+                return None
+            self._jobs = [j for j in self._jobs if not j.done()] + [job]
+            return job
 
 
 def _begin(parent: int, warm: Callable[[], None]) -> None:

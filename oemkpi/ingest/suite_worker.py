@@ -27,7 +27,6 @@ import os
 import sys
 import uuid
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -102,8 +101,7 @@ def batch_failures(
     suite process when there is one for this process, else here. Either way the list is
     empty exactly when every expectation holds (which checks are named may differ: here a
     failing check's SQL aborts the transaction, and every later check fails with it)."""
-    pool = _HELPER.pool()
-    if pool is not None and "oemkpi.ingest.gx_engine" not in sys.modules:
+    if _HELPER.pool() is not None and "oemkpi.ingest.gx_engine" not in sys.modules:
         copy = staging / f"validating-{feed}-{uuid.uuid4().hex[:12]}.parquet"
         try:
             try:
@@ -122,7 +120,7 @@ def batch_failures(
                     raise  # Ctrl-C: the run stops, nothing is judged again
                 _HELPER.stop()
                 raise JudgeHere(str(err)) from err
-            verdict = _verdict(pool, copy, suite, feed, months, partner_ids, countries)
+            verdict = _verdict(copy, suite, feed, months, partner_ids, countries)
             if verdict is not None:
                 return verdict
         finally:
@@ -134,7 +132,6 @@ def batch_failures(
 
 
 def _verdict(
-    pool: ProcessPoolExecutor,
     copy: Path,
     suite: Suite,
     feed: str,
@@ -144,16 +141,14 @@ def _verdict(
 ) -> list[str] | None:
     """The suite process's answer for the copied rows; None when it has none to give (it
     died, was shut down, or took over :data:`VERDICT_SECONDS`): they are judged here."""
+    job = _HELPER.submit(_failures, str(copy), suite, feed, months, partner_ids, countries)
+    if job is None:
+        return None
     try:
-        future = pool.submit(_failures, str(copy), suite, feed, months, partner_ids, countries)
-        return future.result(timeout=VERDICT_SECONDS)
+        return job.result(timeout=VERDICT_SECONDS)
     except (BrokenProcessPool, TimeoutError):
         _HELPER.stop()
         return None
-    except RuntimeError as err:
-        if str(err).startswith("cannot schedule new futures"):  # shut down meanwhile
-            return None
-        raise
 
 
 def _failures(

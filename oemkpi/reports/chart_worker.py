@@ -53,8 +53,7 @@ def prepare(charts: Iterable[Chart], *, png_keys: Iterable[str] = ()) -> None:
     """Have the drawing process draw ``charts`` (with a PNG too for those whose key is in
     ``png_keys``), if it was started in this process; else nothing."""
     with_png = set(png_keys)
-    pool = _HELPER.pool()
-    if pool is None:
+    if _HELPER.pool() is None:
         return
     with _LOCK:
         for chart in charts:
@@ -62,10 +61,10 @@ def prepare(charts: Iterable[Chart], *, png_keys: Iterable[str] = ()) -> None:
             key = (pickle.dumps(chart), png)
             if key in _drawn:
                 continue
-            try:
-                _drawn[key] = pool.submit(_render, chart, png)
-            except RuntimeError:  # broken (the process died) or shut down: drawn here
+            job = _HELPER.submit(_render, chart, png)
+            if job is None:  # shut down meanwhile: drawn here
                 return
+            _drawn[key] = job
         while len(_drawn) > KEPT:
             _drawn.popitem(last=False)
 
