@@ -28,6 +28,14 @@ from oemkpi.ingest.problems import MAX_LISTED_PER_RULE, Problem, problem, summar
 from oemkpi.ingest.suites import CheckOutcome, Expectation, Suite
 from oemkpi.warehouse import DUCKDB_CONFIG, render_sql, sql
 
+#: The module that imports Great Expectations (only the steps that validate import it).
+ENGINE_MODULE = "oemkpi.ingest.gx_engine"
+
+
+def engine_imported() -> bool:
+    """Whether this process has imported Great Expectations (through :data:`ENGINE_MODULE`)."""
+    return ENGINE_MODULE in sys.modules
+
 
 def import_suite_engine_in_background() -> None:
     """Start importing Great Expectations (seconds of pure Python) on a thread of its own.
@@ -38,10 +46,8 @@ def import_suite_engine_in_background() -> None:
     beside other Python work it only slows both down, so it is not started at the
     beginning of a run, beside Dagster's set-up (bench/ measured it).
     """
-    if "oemkpi.ingest.gx_engine" not in sys.modules:
-        threading.Thread(
-            target=importlib.import_module, args=("oemkpi.ingest.gx_engine",), daemon=True
-        ).start()
+    if not engine_imported():
+        threading.Thread(target=importlib.import_module, args=(ENGINE_MODULE,), daemon=True).start()
 
 
 def run_suite(

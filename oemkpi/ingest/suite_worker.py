@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import uuid
 from collections.abc import Iterable
 from concurrent.futures.process import BrokenProcessPool
@@ -35,7 +34,7 @@ import duckdb
 from oemkpi.helper_process import HelperProcess
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES, FEEDS
-from oemkpi.ingest.suite_runs import suite_failures
+from oemkpi.ingest.suite_runs import engine_imported, suite_failures
 from oemkpi.ingest.suites import Suite, load_suite
 from oemkpi.warehouse import DUCKDB_CONFIG, render_sql, sql
 
@@ -70,7 +69,7 @@ def start(home: Home, months: Iterable[str]) -> bool:
     """Start the suite process for a run of ``months`` of ``home``, if their deliveries are
     small, GX is not imported here already, and this process may start children;
     whether one is there for the run."""
-    if "oemkpi.ingest.gx_engine" in sys.modules or landing_bytes(home, months) > SMALL_BYTES:
+    if engine_imported() or landing_bytes(home, months) > SMALL_BYTES:
         return False
     return _HELPER.start()
 
@@ -101,7 +100,7 @@ def batch_failures(
     suite process when there is one for this process, else here. Either way the list is
     empty exactly when every expectation holds (which checks are named may differ: here a
     failing check's SQL aborts the transaction, and every later check fails with it)."""
-    if _HELPER.pool() is not None and "oemkpi.ingest.gx_engine" not in sys.modules:
+    if _HELPER.pool() is not None and not engine_imported():
         copy = staging / f"validating-{feed}-{uuid.uuid4().hex[:12]}.parquet"
         try:
             try:

@@ -43,10 +43,11 @@ _drawn: OrderedDict[tuple[bytes, bool], Future[RenderedChart]] = OrderedDict()
 
 
 def start() -> None:
-    """Start the drawing process for this process's runs, unless it runs already."""
+    """Start the drawing process for this process's runs, unless it runs already; a run's
+    charts start afresh (an earlier run's are let go, and a forked copy's are the parent's)."""
     if _HELPER.start():
         with _LOCK:
-            _drawn.clear()  # a forked copy's futures are the parent's
+            _drawn.clear()
 
 
 def prepare(charts: Iterable[Chart], *, png_keys: Iterable[str] = ()) -> None:
