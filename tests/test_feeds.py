@@ -868,6 +868,26 @@ def test_backfill_reads_the_batch_again_without_a_month_that_is_not_clean(home: 
     assert table(home, "windows_share", "2026-08") == []
 
 
+def _open_batch(con: duckdb.DuckDBPyConnection, batch: list[list[object]]) -> None:
+    """Write ``batch`` to windows_share in a transaction of ``con`` left open."""
+    columns = FEEDS["windows_share"].column_names
+    con.execute("begin transaction")
+    con.executemany(
+        f"insert into windows_share ({', '.join(columns)}) values (?, ?, ?, ?, ?, ?, ?)", batch
+    )
+
+
+def _judging(home: Home) -> dict[str, object]:
+    """What the suite is told of windows_share's October rows: the feed, month, reference."""
+    reference = load_reference(home.reference)
+    return {
+        "feed": "windows_share",
+        "months": [MONTH],
+        "partner_ids": reference.partner_ids,
+        "countries": reference.country_codes,
+    }
+
+
 def test_the_suite_judges_rows_inside_the_open_transaction_and_leaves_it_open(
     home: Home,
 ) -> None:
@@ -876,25 +896,12 @@ def test_the_suite_judges_rows_inside_the_open_transaction_and_leaves_it_open(
     from oemkpi.ingest.suite_runs import suite_failures
     from oemkpi.ingest.suites import load_suite
 
-    reference = load_reference(home.reference)
-    columns = FEEDS["windows_share"].column_names
     rows = [_typed(r) for r in good_rows("windows_share")]
     with warehouse(home.warehouse) as con:
 
         def judge(batch: list[list[object]]) -> list[str]:
-            con.execute("begin transaction")
-            con.executemany(
-                f"insert into windows_share ({', '.join(columns)}) values (?, ?, ?, ?, ?, ?, ?)",
-                batch,
-            )
-            return suite_failures(
-                load_suite("windows_share"),
-                con,
-                feed="windows_share",
-                months=[MONTH],
-                partner_ids=reference.partner_ids,
-                countries=reference.country_codes,
-            )
+            _open_batch(con, batch)
+            return suite_failures(load_suite("windows_share"), con, **_judging(home))
 
         assert judge([["2026-10", "zeta", *rows[0][2:]], *rows[1:]]) == ["partner_id_in_reference"]
         con.execute("rollback")
@@ -932,25 +939,13 @@ def test_the_suite_process_judges_the_open_transactions_rows_as_this_process_wou
         raise AssertionError("judged in this process, not by the suite process")
 
     monkeypatch.setattr(suite_process, "suite_failures", not_here)
-    reference = load_reference(home.reference)
-    columns = FEEDS["windows_share"].column_names
     rows = [_typed(r) for r in good_rows("windows_share")]
     with warehouse(home.warehouse) as con:
 
         def judge(batch: list[list[object]]) -> list[str]:
-            con.execute("begin transaction")
-            con.executemany(
-                f"insert into windows_share ({', '.join(columns)}) values (?, ?, ?, ?, ?, ?, ?)",
-                batch,
-            )
+            _open_batch(con, batch)
             return suite_process.batch_failures(
-                load_suite("windows_share"),
-                con,
-                home.staging,
-                feed="windows_share",
-                months=[MONTH],
-                partner_ids=reference.partner_ids,
-                countries=reference.country_codes,
+                load_suite("windows_share"), con, home.staging, **_judging(home)
             )
 
         assert judge([["2026-10", "zeta", *rows[0][2:]], *rows[1:]]) == ["partner_id_in_reference"]
@@ -977,23 +972,14 @@ def test_a_suite_that_cannot_be_loaded_is_the_same_sentence_from_the_suite_proce
         text.replace('"expect_column_values_to_be_in_set"', '"expect_column_values_to_be_in_sett"'),
         "utf-8",
     )
-    reference = load_reference(home.reference)
-    columns = FEEDS["windows_share"].column_names
     with warehouse(home.warehouse) as con:
-        con.execute("begin transaction")
-        con.executemany(
-            f"insert into windows_share ({', '.join(columns)}) values (?, ?, ?, ?, ?, ?, ?)",
-            [_typed(r) for r in good_rows("windows_share")],
-        )
+        _open_batch(con, [_typed(r) for r in good_rows("windows_share")])
         with pytest.raises(OemkpiError) as raised:
             suite_process.batch_failures(
                 load_suite("windows_share", directory=directory),
                 con,
                 home.staging,
-                feed="windows_share",
-                months=[MONTH],
-                partner_ids=reference.partner_ids,
-                countries=reference.country_codes,
+                **_judging(home),
             )
         con.execute("rollback")
     assert str(raised.value).startswith(
@@ -1062,23 +1048,11 @@ def test_a_suite_process_that_died_leaves_the_verdict_to_this_process(
     for process in list(pool._processes.values()):
         process.kill()
         process.join()
-    reference = load_reference(home.reference)
-    columns = FEEDS["windows_share"].column_names
     rows = [_typed(r) for r in good_rows("windows_share")]
     with warehouse(home.warehouse) as con:
-        con.execute("begin transaction")
-        con.executemany(
-            f"insert into windows_share ({', '.join(columns)}) values (?, ?, ?, ?, ?, ?, ?)",
-            [*rows, rows[0]],
-        )
+        _open_batch(con, [*rows, rows[0]])
         failed = suite_process.batch_failures(
-            load_suite("windows_share"),
-            con,
-            home.staging,
-            feed="windows_share",
-            months=[MONTH],
-            partner_ids=reference.partner_ids,
-            countries=reference.country_codes,
+            load_suite("windows_share"), con, home.staging, **_judging(home)
         )
         con.execute("rollback")
     assert failed == ["key_unique"]
