@@ -61,9 +61,13 @@ class WarehouseConflict(OemkpiError):
 
 #: Every DuckDB connection of the pipeline: a bounded buffer pool (DuckDB spills to
 #: disk beyond it) keeps a 10M-row month under 2 GiB; set OEMKPI_DUCKDB_MEMORY_LIMIT
-#: (e.g. "4GB") on a bigger machine.
+#: (e.g. "4GB") on a bigger machine. A warehouse file created here is written in the
+#: storage format of DuckDB 1.4 (the long-term release; readable by 1.4 and newer), not
+#: DuckDB's default of 0.10's: its string compression writes a month of windows_share
+#: about a fifth faster (bench/). A file created earlier keeps the format it has.
 DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
-    "memory_limit": os.environ.get("OEMKPI_DUCKDB_MEMORY_LIMIT", "1GB")
+    "memory_limit": os.environ.get("OEMKPI_DUCKDB_MEMORY_LIMIT", "1GB"),
+    "storage_compatibility_version": "v1.4.0",
 }
 
 

@@ -23,6 +23,7 @@ from oemkpi.ingest.outcomes import DeliveryOutcome
 from oemkpi.ingest.workbooks import Workbooks
 from oemkpi.reference import load_reference
 from oemkpi.warehouse import warehouse
+from tests.conftest import write_reference
 from tests.feedfiles import (
     good_rows,
     header,
@@ -101,6 +102,46 @@ def test_clean_csv_delivery_loads_every_row_typed(home: Home, feed: str) -> None
                 assert isinstance(value, int)
             if not col.nullable:
                 assert value is not None
+
+
+def _storage_version(path: Path) -> str:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        (tags,) = con.execute(
+            "select tags from duckdb_databases() where database_name = current_database()"
+        ).fetchone() or ({},)
+        return str(tags["storage_version"])
+    finally:
+        con.close()
+
+
+def test_a_new_warehouse_is_written_in_duckdb_1_4s_format_an_earlier_one_keeps_its_own(
+    home: Home, tmp_path: Path
+) -> None:
+    write_csv(
+        landing(home, "windows_share") / "all.csv",
+        header("windows_share"),
+        good_rows("windows_share"),
+    )
+    assert ingest(home, "windows_share").status == "loaded"
+    assert _storage_version(home.warehouse) == "v1.4.0+"
+
+    # A warehouse made by an earlier oemkpi (DuckDB's default format) is read and written
+    # as it is, and stays in its format.
+    root = tmp_path / "earlier"
+    write_reference(root)
+    earlier = Home.at(root)
+    con = duckdb.connect(str(earlier.warehouse))
+    con.close()
+    assert _storage_version(earlier.warehouse) == "v1.0.0+"
+    write_csv(
+        landing(earlier, "windows_share") / "all.csv",
+        header("windows_share"),
+        good_rows("windows_share"),
+    )
+    assert ingest(earlier, "windows_share").status == "loaded"
+    assert len(table(earlier, "windows_share")) == len(good_rows("windows_share"))
+    assert _storage_version(earlier.warehouse) == "v1.0.0+"
 
 
 def test_bom_crlf_header_spelling_and_extra_column_are_accepted_with_a_warning(home: Home) -> None:
