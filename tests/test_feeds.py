@@ -1138,6 +1138,44 @@ def test_trim_removes_exactly_the_unicode_space_separators_the_clean_load_looks_
     assert (differ, trimmed) == (0, 17)
 
 
+#: Texts of a whole-number column at the edges of the clean load's quick test.
+WHOLE_NUMBER_TEXTS = [
+    "0", "7", "-7", "07", "-07", "-0", "+7", " 7", "7 ", "7.0", "7.00", "7.5", "1e3", "1_000",
+    "9999999999", "-9999999999", "09999999999", "10000000000", "-10000000000",
+    "9223372036854775807", "-9223372036854775808", "99999999999999999999", "\u00a07",
+    "\u0663", "0x10", "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", WHOLE_NUMBER_TEXTS)
+def test_the_quick_test_of_whole_numbers_types_a_value_as_the_patterns_do(text: str) -> None:
+    """The clean load takes a whole number written plainly without its patterns; every
+    other text goes through them: the typed value, or the refusal, is the same."""
+    import dataclasses
+
+    from oemkpi.ingest import typing_rules
+
+    column = next(c for c in FEEDS["windows_share"].columns if c.name == "units")
+    rule = typing_rules.TYPE_RULES["int"]
+    assert rule.quick is not None
+    con = duckdb.connect()
+
+    def typed(quick: bool) -> object:
+        rules = {**typing_rules.TYPE_RULES, "int": dataclasses.replace(rule, quick=None)}
+        with pytest.MonkeyPatch.context() as patch:
+            if not quick:
+                patch.setattr(typing_rules, "TYPE_RULES", rules)
+            sql, params = typing_rules.clean_expression(column, MONTH)
+        try:
+            return con.execute(
+                f"select {sql} from (select nullif(?, '') as units)", [*params, text]
+            ).fetchone()
+        except duckdb.Error as err:
+            return str(err).splitlines()[0]
+
+    assert typed(quick=True) == typed(quick=False)
+
+
 def _padded(feed: str, column: str) -> list[list[str]]:
     rows = good_rows(feed)
     at = FEEDS[feed].column_names.index(column)

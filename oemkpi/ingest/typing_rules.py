@@ -84,6 +84,11 @@ class TypeRule:
     forbidden: tuple[tuple[str, str], ...] = ()
     #: The rule that names text of the right shape that still has no typed value.
     overflow_rule: str = "out_of_range"
+    #: For the clean load: a cheaper condition that holds only for text of the last shape
+    #: that fits the type, and its typed value then (the same as ``typed``'s); other text
+    #: is judged by the shapes as before. Regular expressions on every value of a 10M-row
+    #: month took a third of typing it (bench/).
+    quick: tuple[str, str] | None = None
 
 
 #: The rule of each column type; the columns of :data:`COLUMN_RULES` follow their own.
@@ -97,6 +102,13 @@ TYPE_RULES: dict[str, TypeRule] = {
         ),
         typed="try_cast(regexp_replace({v}, '\\.0+$', '') as bigint)",
         can_overflow=True,
+        # A whole number written as DuckDB writes it (no sign but '-', no leading zero, no
+        # padding, no decimals) with at most ten digits.
+        quick=(
+            "cast(try_cast({v} as bigint) as varchar) = {v} "
+            "and try_cast({v} as bigint) between -9999999999 and 9999999999",
+            "try_cast({v} as bigint)",
+        ),
     ),
     "number": TypeRule(
         shapes=(("plain_number", PLAIN_NUMBER), ("out_of_range", AMOUNT_IN_RANGE)),
@@ -187,7 +199,14 @@ def clean_expression(
         )
     if rule.shapes:
         shape, taken = _shaped(rule, name)
-        return Generated(f"case when {shape} then {taken} else {judged} end as {name}"), params
+        quick = ""
+        if rule.quick is not None:
+            condition, typed = (part.format(v=name) for part in rule.quick)
+            quick = f"when {condition} then {typed} "
+        return (
+            Generated(f"case {quick}when {shape} then {taken} else {judged} end as {name}"),
+            params,
+        )
     if rule.forbidden:
         suspect = "|".join([*(p for _, p in rule.forbidden), PADDED])
         return (
