@@ -11,10 +11,11 @@ connection it ran on; DuckDB drops the result with the connection, and every
 metric fails with ``list index out of range`` (fivetran/great_expectations
 #11579; see shared/NOTES.md). Buffering the rows while the connection is open
 (:class:`BufferedDuckDBExecutionEngine`) is the whole fix, and it validates
-DuckDB tables in place, with no pandas copy. Two more pieces:
-:class:`DuckDBCompoundColumnsCount` replaces GX's key-uniqueness SQL with one
-DuckDB plans well, and :func:`connection_datasource` lets GX read an open
-transaction's rows.
+DuckDB tables in place, with no pandas copy. Three more pieces:
+:class:`DuckDBCompoundColumnsCount` and :class:`DuckDBColumnValuesInSet` replace
+GX's SQL for key uniqueness and for a set of values with SQL DuckDB runs well
+(the same verdicts, the same unexpected rows), and :func:`connection_datasource`
+lets GX read an open transaction's rows.
 """
 
 from __future__ import annotations
@@ -35,8 +36,13 @@ from great_expectations.data_context.types.base import (  # noqa: E402
 )
 from great_expectations.datasource.fluent import SQLDatasource  # noqa: E402
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine  # noqa: E402
+from great_expectations.expectations.metrics.column_map_metrics.column_values_in_set import (  # noqa: E402
+    ColumnValuesInSet,
+)
 from great_expectations.expectations.metrics.map_metric_provider import (  # noqa: E402
+    ColumnMapMetricProvider,
     MulticolumnMapMetricProvider,
+    column_condition_partial,
 )
 from great_expectations.expectations.metrics.map_metric_provider.multicolumn_function_partial import (  # noqa: E402
     multicolumn_function_partial,
@@ -115,6 +121,27 @@ class DuckDBCompoundColumnsCount(MulticolumnMapMetricProvider):
             )
             .alias("records_with_grouped_column_counts_subquery")
         )
+
+
+class DuckDBColumnValuesInSet(ColumnMapMetricProvider):
+    """``column_values.in_set`` (behind ``expect_column_values_to_be_in_set``) for DuckDB.
+
+    GX writes ``column IN (v1, ..., vn)``, which DuckDB tests value by value on every
+    row: at 10M rows a month the partner and country sets (40 and 60 ids) were two
+    thirds of the suite's single-column query (1.2 of 2.0 s). ``list_contains`` over the
+    same values, bound as parameters, takes 0.1 s and holds for exactly the same rows
+    (text equals text). A set GX treats specially (none, empty, holding a NULL) or one
+    that is not all text gets GX's own condition.
+    """
+
+    condition_metric_name = "column_values.in_set"
+    condition_value_keys = ("value_set",)
+
+    @column_condition_partial(engine=BufferedDuckDBExecutionEngine)
+    def _duckdb(cls, column: Any, value_set: Any, **kwargs: Any) -> Any:
+        if not value_set or not all(isinstance(v, str) for v in value_set):
+            return ColumnValuesInSet._sqlalchemy_impl(column, value_set, **kwargs)
+        return sa.func.list_contains(sa.func.list_value(*value_set), column)
 
 
 class DuckDBFileDatasource(SQLDatasource):
