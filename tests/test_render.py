@@ -10,6 +10,7 @@ from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
+import jinja2
 import pytest
 from markdown_it import MarkdownIt
 
@@ -1344,3 +1345,62 @@ def test_the_assortment_says_its_threshold_in_units(report: MonthlyReport):
             "SKUs by last month's):" in text
         )
         assert "assortment threshold" not in text
+
+
+def test_templates_compiled_by_the_drawing_process_render_the_same_bytes(
+    report: MonthlyReport, html: str, markdown: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every packaged template is compiled by the drawing process; this process then
+    compiles none of the update's, and the update is the same to the byte."""
+    import jinja2
+
+    from oemkpi.reports import chart_worker, render
+
+    chart_worker.start()
+    try:
+        job = chart_worker._templates
+        assert job is not None
+        compiled = job.result(timeout=120)
+        names = render.environment().list_templates()
+        assert len(compiled) == len(names)
+        render.environment.cache_clear()  # fresh environments, which load that code
+
+        def compiled_here(*_args: object, **_kwargs: object) -> None:
+            raise AssertionError("a template was compiled in this process")
+
+        monkeypatch.setattr(jinja2.Environment, "compile", compiled_here)
+        assert render_html(report) == html
+        assert render_markdown(report) == markdown
+    finally:
+        chart_worker.stop()
+        render.environment.cache_clear()
+
+
+def test_code_compiled_from_another_text_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jinja2 keeps the source's checksum with the code: a template whose text is not the
+    text the drawing process compiled is compiled here."""
+    from jinja2.bccache import Bucket
+
+    from oemkpi.reports import chart_worker
+    from oemkpi.reports.compiled_templates import HelperBytecodeCache
+
+    cache = HelperBytecodeCache(markdown=False)
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader({"t.j2": "new {{ x }}"}), bytecode_cache=cache
+    )
+    old = jinja2.Environment()
+    bucket = Bucket(old, cache.get_cache_key("t.j2"), cache.get_source_checksum("old {{ x }}"))
+    bucket.code = old.compile("old {{ x }}", "t.j2")
+    sent = {(False, bucket.key): bucket.bytecode_to_string()}
+    monkeypatch.setattr(chart_worker, "compiled_templates", lambda: sent)
+    assert env.get_template("t.j2").render(x=1) == "new 1"
+    # The text it compiled is loaded as sent, not compiled again.
+    env_old = jinja2.Environment(
+        loader=jinja2.DictLoader({"t.j2": "old {{ x }}"}), bytecode_cache=cache
+    )
+
+    def compiled_here(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("compiled in this process")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compiled_here)
+    assert env_old.get_template("t.j2").render(x=2) == "old 2"

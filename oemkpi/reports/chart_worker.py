@@ -11,6 +11,9 @@ charts as soon as the partner's update is built (:func:`prepare`), and
 :func:`~oemkpi.reports.charts.render_chart` and
 :func:`~oemkpi.reports.charts.chart_png` take what it drew (:func:`take`).
 
+It also compiles the templates while it waits for the first charts
+(:mod:`oemkpi.reports.compiled_templates`).
+
 It is only a shortcut: a chart it has not drawn (no process started here, as in a
 daemonic Celery pool process or a worker rendering a range of months; one that
 died or took longer than :data:`TAKE_SECONDS`) is drawn in this process, by the
@@ -19,6 +22,7 @@ same code, into the same bytes.
 
 from __future__ import annotations
 
+import os
 import pickle
 import threading
 from collections import OrderedDict
@@ -27,6 +31,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from oemkpi.helper_process import HelperProcess
+from oemkpi.reports.compiled_templates import Compiled, arrived, compile_all
 from oemkpi.reports.model import Chart, Series
 
 if TYPE_CHECKING:
@@ -40,14 +45,31 @@ KEPT = 1000
 _LOCK = threading.Lock()
 #: Drawn or being drawn, by (the chart pickled, with its PNG).
 _drawn: OrderedDict[tuple[bytes, bool], Future[RenderedChart]] = OrderedDict()
+#: The templates the drawing process compiles when it starts (its first job), and the
+#: process that asked (a forked copy asks its own drawing process again).
+_templates: Future[Compiled] | None = None
+_templates_for: int | None = None
 
 
 def start() -> None:
-    """Start the drawing process for this process's runs, unless it runs already; a run's
-    charts start afresh (an earlier run's are let go, and a forked copy's are the parent's)."""
+    """Start the drawing process for this process's runs, unless it runs already, and have
+    it compile the templates; a run's charts start afresh (an earlier run's are let go,
+    and a forked copy's are the parent's)."""
+    global _templates, _templates_for
     if _HELPER.start():
         with _LOCK:
             _drawn.clear()
+            if _templates_for != os.getpid() or _templates is None or _templates.cancelled():
+                _templates, _templates_for = _HELPER.submit(compile_all), os.getpid()
+
+
+def compiled_templates() -> Compiled:
+    """The templates the drawing process has compiled, once it has (never waited for)."""
+    if _HELPER.pool() is None:
+        return {}
+    with _LOCK:
+        job = _templates
+    return arrived(job)
 
 
 def prepare(charts: Iterable[Chart], *, png_keys: Iterable[str] = ()) -> None:
@@ -104,6 +126,8 @@ _HELPER = HelperProcess(_warm)
 
 def stop() -> None:
     """End the drawing process (at exit, and by tests)."""
+    global _templates
     _HELPER.stop()
     with _LOCK:
         _drawn.clear()
+        _templates = None

@@ -25,6 +25,7 @@ from oemkpi.months import month_label
 from oemkpi.packaged import packaged_dir
 from oemkpi.reports import marketing
 from oemkpi.reports import template_helpers as helpers
+from oemkpi.reports.compiled_templates import HelperBytecodeCache
 from oemkpi.reports.flags import plain_message
 from oemkpi.reports.index import SCOREBOARD_KPIS
 from oemkpi.reports.model import MonthIndex, MonthlyReport
@@ -99,6 +100,8 @@ def environment(markdown: bool = False, templates: Path | None = None) -> jinja2
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=_md_finalize if markdown else None,
+        # The packaged templates' code, compiled by the drawing process if it runs.
+        bytecode_cache=HelperBytecodeCache(markdown) if templates is None else None,
     )
     env.filters.update(_filters())
     env.globals.update(_globals())
