@@ -73,4 +73,3 @@ def arrived(job: Future[Any] | None) -> Compiled:
         return {}
     result: Compiled = job.result()
     return result
-
