@@ -23,8 +23,8 @@ from oemkpi.reports.writing import PARALLEL_FROM_MONTHS
 def start_helpers(home: Home, months: list[str]) -> None:
     """Start the helpers of an in-process run of ``months`` of ``home``: the suite process
     when the deliveries are small (and GX is not imported here already), the drawing
-    process when this process renders the reports (a range of
-    :data:`PARALLEL_FROM_MONTHS` or more is rendered by workers)."""
+    process, which compiles the templates first, when this process renders the reports (a
+    range of :data:`PARALLEL_FROM_MONTHS` or more is rendered by workers)."""
     suite_worker.start(home, months)
     if len(months) < PARALLEL_FROM_MONTHS:
-        chart_worker.start()
+        chart_worker.start(templates=True)

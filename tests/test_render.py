@@ -1356,7 +1356,7 @@ def test_templates_compiled_by_the_drawing_process_render_the_same_bytes(
 
     from oemkpi.reports import chart_worker, render
 
-    chart_worker.start()
+    chart_worker.start(templates=True)
     try:
         job = chart_worker._templates
         assert job is not None
@@ -1404,3 +1404,23 @@ def test_code_compiled_from_another_text_is_not_used(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(jinja2.Environment, "compile", compiled_here)
     assert env_old.get_template("t.j2").render(x=2) == "old 2"
+
+
+def test_a_drawing_process_started_at_the_report_step_draws_first(tmp_path: Path) -> None:
+    """Started by the report step itself (a run from the UI), the drawing process is not
+    asked to compile the templates: this process would compile them anyway while the first
+    charts waited. Started with the run (pipelines/helper_processes.py), it is."""
+    from oemkpi.home import Home
+    from oemkpi.ingest import suite_worker
+    from oemkpi.reports import chart_worker
+    from pipelines.helper_processes import start_helpers
+
+    try:
+        chart_worker.start()
+        assert chart_worker._templates is None
+        chart_worker.stop()
+        start_helpers(Home.at(tmp_path / "home"), ["2026-10"])
+        assert chart_worker._templates is not None
+    finally:
+        chart_worker.stop()
+        suite_worker.stop()

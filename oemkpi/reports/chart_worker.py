@@ -11,8 +11,8 @@ charts as soon as the partner's update is built (:func:`prepare`), and
 :func:`~oemkpi.reports.charts.render_chart` and
 :func:`~oemkpi.reports.charts.chart_png` take what it drew (:func:`take`).
 
-It also compiles the templates while it waits for the first charts
-(:mod:`oemkpi.reports.compiled_templates`).
+Started when a run starts, it also compiles the templates while it waits for the
+first charts (:mod:`oemkpi.reports.compiled_templates`).
 
 It is only a shortcut: a chart it has not drawn (no process started here, as in a
 daemonic Celery pool process or a worker rendering a range of months; one that
@@ -51,14 +51,18 @@ _templates: Future[Compiled] | None = None
 _templates_for: int | None = None
 
 
-def start() -> None:
-    """Start the drawing process for this process's runs, unless it runs already, and have
-    it compile the templates; a run's charts start afresh (an earlier run's are let go,
-    and a forked copy's are the parent's)."""
+def start(*, templates: bool = False) -> None:
+    """Start the drawing process for this process's runs, unless it runs already; a run's
+    charts start afresh (an earlier run's are let go, and a forked copy's are the parent's).
+    ``templates``: have it compile the templates first, for a run that starts it well before
+    its reports (started at the report step, it would make the first charts wait while this
+    process compiles the templates anyway)."""
     global _templates, _templates_for
     if _HELPER.start():
         with _LOCK:
             _drawn.clear()
+            if not templates:
+                return
             if _templates_for != os.getpid() or _templates is None or _templates.cancelled():
                 _templates, _templates_for = _HELPER.submit(compile_all), os.getpid()
 
