@@ -190,6 +190,15 @@ def has_warehouse(home: Home, settings: Settings | None = None) -> bool:
     return settings.lake is not None or home.warehouse.exists()
 
 
+def interrupted_query(err: BaseException) -> bool:
+    """Whether ``err`` is a DuckDB query stopped by Ctrl-C (DuckDB takes the signal that
+    reaches the process while it runs a query, and ends the query with this error instead
+    of the ``KeyboardInterrupt`` the user meant)."""
+    if isinstance(err, duckdb.InterruptException):
+        return True
+    return type(err) is RuntimeError and str(err) == "Query interrupted"
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """Commit on success, roll back on any error: no half-written month."""

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import dagster as dg
-import duckdb
 
 from oemkpi.errors import OemkpiError
+from oemkpi.warehouse import interrupted_query
 
 F = TypeVar("F", bound=Callable[..., Iterator[Any]])
 
@@ -35,15 +35,6 @@ def cause_sentence(step: str, err: BaseException) -> str:
     lines = str(err).strip().splitlines()
     text = lines[0][:300] if lines else ""
     return f"The step {step} failed with {type(err).__name__}{': ' + text if text else ''}."
-
-
-def interrupted_query(err: BaseException) -> bool:
-    """Whether ``err`` is a DuckDB query stopped by Ctrl-C (DuckDB takes the signal that
-    reaches the process while it runs a query, and ends the query with this error instead
-    of the ``KeyboardInterrupt`` the user meant)."""
-    if isinstance(err, duckdb.InterruptException):
-        return True
-    return type(err) is RuntimeError and str(err) == "Query interrupted"
 
 
 def one_sentence(fn: F) -> F:

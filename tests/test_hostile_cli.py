@@ -26,7 +26,8 @@ import pytest
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES
 from oemkpi.sample import write_sample_home
-from pipelines.step_errors import failure_sentence, interrupted_query, one_sentence
+from oemkpi.warehouse import interrupted_query
+from pipelines.step_errors import failure_sentence, one_sentence
 from tests.feedfiles import good_rows, header, snapshot, write_csv
 from tests.hostile_files import write_raw_xlsx
 

@@ -36,7 +36,7 @@ from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES, FEEDS
 from oemkpi.ingest.suite_runs import engine_imported, suite_failures
 from oemkpi.ingest.suites import Suite, load_suite
-from oemkpi.warehouse import DUCKDB_CONFIG, render_sql, sql
+from oemkpi.warehouse import DUCKDB_CONFIG, interrupted_query, render_sql, sql
 
 #: The most bytes of deliveries (every feed's landing files of the run's months) for which
 #: the suite process is started. Above it the rows a batch would copy cost more than the
@@ -115,7 +115,7 @@ def batch_failures(
                     {"path": str(copy)},
                 )
             except (OSError, duckdb.Error) as err:
-                if isinstance(err, duckdb.InterruptException):
+                if interrupted_query(err):
                     raise  # Ctrl-C: the run stops, nothing is judged again
                 _HELPER.stop()
                 raise JudgeHere(str(err)) from err
