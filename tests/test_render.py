@@ -1347,13 +1347,20 @@ def test_the_assortment_says_its_threshold_in_units(report: MonthlyReport):
         assert "assortment threshold" not in text
 
 
+def _forbid_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on, a template compiled in this process fails the test."""
+
+    def compiled_here(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a template was compiled in this process")
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compiled_here)
+
+
 def test_templates_compiled_by_the_drawing_process_render_the_same_bytes(
     report: MonthlyReport, html: str, markdown: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every packaged template is compiled by the drawing process; this process then
     compiles none of the update's, and the update is the same to the byte."""
-    import jinja2
-
     from oemkpi.reports import chart_worker, render
 
     chart_worker.start(templates=True)
@@ -1364,11 +1371,7 @@ def test_templates_compiled_by_the_drawing_process_render_the_same_bytes(
         names = render.environment().list_templates()
         assert len(compiled) == len(names)
         render.environment.cache_clear()  # fresh environments, which load that code
-
-        def compiled_here(*_args: object, **_kwargs: object) -> None:
-            raise AssertionError("a template was compiled in this process")
-
-        monkeypatch.setattr(jinja2.Environment, "compile", compiled_here)
+        _forbid_compiling(monkeypatch)
         assert render_html(report) == html
         assert render_markdown(report) == markdown
     finally:
@@ -1398,11 +1401,7 @@ def test_code_compiled_from_another_text_is_not_used(monkeypatch: pytest.MonkeyP
     env_old = jinja2.Environment(
         loader=jinja2.DictLoader({"t.j2": "old {{ x }}"}), bytecode_cache=cache
     )
-
-    def compiled_here(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("compiled in this process")
-
-    monkeypatch.setattr(jinja2.Environment, "compile", compiled_here)
+    _forbid_compiling(monkeypatch)
     assert env_old.get_template("t.j2").render(x=2) == "old 2"
 
 
