@@ -13,7 +13,11 @@ For each size it builds (or reuses) a sample data home under
 * ``peer``: ``bench/peer.py``, what a data team would write instead of oemkpi
   (pandas reads, a GX suite per feed on GX's pandas data source, pandas partner
   and country KPIs, one Jinja2 page per partner). The ratios oemkpi/peer and
-  oemkpi/floor (wall, CPU, memory) are printed for every size.
+  oemkpi/floor (wall, CPU, memory) are printed for every size;
+* ``pipeline, warm`` (the demo size): ``bench/warm_run.py`` runs month M four
+  times in one process, and the row gives the median of the runs after the
+  first: what a run costs in a process kept warm between runs, against the
+  fresh process of ``pipeline`` (the fixed cost; issue 18).
 
 Sizes: ``demo`` is ``oemkpi demo``'s home (36 months, scale 1); it is also run
 as one 36-month backfill (``run --from --to``) before its month M is run again
@@ -49,7 +53,10 @@ Last, ``[code location]`` times fresh interpreters (median of 5) doing a bare
 what the UI and every run pay before anything else.
 
 Peak RSS is the child's ``ru_maxrss`` from ``os.wait4``, CPU seconds its
-user + system time (steadier than wall time when others share the machine).
+user + system time (steadier than wall time when others share the machine),
+and steal seconds the machine's steal time while it ran (``/proc/stat``, all
+cores): CPU the hypervisor gave to others while this machine wanted it. A run
+with seconds of steal was slowed by the host, not by its code.
 Linux counts the parent's RSS at fork time into a child's ``ru_maxrss``, so
 this harness imports nothing heavy and runs generation and read-back as
 child processes.
@@ -71,6 +78,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -101,9 +109,12 @@ FIELDS = (
     "seconds",
     "cpu_s",
     "peak_mib",
+    "steal_s",
     *(f"{s}_s" for s in STAGES),
     "exit_code",
 )
+#: Steal time during one run worth a line under the ratios.
+STEAL_NOTED_SECONDS = 0.5
 #: Disk needed per windows_share row of a home (landing ~40 B, warehouse, staging copies).
 BYTES_PER_ROW = 120
 
@@ -159,11 +170,13 @@ def parse_size(name: str) -> Size:
 class Child:
     what: str
     seconds: float
-    cpu_seconds: float  # user + system, a steadier measure than wall time on a busy machine
+    cpu_seconds: float | None  # user + system, steadier than wall time on a busy machine
     peak_mib: float
     exit_code: int
     started_at: float  # epoch seconds, to line up with Dagster's event timestamps
     log: Path
+    #: CPU seconds the host took back from this machine while the child ran (all cores).
+    steal_seconds: float | None = None
     stages: dict[str, float | None] = field(default_factory=dict)
     rows: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
@@ -183,22 +196,42 @@ class Child:
 
 
 def run_child(what: str, command: list[str], log: Path, env: dict[str, str]) -> Child:
-    """Run ``command`` as a fresh process; wall seconds and peak RSS from ``os.wait4``."""
+    """Run ``command`` as a fresh process; wall seconds and peak RSS from ``os.wait4``, and
+    the steal time of the machine meanwhile."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         out.write(("$ " + " ".join(command) + "\n").encode())
         out.flush()
         started_at = time.time()
+        stolen = steal_seconds()
         started = time.perf_counter()
         proc = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO, close_fds=True
         )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
+        after = steal_seconds()
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code  # reaped here; keep Popen from waiting again
     cpu = usage.ru_utime + usage.ru_stime
-    return Child(what, seconds, cpu, usage.ru_maxrss / 1024, code, started_at, log)
+    child = Child(what, seconds, cpu, usage.ru_maxrss / 1024, code, started_at, log)
+    if stolen is not None and after is not None:
+        child.steal_seconds = after - stolen
+    return child
+
+
+def steal_seconds() -> float | None:
+    """The machine's steal time so far, all cores (``/proc/stat``): CPU time the hypervisor
+    gave to others while this machine's processes wanted it. A run during which the host
+    stole seconds is slower for that reason, not for its code; None where it is not known."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
 
 
 def python_child(script: str, *args: str) -> list[str]:
@@ -365,6 +398,11 @@ def bench_size(size: Size, args: argparse.Namespace) -> tuple[list[Child], dict[
         child.rows = sum(d["rows"] for d in delivered if d["month"] == month) or None
         runs.append(child)
 
+    if size.backfill:
+        warm = warm_child(size, home, month, logs, env)
+        warm.rows = sum(d["rows"] for d in delivered if d["month"] == month) or None
+        runs.append(warm)
+
     per_month = next(
         (d["rows"] for d in delivered if d["month"] == month and d["feed"] == "windows_share"),
         None,
@@ -392,6 +430,34 @@ def bench_size(size: Size, args: argparse.Namespace) -> tuple[list[Child], dict[
     for child in [*children, *runs]:
         child.detail["rows_per_month"] = per_month
     return [*children, *runs], details
+
+
+#: Runs of the month in one process for the warm row; the first is the cold one.
+WARM_RUNS = 4
+
+
+def warm_child(size: Size, home: Path, month: str, logs: Path, env: dict[str, str]) -> Child:
+    """Month M run :data:`WARM_RUNS` times in one process (``bench/warm_run.py``): the row's
+    seconds are the median of the runs after the first, what a run costs in a process kept
+    warm between runs; its CPU is not given (the process's covers every run)."""
+    say(f"  pipeline, warm process: warm_run.py, {WARM_RUNS} runs of {month} in one process")
+    child = run_child(
+        "pipeline, warm",
+        python_child(
+            "warm_run.py", "--home", str(home), "--month", month, "--runs", str(WARM_RUNS)
+        ),
+        logs / f"{size.name}-warm.log",
+        env,
+    )
+    got = child.last_json().get("runs", [])
+    child.detail["warm_runs"] = got
+    warm = [r["seconds"] for r in got[1:]]
+    if child.exit_code != 0 or not warm:
+        say(f"  pipeline, warm process failed (exit {child.exit_code}):\n{child.tail()}")
+        return child
+    child.seconds = statistics.median(warm)
+    child.cpu_seconds = None
+    return child
 
 
 def pipeline_stages(child: Child, run: dict[str, Any]) -> None:
@@ -499,8 +565,9 @@ def result_rows(size: str, children: list[Child]) -> list[dict[str, Any]]:
                 "total_rows": c.rows,
                 "what": c.what,
                 "seconds": round(c.seconds, 2),
-                "cpu_s": round(c.cpu_seconds, 2),
+                "cpu_s": _round(c.cpu_seconds),
                 "peak_mib": round(c.peak_mib, 1),
+                "steal_s": _round(c.steal_seconds),
                 **{f"{s}_s": _round(c.stages.get(s)) for s in STAGES},
                 "exit_code": c.exit_code,
             }
@@ -513,11 +580,15 @@ def _round(value: float | None) -> float | None:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    header = ["size", "ws rows/mo", "rows", "what", "s", "cpu s", "peak MiB", *STAGES]
+    header = ["size", "ws rows/mo", "rows", "what", "s", "cpu s", "peak MiB", "steal s", *STAGES]
     keys = ["size", "rows_per_month", "total_rows", "what", "seconds", "cpu_s", "peak_mib"]
+    keys += ["steal_s"]
     keys += [f"{s}_s" for s in STAGES]
     cells = [
-        [fmt(r[k], 0 if k == "peak_mib" else 1 if k in ("seconds", "cpu_s") else 2) for k in keys]
+        [
+            fmt(r[k], 0 if k == "peak_mib" else 1 if k in ("seconds", "cpu_s", "steal_s") else 2)
+            for k in keys
+        ]
         for r in rows
     ]
     for r, row in zip(rows, cells, strict=True):
@@ -560,6 +631,19 @@ def print_ratios(rows: list[dict[str, Any]]) -> None:
                 )
         if parts:
             say(f"  {size:>6}: " + "; ".join(parts))
+    demo = by_size.get("demo", {})
+    if "pipeline" in demo and "pipeline, warm" in demo:
+        say(
+            f"  fixed cost (a demo month): {demo['pipeline']['seconds']:.2f} s in a fresh "
+            f"process, {demo['pipeline, warm']['seconds']:.2f} s in a process kept warm "
+            f"(median of the {WARM_RUNS - 1} runs after its first)"
+        )
+    stolen = max((r["steal_s"] or 0.0 for r in rows), default=0.0)
+    if stolen >= STEAL_NOTED_SECONDS:
+        say(
+            f"  the host took back up to {stolen:.1f} s of CPU during a run (steal s): "
+            "compare CPU seconds, or run again at a quieter time"
+        )
     loads = by_size.get("load", {})
     if "import dagster" in loads and "load definitions" in loads:
         bare, ours = loads["import dagster"]["seconds"], loads["load definitions"]["seconds"]
