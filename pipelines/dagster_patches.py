@@ -27,6 +27,17 @@ Ctrl-C and SIGTERM while a step waits for a pool slot
     after each sleep, so the run ends as an interrupted run does. Upstream code:
     https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/execution/plan/active.py
 
+The compute-log mirror's processes and Ctrl-C
+    Dagster's local compute-log manager copies a run's output to the terminal with
+    ``tail -F`` and a Python watcher per stream (``execute_posix_tail``), started in
+    the run's process group; Ctrl-C in a terminal reaches the whole group, so each
+    watcher printed a ``KeyboardInterrupt`` traceback under the command's "interrupted"
+    (and ``tail`` stopped copying before the run had said its last). The replacement
+    starts both in a process group of their own, and is otherwise Dagster's code: they
+    end as before, when the capture ends or, if this process dies, by the watcher.
+    Upstream code:
+    https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/execution/compute_logs.py
+
 An SQLAlchemy engine per event written (SQLite instance)
     See :mod:`pipelines.sqlite_events`; put in force by :func:`apply_to_sqlite_event_log`
     where an SQLite instance is opened (``pipelines.instance``), and by :func:`apply`
@@ -36,11 +47,17 @@ An SQLAlchemy engine per event written (SQLite instance)
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import dagster as dg
 from dagster._core.errors import DagsterExecutionInterruptedError
+from dagster._core.execution import compute_logs
 from dagster._core.execution.plan.active import ActiveExecution
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
 from dagster._utils.interrupts import check_captured_interrupt
@@ -54,6 +71,7 @@ WRITTEN_FOR = "1.13"
 #: Dagster's own method, kept to show the bug is still there (tests/test_dagster_patches.py).
 UPSTREAM_INTERVAL = InstanceConcurrencyContext.interval_to_next_pending_claim_check
 UPSTREAM_SLEEP = ActiveExecution.sleep_til_ready
+UPSTREAM_POSIX_TAIL = compute_logs.execute_posix_tail
 
 
 def seconds_to_next_claim_check(self: InstanceConcurrencyContext) -> float:
@@ -72,11 +90,34 @@ def sleep_til_ready_or_interrupted(self: ActiveExecution) -> None:
         raise DagsterExecutionInterruptedError("Interrupted while waiting for a pool slot.")
 
 
+@contextmanager
+def posix_tail_own_group(path: str, stream: Any) -> Iterator[tuple[int, int]]:
+    """Dagster's ``execute_posix_tail`` (``tail -F`` of ``path`` to ``stream``, and a watcher
+    that ends it if this process dies), each in a process group of its own."""
+    stream = stream if compute_logs._fileno(stream) else None
+    tail_process = None
+    watcher_process = None
+    try:
+        tail_process = subprocess.Popen(
+            ["tail", "-F", "-c", "+0", path], stdout=stream, process_group=0
+        )
+        watcher = os.path.abspath(compute_logs.watch_orphans.__file__)
+        watcher_process = subprocess.Popen(
+            [sys.executable, watcher, str(os.getpid()), str(tail_process.pid)], process_group=0
+        )
+        yield (tail_process.pid, watcher_process.pid)
+    finally:
+        time.sleep(float(os.getenv("DAGSTER_COMPUTE_LOG_TAIL_WAIT_AFTER_FINISH", "0")))
+        for process in (tail_process, watcher_process):
+            compute_logs._clean_up_subprocess(process)
+
+
 def apply() -> None:
     """Put every workaround in force; refuse a Dagster they were not written for."""
     _refuse_other_versions()
     InstanceConcurrencyContext.interval_to_next_pending_claim_check = seconds_to_next_claim_check  # type: ignore[method-assign]
     ActiveExecution.sleep_til_ready = sleep_til_ready_or_interrupted  # type: ignore[method-assign]
+    compute_logs.execute_posix_tail = posix_tail_own_group
     if SQLITE_EVENT_LOG in sys.modules:
         apply_to_sqlite_event_log()
 
@@ -104,6 +145,7 @@ def in_force() -> bool:
         InstanceConcurrencyContext.interval_to_next_pending_claim_check
         is seconds_to_next_claim_check
         and ActiveExecution.sleep_til_ready is sleep_til_ready_or_interrupted
+        and compute_logs.execute_posix_tail is posix_tail_own_group
     ) and (SQLITE_EVENT_LOG not in sys.modules or _sqlite_in_force())
 
 

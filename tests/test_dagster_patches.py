@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 import dagster as dg
 import pytest
 from dagster._core.events.log import EventLogEntry
+from dagster._core.execution import compute_logs
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
@@ -41,6 +44,22 @@ def test_upstream_still_busy_waits_so_the_patch_is_still_needed() -> None:
     """Dagster's own interval is never positive: a waiting step polls without sleeping.
     When this fails, upstream has fixed it: drop the patch."""
     assert dagster_patches.UPSTREAM_INTERVAL(_context(5.0)) <= 0  # type: ignore[arg-type]
+
+
+def test_the_compute_log_mirror_runs_in_process_groups_of_its_own(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal reaches the run's whole process group: Dagster's mirror (``tail``
+    and its Python watcher) got it too, and each watcher printed a traceback. The patched
+    mirror starts both in groups of their own, and ends them as Dagster's does. When the
+    upstream half fails, Dagster does this itself: drop the patch."""
+    log = tmp_path / "compute.out"
+    log.write_text("", encoding="utf-8")
+    with dagster_patches.UPSTREAM_POSIX_TAIL(str(log), sys.stdout) as pids:
+        assert {os.getpgid(pid) for pid in pids} == {os.getpgrp()}
+    with compute_logs.execute_posix_tail(str(log), sys.stdout) as pids:  # what runs use
+        assert [os.getpgid(pid) for pid in pids] == list(pids)
+    for pid in pids:  # ended and reaped when the capture ends
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_the_patches_refuse_a_dagster_they_were_not_written_for(
