@@ -3,7 +3,11 @@
 Dagster's default console logger prints each framework event with a run id
 and a timestamp; the CLI user wants progress lines. Messages the assets log
 (``context.log.info``) are printed as ``  <step>: <message>``; engine events
-are left to the event log (the UI), except failures, printed in one line.
+are left to the event log (the UI), except failures, printed in one line. A run
+ended by Ctrl-C or SIGTERM is the exception: Dagster records the running step's
+failure and the run's ("interrupted unexpectedly. No user initiated termination
+request was found"), which the user who pressed Ctrl-C would read as further,
+unexplained problems; the command says "interrupted" itself, and the UI keeps both.
 """
 
 from __future__ import annotations
@@ -30,7 +34,25 @@ class _UserOrFailure(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         meta = getattr(record, _META, None) or {}
         event = meta.get("dagster_event")
-        return event is None or record.levelno >= logging.ERROR
+        if event is None:
+            return True
+        return record.levelno >= logging.ERROR and not interrupted_failure(event)
+
+
+#: The error Dagster names in a step's or a run's failure when its process was interrupted.
+INTERRUPTIONS = ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
+
+
+def interrupted_failure(event: dg.DagsterEvent) -> bool:
+    """Whether ``event`` is a step's or the run's failure because the process running it got
+    Ctrl-C or SIGTERM."""
+    if event.is_step_failure:
+        error = event.step_failure_data.error
+    elif event.is_run_failure:
+        error = event.job_failure_data.error
+    else:
+        return False
+    return error is not None and error.cls_name in INTERRUPTIONS
 
 
 @dg.logger(

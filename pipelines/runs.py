@@ -29,6 +29,7 @@ from oemkpi.warehouse import has_warehouse, home_warehouse, sql
 from pipelines.helper_processes import start_helpers
 from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions
+from pipelines.progress import interrupted_failure
 from pipelines.recovery import run_presence
 from pipelines.step_errors import failure_sentence
 
@@ -193,11 +194,7 @@ def _execute_on_workers(
 
 def _interrupted(result: Any) -> bool:
     """Whether the run ended because this process was interrupted (Ctrl-C, SIGTERM)."""
-    for event in result.all_events:
-        data = event.job_failure_data if event.is_run_failure else None
-        if data is not None and data.error is not None:
-            return data.error.cls_name in ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
-    return False
+    return any(event.is_run_failure and interrupted_failure(event) for event in result.all_events)
 
 
 def _say(message: str) -> None:

@@ -2,9 +2,11 @@
 
 A SIGKILL inside the load transaction leaves the month as it was or as the
 re-delivery has it, never between, and the next ``oemkpi run`` finds the dead
-run, marks it failed, frees its pool slot and succeeds with no operator. A run
-waiting for a slot held by a live run stops on SIGTERM and on Ctrl-C. The dead-run
-rules are checked one by one on a real instance.
+run, marks it failed, frees its pool slot and succeeds with no operator. Ctrl-C
+there (to the whole process group, as a terminal sends it) leaves the month whole
+too, and the command says "interrupted" and nothing else. A run waiting for a slot
+held by a live run stops on SIGTERM and on Ctrl-C. The dead-run rules are checked
+one by one on a real instance.
 """
 
 from __future__ import annotations
@@ -111,6 +113,40 @@ def test_sigkill_inside_the_load_transaction_leaves_the_month_whole_and_the_next
         assert info.claimed_slots == [] and info.pending_steps == []
 
 
+def test_ctrl_c_inside_the_load_transaction_says_interrupted_once_and_leaves_the_month_whole(
+    loaded: tuple[Home, dict[str, str]],
+) -> None:
+    """Ctrl-C from a terminal reaches the run's whole process group while a step reads the
+    landing files: the command says "interrupted" and nothing else (no step or run
+    failure from Dagster, no traceback of a helper or of Dagster's log mirror), and the
+    month is as it was or as the re-delivery has it."""
+    home, env = loaded
+    before = _warehouse_rows(home)
+    after = redeliver_padded(home, "windows_share", MONTH)
+
+    run = subprocess.Popen(
+        [OEMKPI, "run", "--month", MONTH],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    landing = str(home.landing_dir("windows_share", MONTH))
+    wait_until_reading([run.pid], landing, timeout=300)
+    os.killpg(run.pid, signal.SIGINT)
+    out, err = run.communicate(timeout=120)
+
+    assert run.returncode == 2, (out, err)
+    assert err.strip().splitlines() == ["oemkpi: interrupted."]
+    assert "failed" not in out and "termination" not in out, out
+    assert _warehouse_rows(home) in (before, after)
+    with _instance(env) as instance:
+        interrupted = instance.get_runs(limit=1)[0]
+        assert interrupted.status == dg.DagsterRunStatus.FAILURE  # the UI still says so
+        assert "STEP_FAILURE" in _step_events(instance, interrupted.run_id, "windows_share")
+
+
 def _step_events(instance: dg.DagsterInstance, run_id: str, step: str) -> list[str]:
     return [
         r.dagster_event.event_type_value
@@ -159,10 +195,16 @@ def test_a_run_waiting_for_the_warehouse_slot_stops_on_sigterm_and_ctrl_c(
             assert run.poll() is None and time.monotonic() < deadline, "the run never waited"
             time.sleep(0.2)
         time.sleep(1.0)  # well inside the wait
-        run.send_signal(signo)
+        if signo == signal.SIGINT:
+            os.killpg(run.pid, signo)  # Ctrl-C: the terminal signals the whole process group
+        else:
+            run.send_signal(signo)
         out, err = run.communicate(timeout=60)  # before this fix it waited for ever
         assert run.returncode == 2, (out, err)
+        # One sentence, no traceback (of a helper, or of Dagster's compute-log mirror) and no
+        # "interrupted unexpectedly ... no user initiated termination" from Dagster.
         assert err.strip().splitlines() == ["oemkpi: interrupted."]
+        assert "failed" not in out and "termination" not in out, out
         (waiter,) = [r for r in instance.get_runs(limit=2) if r.run_id != holder]
         assert waiter.status == dg.DagsterRunStatus.FAILURE
         # The holder (alive) kept its slot; the interrupted run left nothing behind.
