@@ -1100,6 +1100,72 @@ def test_a_suite_process_that_died_leaves_the_verdict_to_this_process(
     assert list(home.staging.iterdir()) == []
 
 
+def test_a_rejected_delivery_is_diagnosed_by_the_suite_process_with_the_same_problems(
+    home: Home, suite_process
+) -> None:
+    """The diagnosing way's suite runs in the suite process too, on the staging database,
+    which it opens read-only: the same problems and quarantine as in this process (a
+    repeated key, named from the staging database; a GX-only check), GX never imported
+    here, and the staging files gone."""
+    feed = "windows_share"
+    rows = good_rows(feed)
+    folder = landing(home, feed)
+    write_csv(folder / "a.csv", header(feed), rows)
+    write_csv(folder / "b.csv", header(feed), rows[3:4])
+
+    outcome = ingest(home, feed)
+
+    expected = (
+        "landing/windows_share/2026-10/b.csv row 2, column month+partner_id+country+segment+sku: "
+        "value '2026-10, acme, DE, commercial, CB-02' repeats the key (month, partner_id, country, "
+        "segment, sku) of landing/windows_share/2026-10/a.csv row 5; send each key once per delivery "
+        "and deliver again."
+    )
+    assert outcome.status == "rejected"
+    assert [p.message for p in outcome.problems] == [expected]
+    _assert_quarantined(home, feed, "b.csv", [expected])
+
+    feed = "attach_rate"
+    write_csv(
+        landing(home, feed) / "bad.csv",
+        header(feed),
+        _break(good_rows(feed), feed, 0, "attached_units", "5000"),
+    )
+    outcome = ingest(home, feed)
+    assert [p.message for p in outcome.problems] == [
+        "landing/attach_rate/2026-10/bad.csv row 2, column attached_units: value 5000 is larger "
+        "than base_units (901); attached_units cannot exceed base_units; correct the row and "
+        "deliver again."
+    ]
+    assert next(c for c in outcome.checks if c.check == "attached_within_base").passed is False
+
+    assert suite_process.started()  # it answered both
+    assert "oemkpi.ingest.gx_engine" not in sys.modules
+    assert list(home.staging.iterdir()) == []
+
+
+def test_a_delivery_the_diagnosing_way_loads_is_copied_after_the_suite_process_let_go(
+    home: Home, suite_process
+) -> None:
+    """Partner ids padded with spaces fail the clean load's suite and go the diagnosing way,
+    which trims and loads them: the suite process judged the staging database read-only
+    and let go of it, so this process copies the rows from it into the warehouse."""
+    feed = "windows_share"
+    rows = good_rows(feed)
+    column = header(feed).index("partner_id")
+    padded = [[f" {v} " if i == column else v for i, v in enumerate(r)] for r in rows]
+    write_csv(landing(home, feed) / "padded.csv", header(feed), padded)
+
+    outcome = ingest(home, feed)
+
+    assert outcome.status == "loaded", [p.message for p in outcome.problems]
+    assert outcome.rows == len(rows)
+    at = FEEDS[feed].column_names.index("partner_id")
+    assert sorted(r[at] for r in table(home, feed)) == sorted(r[column] for r in rows)  # trimmed
+    assert suite_process.started() and "oemkpi.ingest.gx_engine" not in sys.modules
+    assert list(home.staging.iterdir()) == []
+
+
 def test_the_suite_process_is_for_small_deliveries_only(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:

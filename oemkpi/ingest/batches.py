@@ -19,7 +19,7 @@ import duckdb
 from oemkpi.ingest.contract import Feed
 from oemkpi.ingest.diagnose import StagedDelivery, remove_scratch_db
 from oemkpi.ingest.landing import sql_string_literal
-from oemkpi.ingest.suite_runs import run_suite
+from oemkpi.ingest.suite_worker import staged_outcomes
 from oemkpi.ingest.suites import CheckOutcome, Suite, load_suite
 from oemkpi.reference import Reference
 from oemkpi.warehouse import DUCKDB_CONFIG, Generated, first_row, render_sql
@@ -60,7 +60,7 @@ def validate_staged(
             members = _union(batch, batch_db)
             if len(members) < 2:
                 continue
-            outcomes = run_suite(
+            outcomes = staged_outcomes(
                 suite,
                 batch_db,
                 months=[s.month for s in members],
@@ -79,7 +79,7 @@ def validate_staged(
     for s, folder in zip(staged, folders, strict=True):
         if id(s) not in results:
             started = time.perf_counter()
-            checks = run_suite(
+            checks = staged_outcomes(
                 suite,
                 s.staging_db,
                 months=[s.month],
