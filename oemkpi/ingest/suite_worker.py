@@ -14,8 +14,9 @@ verdict as before (:func:`batch_failures`).
 
 A delivery that goes the diagnosing way (staged, every problem named) is judged
 there too, from its staging database, which that process opens read-only
-(:func:`staged_outcomes`); without it, the first rejected delivery of a small
-month imported GX in this process while the run waited (~1.4 s of a 4.5 s month).
+(:func:`staged_outcomes`): judged here, the first rejected delivery of a small
+month imported GX in this process while the run waited (a demo month with one
+rejected delivery took 5.7-6.0 s that way, 4.8-5.0 s judged there).
 
 A large month is validated in this process, where the import hides behind the
 read (:func:`~oemkpi.ingest.suite_runs.import_suite_engine_in_background`) and
