@@ -27,14 +27,16 @@ Ctrl-C and SIGTERM while a step waits for a pool slot
     after each sleep, so the run ends as an interrupted run does. Upstream code:
     https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/execution/plan/active.py
 
-The compute-log mirror's processes and Ctrl-C
+The compute-log mirror's watcher and Ctrl-C
     Dagster's local compute-log manager copies a run's output to the terminal with
-    ``tail -F`` and a Python watcher per stream (``execute_posix_tail``), started in
-    the run's process group; Ctrl-C in a terminal reaches the whole group, so each
-    watcher printed a ``KeyboardInterrupt`` traceback under the command's "interrupted"
-    (and ``tail`` stopped copying before the run had said its last). The replacement
-    starts both in a process group of their own, and is otherwise Dagster's code: they
-    end as before, when the capture ends or, if this process dies, by the watcher.
+    ``tail -F`` and a Python watcher per stream (``execute_posix_tail``; the watcher
+    ends ``tail`` if this process dies), both started in the run's process group.
+    Ctrl-C in a terminal reaches the whole group, so each watcher printed a
+    ``KeyboardInterrupt`` traceback under the command's "interrupted". The
+    replacement starts the watcher, which writes nothing, in a process group of its
+    own, and is otherwise Dagster's code: ``tail`` stays in the terminal's group
+    (Ctrl-C ends it quietly, as before; a process group of its own would be stopped
+    by a terminal set to ``tostop`` as soon as it wrote), and both end as before.
     Upstream code:
     https://github.com/dagster-io/dagster/blob/1.13.27/python_modules/dagster/dagster/_core/execution/compute_logs.py
 
@@ -93,14 +95,12 @@ def sleep_til_ready_or_interrupted(self: ActiveExecution) -> None:
 @contextmanager
 def posix_tail_own_group(path: str, stream: Any) -> Iterator[tuple[int, int]]:
     """Dagster's ``execute_posix_tail`` (``tail -F`` of ``path`` to ``stream``, and a watcher
-    that ends it if this process dies), each in a process group of its own."""
+    that ends it if this process dies), the watcher in a process group of its own."""
     stream = stream if compute_logs._fileno(stream) else None
     tail_process = None
     watcher_process = None
     try:
-        tail_process = subprocess.Popen(
-            ["tail", "-F", "-c", "+0", path], stdout=stream, process_group=0
-        )
+        tail_process = subprocess.Popen(["tail", "-F", "-c", "+0", path], stdout=stream)
         watcher = os.path.abspath(compute_logs.watch_orphans.__file__)
         watcher_process = subprocess.Popen(
             [sys.executable, watcher, str(os.getpid()), str(tail_process.pid)], process_group=0

@@ -46,17 +46,20 @@ def test_upstream_still_busy_waits_so_the_patch_is_still_needed() -> None:
     assert dagster_patches.UPSTREAM_INTERVAL(_context(5.0)) <= 0  # type: ignore[arg-type]
 
 
-def test_the_compute_log_mirror_runs_in_process_groups_of_its_own(tmp_path: Path) -> None:
-    """Ctrl-C in a terminal reaches the run's whole process group: Dagster's mirror (``tail``
-    and its Python watcher) got it too, and each watcher printed a traceback. The patched
-    mirror starts both in groups of their own, and ends them as Dagster's does. When the
-    upstream half fails, Dagster does this itself: drop the patch."""
+def test_the_compute_log_mirrors_watcher_runs_in_a_process_group_of_its_own(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C in a terminal reaches the run's whole process group: the Python watcher of
+    Dagster's mirror got it too and printed a traceback. The patched mirror starts the
+    watcher in a group of its own (``tail`` stays in the terminal's), and ends both as
+    Dagster's does. When the upstream half fails, Dagster does this itself: drop the patch."""
     log = tmp_path / "compute.out"
     log.write_text("", encoding="utf-8")
     with dagster_patches.UPSTREAM_POSIX_TAIL(str(log), sys.stdout) as pids:
         assert {os.getpgid(pid) for pid in pids} == {os.getpgrp()}
     with compute_logs.execute_posix_tail(str(log), sys.stdout) as pids:  # what runs use
-        assert [os.getpgid(pid) for pid in pids] == list(pids)
+        tail, watcher = pids
+        assert (os.getpgid(tail), os.getpgid(watcher)) == (os.getpgrp(), watcher)
     for pid in pids:  # ended and reaped when the capture ends
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
