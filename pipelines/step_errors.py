@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from oemkpi.errors import OemkpiError
 from oemkpi.warehouse import interrupted_query
@@ -61,21 +62,39 @@ def one_sentence(fn: F) -> F:
 
 
 def failure_sentence(result: dg.ExecuteInProcessResult) -> str:
-    """The sentence of the run's first failed step, else where to look."""
+    """The sentence of the run's first failed step; else of the run's own failure (a
+    resource that could not start, the executor), which Dagster reports only as "an
+    exception was thrown during execution"; else where to look."""
     for event in result.all_events:
         if event.event_type_value != "STEP_FAILURE" or event.step_failure_data is None:
             continue
         data = event.step_failure_data
         if data.user_failure_data is not None and data.user_failure_data.description:
             return data.user_failure_data.description
-        error = data.error
-        while error is not None and error.cause is not None:
-            if error.cls_name == "OemkpiError":
-                break
-            error = error.cause
-        if error is not None:
-            text = error.message.strip().splitlines()[0] if error.message else error.cls_name
-            if error.cls_name == "OemkpiError":
-                return text.split(": ", 1)[-1].strip()
-            return f"The step {event.step_key} failed with {text}."
+        said = _said(data.error)
+        if said is not None:
+            ours, text = said
+            return text if ours else f"The step {event.step_key} failed with {text}."
+    for event in result.all_events:
+        said = _said(event.job_failure_data.error) if event.is_run_failure else None
+        if said is not None:
+            ours, text = said
+            if ours:
+                return text
+            return f"Run {result.run_id} failed with {text}; open it in the Dagster UI (make ui) for details."
     return f"Run {result.run_id} failed; open it in the Dagster UI (make ui) for details."
+
+
+def _said(error: SerializableErrorInfo | None) -> tuple[bool, str] | None:
+    """What an error says: our own sentence (True) where an OemkpiError is in its chain,
+    else the first line of its deepest cause, the exception Dagster wrapped."""
+    while error is not None and error.cause is not None:
+        if error.cls_name == "OemkpiError":
+            break
+        error = error.cause
+    if error is None:
+        return None
+    text = error.message.strip().splitlines()[0] if error.message else error.cls_name
+    if error.cls_name == "OemkpiError":
+        return True, text.split(": ", 1)[-1].strip()
+    return False, text

@@ -18,11 +18,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 import pytest
 
+from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES
 from oemkpi.sample import write_sample_home
@@ -191,6 +193,31 @@ def test_a_bad_threshold_stops_a_ui_run_at_its_first_steps_before_anything_is_wr
     assert described == dict.fromkeys(FEED_NAMES, sentence)
     assert not home.warehouse.exists()
     assert not (home.root / "reports").exists()
+
+
+def test_a_resource_that_cannot_start_is_named_not_only_an_exception_during_execution() -> None:
+    """A run can fail before any step does (a resource that cannot start: a server down);
+    Dagster then says only "An exception was thrown during execution". The sentence is
+    ours where the resource raised one, else the error Dagster wrapped."""
+
+    @dg.asset(required_resource_keys={"server"})
+    def needs_server() -> int:
+        return 1
+
+    def run_with(error: Exception) -> dg.ExecuteInProcessResult:
+        @dg.resource
+        def server(_context: Any) -> None:
+            raise error
+
+        return dg.materialize([needs_server], resources={"server": server}, raise_on_error=False)
+
+    down = "The PostgreSQL server at 127.0.0.1:5432 does not answer; start it and run again."
+    assert failure_sentence(run_with(OemkpiError(down))) == down
+    result = run_with(RuntimeError("the pool is gone"))
+    assert failure_sentence(result) == (
+        f"Run {result.run_id} failed with RuntimeError: the pool is gone; open it in the Dagster "
+        "UI (make ui) for details."
+    )
 
 
 def test_an_unexpected_error_in_a_step_is_its_type_and_first_line() -> None:
