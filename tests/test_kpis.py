@@ -6,6 +6,7 @@ expected value below is worked out by hand in the comment beside it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -112,6 +113,29 @@ def test_ratio_of_sums_differs_from_the_average_of_ratios(con: duckdb.DuckDBPyCo
     partner = kpi(con, M, "p", "windows_share")["value"]
     assert (de, jp) == (pytest.approx(0.9), pytest.approx(0.1))
     assert partner == pytest.approx(0.8272727) != pytest.approx((de + jp) / 2)
+
+
+def test_licence_revenue_is_summed_exactly_whatever_the_order_of_its_rows(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """A DOUBLE sum depends on the order its rows are added in, and a re-run may insert a
+    month's rows in another order (files read on parallel threads): the same delivery gave
+    a partner's revenue a different last digit, and its update was sent again. The sums
+    are exact: one figure, the double nearest the true total, for every order."""
+    revenue = [999_999_999_999_999.0, 0.4, 0.4, 0.4, 0.4, 0.4]  # 15 digits: the row limit
+    assert sum(revenue) != sum(reversed(revenue))  # the order matters to a DOUBLE sum
+    exact = float(sum(Decimal(repr(v)) for v in revenue))
+    cells = [(e, b) for e in ("home", "pro") for b in ("entry", "mainstream", "premium")]
+    rows = [
+        (M, "p", "DE", "consumer", e, b, 1, v) for (e, b), v in zip(cells, revenue, strict=True)
+    ]
+    totals = set()
+    for ordered in (rows, rows[::-1]):
+        con.execute("delete from premium_mix")
+        insert(con, "premium_mix", ordered)
+        compute_month(con, M, ["p"])
+        totals.add(kpi(con, M, "p", "license_revenue_usd")["value"])
+    assert totals == {exact}
 
 
 def test_kpis_by_country_and_segment(con: duckdb.DuckDBPyConnection) -> None:

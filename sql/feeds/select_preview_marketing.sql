@@ -4,8 +4,11 @@ select
     partner_id,
     count(*) as activities,
     string_agg(distinct fiscal_quarter, ', ' order by fiscal_quarter) as quarters,
-    round(sum(budget_usd) filter (where status != 'cancelled'), 2) as budget_usd,
-    round(sum(spent_usd) filter (where status != 'cancelled'), 2) as spent_usd
+    -- Money summed exactly, in any order (see insert_kpi_sums_month.sql).
+    round(sum(budget_usd::decimal(38, 12)) filter (where status != 'cancelled')::double, 2)
+        as budget_usd,
+    round(sum(spent_usd::decimal(38, 12)) filter (where status != 'cancelled')::double, 2)
+        as spent_usd
 from marketing
 where month = $month
 group by partner_id

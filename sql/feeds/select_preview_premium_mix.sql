@@ -7,7 +7,8 @@ select
     round(
         sum(units) filter (where edition in ('pro', 'pro_workstation')) / nullif(sum(units), 0), 4
     ) as pro_mix,
-    round(sum(license_revenue_usd), 2) as license_revenue_usd
+    -- Money summed exactly, in any order (see insert_kpi_sums_month.sql).
+    round(sum(license_revenue_usd::decimal(38, 12))::double, 2) as license_revenue_usd
 from premium_mix
 where month = $month
 group by partner_id

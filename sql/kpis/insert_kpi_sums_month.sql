@@ -36,7 +36,11 @@ mix as (
         coalesce(sum(units) filter (where edition in ('pro', 'pro_workstation')), 0) as pro_units,
         coalesce(sum(units) filter (where price_band = 'premium'), 0) as premium_units,
         sum(units) as pm_units,
-        sum(license_revenue_usd) as license_revenue_usd
+        -- Money is summed as DECIMAL(38, 12), exactly: the same rows give the same total
+        -- in any order. A DOUBLE sum depends on the order DuckDB's threads add the rows
+        -- in, so a re-run could change a figure's last digit and re-send a PAM's update.
+        -- A row holds at most 15 digits of dollars (typing_rules), so a month's sum fits.
+        sum(license_revenue_usd::decimal(38, 12))::double as license_revenue_usd
     from premium_mix
     where month = $month
     group by partner_id, country, segment

@@ -31,7 +31,8 @@ summed as (
         sum(pro_units) as pro_units,
         sum(premium_units) as premium_units,
         sum(pm_units) as pm_units,
-        sum(license_revenue_usd) as license_revenue_usd,
+        -- Money summed exactly, in any order (see insert_kpi_sums_month.sql).
+        sum(license_revenue_usd::decimal(38, 12))::double as license_revenue_usd,
         sum(office_attached_units) as office_attached_units,
         sum(office_base_units) as office_base_units,
         sum(office_sell_thru_units) as office_sell_thru_units,

@@ -13,8 +13,10 @@ quarter_totals as (
     select
         partner_id,
         any_value(fiscal_quarter) as fiscal_quarter,
-        sum(spent_usd) filter (where status != 'cancelled')
-        / nullif(sum(budget_usd) filter (where status != 'cancelled'), 0) as spent_share
+        -- Money summed exactly, in any order (see insert_kpi_sums_month.sql).
+        sum(spent_usd::decimal(38, 12)) filter (where status != 'cancelled')::double
+        / nullif(sum(budget_usd::decimal(38, 12)) filter (where status != 'cancelled'), 0)::double
+            as spent_share
     from marketing_quarter
     where month = $month
     group by partner_id

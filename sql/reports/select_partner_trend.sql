@@ -8,7 +8,8 @@ select
     sum(windows_units) / nullif(sum(ws_units), 0) as windows_share,
     sum(pro_units) / nullif(sum(pm_units), 0) as pro_mix,
     sum(premium_units) / nullif(sum(pm_units), 0) as premium_mix,
-    sum(license_revenue_usd) as license_revenue_usd,
+    -- Money summed exactly, in any order (see insert_kpi_sums_month.sql).
+    sum(license_revenue_usd::decimal(38, 12))::double as license_revenue_usd,
     sum(office_attached_units) / nullif(sum(office_base_units), 0) as office_attach,
     sum(server_attached_units) / nullif(sum(server_base_units), 0) as server_attach
 from kpi_sums

@@ -18,7 +18,8 @@ summed as (
         sum(s.windows_units) / nullif(sum(s.ws_units), 0) as windows_share,
         sum(s.pro_units) / nullif(sum(s.pm_units), 0) as pro_mix,
         sum(s.premium_units) / nullif(sum(s.pm_units), 0) as premium_mix,
-        sum(s.license_revenue_usd) as license_revenue_usd,
+        -- Money summed exactly, in any order (see insert_kpi_sums_month.sql).
+        sum(s.license_revenue_usd::decimal(38, 12))::double as license_revenue_usd,
         sum(s.office_attached_units) / nullif(sum(s.office_base_units), 0) as office_attach,
         sum(s.server_attached_units) / nullif(sum(s.server_base_units), 0) as server_attach,
         sum(s.office_sell_thru_units)::double as office_sell_thru_units,
