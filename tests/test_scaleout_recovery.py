@@ -71,24 +71,39 @@ def _warehouse_rows(home: Home) -> set[tuple]:
         con.close()
 
 
+def _start_run(env: dict[str, str], *, captured: bool = True) -> subprocess.Popen[str]:
+    """``oemkpi run --month MONTH`` in a session of its own: its process group is the one a
+    terminal's Ctrl-C reaches."""
+    output = subprocess.PIPE if captured else subprocess.DEVNULL
+    return subprocess.Popen(
+        [OEMKPI, "run", "--month", MONTH],
+        env=env,
+        stdout=output,
+        stderr=output,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _run_inside_the_load_transaction(
+    home: Home, env: dict[str, str], *, captured: bool = True
+) -> tuple[set[tuple], set[tuple], subprocess.Popen[str], int]:
+    """windows_share's month delivered again, and a run of the month caught while its clean
+    load reads the landing files, inside its transaction: the rows before, the rows of the
+    re-delivery, the run, and the pid that reads."""
+    before = _warehouse_rows(home)
+    after = redeliver_padded(home, "windows_share", MONTH)
+    run = _start_run(env, captured=captured)
+    landing = str(home.landing_dir("windows_share", MONTH))
+    return before, after, run, wait_until_reading([run.pid], landing, timeout=300)
+
+
 def test_sigkill_inside_the_load_transaction_leaves_the_month_whole_and_the_next_run_recovers(
     loaded: tuple[Home, dict[str, str]],
 ) -> None:
     home, env = loaded
-    before = _warehouse_rows(home)
-    after = redeliver_padded(home, "windows_share", MONTH)
+    before, after, run, pid = _run_inside_the_load_transaction(home, env, captured=False)
     assert before and after and before != after
-
-    run = subprocess.Popen(
-        [OEMKPI, "run", "--month", MONTH],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    # The clean load reads the landing files inside its transaction: kill it there.
-    landing = str(home.landing_dir("windows_share", MONTH))
-    pid = wait_until_reading([run.pid], landing, timeout=300)
     os.kill(pid, signal.SIGKILL)
     assert run.wait(timeout=60) == -signal.SIGKILL
 
@@ -121,19 +136,7 @@ def test_ctrl_c_inside_the_load_transaction_says_interrupted_once_and_leaves_the
     failure from Dagster, no traceback of a helper or of Dagster's log mirror), and the
     month is as it was or as the re-delivery has it."""
     home, env = loaded
-    before = _warehouse_rows(home)
-    after = redeliver_padded(home, "windows_share", MONTH)
-
-    run = subprocess.Popen(
-        [OEMKPI, "run", "--month", MONTH],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    landing = str(home.landing_dir("windows_share", MONTH))
-    wait_until_reading([run.pid], landing, timeout=300)
+    before, after, run, _ = _run_inside_the_load_transaction(home, env)
     os.killpg(run.pid, signal.SIGINT)
     out, err = run.communicate(timeout=120)
 
@@ -179,14 +182,7 @@ def test_a_run_waiting_for_the_warehouse_slot_stops_on_sigterm_and_ctrl_c(
     _home, env = idle
     with _instance(env) as instance:
         holder = _holder(instance, process_tags())  # this test process: alive
-        run = subprocess.Popen(
-            [OEMKPI, "run", "--month", MONTH],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        run = _start_run(env)
         storage = instance.event_log_storage
         deadline = time.monotonic() + 300
         while not any(
