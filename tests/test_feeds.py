@@ -500,21 +500,28 @@ def test_attached_units_above_base_units_is_rejected(home: Home) -> None:
     assert table(home, feed) == []
 
 
-def test_a_key_repeated_across_two_files_rejects_both_files(home: Home) -> None:
+def _repeat_a_key_across_two_files(home: Home) -> str:
+    """windows_share's delivery as a.csv and b.csv, b.csv repeating a key of a.csv; the
+    problem sentence that names it."""
     feed = "windows_share"
     rows = good_rows(feed)
     folder = landing(home, feed)
     write_csv(folder / "a.csv", header(feed), rows)
     write_csv(folder / "b.csv", header(feed), rows[3:4])
-
-    outcome = ingest(home, feed)
-
-    expected = (
+    return (
         "landing/windows_share/2026-10/b.csv row 2, column month+partner_id+country+segment+sku: "
         "value '2026-10, acme, DE, commercial, CB-02' repeats the key (month, partner_id, country, "
         "segment, sku) of landing/windows_share/2026-10/a.csv row 5; send each key once per delivery "
         "and deliver again."
     )
+
+
+def test_a_key_repeated_across_two_files_rejects_both_files(home: Home) -> None:
+    feed = "windows_share"
+    expected = _repeat_a_key_across_two_files(home)
+
+    outcome = ingest(home, feed)
+
     assert [p.message for p in outcome.problems] == [expected]
     errors_a = _assert_quarantined(home, feed, "a.csv", [])
     assert "other files of it have problems" in str(errors_a["note"])
@@ -1108,19 +1115,10 @@ def test_a_rejected_delivery_is_diagnosed_by_the_suite_process_with_the_same_pro
     repeated key, named from the staging database; a GX-only check), GX never imported
     here, and the staging files gone."""
     feed = "windows_share"
-    rows = good_rows(feed)
-    folder = landing(home, feed)
-    write_csv(folder / "a.csv", header(feed), rows)
-    write_csv(folder / "b.csv", header(feed), rows[3:4])
+    expected = _repeat_a_key_across_two_files(home)
 
     outcome = ingest(home, feed)
 
-    expected = (
-        "landing/windows_share/2026-10/b.csv row 2, column month+partner_id+country+segment+sku: "
-        "value '2026-10, acme, DE, commercial, CB-02' repeats the key (month, partner_id, country, "
-        "segment, sku) of landing/windows_share/2026-10/a.csv row 5; send each key once per delivery "
-        "and deliver again."
-    )
     assert outcome.status == "rejected"
     assert [p.message for p in outcome.problems] == [expected]
     _assert_quarantined(home, feed, "b.csv", [expected])
