@@ -9,6 +9,7 @@ per delivery.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from pathlib import Path
@@ -19,7 +20,8 @@ import duckdb
 from oemkpi.ingest.contract import Feed
 from oemkpi.ingest.diagnose import StagedDelivery, remove_scratch_db
 from oemkpi.ingest.landing import sql_string_literal
-from oemkpi.ingest.suite_worker import staged_outcomes
+from oemkpi.ingest.suite_runs import run_suite
+from oemkpi.ingest.suite_worker import judged_there
 from oemkpi.ingest.suites import CheckOutcome, Suite, load_suite
 from oemkpi.reference import Reference
 from oemkpi.warehouse import DUCKDB_CONFIG, Generated, first_row, render_sql
@@ -60,13 +62,16 @@ def validate_staged(
             members = _union(batch, batch_db)
             if len(members) < 2:
                 continue
-            outcomes = staged_outcomes(
-                suite,
-                batch_db,
-                months=[s.month for s in members],
-                present_columns=list(feed.column_names),
-                folder="",
-                **bound,
+            outcomes = judged_there(
+                functools.partial(
+                    run_suite,
+                    suite,
+                    batch_db,
+                    months=[s.month for s in members],
+                    present_columns=list(feed.column_names),
+                    folder="",
+                    **bound,
+                )
             )
         finally:
             remove_scratch_db(batch_db)
@@ -79,13 +84,16 @@ def validate_staged(
     for s, folder in zip(staged, folders, strict=True):
         if id(s) not in results:
             started = time.perf_counter()
-            checks = staged_outcomes(
-                suite,
-                s.staging_db,
-                months=[s.month],
-                present_columns=s.present_columns,
-                folder=folder,
-                **bound,
+            checks = judged_there(
+                functools.partial(
+                    run_suite,
+                    suite,
+                    s.staging_db,
+                    months=[s.month],
+                    present_columns=s.present_columns,
+                    folder=folder,
+                    **bound,
+                )
             )
             results[id(s)] = (checks, time.perf_counter() - started)
         out.append(results[id(s)])

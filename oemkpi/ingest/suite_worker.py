@@ -14,7 +14,7 @@ verdict as before (:func:`batch_failures`).
 
 A delivery that goes the diagnosing way (staged, every problem named) is judged
 there too, from its staging database, which that process opens read-only
-(:func:`staged_outcomes`): judged here, the first rejected delivery of a small
+(:func:`judged_there`): judged here, the first rejected delivery of a small
 month imported GX in this process while the run waited (a demo month with one
 rejected delivery took 5.7-6.0 s that way, 4.8-5.0 s judged there).
 
@@ -42,8 +42,8 @@ import duckdb
 from oemkpi.helper_process import HelperProcess
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES, FEEDS
-from oemkpi.ingest.suite_runs import engine_imported, run_suite, suite_failures
-from oemkpi.ingest.suites import CheckOutcome, Suite, load_suite
+from oemkpi.ingest.suite_runs import engine_imported, suite_failures
+from oemkpi.ingest.suites import Suite, load_suite
 from oemkpi.warehouse import DUCKDB_CONFIG, interrupted_query, render_sql, sql
 
 #: The most bytes of deliveries (every feed's landing files of the run's months) for which
@@ -139,34 +139,16 @@ def batch_failures(
     )
 
 
-def staged_outcomes(
-    suite: Suite,
-    staging_db: Path,
-    *,
-    months: list[str],
-    partner_ids: list[str],
-    countries: list[str],
-    present_columns: list[str],
-    folder: str,
-) -> list[CheckOutcome]:
-    """:func:`~oemkpi.ingest.suite_runs.run_suite` on table ``delivery`` of ``staging_db``
-    (closed by this process): in the suite process when there is one for this process and
-    GX is not imported here, else here. The outcomes are the same either way."""
-    judge = functools.partial(
-        run_suite,
-        suite,
-        staging_db,
-        months=months,
-        partner_ids=partner_ids,
-        countries=countries,
-        present_columns=present_columns,
-        folder=folder,
-    )
+def judged_there(job: Callable[[], T]) -> T:
+    """``job`` (a suite run that reads only files this process has closed, such as
+    :func:`~oemkpi.ingest.suite_runs.run_suite` on a staging database) done by the suite
+    process when there is one for this process and GX is not imported here, else here:
+    its answer is the same either way."""
     if _HELPER.pool() is not None and not engine_imported():
-        outcomes = _answer(judge)
-        if outcomes is not None:
-            return outcomes
-    return judge()
+        answer = _answer(job)
+        if answer is not None:
+            return answer
+    return job()
 
 
 def _verdict(
