@@ -14,10 +14,12 @@ For each size it builds (or reuses) a sample data home under
   (pandas reads, a GX suite per feed on GX's pandas data source, pandas partner
   and country KPIs, one Jinja2 page per partner). The ratios oemkpi/peer and
   oemkpi/floor (wall, CPU, memory) are printed for every size;
+* ``pipeline, median`` and ``peer, median`` (the demo size): the fixed cost
+  (issue 18), the medians of five fresh processes of each, taken in turns (one
+  fresh run of a small month varies by a second on a shared machine);
 * ``pipeline, warm`` (the demo size): ``bench/warm_run.py`` runs month M four
   times in one process, and the row gives the median of the runs after the
-  first: what a run costs in a process kept warm between runs, against the
-  fresh process of ``pipeline`` (the fixed cost; issue 18).
+  first: what a run costs in a process kept warm between runs.
 
 Sizes: ``demo`` is ``oemkpi demo``'s home (36 months, scale 1); it is also run
 as one 36-month backfill (``run --from --to``) before its month M is run again
@@ -399,6 +401,7 @@ def bench_size(size: Size, args: argparse.Namespace) -> tuple[list[Child], dict[
         runs.append(child)
 
     if size.backfill:
+        runs += fresh_medians(home, month, logs, env, runs)
         warm = warm_child(size, home, month, logs, env)
         warm.rows = sum(d["rows"] for d in delivered if d["month"] == month) or None
         runs.append(warm)
@@ -432,8 +435,57 @@ def bench_size(size: Size, args: argparse.Namespace) -> tuple[list[Child], dict[
     return [*children, *runs], details
 
 
+#: Fresh processes per fixed-cost row (the demo size): the first runs of the table and
+#: this many more, taken in turns with the peer's.
+FRESH_RUNS = 5
 #: Runs of the month in one process for the warm row; the first is the cold one.
 WARM_RUNS = 4
+
+
+def fresh_medians(
+    home: Path, month: str, logs: Path, env: dict[str, str], done: list[Child]
+) -> list[Child]:
+    """The fixed cost as medians: the pipeline's month M and the peer in fresh processes,
+    :data:`FRESH_RUNS` of each (the table's first of each, then the rest in turns, so a
+    slower spell of the machine falls on both), as rows ``pipeline, median`` and ``peer,
+    median`` (wall and CPU seconds the medians, peak memory the largest). One fresh run of a
+    small month varies by a second on a shared machine; its median a tenth of that."""
+    firsts = {c.what: c for c in done if c.what in ("pipeline", "peer") and c.exit_code == 0}
+    if len(firsts) < 2:
+        return []
+    say(f"  fixed cost: {FRESH_RUNS - 1} more fresh runs of the pipeline and the peer, in turns")
+    samples: dict[str, list[Child]] = {what: [c] for what, c in firsts.items()}
+    peer_csv = logs / "fixed-cost-peer.csv"
+    commands = {
+        "pipeline": oemkpi_command(home, "run", "--month", month),
+        "peer": python_child(
+            "peer.py", "--home", str(home), "--month", month, "--out", str(peer_csv), "--json"
+        ),
+    }
+    for turn in range(2, FRESH_RUNS + 1):
+        for what, command in commands.items():
+            child = run_child(what, command, logs / f"fixed-cost-{what}-{turn}.log", env)
+            if child.exit_code != 0:
+                say(f"  {what} exited {child.exit_code}:\n{child.tail()}")
+                return []
+            samples[what].append(child)
+    out = []
+    for what, children in samples.items():
+        first = children[0]
+        row = Child(
+            f"{what}, median",
+            statistics.median(c.seconds for c in children),
+            statistics.median(c.cpu_seconds or 0.0 for c in children),
+            max(c.peak_mib for c in children),
+            0,
+            first.started_at,
+            first.log,
+        )
+        row.steal_seconds = max((c.steal_seconds or 0.0) for c in children)
+        row.rows = first.rows
+        row.detail["seconds"] = [round(c.seconds, 3) for c in children]
+        out.append(row)
+    return out
 
 
 def warm_child(size: Size, home: Path, month: str, logs: Path, env: dict[str, str]) -> Child:
@@ -570,6 +622,7 @@ def result_rows(size: str, children: list[Child]) -> list[dict[str, Any]]:
                 "steal_s": _round(c.steal_seconds),
                 **{f"{s}_s": _round(c.stages.get(s)) for s in STAGES},
                 "exit_code": c.exit_code,
+                "samples": c.detail.get("seconds"),  # a median row's runs (not in the CSV)
             }
         )
     return rows
@@ -632,10 +685,17 @@ def print_ratios(rows: list[dict[str, Any]]) -> None:
         if parts:
             say(f"  {size:>6}: " + "; ".join(parts))
     demo = by_size.get("demo", {})
-    if "pipeline" in demo and "pipeline, warm" in demo:
+    fresh, peer = demo.get("pipeline, median"), demo.get("peer, median")
+    if fresh and peer:
         say(
-            f"  fixed cost (a demo month): {demo['pipeline']['seconds']:.2f} s in a fresh "
-            f"process, {demo['pipeline, warm']['seconds']:.2f} s in a process kept warm "
+            f"  fixed cost (a demo month, medians of {FRESH_RUNS} fresh processes): "
+            f"{fresh['seconds']:.2f} s ({_spread(fresh)}) against the peer's "
+            f"{peer['seconds']:.2f} s ({_spread(peer)}), "
+            f"{fresh['seconds'] / peer['seconds']:.2f}x"
+        )
+    if "pipeline, warm" in demo:
+        say(
+            f"  a demo month in a process kept warm: {demo['pipeline, warm']['seconds']:.2f} s "
             f"(median of the {WARM_RUNS - 1} runs after its first)"
         )
     stolen = max((r["steal_s"] or 0.0 for r in rows), default=0.0)
@@ -651,6 +711,11 @@ def print_ratios(rows: list[dict[str, Any]]) -> None:
             f"  code location: {ours:.2f} s to load the definitions against {bare:.2f} s for "
             f"a bare import dagster ({ours / bare:.2f}x; medians of {LOAD_REPEATS} processes)"
         )
+
+
+def _spread(row: dict[str, Any]) -> str:
+    seconds = row.get("samples") or []
+    return f"{min(seconds):.1f}-{max(seconds):.1f} s" if seconds else "one run"
 
 
 def git_version() -> str:
@@ -676,7 +741,7 @@ def write_csv(path: Path, rows: list[dict[str, Any]], extra: list[str], append: 
     fields = [*FIELDS, *extra]
     new = not (append and path.exists())
     with path.open("a" if append else "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
         if new:
             writer.writeheader()
         writer.writerows(rows)
