@@ -894,6 +894,94 @@ def test_a_blank_key_in_an_xlsx_file_is_named_by_the_diagnosing_parse(home: Home
     assert table(home, feed) == before_rows
 
 
+def _workbook_with_errors(path: Path, feed: str, errors: dict[tuple[int, str], str]) -> Path:
+    """``feed``'s good rows as a workbook whose cells at (row index, column) hold formulas
+    that failed: Excel keeps the error as the cell's value (what a reader sees)."""
+    import xlsxwriter
+
+    head = header(feed)
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("data")
+    sheet.write_row(0, 0, head)
+    for index, row in enumerate(good_rows(feed), start=1):
+        for column, value in enumerate(row):
+            error = errors.get((index - 1, head[column]))
+            if error is not None:
+                sheet.write_formula(index, column, "=VLOOKUP(A1,Z:Z,2,FALSE)", None, error)
+            elif value.isdigit():
+                sheet.write_number(index, column, int(value))
+            elif value:
+                sheet.write_string(index, column, value)
+    book.close()
+    return path
+
+
+def test_a_spreadsheet_error_in_an_optional_xlsx_column_is_named_not_read_as_empty(
+    home: Home,
+) -> None:
+    """A lookup that found nothing leaves #N/A in the cell; the reader gives an error cell
+    as an empty one, and forecast_units may be empty, so the row loaded as shipped without
+    a forecast (attainment left it out in silence). The workbook is refused instead, naming
+    the first such cell, and the delivery in force stays."""
+    feed = "pc_shipments"
+    folder = landing(home, feed)
+    write_csv(folder / "all.csv", header(feed), good_rows(feed))
+    assert ingest(home, feed).status == "loaded"
+    before_rows = table(home, feed)
+    for old in folder.iterdir():
+        old.unlink()
+    _workbook_with_errors(
+        folder / "emea.xlsx", feed, {(2, "forecast_units"): "#N/A", (5, "shipped_units"): "#DIV/0!"}
+    )
+
+    outcome = ingest(home, feed)
+
+    expected = (
+        "landing/pc_shipments/2026-10/emea.xlsx row 4, column forecast_units: the cell (G4) "
+        "holds the spreadsheet error #N/A, not a value (a formula that failed in the workbook), "
+        "as does 1 more cell, so the workbook is not read; correct the formula or type the "
+        "value in (or leave the cell empty where the column may be empty) and deliver again."
+    )
+    assert outcome.status == "rejected"
+    assert [p.message for p in outcome.problems] == [expected]
+    _assert_quarantined(home, feed, "emea.xlsx", [expected])
+    assert table(home, feed) == before_rows
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 37, 50])
+def test_error_cells_are_found_once_wherever_a_read_cuts_the_sheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """The sheet's XML is searched a chunk at a time: a cell's tag cut by a read is found
+    whole in the next, and one seen whole is not counted again."""
+    from oemkpi.ingest import xlsx_child
+    from oemkpi.ingest.workbooks import check_workbook
+
+    feed = "pc_shipments"
+    path = _workbook_with_errors(
+        tmp_path / "errors.xlsx",
+        feed,
+        {
+            (0, "shipped_units"): "#REF!",
+            (3, "forecast_units"): "#N/A",
+            (7, "shipped_units"): "#VALUE!",
+        },
+    )
+    monkeypatch.setattr(xlsx_child, "_CHUNK", chunk)
+    monkeypatch.setattr(xlsx_child, "_OVERLAP", 120)
+
+    found = xlsx_child._error_cells(str(path), check_workbook(path, Limits()), header(feed))
+
+    assert found == {
+        "rule": "xlsx_cell_error",
+        "row": 2,
+        "column": "shipped_units",
+        "cell": "F2",
+        "value": "#REF!",
+        "count": 3,
+    }
+
+
 def test_backfill_reads_the_batch_again_without_a_month_that_is_not_clean(home: Home) -> None:
     """A bad cell aborts the batch's transaction: the month goes the diagnosing way, the
     months read before it are read again, and every clean month is loaded."""

@@ -48,6 +48,7 @@ _ADVICE: dict[str, str] = {
     "delivery_too_large": "split the month's files into smaller deliveries or, if this machine can take it, raise the limit",
     "xlsx_too_large": "deliver the sheet as CSV or Parquet, or split it into several workbooks",
     "xlsx_encrypted": "save it as .xlsx without a password (or as CSV) and deliver again",
+    "xlsx_cell_error": "correct the formula or type the value in (or leave the cell empty where the column may be empty) and deliver again",
     "xlsx_hidden_sheet": "delete the hidden sheet or put the data on the workbook's first sheet, and deliver again",
     "parquet_too_large": "write the file with smaller row groups (for example 100,000 rows each) and deliver again",
     "record_too_long": "fix the row (a value that long is not data the contract knows) and deliver again",

@@ -54,9 +54,10 @@ _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
 _ATTRIBUTE = re.compile(rb"\b(Id|Target)=\"([^\"]*)\"")
 
 
-def check_workbook(path: Path, limits: Limits) -> None:
-    """Refuse a workbook whose first sheet and shared strings decompress to more than the
-    limit, from the zip directory alone; raises :class:`Unreadable`."""
+def check_workbook(path: Path, limits: Limits) -> str:
+    """The zip member of the workbook's first sheet; refuses (raises :class:`Unreadable`) a
+    workbook whose first sheet and shared strings decompress to more than the limit, from
+    the zip directory alone."""
     try:
         with zipfile.ZipFile(path) as book:
             sizes = {info.filename: info.file_size for info in book.infolist()}
@@ -86,6 +87,7 @@ def check_workbook(path: Path, limits: Limits) -> None:
             f"limit of {size_text(limits.xlsx_sheet_bytes)} per sheet "
             f"({env_name('xlsx_sheet_bytes')}), so it is not read",
         )
+    return sheet
 
 
 #: The first bytes of an OLE2 compound file: what Excel writes for a workbook saved with a
@@ -158,16 +160,14 @@ class Workbooks:
 
     def prepare(self, paths: list[Path]) -> None:
         """Read every workbook of ``paths`` not read yet, in one helper process."""
-        waiting: list[Path] = []
+        waiting: list[tuple[Path, str]] = []
         for path in paths:
             if path.suffix.lower() != ".xlsx" or path in self._done:
                 continue
             try:
-                check_workbook(path, self.limits)
+                waiting.append((path, check_workbook(path, self.limits)))
             except Unreadable as refused:
                 self._done[path] = refused
-                continue
-            waiting.append(path)
         while waiting:
             waiting = self._run_child(waiting)
 
@@ -186,14 +186,18 @@ class Workbooks:
         shutil.rmtree(self.scratch, ignore_errors=True)
         self._done.clear()
 
-    def _run_child(self, paths: list[Path]) -> list[Path]:
-        """Read ``paths`` in one helper process; the paths it did not get to (it ended early)."""
+    def _run_child(self, books: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+        """Read ``books`` (each a workbook and its first sheet's zip member) in one helper
+        process; those it did not get to (it ended early)."""
         self.scratch.mkdir(parents=True, exist_ok=True)
         start = len(self._done)
-        targets = [self.scratch / f"sheet-{start + i}.parquet" for i in range(len(paths))]
+        paths = [path for path, _ in books]
+        targets = [self.scratch / f"sheet-{start + i}.parquet" for i in range(len(books))]
         job = {
             "record_bytes": self.limits.record_bytes,
-            "files": [[str(p), str(t)] for p, t in zip(paths, targets, strict=True)],
+            "files": [
+                [str(p), str(t), sheet] for (p, sheet), t in zip(books, targets, strict=True)
+            ],
         }
         answered = 0
         out_of_memory = False
@@ -206,7 +210,7 @@ class Workbooks:
             if answered == len(paths) or out_of_memory:
                 # All read, or the child said which workbook it ran out of memory on and
                 # ended: the rest (if any) are read by a new one.
-                return paths[answered:]
+                return books[answered:]
             # The child ended while reading this workbook: an allocation failed (the reader
             # aborts, or Python runs out of memory), or it broke otherwise. The rest are
             # read by a new child.
@@ -218,7 +222,7 @@ class Workbooks:
             self._done[paths[answered]] = Unreadable(
                 "file_unreadable", f"it could not be read as an XLSX workbook ({last})"
             )
-        return paths[answered + 1 :]
+        return books[answered + 1 :]
 
     def _result(self, target: Path, result: dict[str, Any]) -> Sheet | Unreadable:
         if "header" in result:
@@ -233,6 +237,8 @@ class Workbooks:
                 row=int(result["row"]),
                 column=str(result["column"]),
             )
+        if result["rule"] == "xlsx_cell_error":
+            return _cell_error(result)
         return Unreadable(str(result["rule"]), str(result["what"]))
 
     def _memory(self) -> Unreadable:
@@ -241,6 +247,21 @@ class Workbooks:
             f"its first sheet needs more than {size_text(self.limits.xlsx_memory_bytes)} of "
             f"memory to read ({env_name('xlsx_memory_bytes')}), so it is not read",
         )
+
+
+def _cell_error(found: dict[str, Any]) -> Unreadable:
+    """The first cell of a sheet that holds a spreadsheet error, as one sentence's part."""
+    cell = f"the cell ({found['cell']})" if found.get("cell") else "a cell"
+    value = f"the spreadsheet error {found['value']}" if found.get("value") else "an error"
+    more = int(found["count"]) - 1
+    others = f", as does {more} more cell" if more == 1 else f", as do {more} more cells"
+    return Unreadable(
+        "xlsx_cell_error",
+        f"{cell} holds {value}, not a value (a formula that failed in the workbook)"
+        f"{others if more else ''}, so the workbook is not read",
+        row=found.get("row"),
+        column=found.get("column"),
+    )
 
 
 class Helper:
