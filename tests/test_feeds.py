@@ -894,16 +894,21 @@ def test_a_blank_key_in_an_xlsx_file_is_named_by_the_diagnosing_parse(home: Home
     assert table(home, feed) == before_rows
 
 
-def _workbook_with_errors(path: Path, feed: str, errors: dict[tuple[int, str], str]) -> Path:
+def _workbook_with_errors(
+    path: Path, feed: str, errors: dict[tuple[int, str], str], *, extra: str | None = None
+) -> Path:
     """``feed``'s good rows as a workbook whose cells at (row index, column) hold formulas
-    that failed: Excel keeps the error as the cell's value (what a reader sees)."""
+    that failed: Excel keeps the error as the cell's value (what a reader sees). With
+    ``extra``, one more column of that name, an error in every row."""
     import xlsxwriter
 
     head = header(feed)
     book = xlsxwriter.Workbook(str(path))
     sheet = book.add_worksheet("data")
-    sheet.write_row(0, 0, head)
+    sheet.write_row(0, 0, [*head, *([extra] if extra else [])])
     for index, row in enumerate(good_rows(feed), start=1):
+        if extra:
+            sheet.write_formula(index, len(head), "=1/0", None, "#DIV/0!")
         for column, value in enumerate(row):
             error = errors.get((index - 1, head[column]))
             if error is not None:
@@ -948,6 +953,21 @@ def test_a_spreadsheet_error_in_an_optional_xlsx_column_is_named_not_read_as_emp
     assert table(home, feed) == before_rows
 
 
+def test_a_spreadsheet_error_in_a_column_the_contract_ignores_does_not_refuse_a_workbook(
+    home: Home,
+) -> None:
+    feed = "pc_shipments"
+    _workbook_with_errors(landing(home, feed) / "emea.xlsx", feed, {}, extra="check")
+
+    outcome = ingest(home, feed)
+
+    assert (outcome.status, outcome.rows) == ("loaded", len(good_rows(feed)))
+    assert [p.message for p in outcome.warnings] == [
+        "landing/pc_shipments/2026-10/emea.xlsx row 1: value 'check' is a header column the "
+        "contract does not have; nothing to do; the column is ignored."
+    ]
+
+
 @pytest.mark.parametrize("chunk", [1 << 20, 37, 50])
 def test_error_cells_are_found_once_wherever_a_read_cuts_the_sheet(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
@@ -970,16 +990,12 @@ def test_error_cells_are_found_once_wherever_a_read_cuts_the_sheet(
     monkeypatch.setattr(xlsx_child, "_CHUNK", chunk)
     monkeypatch.setattr(xlsx_child, "_OVERLAP", 120)
 
-    found = xlsx_child._error_cells(str(path), check_workbook(path, Limits()), header(feed))
+    found = xlsx_child._error_cells(str(path), check_workbook(path, Limits()))
 
-    assert found == {
-        "rule": "xlsx_cell_error",
-        "row": 2,
-        "column": "shipped_units",
-        "cell": "F2",
-        "value": "#REF!",
-        "count": 3,
-    }
+    assert found == [
+        {"index": 5, "row": 2, "cell": "F2", "count": 2, "value": "#REF!"},
+        {"index": 6, "row": 5, "cell": "G5", "count": 1, "value": "#N/A"},
+    ]
 
 
 def test_backfill_reads_the_batch_again_without_a_month_that_is_not_clean(home: Home) -> None:

@@ -97,7 +97,7 @@ def ingest_deliveries(
     before = {m: f.problems(home.root, limits) for m, f in delivered.items()}
     # A folder refused as a whole, or too large, is not read at all.
     unread = {m for m, f in delivered.items() if not f.readable(limits)}
-    workbooks = Workbooks(home.staging / f"xlsx-{uuid.uuid4().hex[:8]}", limits)
+    workbooks = Workbooks(home.staging / f"xlsx-{uuid.uuid4().hex[:8]}", limits, feed.column_names)
     try:
         workbooks.prepare(
             [path for m, f in delivered.items() if m not in unread for path in f.files]

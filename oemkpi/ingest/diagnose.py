@@ -93,7 +93,11 @@ def stage_delivery(
     }
     limits = limits or Limits.from_env()
     own = workbooks is None
-    books = Workbooks(Path(f"{staging_db}.xlsx"), limits) if workbooks is None else workbooks
+    books = (
+        Workbooks(Path(f"{staging_db}.xlsx"), limits, feed.column_names)
+        if workbooks is None
+        else workbooks
+    )
     con = duckdb.connect(str(staging_db), config=config)
     try:
         _stage(con, staged, limits, books)

@@ -34,7 +34,7 @@ import sys
 import threading
 import zipfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,9 +153,13 @@ class Sheet:
 class Workbooks:
     """The XLSX files of some deliveries, read into Parquet files under ``scratch``."""
 
-    def __init__(self, scratch: Path, limits: Limits) -> None:
+    def __init__(self, scratch: Path, limits: Limits, columns: Iterable[str] = ()) -> None:
+        """``columns``: the contract's columns, the ones whose cells holding a spreadsheet
+        error refuse a workbook (an error in a column the contract ignores does no harm);
+        every column when none are given."""
         self.scratch = scratch
         self.limits = limits
+        self.columns = frozenset(c.lower() for c in columns)
         self._done: dict[Path, Sheet | Unreadable] = {}
 
     def prepare(self, paths: list[Path]) -> None:
@@ -226,7 +230,11 @@ class Workbooks:
 
     def _result(self, target: Path, result: dict[str, Any]) -> Sheet | Unreadable:
         if "header" in result:
-            return Sheet(target, [str(h) for h in result["header"]])
+            header = [str(h) for h in result["header"]]
+            errors = [e for e in result.get("errors", []) if self._read(header, e["index"])]
+            if errors:
+                return _cell_error(errors, header)
+            return Sheet(target, header)
         if result["rule"] == "memory":
             return self._memory()
         if result["rule"] == "record_too_long":
@@ -237,9 +245,14 @@ class Workbooks:
                 row=int(result["row"]),
                 column=str(result["column"]),
             )
-        if result["rule"] == "xlsx_cell_error":
-            return _cell_error(result)
         return Unreadable(str(result["rule"]), str(result["what"]))
+
+    def _read(self, header: list[str], index: int | None) -> bool:
+        """Whether the column at ``index`` of a sheet with ``header`` is one the contract
+        reads (a cell without its reference, whose column is not known, is)."""
+        if index is None or not self.columns:
+            return True
+        return 0 <= index < len(header) and header[index].strip().lower() in self.columns
 
     def _memory(self) -> Unreadable:
         return Unreadable(
@@ -249,18 +262,21 @@ class Workbooks:
         )
 
 
-def _cell_error(found: dict[str, Any]) -> Unreadable:
-    """The first cell of a sheet that holds a spreadsheet error, as one sentence's part."""
-    cell = f"the cell ({found['cell']})" if found.get("cell") else "a cell"
-    value = f"the spreadsheet error {found['value']}" if found.get("value") else "an error"
-    more = int(found["count"]) - 1
+def _cell_error(errors: list[dict[str, Any]], header: list[str]) -> Unreadable:
+    """A sheet whose cells hold spreadsheet errors, named by the first such cell."""
+    found = min(errors, key=lambda e: (e["row"] or 0, e["index"] or 0))
+    index = found["index"]
+    column = header[index] if index is not None and 0 <= index < len(header) else None
+    cell = f"the cell ({found['cell']})" if found["cell"] else "a cell"
+    value = f"the spreadsheet error {found['value']}" if found["value"] else "an error"
+    more = sum(int(e["count"]) for e in errors) - 1
     others = f", as does {more} more cell" if more == 1 else f", as do {more} more cells"
     return Unreadable(
         "xlsx_cell_error",
         f"{cell} holds {value}, not a value (a formula that failed in the workbook)"
         f"{others if more else ''}, so the workbook is not read",
-        row=found.get("row"),
-        column=found.get("column"),
+        row=found["row"],
+        column=column or (found["cell"] or "").rstrip("0123456789") or None,
     )
 
 

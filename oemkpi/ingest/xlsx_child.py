@@ -7,8 +7,9 @@ per workbook on standard output. fastexcel reads a cell holding a spreadsheet
 error (``#N/A`` from a lookup that found nothing, ``#DIV/0!``) as an empty cell
 (fastexcel#229), which an optional column such as ``forecast_units`` would take
 as "no value" in silence: so the sheet's XML is searched for error cells
-(``t="e"``, streamed, one search per megabyte when there are none), and a
-workbook with one is named by its first such cell instead. It serves jobs until its standard input
+(``t="e"``, streamed, one search per megabyte when there are none), and the
+answer lists, per column, its first error cell and how many it has (the parent
+refuses the workbook for those of the columns the contract reads). It serves jobs until its standard input
 closes (:func:`oemkpi.ingest.workbooks.helper` keeps it for the next feed). When
 a sheet needs more memory than the cap, the reader fails or ends this process;
 the parent then names the workbook in one sentence.
@@ -65,9 +66,6 @@ def _convert(source: str, target: str, record_bytes: int, member: str) -> dict[s
             "what": "the first sheet is empty (only the first sheet is read)",
         }
     header = ["" if v is None else str(v) for v in frame.slice(0, 1).to_pylist()[0].values()]
-    errors = _error_cells(source, member, header)
-    if errors is not None:
-        return errors
     frame = frame.slice(1).rename_columns([f"c{i}" for i in range(frame.num_columns)])
     for index, column in enumerate(frame.columns):
         lengths = pc.binary_length(column)
@@ -81,73 +79,78 @@ def _convert(source: str, target: str, record_bytes: int, member: str) -> dict[s
                 "size": longest,
             }
     pq.write_table(frame, target, compression="none")
-    return {"header": header, "rows": frame.num_rows}
+    return {"header": header, "rows": frame.num_rows, "errors": _error_cells(source, member)}
 
 
-def _error_cells(source: str, member: str, header: list[str]) -> dict[str, Any] | None:
-    """The sheet's first cell holding a spreadsheet error, as a ``xlsx_cell_error`` answer
-    (its row, its column's header, its reference and value, how many there are); None
-    when no cell holds one."""
-    count, origin, tail = 0, 0, b""
-    first: _Cell | None = None
+def _error_cells(source: str, member: str) -> list[dict[str, Any]]:
+    """The sheet's cells holding a spreadsheet error, per column (its position among the
+    sheet's columns, as the reader gives them): the first such cell's row, reference and
+    value, and how many the column has; in the order the sheet holds their first ones."""
+    origin, tail = 0, b""
+    columns: dict[str | None, dict[str, Any]] = {}
+    cells: dict[str | None, _Cell] = {}
     with zipfile.ZipFile(source) as book, book.open(member) as xml:
         while chunk := xml.read(_CHUNK):
-            if first is not None:
-                first.read(chunk)
+            for waiting in cells.values():
+                waiting.read(chunk)
             data = tail + chunk
             if not tail and (found := _DIMENSION.search(data)):
                 origin = _column_index(found.group(1))
             if _ERROR_MARK in data:
-                for cell in _ERROR_CELL.finditer(data):
-                    if cell.end() <= len(tail):
+                for match in _ERROR_CELL.finditer(data):
+                    if match.end() <= len(tail):
                         continue  # found whole in the bytes before
-                    count += 1
-                    if first is None:
-                        first = _Cell(cell, data)
+                    ref = _CELL_REF.search(match.group(0))
+                    letters = ref.group(1).decode() if ref else None
+                    if letters in columns:
+                        columns[letters]["count"] += 1
+                        continue
+                    row = int(ref.group(2)) if ref else None
+                    cells[letters] = _Cell(match, data)
+                    columns[letters] = {
+                        "index": None if ref is None else _column_index(ref.group(1)) - origin,
+                        "row": row,
+                        "cell": None if ref is None else f"{letters}{row}",
+                        "count": 1,
+                    }
             tail = data[-_OVERLAP:]
-    if first is None:
-        return None
-    column = None
-    if first.letters is not None:
-        index = _column_index(first.letters.encode()) - origin
-        column = header[index] if 0 <= index < len(header) and header[index] else first.letters
-    return {
-        "rule": "xlsx_cell_error",
-        "row": first.row,
-        "column": column,
-        "cell": f"{first.letters}{first.row}" if first.letters is not None else None,
-        "value": first.value(),
-        "count": count,
-    }
+    return [{**found, "value": cells[letters].value()} for letters, found in columns.items()]
 
 
 class _Cell:
-    """An error cell: its column letters and row (None when the XML leaves its reference
-    out), and the bytes after its tag up to its end, read on until the end arrives."""
+    """The value of an error cell, read on to the cell's end when a read cut the cell."""
 
     #: The most bytes kept after the tag (its formula comes first, then its value).
-    KEPT = 1 << 16
+    KEPT = 1 << 14
 
-    def __init__(self, cell: re.Match[bytes], data: bytes) -> None:
-        ref = _CELL_REF.search(cell.group(0))
-        self.letters = ref.group(1).decode() if ref else None
-        self.row = int(ref.group(2)) if ref else None
-        self.after = b"" if cell.group(0).endswith(b"/>") else data[cell.end() :]
-        self.whole = not self.after or self._ended()
+    def __init__(self, tag: re.Match[bytes], data: bytes) -> None:
+        self.after = (
+            b"" if tag.group(0).endswith(b"/>") else data[tag.end() : tag.end() + self.KEPT]
+        )
+        self.shown: str | None = None
+        self.whole = False
+        self._settle(final=False)
 
     def read(self, chunk: bytes) -> None:
         if not self.whole:
-            self.after += chunk
-            self.whole = self._ended()
-
-    def _ended(self) -> bool:
-        return _CELL_END.search(self.after) is not None or len(self.after) >= self.KEPT
+            self.after = (self.after + chunk)[: self.KEPT]
+            self._settle(final=False)
 
     def value(self) -> str | None:
         """The error text Excel shows (``#N/A``), as the cell holds it; None without one."""
+        self._settle(final=True)  # the sheet may end inside the cell
+        return self.shown
+
+    def _settle(self, *, final: bool) -> None:
+        """Once the cell's end (or as much as is kept) was read: its value, bytes let go."""
+        if self.whole:
+            return
         closed = _CELL_END.search(self.after)
+        if closed is None and 0 < len(self.after) < self.KEPT and not final:
+            return
         shown = _VALUE.search(self.after, 0, closed.start() if closed else len(self.after))
-        return shown.group(1).decode("utf-8", "replace") if shown else None
+        self.shown = shown.group(1).decode("utf-8", "replace") if shown else None
+        self.after, self.whole = b"", True
 
 
 def _column_index(letters: bytes) -> int:
