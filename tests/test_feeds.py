@@ -998,6 +998,33 @@ def test_error_cells_are_found_once_wherever_a_read_cuts_the_sheet(
     ]
 
 
+def test_error_cells_are_found_in_any_writer_s_xml(tmp_path: Path) -> None:
+    """XML allows single quotes and a namespace prefix; a cell may go without its reference
+    (its place implied) or its value; the first column of the used range may be B."""
+    import zipfile
+
+    from oemkpi.ingest import xlsx_child
+
+    path = tmp_path / "written-elsewhere.xlsx"
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr(
+            "xl/worksheets/sheet1.xml",
+            "<x:worksheet xmlns:x='urn:main'><x:dimension ref='B1:D4'/><x:sheetData>"
+            "<x:row r='1'><x:c r='B1' t='s'><x:v>0</x:v></x:c></x:row>"
+            "<x:row r='2'><x:c r='C2' s='3' t='e'><x:f>A1/0</x:f><x:v>#DIV/0!</x:v></x:c>"
+            "<x:c r='D2' t='e'/></x:row>"
+            "<x:row r='3'><x:c t='e'><x:v>#NAME?</x:v></x:c></x:row>"
+            "<x:row r='4'><x:c r='C4' t='e'><x:v>#N/A</x:v></x:c></x:row>"
+            "</x:sheetData></x:worksheet>",
+        )
+
+    assert xlsx_child._error_cells(str(path), "xl/worksheets/sheet1.xml") == [
+        {"index": 1, "row": 2, "cell": "C2", "count": 2, "value": "#DIV/0!"},
+        {"index": 2, "row": 2, "cell": "D2", "count": 1, "value": None},
+        {"index": None, "row": None, "cell": None, "count": 1, "value": "#NAME?"},
+    ]
+
+
 def test_backfill_reads_the_batch_again_without_a_month_that_is_not_clean(home: Home) -> None:
     """A bad cell aborts the batch's transaction: the month goes the diagnosing way, the
     months read before it are read again, and every clean month is loaded."""

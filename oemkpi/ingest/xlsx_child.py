@@ -27,13 +27,13 @@ from typing import Any
 
 #: A cell whose value is a spreadsheet error, its reference and its value (the text
 #: Excel shows, e.g. ``#N/A``), in the sheet's XML.
-_ERROR_MARK = b't="e"'
-_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\bt="e"[^>]*>')
-_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
+_ERROR_MARKS = (b't="e"', b"t='e'")
+_ERROR_CELL = re.compile(rb"""<(?:\w+:)?c\s[^>]*?\bt=(["'])e\1[^>]*>""")
+_CELL_REF = re.compile(rb"""\br=(["'])([A-Z]{1,3})([0-9]{1,7})\1""")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]{1,64})</(?:\w+:)?v>")
 _CELL_END = re.compile(rb"</(?:\w+:)?c>")
 #: The sheet's first used cell, where its header row starts (column A when not given).
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s[^>]*?\bref="([A-Z]{1,3})[0-9]')
+_DIMENSION = re.compile(rb"""<(?:\w+:)?dimension\s[^>]*?\bref=["']([A-Z]{1,3})[0-9]""")
 #: The sheet's XML is searched this many bytes at a time, with this much of the bytes
 #: before kept so a cell's tag cut by a read is found whole.
 _CHUNK = 1 << 20
@@ -96,19 +96,19 @@ def _error_cells(source: str, member: str) -> list[dict[str, Any]]:
             data = tail + chunk
             if not tail and (found := _DIMENSION.search(data)):
                 origin = _column_index(found.group(1))
-            if _ERROR_MARK in data:
+            if any(mark in data for mark in _ERROR_MARKS):
                 for match in _ERROR_CELL.finditer(data):
                     if match.end() <= len(tail):
                         continue  # found whole in the bytes before
                     ref = _CELL_REF.search(match.group(0))
-                    letters = ref.group(1).decode() if ref else None
+                    letters = ref.group(2).decode() if ref else None
                     if letters in columns:
                         columns[letters]["count"] += 1
                         continue
-                    row = int(ref.group(2)) if ref else None
+                    row = int(ref.group(3)) if ref else None
                     cells[letters] = _Cell(match, data)
                     columns[letters] = {
-                        "index": None if ref is None else _column_index(ref.group(1)) - origin,
+                        "index": None if ref is None else _column_index(ref.group(2)) - origin,
                         "row": row,
                         "cell": None if ref is None else f"{letters}{row}",
                         "count": 1,
