@@ -49,13 +49,20 @@ class Unreadable(Exception):
     """A file that cannot be read as a delivery file at all: the rule and what is wrong."""
 
     def __init__(
-        self, rule: str, what: str, *, row: int | None = None, column: str | None = None
+        self,
+        rule: str,
+        what: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        value: str | None = None,
     ) -> None:
         super().__init__(what)
         self.rule = rule
         self.what = what
         self.row = row
         self.column = column
+        self.value = value
 
 
 def csv_header(path: Path, limit: int = 1 << 20) -> list[str]:

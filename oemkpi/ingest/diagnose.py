@@ -138,7 +138,9 @@ def _stage(
                 scratch=Path(f"{staged.staging_db}.csv"),
             )
         except Unreadable as err:
-            staged.problems.append(problem(name, err.row, err.column, None, err.rule, err.what))
+            staged.problems.append(
+                problem(name, err.row, err.column, err.value, err.rule, err.what)
+            )
             staged.files_unread += 1
             continue
         positions, header_problems, header_warnings = match_header(feed, source.header, name)

@@ -46,12 +46,14 @@ from oemkpi.ingest.limits import Limits, env_name, size_text
 
 #: Parts of the workbook read to find the first sheet; each is a few hundred bytes.
 _SMALL_PART = 1 << 20
-_SHEET_REF = re.compile(rb"<(?:\w+:)?sheet\s[^>]*?\b(?:\w+:)?id=\"([^\"]*)\"")
+#: An attribute's value, in either quote (the other may be inside it).
+_QUOTED = rb"""(?:"([^"<>]*)"|'([^'<>]*)')"""
+_SHEET_REF = re.compile(rb"<(?:\w+:)?sheet\s[^>]*?\b(?:\w+:)?id=" + _QUOTED)
 _SHEET_ELEMENT = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
-_SHEET_HIDDEN = re.compile(rb"\sstate=\"(?:hidden|veryHidden)\"")
-_SHEET_NAME = re.compile(rb"\sname=\"([^\"]*)\"")
+_SHEET_HIDDEN = re.compile(rb"""\sstate=(["'])(?:hidden|veryHidden)\1""")
+_SHEET_NAME = re.compile(rb"\sname=" + _QUOTED)
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
-_ATTRIBUTE = re.compile(rb"\b(Id|Target)=\"([^\"]*)\"")
+_ATTRIBUTE = re.compile(rb"\b(Id|Target)=" + _QUOTED)
 
 
 def check_workbook(path: Path, limits: Limits) -> str:
@@ -112,7 +114,7 @@ def _hidden_first_sheet(book: zipfile.ZipFile, sizes: dict[str, int]) -> str | N
     if first is None or not _SHEET_HIDDEN.search(first.group(0)):
         return None
     name = _SHEET_NAME.search(first.group(0))
-    return repr(name.group(1).decode("utf-8", "replace")) if name else "unnamed"
+    return repr(_unquoted(name).decode("utf-8", "replace")) if name else "unnamed"
 
 
 def _first_sheet(book: zipfile.ZipFile, sizes: dict[str, int]) -> str:
@@ -128,13 +130,21 @@ def _first_sheet(book: zipfile.ZipFile, sizes: dict[str, int]) -> str:
     if found is None or "xl/_rels/workbook.xml.rels" not in sizes:
         return fallback
     for element in _RELATIONSHIP.findall(book.read("xl/_rels/workbook.xml.rels")):
-        attributes = dict(_ATTRIBUTE.findall(element))
-        if attributes.get(b"Id") == found.group(1) and b"Target" in attributes:
+        attributes = {
+            name: double or single for name, double, single in _ATTRIBUTE.findall(element)
+        }
+        if attributes.get(b"Id") == _unquoted(found) and b"Target" in attributes:
             target = attributes[b"Target"].decode("utf-8", "replace")
             name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
             name = posixpath.normpath(name)
             return name if name in sizes else fallback
     return fallback
+
+
+def _unquoted(found: re.Match[bytes]) -> bytes:
+    """The value of an attribute matched with :data:`_QUOTED` (as its last two groups)."""
+    double, single = found.groups()[-2:]
+    return double if double is not None else single
 
 
 def _first_line(err: BaseException) -> str:
@@ -231,7 +241,7 @@ class Workbooks:
     def _result(self, target: Path, result: dict[str, Any]) -> Sheet | Unreadable:
         if "header" in result:
             header = [str(h) for h in result["header"]]
-            errors = [e for e in result.get("errors", []) if self._read(header, e["index"])]
+            errors = [e for e in result["errors"] if self._contract_reads(header, e["index"])]
             if errors:
                 return _cell_error(errors, header)
             return Sheet(target, header)
@@ -247,12 +257,13 @@ class Workbooks:
             )
         return Unreadable(str(result["rule"]), str(result["what"]))
 
-    def _read(self, header: list[str], index: int | None) -> bool:
+    def _contract_reads(self, header: list[str], index: int | None) -> bool:
         """Whether the column at ``index`` of a sheet with ``header`` is one the contract
-        reads (a cell without its reference, whose column is not known, is)."""
-        if index is None or not self.columns:
+        reads; a column not placed among the header's (a cell without its reference) is
+        taken as one."""
+        if index is None or not 0 <= index < len(header) or not self.columns:
             return True
-        return 0 <= index < len(header) and header[index].strip().lower() in self.columns
+        return header[index].strip().lower() in self.columns
 
     def _memory(self) -> Unreadable:
         return Unreadable(
@@ -264,19 +275,25 @@ class Workbooks:
 
 def _cell_error(errors: list[dict[str, Any]], header: list[str]) -> Unreadable:
     """A sheet whose cells hold spreadsheet errors, named by the first such cell."""
-    found = min(errors, key=lambda e: (e["row"] or 0, e["index"] or 0))
+    found = errors[0]  # in the sheet's order
     index = found["index"]
     column = header[index] if index is not None and 0 <= index < len(header) else None
-    cell = f"the cell ({found['cell']})" if found["cell"] else "a cell"
-    value = f"the spreadsheet error {found['value']}" if found["value"] else "an error"
+    where = (
+        f"is a spreadsheet error in cell {found['cell']}"
+        if found["cell"]
+        else "is a spreadsheet error"
+    )
     more = sum(int(e["count"]) for e in errors) - 1
-    others = f", as does {more} more cell" if more == 1 else f", as do {more} more cells"
+    others = {0: "", 1: ", and 1 more cell holds one"}.get(
+        more, f", and {more} more cells hold one"
+    )
     return Unreadable(
         "xlsx_cell_error",
-        f"{cell} holds {value}, not a value (a formula that failed in the workbook)"
-        f"{others if more else ''}, so the workbook is not read",
+        f"{where}, not a value (usually a formula that failed){others}, so the workbook is "
+        "not read",
         row=found["row"],
         column=column or (found["cell"] or "").rstrip("0123456789") or None,
+        value=found["value"],
     )
 
 
