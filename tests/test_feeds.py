@@ -1058,6 +1058,42 @@ def test_a_formatted_empty_first_column_does_not_move_the_error_to_another_colum
     books.close()
 
 
+@pytest.mark.parametrize("hidden", [False, True])
+def test_a_single_quoted_workbook_s_first_sheet_is_the_one_checked(
+    tmp_path: Path, hidden: bool
+) -> None:
+    """The size check and the error search read the sheet the reader reads: the first in
+    workbook.xml, found through its relationship, whichever quote the writer used (the
+    largest worksheet was taken when the references were single-quoted)."""
+    import zipfile
+
+    from oemkpi.ingest.workbooks import check_workbook
+
+    path = tmp_path / "quoted.xlsx"
+    state = " state='hidden'" if hidden else ""
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr(
+            "xl/workbook.xml",
+            "<workbook xmlns:r='urn:r'><sheets>"
+            f"<sheet name=\"Bob's data\" sheetId='1' r:id='rId2'{state}/>"
+            "<sheet name='old' sheetId='2' r:id='rId1'/></sheets></workbook>",
+        )
+        book.writestr(
+            "xl/_rels/workbook.xml.rels",
+            "<Relationships><Relationship Id='rId1' Target='worksheets/sheet1.xml'/>"
+            "<Relationship Id='rId2' Target='worksheets/sheet2.xml'/></Relationships>",
+        )
+        book.writestr("xl/worksheets/sheet1.xml", "<worksheet>" + " " * 10_000 + "</worksheet>")
+        book.writestr("xl/worksheets/sheet2.xml", "<worksheet/>")
+
+    if not hidden:
+        assert check_workbook(path, Limits()) == "xl/worksheets/sheet2.xml"
+        return
+    with pytest.raises(Unreadable) as refused:
+        check_workbook(path, Limits())
+    assert refused.value.what.startswith('its first sheet ("Bob\'s data") is hidden')
+
+
 def test_hostile_xml_around_error_marks_is_searched_in_linear_time(tmp_path: Path) -> None:
     """A comment may hold '<' freely: tags that never close, each with an error mark, made a
     backtracking pattern cubic (16 KB took 18 s). Each mark's tag is looked for within a
