@@ -1058,6 +1058,51 @@ def test_a_formatted_empty_first_column_does_not_move_the_error_to_another_colum
     books.close()
 
 
+@pytest.mark.parametrize(
+    "a2",
+    [
+        "<c r='A2'><f>1+1</f><v></v></c>",  # a formula without its result (openpyxl)
+        "<c r='A2'><f>1+1</f><v/></c>",
+        "<c r='A2' s='0'>\n</c>",  # white space
+        "<c r='A2' t='e'><v></v></c>",  # an error without its text
+    ],
+)
+def test_a_cell_the_reader_takes_as_empty_does_not_place_the_columns(
+    tmp_path: Path, a2: str
+) -> None:
+    """The reader's first column is B here (nothing in A that it reads as a value), so the
+    error in C2 is its second column; one tag with several marks is one cell."""
+    from oemkpi.ingest.xlsx_error_cells import error_cells
+
+    path = _sheet_only(
+        tmp_path / "a-empty.xlsx",
+        "<worksheet><sheetData><row r='1'><c r='B1' t='inlineStr'><is><t>x</t></is></c></row>"
+        f"<row r='2'>{a2}<c r='C2' t='e' x=' t=\"e\" t=\"e\"'><v>#N/A</v></c></row>"
+        "</sheetData></worksheet>",
+    )
+
+    found = [e for e in error_cells(str(path), "xl/worksheets/sheet1.xml") if e["cell"] == "C2"]
+
+    assert found == [{"index": 1, "row": 2, "cell": "C2", "count": 1, "value": "#N/A"}]
+
+
+def test_a_hostile_workbook_xml_is_read_in_linear_time(tmp_path: Path) -> None:
+    """Sheet elements that never close made the patterns scan past each '<' (100 KB took
+    14 s); each attempt stops at the next '<' now."""
+    import zipfile
+
+    from oemkpi.ingest.workbooks import check_workbook
+
+    path = tmp_path / "hostile.xlsx"
+    with zipfile.ZipFile(path, "w") as book:
+        book.writestr("xl/workbook.xml", "<workbook>" + "<sheet " * 140_000)
+        book.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    started = time.perf_counter()
+
+    assert check_workbook(path, Limits()) == "xl/worksheets/sheet1.xml"
+    assert time.perf_counter() - started < 30  # seconds; half an hour before
+
+
 @pytest.mark.parametrize("hidden", [False, True])
 def test_a_single_quoted_workbook_s_first_sheet_is_the_one_checked(
     tmp_path: Path, hidden: bool

@@ -48,11 +48,11 @@ from oemkpi.ingest.limits import Limits, env_name, size_text
 _SMALL_PART = 1 << 20
 #: An attribute's value, in either quote (the other may be inside it).
 _QUOTED = rb"""(?:"([^"<>]*)"|'([^'<>]*)')"""
-_SHEET_REF = re.compile(rb"<(?:\w+:)?sheet\s[^>]*?\b(?:\w+:)?id=" + _QUOTED)
-_SHEET_ELEMENT = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
+_SHEET_REF = re.compile(rb"<(?:\w+:)?sheet\s[^<>]*?\b(?:\w+:)?id=" + _QUOTED)
+_SHEET_ELEMENT = re.compile(rb"<(?:\w+:)?sheet\s[^<>]*>")
 _SHEET_HIDDEN = re.compile(rb"""\sstate=(["'])(?:hidden|veryHidden)\1""")
 _SHEET_NAME = re.compile(rb"\sname=" + _QUOTED)
-_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
+_RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^<>]*>")
 _ATTRIBUTE = re.compile(rb"\b(Id|Target)=" + _QUOTED)
 
 

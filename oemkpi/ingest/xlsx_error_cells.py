@@ -37,6 +37,11 @@ _ANY_CELL = re.compile(rb"<(?:\w{1,32}:)?c\s[^<>]{0,%d}>" % _TAG_MAX)
 _CELL_REF = re.compile(rb"""\sr\s*=\s*(["'])([A-Z]{1,3})([0-9]{1,7})\1""")
 _VALUE = re.compile(rb"<(?:\w{1,32}:)?v>([^<]{1,64})</")
 _CELL_END = re.compile(rb"</(?:\w{1,32}:)?c>")
+#: What makes a cell hold something for the reader: a value with text, an inline string
+#: (even empty), or a string formula's result (even empty). A format alone, a formula
+#: without its result, or white space is an empty cell.
+_HOLDS = re.compile(rb"<(?:\w{1,32}:)?v>[^<]|<(?:\w{1,32}:)?is[\s/>]")
+_STRING_RESULT = re.compile(rb"""\st\s*=\s*(["'])str\1""")
 #: The sheet's XML is read this many bytes at a time, with this much of the bytes before
 #: kept, so a tag cut by a read is found whole in the next.
 _CHUNK = 1 << 20
@@ -97,11 +102,15 @@ def _error_tags(data: bytes, seen: int) -> Iterator[tuple[int, bytes]]:
     ends before was found in the chunk before), with where it ends."""
     if not any(value in data for value in _ERROR_VALUES):
         return
+    after = 0  # the end of the last tag given: a mark before it is inside that tag
     for mark in _ERROR_MARK.finditer(data):
+        if mark.start() < after:
+            continue
         start = data.rfind(b"<", max(0, mark.start() - _TAG_MAX), mark.start())
         end = data.find(b">", mark.end(), mark.end() + _TAG_MAX)
         if start < 0 or end < seen or not _CELL_TAG.fullmatch(data, start, end + 1):
             continue
+        after = end + 1
         yield end + 1, data[start : end + 1]
 
 
@@ -110,10 +119,14 @@ def _leftmost_column(source: str, member: str) -> int:
     leftmost: int | None = None
     for data, _ in _chunks(source, member):
         for tag in _ANY_CELL.finditer(data):
-            if tag.end() >= len(data):
-                continue  # what follows is in the next chunk, which holds the tag again
-            if tag.group(0).endswith(b"/>") or data.startswith(b"</", tag.end()):
-                continue  # an empty cell (a format only)
+            if tag.group(0).endswith(b"/>"):
+                continue  # a format only
+            closed = _CELL_END.search(data, tag.end(), tag.end() + _Cell.KEPT)
+            if closed is None:
+                continue  # its end is in the next chunk, which holds the tag again
+            body = data[tag.end() : closed.start()]
+            if not (_HOLDS.search(body) or (_STRING_RESULT.search(tag.group(0)) and b"<" in body)):
+                continue  # an empty cell, for the reader
             ref = _CELL_REF.search(tag.group(0))
             if ref is not None:
                 column = _column_index(ref.group(2).decode())
