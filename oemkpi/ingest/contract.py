@@ -16,6 +16,12 @@ ColumnType = Literal["month", "text", "int", "number", "date"]
 PARTNER_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
+
+def header_key(name: str) -> str:
+    """A header cell as it is matched with the contract's column names: trimmed, any case."""
+    return name.strip().lower()
+
+
 SEGMENTS = ("consumer", "commercial")
 FORM_FACTORS = ("notebook", "desktop", "workstation", "detachable", "server")
 OS_FAMILIES = ("windows", "chromeos", "linux", "freedos", "other")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from oemkpi.ingest.contract import Feed
+from oemkpi.ingest.contract import Feed, header_key
 from oemkpi.ingest.csv_files import (
     Unreadable,
     crlf_to_lf,
@@ -177,7 +177,7 @@ def match_header(
     positions: dict[str, int] = {}
     wanted = set(feed.column_names)
     for i, raw in enumerate(header):
-        key = raw.strip().lower()
+        key = header_key(raw)
         if not key:
             # Trailing commas from a spreadsheet: a column without a name carries nothing.
             warnings.append(

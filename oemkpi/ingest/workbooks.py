@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import oemkpi
+from oemkpi.ingest.contract import header_key
 from oemkpi.ingest.csv_files import Unreadable
 from oemkpi.ingest.limits import Limits, env_name, size_text
 
@@ -130,9 +131,7 @@ def _first_sheet(book: zipfile.ZipFile, sizes: dict[str, int]) -> str:
     if found is None or "xl/_rels/workbook.xml.rels" not in sizes:
         return fallback
     for element in _RELATIONSHIP.findall(book.read("xl/_rels/workbook.xml.rels")):
-        attributes = {
-            name: double or single for name, double, single in _ATTRIBUTE.findall(element)
-        }
+        attributes = {a.group(1): _unquoted(a) for a in _ATTRIBUTE.finditer(element)}
         if attributes.get(b"Id") == _unquoted(found) and b"Target" in attributes:
             target = attributes[b"Target"].decode("utf-8", "replace")
             name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
@@ -169,7 +168,7 @@ class Workbooks:
         every column when none are given."""
         self.scratch = scratch
         self.limits = limits
-        self.columns = frozenset(c.lower() for c in columns)
+        self.columns = frozenset(header_key(c) for c in columns)
         self._done: dict[Path, Sheet | Unreadable] = {}
 
     def prepare(self, paths: list[Path]) -> None:
@@ -263,7 +262,7 @@ class Workbooks:
         taken as one."""
         if index is None or not 0 <= index < len(header) or not self.columns:
             return True
-        return header[index].strip().lower() in self.columns
+        return header_key(header[index]) in self.columns
 
     def _memory(self) -> Unreadable:
         return Unreadable(

@@ -53,8 +53,7 @@ def error_cells(source: str, member: str) -> list[dict[str, Any]]:
     error, per column, in the order the sheet holds the first of each: the column's
     position among the reader's columns (None when the cell has no reference), the first
     such cell's row, reference and value, and how many the column has."""
-    columns: dict[str | None, dict[str, Any]] = {}
-    first: dict[str | None, _Cell] = {}
+    columns: dict[str | None, dict[str, Any]] = {}  # by column letters: row, count, cell
     pending: list[_Cell] = []
     for data, seen in _chunks(source, member):
         for cell in pending:
@@ -66,21 +65,20 @@ def error_cells(source: str, member: str) -> list[dict[str, Any]]:
             if letters in columns:
                 columns[letters]["count"] += 1
                 continue
-            row = int(ref.group(3)) if ref else None
-            cell = first[letters] = _Cell(tag, data[tag_end : tag_end + _Cell.KEPT])
+            cell = _Cell(tag, data[tag_end : tag_end + _Cell.KEPT])
             if not cell.whole:
                 pending.append(cell)
-            columns[letters] = {"letters": letters, "row": row, "count": 1}
+            columns[letters] = {"row": int(ref.group(3)) if ref else None, "count": 1, "cell": cell}
     if not columns:
         return []
     origin = _leftmost_column(source, member)
     return [
         {
-            "index": None if c["letters"] is None else _column_index(c["letters"]) - origin,
+            "index": None if letters is None else _column_index(letters) - origin,
             "row": c["row"],
-            "cell": None if c["letters"] is None else f"{c['letters']}{c['row']}",
+            "cell": None if letters is None else f"{letters}{c['row']}",
             "count": c["count"],
-            "value": first[letters].value(),
+            "value": c["cell"].value(),
         }
         for letters, c in columns.items()
     ]
