@@ -179,6 +179,8 @@ class Child:
     log: Path
     #: CPU seconds the host took back from this machine while the child ran (all cores).
     steal_seconds: float | None = None
+    #: What was run (a median row's runs repeat its first's).
+    command: list[str] = field(default_factory=list)
     stages: dict[str, float | None] = field(default_factory=dict)
     rows: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
@@ -217,6 +219,7 @@ def run_child(what: str, command: list[str], log: Path, env: dict[str, str]) -> 
     proc.returncode = code  # reaped here; keep Popen from waiting again
     cpu = usage.ru_utime + usage.ru_stime
     child = Child(what, seconds, cpu, usage.ru_maxrss / 1024, code, started_at, log)
+    child.command = command
     if stolen is not None and after is not None:
         child.steal_seconds = after - stolen
     return child
@@ -401,7 +404,7 @@ def bench_size(size: Size, args: argparse.Namespace) -> tuple[list[Child], dict[
         runs.append(child)
 
     if size.backfill:
-        runs += fresh_medians(home, month, logs, env, runs)
+        runs += fresh_medians(logs, env, runs)
         warm = warm_child(size, home, month, logs, env)
         warm.rows = sum(d["rows"] for d in delivered if d["month"] == month) or None
         runs.append(warm)
@@ -442,9 +445,7 @@ FRESH_RUNS = 5
 WARM_RUNS = 4
 
 
-def fresh_medians(
-    home: Path, month: str, logs: Path, env: dict[str, str], done: list[Child]
-) -> list[Child]:
+def fresh_medians(logs: Path, env: dict[str, str], done: list[Child]) -> list[Child]:
     """The fixed cost as medians: the pipeline's month M and the peer in fresh processes,
     :data:`FRESH_RUNS` of each (the table's first of each, then the rest in turns, so a
     slower spell of the machine falls on both), as rows ``pipeline, median`` and ``peer,
@@ -455,16 +456,9 @@ def fresh_medians(
         return []
     say(f"  fixed cost: {FRESH_RUNS - 1} more fresh runs of the pipeline and the peer, in turns")
     samples: dict[str, list[Child]] = {what: [c] for what, c in firsts.items()}
-    peer_csv = logs / "fixed-cost-peer.csv"
-    commands = {
-        "pipeline": oemkpi_command(home, "run", "--month", month),
-        "peer": python_child(
-            "peer.py", "--home", str(home), "--month", month, "--out", str(peer_csv), "--json"
-        ),
-    }
     for turn in range(2, FRESH_RUNS + 1):
-        for what, command in commands.items():
-            child = run_child(what, command, logs / f"fixed-cost-{what}-{turn}.log", env)
+        for what, first in firsts.items():
+            child = run_child(what, first.command, logs / f"fixed-cost-{what}-{turn}.log", env)
             if child.exit_code != 0:
                 say(f"  {what} exited {child.exit_code}:\n{child.tail()}")
                 return []
