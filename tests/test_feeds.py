@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -869,30 +870,42 @@ def test_backfill_rejects_a_month_whose_rows_carry_another_batch_month(home: Hom
 # -- the clean load and the diagnosing parse ------------------------------------------------
 
 
-def test_a_blank_key_in_an_xlsx_file_is_named_by_the_diagnosing_parse(home: Home) -> None:
-    """The clean load's insert fails inside its transaction (an XLSX view registered in it);
-    the rollback leaves the earlier delivery in force and the diagnosing way names the cell."""
-    feed = "windows_share"
+def _rejected_in_place_of_a_good_delivery(
+    home: Home, feed: str, name: str, write: Callable[[Path], object], expected: str
+) -> None:
+    """A good CSV delivery of ``feed`` loaded, then replaced by the file ``write`` puts at
+    ``name``: that delivery is rejected with ``expected`` alone, the file is quarantined with
+    it, and the good rows stay in force."""
     folder = landing(home, feed)
     write_csv(folder / "all.csv", header(feed), good_rows(feed))
     assert ingest(home, feed).status == "loaded"
     before_rows = table(home, feed)
-
     for old in folder.iterdir():
         old.unlink()
-    write_xlsx(
-        folder / "apj.xlsx", feed, header(feed), _break(good_rows(feed), feed, 2, "partner_id", "")
-    )
+    write(folder / name)
+
     outcome = ingest(home, feed)
 
-    expected = (
-        "landing/windows_share/2026-10/apj.xlsx row 4, column partner_id: is empty; "
-        "fill in the value and deliver again."
-    )
     assert outcome.status == "rejected"
     assert [p.message for p in outcome.problems] == [expected]
-    _assert_quarantined(home, feed, "apj.xlsx", [expected])
+    _assert_quarantined(home, feed, name, [expected])
     assert table(home, feed) == before_rows
+
+
+def test_a_blank_key_in_an_xlsx_file_is_named_by_the_diagnosing_parse(home: Home) -> None:
+    """The clean load's insert fails inside its transaction (an XLSX view registered in it);
+    the rollback leaves the earlier delivery in force and the diagnosing way names the cell."""
+    feed = "windows_share"
+    _rejected_in_place_of_a_good_delivery(
+        home,
+        feed,
+        "apj.xlsx",
+        lambda path: write_xlsx(
+            path, feed, header(feed), _break(good_rows(feed), feed, 2, "partner_id", "")
+        ),
+        "landing/windows_share/2026-10/apj.xlsx row 4, column partner_id: is empty; "
+        "fill in the value and deliver again.",
+    )
 
 
 def _workbook_with_errors(
@@ -930,28 +943,18 @@ def test_a_spreadsheet_error_in_an_optional_xlsx_column_is_named_not_read_as_emp
     a forecast (attainment left it out in silence). The workbook is refused instead, naming
     the first such cell, and the delivery in force stays."""
     feed = "pc_shipments"
-    folder = landing(home, feed)
-    write_csv(folder / "all.csv", header(feed), good_rows(feed))
-    assert ingest(home, feed).status == "loaded"
-    before_rows = table(home, feed)
-    for old in folder.iterdir():
-        old.unlink()
-    _workbook_with_errors(
-        folder / "emea.xlsx", feed, {(2, "forecast_units"): "#N/A", (5, "shipped_units"): "#DIV/0!"}
-    )
-
-    outcome = ingest(home, feed)
-
-    expected = (
+    _rejected_in_place_of_a_good_delivery(
+        home,
+        feed,
+        "emea.xlsx",
+        lambda path: _workbook_with_errors(
+            path, feed, {(2, "forecast_units"): "#N/A", (5, "shipped_units"): "#DIV/0!"}
+        ),
         "landing/pc_shipments/2026-10/emea.xlsx row 4, column forecast_units: value '#N/A' is "
         "a spreadsheet error in cell G4, not a value (usually a formula that failed), and 1 "
         "more cell holds one, so the workbook is not read; correct the formula or type the "
-        "value in (or leave the cell empty where the column may be empty) and deliver again."
+        "value in (or leave the cell empty where the column may be empty) and deliver again.",
     )
-    assert outcome.status == "rejected"
-    assert [p.message for p in outcome.problems] == [expected]
-    _assert_quarantined(home, feed, "emea.xlsx", [expected])
-    assert table(home, feed) == before_rows
 
 
 def test_a_spreadsheet_error_in_a_column_the_contract_ignores_does_not_refuse_a_workbook(
@@ -998,12 +1001,18 @@ def test_error_cells_are_found_once_wherever_a_read_cuts_the_sheet(
     ]
 
 
-def _sheet_only(path: Path, xml: str) -> Path:
+def _zip(path: Path, parts: dict[str, str]) -> Path:
+    """A zip of ``parts`` (name: text): a workbook with only the parts a test needs."""
     import zipfile
 
     with zipfile.ZipFile(path, "w") as book:
-        book.writestr("xl/worksheets/sheet1.xml", xml)
+        for name, text in parts.items():
+            book.writestr(name, text)
     return path
+
+
+def _sheet_only(path: Path, xml: str) -> Path:
+    return _zip(path, {"xl/worksheets/sheet1.xml": xml})
 
 
 def test_error_cells_are_found_in_any_writer_s_xml(tmp_path: Path) -> None:
@@ -1089,14 +1098,15 @@ def test_a_cell_the_reader_takes_as_empty_does_not_place_the_columns(
 def test_a_hostile_workbook_xml_is_read_in_linear_time(tmp_path: Path) -> None:
     """Sheet elements that never close made the patterns scan past each '<' (100 KB took
     14 s); each attempt stops at the next '<' now."""
-    import zipfile
-
     from oemkpi.ingest.workbooks import check_workbook
 
-    path = tmp_path / "hostile.xlsx"
-    with zipfile.ZipFile(path, "w") as book:
-        book.writestr("xl/workbook.xml", "<workbook>" + "<sheet " * 140_000)
-        book.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    path = _zip(
+        tmp_path / "hostile.xlsx",
+        {
+            "xl/workbook.xml": "<workbook>" + "<sheet " * 140_000,
+            "xl/worksheets/sheet1.xml": "<worksheet/>",
+        },
+    )
     started = time.perf_counter()
 
     assert check_workbook(path, Limits()) == "xl/worksheets/sheet1.xml"
@@ -1110,26 +1120,22 @@ def test_a_single_quoted_workbook_s_first_sheet_is_the_one_checked(
     """The size check and the error search read the sheet the reader reads: the first in
     workbook.xml, found through its relationship, whichever quote the writer used (the
     largest worksheet was taken when the references were single-quoted)."""
-    import zipfile
-
     from oemkpi.ingest.workbooks import check_workbook
 
-    path = tmp_path / "quoted.xlsx"
     state = " state='hidden'" if hidden else ""
-    with zipfile.ZipFile(path, "w") as book:
-        book.writestr(
-            "xl/workbook.xml",
-            "<workbook xmlns:r='urn:r'><sheets>"
+    path = _zip(
+        tmp_path / "quoted.xlsx",
+        {
+            "xl/workbook.xml": "<workbook xmlns:r='urn:r'><sheets>"
             f"<sheet name=\"Bob's data\" sheetId='1' r:id='rId2'{state}/>"
             "<sheet name='old' sheetId='2' r:id='rId1'/></sheets></workbook>",
-        )
-        book.writestr(
-            "xl/_rels/workbook.xml.rels",
-            "<Relationships><Relationship Id='rId1' Target='worksheets/sheet1.xml'/>"
+            "xl/_rels/workbook.xml.rels": "<Relationships>"
+            "<Relationship Id='rId1' Target='worksheets/sheet1.xml'/>"
             "<Relationship Id='rId2' Target='worksheets/sheet2.xml'/></Relationships>",
-        )
-        book.writestr("xl/worksheets/sheet1.xml", "<worksheet>" + " " * 10_000 + "</worksheet>")
-        book.writestr("xl/worksheets/sheet2.xml", "<worksheet/>")
+            "xl/worksheets/sheet1.xml": "<worksheet>" + " " * 10_000 + "</worksheet>",
+            "xl/worksheets/sheet2.xml": "<worksheet/>",
+        },
+    )
 
     if not hidden:
         assert check_workbook(path, Limits()) == "xl/worksheets/sheet2.xml"
