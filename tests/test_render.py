@@ -677,10 +677,13 @@ def test_markdown_structure(markdown: str):
         "| Japan | commercial | shipments_vs_windows_share | PC shipments | 32,340 | Windows share | 30,100 | 6.9 % |"
         in markdown
     )
+    # One trend line for Windows share, as the HTML has one chart: the OS families with the target.
     assert (
-        "_Trend over 13 months — Windows share: 95.0 % (Oct 25) → 93.2 % (Oct 26); quarter target 93.0 % from Oct 25, 95.0 % from Oct 26._"
+        "_Trend over 13 months — Windows share by OS family: Windows 95.0 % (Oct 25) → 93.2 % (Oct 26); "
+        "ChromeOS 5.0 % (Oct 25) → 6.8 % (Oct 26); Windows share target 93.0 % from Oct 25, 95.0 % from Oct 26._"
         in markdown
     )
+    assert "— Windows share: " not in markdown
     # Every body table has its partner total row.
     for caption in ("| Country | Windows share |", "| Country | Office attach |"):
         block = markdown.split(caption, 1)[1].split("\n\n", 1)[0]
