@@ -1426,3 +1426,35 @@ def test_a_drawing_process_started_at_the_report_step_draws_first(tmp_path: Path
     finally:
         chart_worker.stop()
         suite_worker.stop()
+
+
+def test_a_countrys_windows_share_drop_names_the_skus_that_left_windows_there():
+    from oemkpi.reports.flags import flag_groups
+    from oemkpi.reports.model import CompetitiveItem
+
+    names = {"BR": "Brazil", "DE": "Germany"}
+    drops = [
+        RedFlag("windows_share_drop", "high", "BR", "windows_share", -0.157, -0.03, "m"),
+        RedFlag("windows_share_drop", "high", "DE", "windows_share", -0.05, -0.03, "m"),
+    ]
+    moved = [
+        CompetitiveItem("BR", "Brazil", "consumer", "A-1", "chromeos", 3451, 2600),
+        CompetitiveItem("BR", "Brazil", "consumer", "A-2", "chromeos", 2655, 2000),
+        CompetitiveItem("BR", "Brazil", "commercial", "A-3", "linux", 10, 1600),
+        CompetitiveItem("FR", "France", "consumer", "A-4", "chromeos", 900, 496),
+    ]
+    what = {g.scope: g.what for g in flag_groups(drops, None, names, {}, moved)}
+    assert what["BR"] == (
+        "Windows share in Brazil fell 15.7 pts month on month (the flag is raised at 3.0 pts). "
+        "In the same month, three Windows SKUs in Brazil (6,200 units last month) moved to "
+        "another OS family (two to ChromeOS and one to Linux): see the competitive watch."
+    )
+    # Germany lost no SKU to another OS family: its drop is told alone.
+    assert what["DE"] == (
+        "Windows share in Germany fell 5.0 pts month on month (the flag is raised at 3.0 pts)."
+    )
+    one_os = {g.scope: g.what for g in flag_groups(drops[:1], None, names, {}, moved[:2])}
+    assert one_os["BR"].endswith(
+        "In the same month, two Windows SKUs in Brazil (4,600 units last month) moved to "
+        "ChromeOS: see the competitive watch."
+    )

@@ -11,6 +11,7 @@ a few words.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from oemkpi.formats import num, pct, size_pts
@@ -28,6 +29,7 @@ from oemkpi.reports.words import (
     FEED_NAMES,
     NOT_IN,
     OS_NAMES,
+    count_word,
     feed_name,
     is_or_are,
     join_words,
@@ -77,7 +79,8 @@ def _what(
         text = f"Windows share{'' if scope == 'partner' else ' in ' + where} fell {size_pts(flag.value)} month on month"
         if flag.threshold is not None:
             text += f" (the flag is raised at {size_pts(flag.threshold)})"
-        return text + "."
+        moved = [i for i in competitive if i.country == scope]
+        return text + "." + (_moved_there(moved, where) if moved else "")
     if rule == "forecast_miss" and flag.value is not None:
         text = f"Shipments{'' if scope == 'partner' else ' in ' + where} reached {pct(flag.value)} of forecast"
         if flag.threshold is not None:
@@ -116,6 +119,24 @@ def _what(
         # Activity names are the partner's words: told as they are, never rewritten.
         return " ".join(_MARKETING_WHAT[rule](f) for f in flags)
     return " ".join(plain_message(f.message, names) for f in flags)
+
+
+def _moved_there(moved: Sequence[CompetitiveItem], where: str) -> str:
+    """The country's SKUs that left Windows this month, told beside its Windows share drop
+    (the same month's competitive loss, told in its own row, is often the drop's cause)."""
+    by_os = sorted(Counter(i.to_os for i in moved).items(), key=lambda o: (-o[1], o[0]))
+    went = (
+        f"to {os_name(by_os[0][0])}"
+        if len(by_os) == 1
+        else "to another OS family ("
+        + join_words([f"{count_word(n)} to {os_name(to_os)}" for to_os, n in by_os])
+        + ")"
+    )
+    units = sum(i.prior_units or 0 for i in moved)
+    return (
+        f" In the same month, {plural(len(moved), 'Windows SKU')} in {where} "
+        f"({num(units)} units last month) moved {went}: see the competitive watch."
+    )
 
 
 _MARKETING_WHAT: dict[str, Callable[[RedFlag], str]] = {
