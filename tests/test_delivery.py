@@ -20,12 +20,12 @@ import duckdb
 import pytest
 
 from oemkpi.delivery.deliver import deliver_month
-from oemkpi.delivery.messages import warning_lines
+from oemkpi.delivery.messages import has_warnings, region_subject, warning_lines
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEEDS
 from oemkpi.reference import Partner, check_configuration
-from oemkpi.reports.model import RedFlag
+from oemkpi.reports.model import AssortmentItem, RedFlag
 from oemkpi.reports.regional import RegionPack, RegionPartner
 from oemkpi.reports.writing import write_month_reports
 from oemkpi.warehouse import warehouse
@@ -132,6 +132,9 @@ def test_one_message_per_pam_with_only_that_pams_partners(home: Home) -> None:
         assert types[:2] == ["text/plain", "text/html"]
         html = parts[1][2].decode()
         assert "<svg" not in html
+        # A change ("▲ +4.4 %") is one line: wrapped in a narrow mail window it read "▲ +4.4" / "%".
+        changes = re.findall(r"<td([^>]*)>[▲▼▶][^<]*</td>", html)
+        assert changes and all("white-space: nowrap" in style for style in changes)
         images = [(name, data) for t, name, data in parts if t == "image/png"]
         assert len(images) == 3 * len(own)
         cids = [
@@ -579,6 +582,78 @@ def test_an_early_warning_line_names_countries_and_feeds_in_words(flag: RedFlag,
         [],
     )
     assert warning_lines(pack) == [line]
+
+
+def test_an_early_warning_tells_each_competitive_loss_once_with_its_os_family_named() -> None:
+    aurora = Partner("aurora", "Aurora Computing", "Americas", "Maya Okafor", "maya@example.com")
+    flagged = RedFlag(
+        "competitive_loss",
+        "high",
+        "BR",
+        "windows_share",
+        2600,
+        1000,
+        "SKU AUR-1 (BR consumer) moved from Windows to chromeos; it sold 2,600 units last month.",
+        "consumer",
+        "AUR-1",
+    )
+    # A flag whose SKU is not among the pack's losses (below the assortment's 100 units when
+    # red_flags.yaml flags smaller SKUs) is still told as a flag.
+    small = dataclasses.replace(
+        flagged,
+        sku="AUR-9",
+        value=60,
+        message="SKU AUR-9 (BR consumer) moved from Windows to linux.",
+    )
+    drop = RedFlag(
+        "windows_share_drop",
+        "high",
+        "BR",
+        "windows_share",
+        -0.157,
+        -0.03,
+        "Windows share in BR fell 15.7 pts.",
+    )
+    losses = [
+        AssortmentItem("loss", "competitive", "BR", "consumer", sku, "windows", to_os, units, prior)
+        for sku, to_os, units, prior in (
+            ("AUR-1", "chromeos", 3451, 2600),
+            ("AUR-2", "freedos", 900, 496),
+        )
+    ]
+    member = RegionPartner(
+        aurora, True, {}, [flagged, small, drop], [], losses, None, False, [], None
+    )
+    pack = RegionPack(
+        "Americas",
+        "Americas",
+        MONTH,
+        "September 2026",
+        "FY27-Q1",
+        "",
+        [("BR", "Brazil")],
+        [member],
+        [],
+    )
+    assert warning_lines(pack) == [
+        "Aurora Computing (Brazil): SKU AUR-9 (Brazil consumer) moved from Windows to Linux.",
+        "Aurora Computing (Brazil): Windows share in Brazil fell 15.7 pts.",
+        "Aurora Computing: competitive loss of AUR-1 in Brazil consumer, Windows to ChromeOS "
+        "(2,600 units last month).",
+        "Aurora Computing: competitive loss of AUR-2 in Brazil consumer, Windows to FreeDOS "
+        "(496 units last month).",
+    ]
+    assert region_subject(pack) == (
+        "September 2026 early warning for Americas: 2 high red flags, 2 competitive losses"
+    )
+    only_losses = dataclasses.replace(member, country_flags=[flagged])
+    pack = dataclasses.replace(pack, partners=[only_losses])
+    assert has_warnings(pack) and len(warning_lines(pack)) == 2
+    assert region_subject(pack).endswith(": 0 high red flags, 2 competitive losses")
+    one = dataclasses.replace(only_losses, assortment=losses[:1])
+    assert region_subject(dataclasses.replace(pack, partners=[one])).endswith(
+        ": 0 high red flags, 1 competitive loss"
+    )
 
 
 def test_a_one_month_run_delivers_from_the_report_steps_models(

@@ -29,13 +29,15 @@ from pathlib import Path
 
 from oemkpi.delivery.config import checked_address
 from oemkpi.errors import OemkpiError
+from oemkpi.formats import num
 from oemkpi.home import Home
 from oemkpi.reference import Partner, region_file_name
 from oemkpi.reports.charts import MAIL_CHARTS, chart_png
 from oemkpi.reports.flags import plain_message
-from oemkpi.reports.model import MonthlyReport
+from oemkpi.reports.model import MonthlyReport, RedFlag
 from oemkpi.reports.regional import RegionPack
 from oemkpi.reports.render import environment
+from oemkpi.reports.words import os_name, place
 
 #: The report files attached per partner: suffix -> MIME type.
 ATTACHMENTS = {".html": "text/html", ".md": "text/markdown", ".json": "application/json"}
@@ -231,32 +233,47 @@ def pam_messages(
     return out
 
 
+def _high_flags(pack: RegionPack) -> list[tuple[Partner, RedFlag]]:
+    """The pack's high flags an early warning tells as flags: a competitive loss's flag is left
+    to the line of its SKU (each competitive loss of the region has one), so a SKU is told once."""
+    lost = {(p.partner_id, a.country, a.segment, a.sku) for p, a in pack.competitive_losses}
+    return [
+        (partner, flag)
+        for partner, flag in pack.high_country_flags + pack.high_partner_flags
+        if not (
+            flag.rule == "competitive_loss"
+            and (partner.partner_id, flag.scope, flag.segment, flag.sku) in lost
+        )
+    ]
+
+
 def has_warnings(pack: RegionPack) -> bool:
-    return bool(pack.high_country_flags or pack.competitive_losses or pack.high_partner_flags)
+    return bool(_high_flags(pack) or pack.competitive_losses)
 
 
 def warning_lines(pack: RegionPack) -> list[str]:
     """The early warning's items as plain sentences (mail text and the Teams card)."""
     names = dict(pack.countries)
     lines = []
-    for partner, flag in pack.high_country_flags + pack.high_partner_flags:
+    for partner, flag in _high_flags(pack):
         where = names.get(flag.scope, "whole partner")
         # The stored message names countries and feeds by code; a reader gets their names.
         lines.append(f"{partner.partner_name} ({where}): {plain_message(flag.message, names)}")
     for partner, item in pack.competitive_losses:
         lines.append(
             f"{partner.partner_name}: competitive loss of {item.sku} in "
-            f"{names.get(item.country, item.country)} {item.segment}, Windows to {item.to_os} "
-            f"({item.prior_units or 0:,.0f} units last month)"
+            f"{place(item.country, item.segment, names)}, Windows to {os_name(item.to_os)} "
+            f"({num(item.prior_units or 0)} units last month)."
         )
     return lines
 
 
 def region_subject(pack: RegionPack) -> str:
+    flags, losses = len(_high_flags(pack)), len(pack.competitive_losses)
     return (
         f"{pack.month_label} early warning for {pack.region}: "
-        f"{len(pack.high_country_flags) + len(pack.high_partner_flags)} high red flags, "
-        f"{len(pack.competitive_losses)} competitive losses"
+        f"{flags} high red flag{'' if flags == 1 else 's'}, "
+        f"{losses} competitive loss{'' if losses == 1 else 'es'}"
     )
 
 
