@@ -142,6 +142,13 @@ def test_one_message_per_pam_with_only_that_pams_partners(home: Home) -> None:
         ]
         for cid in cids:
             assert f'src="cid:{cid}"' in html
+        # Each image has its title above it (the PNG holds the legend and axes only).
+        titles = re.findall(r'font-weight: 600;">([^<]+) <span[^>]*>· (\d+) months?</span>', html)
+        assert [t for t, _ in titles] == [
+            "PC shipments vs forecast",
+            "Windows share",
+            "Licence revenue (USD)",
+        ] * len(own)
         for _, data in images:
             assert data.startswith(PNG_SIGNATURE)
         import matplotlib.image as mpimg  # the PNG decodes as an image
