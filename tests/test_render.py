@@ -1458,3 +1458,39 @@ def test_a_countrys_windows_share_drop_names_the_skus_that_left_windows_there():
         "In the same month, two Windows SKUs in Brazil (4,600 units last month) moved to "
         "ChromeOS: see the competitive watch."
     )
+
+
+def test_a_target_short_of_its_pace_but_not_flagged_is_slightly_behind_not_on_track():
+    from oemkpi.reports.build import _figures
+    from oemkpi.reports.targets import target_text
+
+    def row(kpi: str, qtd: float, target: float) -> dict[str, object]:
+        return {"kpi": kpi, "value": qtd, "qtd": qtd, "target": target}
+
+    rows = [
+        row("pro_mix", 0.485, 0.488),  # 0.3 pts below: under the 1.0 pt target-gap flag
+        row("premium_mix", 0.19, 0.186),
+        row("office_attach", 0.40, 0.45),  # the month's target-gap flag made it at risk
+        row("windows_share", 0.90, 0.90),  # on the target is on track
+        row("shipped_units", 5_000_000, 8_450_000),  # 59.2 % with 67 % of the quarter gone
+        row("license_revenue_usd", 320e6, 465e6),  # 68.8 % with 67 % gone
+    ]
+    # November is the second month of FY27-Q2: two thirds of the quarter gone, not closed.
+    figures = {
+        f.kpi: f
+        for f in _figures(rows, "2026-11", 7, {"office_attach"}, {}, {})
+        if f.kpi in {r["kpi"] for r in rows}
+    }
+    assert {k: f.target_status for k, f in figures.items()} == {
+        "pro_mix": "behind",
+        "premium_mix": "on_track",
+        "office_attach": "at_risk",
+        "windows_share": "on_track",
+        "shipped_units": "behind",
+        "license_revenue_usd": "on_track",
+    }
+    assert target_text(figures["pro_mix"]) == "QTD 48.5 % · −0.3 pts vs 48.8 % · ◐ Slightly behind"
+    assert target_text(figures["shipped_units"]) == (
+        "QTD 5.00M · 59.2 % of 8.45M with 67 % of the quarter gone · ◐ Slightly behind"
+    )
+    assert target_text(figures["premium_mix"]).endswith("· ✓ On track")

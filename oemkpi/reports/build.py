@@ -36,7 +36,7 @@ from oemkpi.reports.model import (
 )
 from oemkpi.reports.narrative import Facts, summary_sentences
 from oemkpi.reports.tables import Column, Group, group_by, make_table
-from oemkpi.reports.targets import closed_status
+from oemkpi.reports.targets import behind, closed_status
 from oemkpi.reports.trends import build_charts, quarter_targets
 
 #: KPIs on the executive summary tiles, in order.
@@ -134,8 +134,10 @@ def _figures(
             status = "unavailable"
         elif closed:
             status = closed_status(figure) or "unavailable"
+        elif kpi.name in at_risk:
+            status = "at_risk"
         else:
-            status = "at_risk" if kpi.name in at_risk else "on_track"
+            status = "behind" if behind(figure) else "on_track"
         figures.append(_with(figure, target_status=status))
     return figures
 

@@ -16,7 +16,7 @@ from oemkpi.reference import Partner
 from oemkpi.reports.marketing import MarketingSection
 
 KpiKind = Literal["ratio", "volume"]
-TargetStatus = Literal["on_track", "at_risk", "met", "missed", "no_target", "unavailable"]
+TargetStatus = Literal["on_track", "behind", "at_risk", "met", "missed", "no_target", "unavailable"]
 
 
 @dataclass(frozen=True)
