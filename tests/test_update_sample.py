@@ -83,6 +83,11 @@ def test_the_body_fits_five_a4_pages_and_red_flags_come_first(home: Home) -> Non
         body = _first_page_with(pages, APPENDIX) - 1
         assert 1 <= body <= BODY_PAGES, (pid, body)
         assert _first_page_with(pages, RED_FLAGS) in (1, 2), pid
+        # A body table split over two pages takes at least three rows to the next: its "all
+        # other" row and total alone under the repeated header read as a table of their own.
+        for number, page in enumerate(pages[1:body], 2):
+            top = [line.strip() for line in page.splitlines() if line.strip()][:3]
+            assert not any(line.startswith("All other") for line in top), (pid, number, top)
         # The executive summary and its tiles open the first page.
         assert "Executive summary" in pages[0] and "PC shipments" in pages[0]
 
