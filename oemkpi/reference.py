@@ -15,6 +15,7 @@ from pathlib import Path
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home, config_file_present
 from oemkpi.ingest.contract import COUNTRY_RE, PARTNER_ID_RE
+from oemkpi.ingest.csv_files import split_value
 
 #: KPIs that may carry a quarterly target, and whether the target is a volume.
 TARGET_KPIS: dict[str, str] = {
@@ -137,18 +138,43 @@ def _read_rows(
     for number, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
-        extra = [cell for cell in row[len(header) :] if cell.strip()]
-        if extra:
-            # "10,300,000" unquoted: the cells after the header's last were dropped in silence.
-            raise OemkpiError(
-                f"{path} row {number} has {len(row)} values where the header has "
-                f"{len(header)} (the first extra is {extra[0][:40]!r}); quote a value that holds "
-                'a comma ("10,300,000") or write plain numbers (10300000), and run again.'
-            )
+        beyond = row[len(header) :]
+        extra = [cell for cell in beyond if cell.strip()]
+        # "10,300,000" unquoted: the cells after the header's last were dropped in silence.
+        # Empty cells there are a trailing comma, unless a split value explains them
+        # ("Acme, Inc." in a row whose last value is empty shifts every value after it).
+        if extra or (beyond and split_value(row, len(beyond))):
+            raise _too_many_values(path, number, row, header, (extra or beyond)[0])
         values = {c: (row[i].strip() if i < len(row) else "") for c, i in index.items()}
         values["_row"] = str(number)
         out.append(values)
     return out
+
+
+def _too_many_values(
+    path: Path, number: int, row: list[str], header: list[str], first_extra: str
+) -> OemkpiError:
+    """A row with more values than the header, naming the value an unquoted comma split when
+    one explains them all (the first extra cell is usually the row's last value, not the cause)."""
+    said = f"{path} row {number} has {len(row)} values where the header has {len(header)}"
+    split = split_value(row, len(row) - len(header))
+    if split is None:
+        return OemkpiError(
+            f"{said} (the first extra is {first_extra[:40]!r}); quote a value that holds "
+            'a comma ("10,300,000") or write plain numbers (10300000), and run again.'
+        )
+    start, value = split
+    shown = repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+    number_text = value.replace(",", "").strip()
+    fix = (
+        f"write it as a plain number ({number_text}) or in double quotes"
+        if number_text.isdigit()
+        else "write it in double quotes"
+    )
+    return OemkpiError(
+        f"{said}, probably because of the unquoted comma{'s' if value.count(',') > 1 else ''} "
+        f"in the value {shown} (column {header[start]}); {fix}, and run again."
+    )
 
 
 def _fail(path: Path, row: dict[str, str], column: str, what: str) -> OemkpiError:

@@ -174,7 +174,40 @@ REFERENCE_CSV_CASES = [
     (
         "targets.csv",
         "partner_id,fiscal_quarter,kpi,target\nacme,FY27-Q2,shipped_units,10,300,000\n",
-        "row 2 has 6 values where the header has 4 (the first extra is '300'); quote a value "
+        "row 2 has 6 values where the header has 4, probably because of the unquoted commas in "
+        "the value '10,300,000' (column target); write it as a plain number (10300000) or in "
+        "double quotes, and run again.",
+    ),
+    (
+        "partners.csv",
+        "partner_id,partner_name,region,pam_name,pam_email\n"
+        "acme,Acme PCs, Inc.,EMEA,Ann Lee,ann@example.com\n",
+        "row 2 has 6 values where the header has 5, probably because of the unquoted comma in "
+        "the value 'Acme PCs, Inc.' (column partner_name); write it in double quotes, and run "
+        "again.",
+    ),
+    (
+        # Two values split, one comma each: no one value explains both extras; the first is named.
+        "partners.csv",
+        "partner_id,partner_name,region,pam_name,pam_email\n"
+        "acme,Acme PCs, Inc.,EMEA,Lee, Ann,ann@example.com\n",
+        "row 2 has 7 values where the header has 5 (the first extra is ' Ann'); quote a value "
+        'that holds a comma ("10,300,000") or write plain numbers (10300000), and run again.',
+    ),
+    (
+        # The row's last value is empty, so the split leaves only an empty value beyond the
+        # header: not a trailing comma, since the split explains it (the region was ' Inc.').
+        "partners.csv",
+        "partner_id,partner_name,region,pam_name,pam_email\nacme,Acme PCs, Inc.,EMEA,Ann Lee,\n",
+        "row 2 has 6 values where the header has 5, probably because of the unquoted comma in "
+        "the value 'Acme PCs, Inc.' (column partner_name); write it in double quotes, and run "
+        "again.",
+    ),
+    (
+        # A value that is only extra, not split from another: the first extra is named.
+        "targets.csv",
+        "partner_id,fiscal_quarter,kpi,target\nacme,FY27-Q2,shipped_units,10300000,extra\n",
+        "row 2 has 5 values where the header has 4 (the first extra is 'extra'); quote a value "
         'that holds a comma ("10,300,000") or write plain numbers (10300000), and run again.',
     ),
     (

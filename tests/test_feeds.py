@@ -669,6 +669,66 @@ def test_a_ragged_csv_row_names_its_row_and_later_rows_keep_their_numbers(home: 
     )
 
 
+def test_a_value_split_by_an_unquoted_comma_is_named_by_its_column(home: Home) -> None:
+    """A thousands separator in an unquoted number makes the row one value too long; the
+    sentence names that value and its column, not the whole row."""
+    feed = "pc_shipments"
+    rows = good_rows(feed)
+    split = _break(rows, feed, 1, "shipped_units", "43,548")[1]
+
+    _rejected_in_place_of_a_good_delivery(
+        home,
+        feed,
+        "emea.csv",
+        lambda path: _csv_lines(
+            path, [",".join(header(feed)), ",".join(rows[0]), ",".join(split), ",".join(rows[2])]
+        ),
+        "landing/pc_shipments/2026-10/emea.csv row 3, column shipped_units: value '43,548' holds "
+        "an unquoted comma, the likely reason the row has 8 values where the header has 7; write "
+        "the value in double quotes, or a number without thousands separators, and deliver again.",
+    )
+
+
+def _csv_lines(path: Path, lines: list[str]) -> None:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_a_split_value_in_a_row_that_ends_with_a_value_is_named_by_its_column(home: Home) -> None:
+    """The same split where the row's last value is filled: DuckDB rejects the record, and
+    the sentence names the split value instead of the whole record."""
+    feed = "pc_shipments"
+    rows = good_rows(feed)
+    split = _break(rows, feed, 0, "shipped_units", "1,001")[0]
+    _rejected_in_place_of_a_good_delivery(
+        home,
+        feed,
+        "emea.csv",
+        lambda path: _csv_lines(path, [",".join(header(feed)), ",".join(split), ",".join(rows[2])]),
+        "landing/pc_shipments/2026-10/emea.csv row 2, column shipped_units: value '1,001' holds "
+        "an unquoted comma, the likely reason the row has 8 values where the header has 7; write "
+        "the value in double quotes, or a number without thousands separators, and deliver again.",
+    )
+
+
+def test_a_row_with_an_empty_value_beyond_the_header_is_refused_not_cut(home: Home) -> None:
+    """DuckDB's reader drops empty values after a record's last column (strict mode too),
+    so such a row loaded; it is a shifted row as often as a stray comma, and is named."""
+    feed = "pc_shipments"
+    rows = good_rows(feed)
+    _rejected_in_place_of_a_good_delivery(
+        home,
+        feed,
+        "emea.csv",
+        lambda path: _csv_lines(
+            path, [",".join(header(feed)), ",".join(rows[0]), ",".join(rows[2]) + ',""']
+        ),
+        "landing/pc_shipments/2026-10/emea.csv row 3: value "
+        "'2026-10,acme,DE,commercial,notebook,1002,1102,' has 8 values where the header has 7, "
+        "the last one empty (a comma too many, or a value holding one, shifts the values after "
+        "it); fix the row so it has one value per header column and deliver again.",
+    )
+
+
 def test_text_that_is_not_utf8_is_rejected_with_its_row(home: Home) -> None:
     feed = "windows_share"
     rows = good_rows(feed)

@@ -19,7 +19,7 @@ import duckdb
 from oemkpi.home import Home
 from oemkpi.ingest.batches import BATCH_MAX_ROWS, passed_checks
 from oemkpi.ingest.contract import Feed
-from oemkpi.ingest.csv_files import Unreadable
+from oemkpi.ingest.csv_files import Unreadable, trailing_empty_rows
 from oemkpi.ingest.folder import DeliveryFolder, display_names, printable
 from oemkpi.ingest.landing import (
     all_blank,
@@ -77,6 +77,10 @@ def insert_clean(
             positions, problems, header_warnings = match_header(feed, source.header, name)
             if problems:
                 raise NotClean(name)
+            if path.suffix.lower() == ".csv" and trailing_empty_rows(
+                con, path, len(source.header), limits
+            ):
+                raise NotClean(f"{name}: a record has more values than the header")
             warnings.extend(header_warnings)
             typed = [clean_expression(c, month, in_set=c.name in in_set) for c in feed.columns]
             selects.append(

@@ -33,9 +33,13 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
+
 from oemkpi.ingest.limits import Limits
+from oemkpi.warehouse import render_sql
 
 #: Bytes read at each probe: a line break is almost always within the first few.
 _PROBE_READ = 4096
@@ -43,6 +47,24 @@ _PROBE_READ = 4096
 _CHUNK = 1 << 24
 #: A carriage return that does not end a CRLF.
 _LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+#: A cell that continues the one before it across an unquoted comma: a thousands group after
+#: digits ("10", "300"), or text after a comma and a space ("Borealis Systems", " Inc.").
+_DIGITS, _GROUP = re.compile(r"\d{1,3}"), re.compile(r"\d{3}")
+
+
+def split_value(row: list[str], extra: int) -> tuple[int, str] | None:
+    """The value an unquoted comma split, when exactly one value could explain all ``extra``
+    cells: (its first cell's index, the value as written); else None."""
+    found = []
+    for start in range(len(row) - extra):
+        parts = row[start : start + extra + 1]
+        digits = _DIGITS.fullmatch(parts[0].strip()) and all(_GROUP.fullmatch(p) for p in parts[1:])
+        text = parts[0].strip() and all(p[:1] == " " and p.strip() for p in parts[1:])
+        if digits or text:
+            found.append((start, ",".join(parts)))
+    return found[0] if len(found) == 1 else None
 
 
 class Unreadable(Exception):
@@ -91,6 +113,44 @@ def csv_options(limits: Limits) -> str:
         "escape = '\"', strict_mode = true, null_padding = false, "
         f"max_line_size = {int(limits.record_bytes)}"
     )
+
+
+#: What the check read takes as NULL instead of an empty value: a control character no
+#: delivery holds as a whole value, so an empty value stays '' and only padding is NULL.
+_NOT_A_VALUE = "\x01"
+
+
+def trailing_empty_rows(
+    con: duckdb.DuckDBPyConnection, path: Path, width: int, limits: Limits
+) -> int:
+    """How many records of ``path`` end in empty values beyond the header's ``width``.
+
+    DuckDB's reader (1.5, strict mode too) drops empty values after a record's last
+    column: ``2026-10,acme,DE,consumer,desktop,43,548,`` (an unquoted "43,548") loads
+    as shipped 43 and forecast 548, where ``forecast_units`` was empty. Read again with
+    one column more, such a record has '' there and every other record NULL (padding).
+    Records that cannot be read are the main read's to name, so they are skipped here.
+    """
+    columns = {f"c{i}": "VARCHAR" for i in range(width + 1)}
+    (count,) = con.execute(
+        render_sql("feeds/count_csv_trailing_empty", extra=f"c{width}"),
+        [str(path), columns, _NOT_A_VALUE, int(limits.record_bytes)],
+    ).fetchone() or (0,)
+    return int(count)
+
+
+def trailing_empty_records(path: Path, width: int) -> Iterator[tuple[int, list[str]]]:
+    """(line, values) of each record of ``path`` with empty values beyond the header's
+    ``width`` (see :func:`trailing_empty_rows`), the line its record starts on. Read
+    only when there are such records: it parses the whole file in Python."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        line = reader.line_num + 1
+        for values in reader:
+            if len(values) > width and not any(values[width:]):
+                yield line, values
+            line = reader.line_num + 1
 
 
 def line_endings(path: Path) -> str:

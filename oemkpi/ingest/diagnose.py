@@ -12,6 +12,7 @@ Great Expectations suite then judges.
 
 from __future__ import annotations
 
+import csv
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,13 @@ from pathlib import Path
 import duckdb
 
 from oemkpi.ingest.contract import Feed
-from oemkpi.ingest.csv_files import Unreadable, record_after_blank_lines
+from oemkpi.ingest.csv_files import (
+    Unreadable,
+    record_after_blank_lines,
+    split_value,
+    trailing_empty_records,
+    trailing_empty_rows,
+)
 from oemkpi.ingest.folder import display_names
 from oemkpi.ingest.landing import (
     TextSource,
@@ -174,6 +181,7 @@ def _stage(
             continue
         if source.rejects:
             _collect_rejects(con, source, name, staged, positions, limits)
+            _collect_trailing_empty(con, source, name, staged, positions, limits)
     staged.present_columns = [
         c.name for c in feed.columns if headers_ok and all(c.name in h for h in headers_ok)
     ]
@@ -235,12 +243,74 @@ def _collect_rejects(
                 _insert_rescued(con, staged.feed, name, int(line), positions, values)
             continue
         rule = "encoding" if error_type == "INVALID ENCODING" else "csv_structure"
+        split = _split_in_line(csv_line, width, positions) if rule == "csv_structure" else None
+        if split is not None:
+            staged.problems.append(problem(name, int(line), *split))
+            continue
         what = (
             "is not UTF-8 text"
             if rule == "encoding"
             else f"cannot be read as CSV ({message.strip()})"
         )
         staged.problems.append(problem(name, int(line), None, shown, rule, what))
+
+
+def _collect_trailing_empty(
+    con: duckdb.DuckDBPyConnection,
+    source: TextSource,
+    name: str,
+    staged: StagedDelivery,
+    positions: dict[str, int],
+    limits: Limits,
+) -> None:
+    """Records with empty values beyond the header's last column, which DuckDB's reader
+    takes without them (:func:`~oemkpi.ingest.csv_files.trailing_empty_rows`): each is a
+    problem, named by the value an unquoted comma split where one explains it."""
+    assert source.read_path is not None
+    width = len(source.header)
+    if not trailing_empty_rows(con, source.read_path, width, limits):
+        return
+    for line, values in trailing_empty_records(source.read_path, width):
+        split = _split_values(values, width, positions)
+        if split is not None:
+            staged.problems.append(problem(name, line, *split))
+            continue
+        shown = ",".join(values)[:200]
+        empty = len(values) - width
+        what = (
+            f"has {len(values)} values where the header has {width}, the last "
+            f"{'one' if empty == 1 else empty} empty (a comma too many, or a value "
+            "holding one, shifts the values after it)"
+        )
+        staged.problems.append(problem(name, line, None, shown, "csv_structure", what))
+
+
+def _split_in_line(
+    csv_line: str | None, width: int, positions: dict[str, int]
+) -> tuple[str, str, str, str] | None:
+    """:func:`_split_values` of a record's text as DuckDB gives it."""
+    try:
+        values = next(csv.reader([csv_line or ""], strict=True), [])
+    except csv.Error:
+        return None
+    return _split_values(values, width, positions)
+
+
+def _split_values(
+    values: list[str], width: int, positions: dict[str, int]
+) -> tuple[str, str, str, str] | None:
+    """A record with more values than the header, when one value an unquoted comma split
+    explains them all ("43,548" in shipped_units): (column, value, rule, what); else None."""
+    split = split_value(values, len(values) - width) if len(values) > width else None
+    if split is None:
+        return None
+    start, value = split
+    column = next((c for c, i in positions.items() if i == start), f"number {start + 1}")
+    what = (
+        f"holds an unquoted comma, the likely reason the row has {len(values)} values where "
+        f"the header has {width}"
+    )
+    return column, value, "csv_split_value", what
 
 
 def _insert_rescued(

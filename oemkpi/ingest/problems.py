@@ -20,6 +20,7 @@ _ADVICE: dict[str, str] = {
     "file_unreadable": "re-export the file and deliver it again",
     "file_empty": "deliver a file with a header row and data",
     "csv_structure": "fix the row so it has one value per header column and deliver again",
+    "csv_split_value": "write the value in double quotes, or a number without thousands separators, and deliver again",
     "encoding": "save the file as UTF-8 and deliver again",
     "line_ending": "save the file with Windows (CRLF) or Unix (LF) line endings and deliver again",
     "required_column": "add the column to the header and deliver again",
