@@ -760,6 +760,8 @@ def test_sell_thru_columns_only_for_partners_that_report_it(normal: Outputs) -> 
         country_md = section_of(attach_md, "| Country | Office attach |", "\n")
         assert ("Office sell-thru" in country_md) == reported, partner
         assert ("reported no sell-thru this month" in text_of(attach)) != reported
+        # The Markdown says why its sell-thru rows are n/a, as the HTML does.
+        assert ("reported no sell-thru this month" in attach_md) != reported, partner
 
 
 def test_hostile_sku_and_commentary_are_escaped(normal: Outputs) -> None:

@@ -161,3 +161,28 @@ def test_market_cells_shown_only_with_three_partners(home: Home) -> None:
     countries = market.split("By segment")[0]
     shown = set(re.findall(r"<tr class=\"row\"><td>([^<]+)</td>", countries + appendix))
     assert shown == many
+
+
+def test_a_market_mover_the_body_table_leaves_out_is_found_by_its_units(home: Home) -> None:
+    """ "Thailand grew most" named a country only the appendix lists: the sentence gives its
+    units and the "all other" row that holds it. A listed mover is told as before."""
+    told = 0
+    for path in sorted(home.reports_dir(MONTH).glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        for scope, sentence, table in re.findall(
+            r"^By (country|segment): (.*)\n\n((?:\|.*\n)+)", text, re.M
+        ):
+            shown = [line.split(" | ")[0].strip("| _*") for line in table.splitlines()[2:]]
+            for name, inside in re.findall(
+                r"([^;:]+?) (?:grew|declined) most \((.*?)\)(?=; |\.$)", sentence
+            ):
+                name = name.strip()
+                if name in shown:
+                    assert ' in "' not in inside, (path.name, sentence)
+                else:
+                    other = next(label for label in shown if label.startswith("All other"))
+                    assert re.fullmatch(
+                        rf"[+−][\d.]+ % MoM, [\d,]+ units, in \"{re.escape(other)}\"", inside
+                    ), (path.name, sentence)
+                told += 1
+    assert told
