@@ -1494,3 +1494,48 @@ def test_a_target_short_of_its_pace_but_not_flagged_is_slightly_behind_not_on_tr
         "QTD 5.00M · 59.2 % of 8.45M with 67 % of the quarter gone · ◐ Slightly behind"
     )
     assert target_text(figures["premium_mix"]).endswith("· ✓ On track")
+
+
+def test_a_target_gap_in_a_closed_quarter_is_not_told_as_quarter_to_date():
+    from oemkpi.reports.flags import flag_groups
+
+    def gap(kpi: str) -> RedFlag:
+        return RedFlag("target_gap", "high", "partner", kpi, 0.0, 0.0, "m")
+
+    flags = [gap("windows_share"), gap("shipped_units")]
+
+    def told(closed: bool) -> str:
+        figures = {
+            "windows_share": figure(
+                "windows_share",
+                "Windows share",
+                "ratio",
+                0.87,
+                qtd=0.878,
+                target=0.896,
+                status="missed" if closed else "at_risk",
+                closed=closed,
+            ),
+            "shipped_units": figure(
+                "shipped_units",
+                "PC shipments",
+                "volume",
+                1.0,
+                qtd=848.0,
+                target=1000.0,
+                status="missed" if closed else "at_risk",
+                closed=closed,
+            ),
+        }
+        (group,) = flag_groups(flags, None, {}, figures, [])
+        return group.what
+
+    assert told(closed=True) == (
+        "Windows share closed the quarter at 87.8 %, 1.8 pts below the 89.6 % target; "
+        "PC shipments closed the quarter at 84.8 % of its target."
+    )
+    assert told(closed=False) == (
+        "Windows share quarter to date is 87.8 %, 1.8 pts below the 89.6 % target; "
+        "PC shipments quarter to date are 84.8 % of the quarter's target with 67 % of the "
+        "quarter gone."
+    )

@@ -100,13 +100,21 @@ def _what(
                 parts.append(plain_message(f.message, names).rstrip("."))
                 continue
             if figure.kind == "ratio" and figure.qtd is not None:
+                # In the quarter's last month the quarter is closed: not "to date".
                 part = (
-                    f"{figure.label} quarter to date is {pct(figure.qtd)}, "
-                    f"{size_pts(figure.target - figure.qtd)} below the {pct(figure.target)} target"
+                    f"{figure.label} "
+                    f"{'closed the quarter at' if figure.quarter_closed else 'quarter to date is'} "
+                    f"{pct(figure.qtd)}, {size_pts(figure.target - figure.qtd)} below the "
+                    f"{pct(figure.target)} target"
                 )
                 raised = raised_words(figure)
                 if raised:
                     part += f"; {raised}"
+            elif figure.quarter_closed:
+                part = (
+                    f"{figure.label} closed the quarter at {exact_pct(figure.attainment)} of "
+                    "its target"
+                )
             else:
                 part = (
                     f"{figure.label} quarter to date {is_or_are(figure.label)} "
