@@ -1539,3 +1539,74 @@ def test_a_target_gap_in_a_closed_quarter_is_not_told_as_quarter_to_date():
         "PC shipments quarter to date are 84.8 % of the quarter's target with 67 % of the "
         "quarter gone."
     )
+
+
+def test_no_partners_figures_can_be_read_off_the_market_totals():
+    """Both market tables and their totals count only (country, segment) cells with three
+    partners or more. A country left out of the country table stayed in the segment table,
+    and "All segments" minus "All countries shown" was that country: with two partners in
+    it, each read the other's shipments off the difference."""
+    import duckdb
+
+    from oemkpi.reports.data import _market_table, _rows
+    from oemkpi.warehouse import sql
+
+    con = duckdb.connect()
+    con.execute(sql("schema/create_kpi_sums"))
+    rows = []
+    for month, partners in (("2026-10", "abcd"), ("2026-09", "abc")):
+        for i, partner in enumerate(partners):
+            units = 1000 * (i + 1)
+            rows += [(month, partner, "DE", "consumer", units, units // 2, units)]
+            rows += [(month, partner, "DE", "commercial", units + 1, units // 2, units + 1)]
+            # France: two partners in commercial (a and b), four in consumer this month.
+            if partner in "ab":
+                rows += [(month, partner, "FR", "commercial", 7000 + i, 3500, 7000 + i)]
+            rows += [(month, partner, "FR", "consumer", 500 + i, 250, 500 + i)]
+            # Chile: two partners, every segment.
+            if partner in "ab":
+                rows += [(month, partner, "CL", "consumer", 300 + i, 150, 300 + i)]
+            # Italy: three partners in commercial this month, two last month.
+            if partner in ("abc" if month == "2026-10" else "ab"):
+                rows += [(month, partner, "IT", "commercial", 20 + i, 10, 20 + i)]
+    con.executemany(
+        "insert into kpi_sums (month, partner_id, country, segment, shipped_units, "
+        "windows_units, ws_units) values (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    market = _rows(
+        con,
+        "reports/select_market",
+        {
+            "month": "2026-10",
+            "prior_month": "2026-09",
+            "prior_year_month": "2025-10",
+            "min_partners": 3,
+        },
+    )
+    names = {"DE": "Germany", "FR": "France", "CL": "Chile", "IT": "Italy"}
+    countries = _market_table(market, names, "country")
+    segments = _market_table(market, names, "segment")
+    de = sum(1000 * i + 1000 + 1000 * i + 1001 for i in range(4))
+    fr_consumer = sum(500 + i for i in range(4))
+    it = 20 + 21 + 22
+    assert {r.label: r.values["units"] for r in countries.full} == {
+        "Germany": de,
+        "France": fr_consumer,  # its commercial cell (two partners) is left out
+        "Italy": it,
+    }
+    assert {r.label: r.values["units"] for r in segments.full} == {
+        "consumer": sum(1000 * i + 1000 for i in range(4)) + fr_consumer,
+        "commercial": sum(1000 * i + 1001 for i in range(4)) + it,
+    }
+    assert countries.total is not None and segments.total is not None
+    total = de + fr_consumer + it
+    assert countries.total.values["units"] == segments.total.values["units"] == total
+    # A change only where every cell of the group had three partners last month too: Italy
+    # commercial had two, so Italy and commercial have none (like for like, and last
+    # month's two partners are not read off it).
+    changes = {r.label: r.changes.get("units") for r in countries.full + segments.full}
+    assert {label for label, change in changes.items() if change is None} == {
+        "Italy",
+        "commercial",
+    }

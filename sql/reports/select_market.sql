@@ -1,17 +1,20 @@
 -- All partners together by country and by segment: the sums behind units and Windows
--- share this month, last month and a year ago. Groups with fewer than $min_partners
--- partners this month are left out, and a compared month with fewer is left blank, so
--- that no single partner's figures can be read off a "market" total (nor off a sum of
--- the groups shown).
+-- share this month, last month and a year ago. Both tables are built from the same
+-- (country, segment) cells, and only from cells with at least $min_partners partners
+-- this month, so that no single partner's figures can be read off a "market" total,
+-- a sum of the groups shown, or the difference between the two tables' totals (a
+-- country left out of the country table used to stay in the segment table, and the
+-- difference of their totals was that country). A compared month is left blank for a
+-- group unless each of its cells had enough partners then too (a like-for-like change).
 with base as (
     select * from kpi_sums
     where month in ($month, $prior_month, $prior_year_month)
 ),
 
-grouped as (
+cells as (
     select
-        case when grouping(country) = 0 then 'country' else 'segment' end as scope,
-        coalesce(country, segment) as code,
+        country,
+        segment,
         sum(shipped_units) filter (where month = $month) as units,
         sum(shipped_units) filter (where month = $prior_month) as prior_units,
         sum(shipped_units) filter (where month = $prior_year_month) as prior_year_units,
@@ -23,20 +26,36 @@ grouped as (
         count(distinct partner_id) filter (where month = $prior_month) as prior_partners,
         count(distinct partner_id) filter (where month = $prior_year_month) as prior_year_partners
     from base
+    group by country, segment
+),
+
+grouped as (
+    select
+        case when grouping(country) = 0 then 'country' else 'segment' end as scope,
+        coalesce(country, segment) as code,
+        sum(units) as units,
+        sum(prior_units) as prior_units,
+        sum(prior_year_units) as prior_year_units,
+        sum(windows_units) as windows_units,
+        sum(ws_units) as ws_units,
+        sum(prior_windows_units) as prior_windows_units,
+        sum(prior_ws_units) as prior_ws_units,
+        bool_and(prior_partners >= $min_partners) as prior_shown,
+        bool_and(prior_year_partners >= $min_partners) as prior_year_shown
+    from cells
+    where partners >= $min_partners
     group by grouping sets ((country), (segment))
 )
 
--- A month of the comparison with too few partners is left out like a group would be.
 select
     scope,
     code,
     units,
-    case when prior_partners >= $min_partners then prior_units end as prior_units,
-    case when prior_year_partners >= $min_partners then prior_year_units end as prior_year_units,
+    case when prior_shown then prior_units end as prior_units,
+    case when prior_year_shown then prior_year_units end as prior_year_units,
     windows_units,
     ws_units,
-    case when prior_partners >= $min_partners then prior_windows_units end as prior_windows_units,
-    case when prior_partners >= $min_partners then prior_ws_units end as prior_ws_units
+    case when prior_shown then prior_windows_units end as prior_windows_units,
+    case when prior_shown then prior_ws_units end as prior_ws_units
 from grouped
-where partners >= $min_partners
 order by scope asc, units desc nulls last, code asc
