@@ -169,7 +169,7 @@ def test_a_market_mover_the_body_table_leaves_out_is_found_by_its_units(home: Ho
     told = 0
     for path in sorted(home.reports_dir(MONTH).glob("*.md")):
         text = path.read_text(encoding="utf-8")
-        for scope, sentence, table in re.findall(
+        for _scope, sentence, table in re.findall(
             r"^By (country|segment): (.*)\n\n((?:\|.*\n)+)", text, re.M
         ):
             shown = [line.split(" | ")[0].strip("| _*") for line in table.splitlines()[2:]]
