@@ -729,6 +729,37 @@ def test_a_row_with_an_empty_value_beyond_the_header_is_refused_not_cut(home: Ho
     )
 
 
+def test_blank_lines_before_the_header_and_between_rows_are_ignored(home: Home) -> None:
+    """Blank lines are ignored wherever they are (SPEC section 3), lines of spaces too: an
+    empty line before the header made the header a data row (eight problems, a binder
+    error), and a line of spaces between rows was a ragged row."""
+    feed = "pc_shipments"
+    rows = [",".join(r) for r in good_rows(feed)]
+    lines = ["", "   ", ",".join(header(feed)), rows[0], "", "", "  ", *rows[1:5], "\t", *rows[5:]]
+    (landing(home, feed) / "blank.csv").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+
+    outcome = ingest(home, feed)
+
+    assert (outcome.status, outcome.problems, outcome.rows) == ("loaded", [], len(rows))
+
+
+def test_a_problem_after_blank_lines_is_named_by_its_own_line(home: Home) -> None:
+    """DuckDB skips empty lines and gives no line numbers for the records it reads: the
+    diagnosing parse counts them (a value after one empty line was named a line early)."""
+    feed = "pc_shipments"
+    rows = [",".join(r) for r in _break(good_rows(feed), feed, 3, "shipped_units", "12x")]
+    lines = ["", ",".join(header(feed)), rows[0], "", "", rows[1], "  ", rows[2], rows[3], "1,2"]
+    (landing(home, feed) / "blank.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    outcome = ingest(home, feed)
+
+    assert [(p.row, p.column, p.rule) for p in outcome.problems] == [
+        (9, "shipped_units", "plain_number"),
+        (10, None, "csv_structure"),
+    ]
+    assert lines[9 - 1].split(",")[5] == "12x"  # line 9 is the row named
+
+
 def test_text_that_is_not_utf8_is_rejected_with_its_row(home: Home) -> None:
     feed = "windows_share"
     rows = good_rows(feed)

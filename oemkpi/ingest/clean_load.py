@@ -78,7 +78,7 @@ def insert_clean(
             if problems:
                 raise NotClean(name)
             if path.suffix.lower() == ".csv" and trailing_empty_rows(
-                con, path, len(source.header), limits
+                con, path, len(source.header), limits, source.skip
             ):
                 raise NotClean(f"{name}: a record has more values than the header")
             warnings.extend(header_warnings)

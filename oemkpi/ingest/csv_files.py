@@ -24,7 +24,11 @@ which no allowed ending has, is named by its line (:func:`line_endings`).
 DuckDB also counts a run of blank lines into the size of the record after it,
 so a good record after a megabyte of blank lines is rejected as too long,
 although blank lines are ignored wherever they are (SPEC section 3):
-:func:`record_after_blank_lines` reads such a record itself.
+:func:`record_after_blank_lines` reads such a record itself. Blank lines before the
+header are skipped by :func:`csv_header` (DuckDB would take the first as the header,
+and the header as a record), and since DuckDB gives no line numbers for the records it
+reads, the diagnosing parse counts the empty lines (:func:`blank_runs`) to name each
+record by its own line.
 """
 
 from __future__ import annotations
@@ -87,31 +91,73 @@ class Unreadable(Exception):
         self.value = value
 
 
-def csv_header(path: Path, limit: int = 1 << 20) -> list[str]:
-    """The header record: the file's first line (a header never spans lines)."""
+def csv_header(path: Path, limit: int = 1 << 20) -> tuple[list[str], int]:
+    """The header record and the blank lines before it: the file's first line that holds
+    something (a header never spans lines; blank lines are ignored wherever they are)."""
+    skipped = 0
     with path.open("rb") as raw:
-        first = raw.readline(limit + 1)
-    if len(first) > limit:
-        raise Unreadable("record_too_long", "the header is longer than the limit per record")
+        while True:
+            line_bytes = raw.readline(limit + 1)
+            if len(line_bytes) > limit:
+                raise Unreadable(
+                    "record_too_long", "the header is longer than the limit per record"
+                )
+            if not line_bytes:
+                raise Unreadable("file_empty", "the file is empty")
+            try:
+                line = line_bytes.decode("utf-8-sig" if skipped == 0 else "utf-8")
+            except UnicodeDecodeError:
+                raise Unreadable("encoding", "the header is not UTF-8 text") from None
+            if line.strip():
+                break
+            skipped += 1
     try:
-        line = first.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise Unreadable("encoding", "the header is not UTF-8 text") from None
-    try:
-        return next(csv.reader(io.StringIO(line)))
+        return next(csv.reader(io.StringIO(line))), skipped
     except StopIteration:
         raise Unreadable("file_empty", "the file is empty") from None
     except csv.Error as err:
         raise Unreadable("file_unreadable", f"the header cannot be read ({err})") from None
 
 
-def csv_options(limits: Limits) -> str:
+#: A run of empty lines: at a chunk's start (which follows a line break) or after one.
+_EMPTY_LINES = re.compile(rb"(?:\A|(?<=\n))(?:\r?\n)+")
+
+
+def blank_runs(path: Path) -> list[tuple[int, int]]:
+    """The runs of empty lines of ``path``: (the first one's line number, how many).
+    DuckDB's reader skips them and gives no line numbers for the records it reads, so the
+    diagnosing parse counts them to name each record by its own line. A line of spaces is
+    not empty to DuckDB: it is rejected, and the diagnosing parse lets it be."""
+    runs: list[tuple[int, int]] = []
+    line = 1  # the number of the line the chunk's first byte is on
+    carry = b""
+    with path.open("rb") as raw:
+        while chunk := raw.read(_CHUNK):
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1  # a line cut short waits for the next chunk
+            data, carry = data[:cut], data[cut:]
+            counted = 0
+            for found in _EMPTY_LINES.finditer(data):
+                line += data.count(b"\n", counted, found.start())
+                count = found.group().count(b"\n")
+                if runs and runs[-1][0] + runs[-1][1] == line:  # a run across two chunks
+                    runs[-1] = (runs[-1][0], runs[-1][1] + count)
+                else:
+                    runs.append((line, count))
+                line += count
+                counted = found.end()
+            line += data.count(b"\n", counted)
+    return runs
+
+
+def csv_options(limits: Limits, skip: int = 0) -> str:
     """How every CSV is read: the contract's dialect, every column as text, nothing
-    guessed, records up to the record limit."""
+    guessed, records up to the record limit; ``skip``: the blank lines before the header
+    (read as the header otherwise, and the header as a record)."""
     return (
         "header = true, auto_detect = false, columns = ?, delim = ',', quote = '\"', "
         "escape = '\"', strict_mode = true, null_padding = false, "
-        f"max_line_size = {int(limits.record_bytes)}"
+        f"max_line_size = {int(limits.record_bytes)}, skip = {int(skip)}"
     )
 
 
@@ -121,7 +167,7 @@ _NOT_A_VALUE = "\x01"
 
 
 def trailing_empty_rows(
-    con: duckdb.DuckDBPyConnection, path: Path, width: int, limits: Limits
+    con: duckdb.DuckDBPyConnection, path: Path, width: int, limits: Limits, skip: int = 0
 ) -> int:
     """How many records of ``path`` end in empty values beyond the header's ``width``.
 
@@ -134,7 +180,7 @@ def trailing_empty_rows(
     columns = {f"c{i}": "VARCHAR" for i in range(width + 1)}
     (count,) = con.execute(
         render_sql("feeds/count_csv_trailing_empty", extra=f"c{width}"),
-        [str(path), columns, _NOT_A_VALUE, int(limits.record_bytes)],
+        [str(path), columns, _NOT_A_VALUE, int(limits.record_bytes), skip],
     ).fetchone() or (0,)
     return int(count)
 

@@ -22,6 +22,7 @@ import duckdb
 from oemkpi.ingest.contract import Feed
 from oemkpi.ingest.csv_files import (
     Unreadable,
+    blank_runs,
     record_after_blank_lines,
     split_value,
     trailing_empty_records,
@@ -203,8 +204,10 @@ def _collect_rejects(
     assert source.rejects is not None and source.read_path is not None
     width = len(source.header)
     rows = con.execute(render_sql("feeds/select_csv_rejects", rejects=source.rejects)).fetchall()
-    for j, (line, error_type, csv_line, message, position) in enumerate(rows, start=1):
-        con.execute(sql("feeds/insert_raw_shift"), [name, int(line) - j - 1, j])
+    _shift_rows(con, name, source, [int(row[0]) for row in rows])
+    for line, error_type, csv_line, message, position in rows:
+        if error_type == "MISSING COLUMNS" and csv_line is not None and not csv_line.strip():
+            continue  # a line of spaces is a blank line, ignored wherever it is
         shown = (csv_line or "").strip()[:200] or None
         if int(line) in source.masked or error_type == "LINE SIZE OVER MAXIMUM":
             try:
@@ -255,6 +258,29 @@ def _collect_rejects(
         staged.problems.append(problem(name, int(line), None, shown, rule, what))
 
 
+def _shift_rows(
+    con: duckdb.DuckDBPyConnection, name: str, source: TextSource, rejected: list[int]
+) -> None:
+    """Where the records DuckDB read lie in the file: after each line it did not give as a
+    record (an empty line, which it skips, or a rejected record), the records after it move
+    down a line. Without the empty lines, a problem after one was named a line too early."""
+    assert source.read_path is not None
+    # The lines before the header (empty or spaces) are skipped as a whole.
+    leading = [(1, source.skip)] if source.skip else []
+    runs = [(line, count) for line, count in blank_runs(source.read_path) if line > source.skip]
+    skipped = sorted([*leading, *runs, *((line, 1) for line in rejected)])
+    shifts: dict[int, int] = {}
+    before = 0
+    for line, count in skipped:
+        # Record k (0-based) is on line k + 2 + the lines skipped before it.
+        before += count
+        shifts[line - (before - count) - 2] = before
+    if shifts:
+        con.executemany(
+            sql("feeds/insert_raw_shift"), [[name, k, shift] for k, shift in shifts.items()]
+        )
+
+
 def _collect_trailing_empty(
     con: duckdb.DuckDBPyConnection,
     source: TextSource,
@@ -268,7 +294,7 @@ def _collect_trailing_empty(
     problem, named by the value an unquoted comma split where one explains it."""
     assert source.read_path is not None
     width = len(source.header)
-    if not trailing_empty_rows(con, source.read_path, width, limits):
+    if not trailing_empty_rows(con, source.read_path, width, limits, source.skip):
         return
     for line, values in trailing_empty_records(source.read_path, width):
         split = _split_values(values, width, positions)

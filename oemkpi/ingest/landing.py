@@ -42,6 +42,7 @@ class TextSource:
     #: The file DuckDB reads (a CSV's copy with its long lines masked), and those lines.
     read_path: Path | None = None
     masked: set[int] = field(default_factory=set)
+    skip: int = 0  # a CSV's blank lines before its header
 
 
 def short_error(err: BaseException) -> str:
@@ -78,7 +79,7 @@ def open_text_source(
     if path.stat().st_size == 0:
         raise Unreadable("file_empty", "the file is empty")
     if suffix == ".csv":
-        header = csv_header(path, limits.record_bytes)
+        header, skip = csv_header(path, limits.record_bytes)
         columns = {f"c{i}": "VARCHAR" for i in range(len(header))}
         long_line = has_long_line(path, limits.record_bytes)
         if strict:
@@ -89,7 +90,10 @@ def open_text_source(
                     f"({env_name('record_bytes')})",
                 )
             return TextSource(
-                Generated(f"read_csv(?, {csv_options(limits)})"), [str(path), columns], header
+                Generated(f"read_csv(?, {csv_options(limits, skip)})"),
+                [str(path), columns],
+                header,
+                skip=skip,
             )
         read_path, masked = path, set()
         mixed = line_endings(path) == "mixed"
@@ -106,10 +110,12 @@ def open_text_source(
                 read_path = masked_path
         rejects = f"rejects_{index}"
         relation = Generated(
-            f"read_csv(?, {csv_options(limits)}, store_rejects = true, "
+            f"read_csv(?, {csv_options(limits, skip)}, store_rejects = true, "
             f"rejects_table = '{rejects}', rejects_scan = 'rejects_scan_{index}')"
         )
-        return TextSource(relation, [str(read_path), columns], header, rejects, read_path, masked)
+        return TextSource(
+            relation, [str(read_path), columns], header, rejects, read_path, masked, skip
+        )
     if suffix == ".parquet":
         try:
             described = con.execute(sql("feeds/describe_parquet"), [str(path)]).fetchall()

@@ -16,6 +16,7 @@ from
         null_padding = true,
         nullstr = ?,
         ignore_errors = true,
-        max_line_size = ?
+        max_line_size = ?,
+        skip = ?
     )
 where {extra} = ''
