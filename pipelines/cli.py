@@ -263,12 +263,15 @@ def _run_range(
     summary = run_months(home, months[0], months[-1], queue=queue, delivery=delivery)
     seconds = time.perf_counter() - started
     for status in summary.rejected:
+        kept = " (the earlier delivery stays in force)" if status.in_force else ""
         _say(
-            f"  rejected: {status.feed} {status.month}, {counted(status.problems, 'problem')}; "
-            f"see {status.quarantine}"
+            f"  rejected: {status.feed} {status.month}, {counted(status.problems, 'problem')}"
+            f"{kept}; see {status.quarantine}"
         )
+    # A rejected re-delivery leaves the earlier delivery in force: counted in force.
+    in_force = sum(s.in_force for s in summary.statuses)
     counts = (
-        f"{summary.count('loaded')} feed deliveries in force, {summary.count('rejected')} rejected, "
+        f"{in_force} feed deliveries in force, {summary.count('rejected')} rejected, "
         f"{summary.count('missing')} missing"
     )
     if summary.failure:

@@ -47,6 +47,7 @@ class FeedMonthStatus:
     rows: int = 0
     problems: int = 0
     quarantine: str | None = None
+    in_force: bool = False  # a delivery of the feed-month is in the warehouse
 
 
 @dataclass
@@ -216,7 +217,11 @@ def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
                 status = "not_delivered" if feed in OPTIONAL_FEEDS else "missing"
                 out.append(FeedMonthStatus(feed, month, status))
             else:
-                out.append(FeedMonthStatus(feed, month, row[2], int(row[3]), int(row[4]), row[6]))
+                out.append(
+                    FeedMonthStatus(
+                        feed, month, row[2], int(row[3]), int(row[4]), row[6], bool(row[8])
+                    )
+                )
     return out
 
 

@@ -430,3 +430,27 @@ def test_a_port_out_of_range_is_refused_before_anything_starts(
         f"oemkpi ui: error: argument --port: '{port}' is not a port; give a number from 1 to "
         "65535\n"
     )
+
+
+def test_a_rejected_redelivery_counts_the_earlier_delivery_in_force(home: Home) -> None:
+    """The closing line said '4 feed deliveries in force, 1 rejected' after a re-delivery was
+    rejected, though the earlier delivery stayed in force and all five were."""
+    assert oemkpi(home, "run", "--month", MONTH).returncode == 0
+    folder = home.landing_dir("windows_share", MONTH)
+    lines = (folder / "americas.csv").read_text("utf-8").splitlines(keepends=True)
+    bad = f"{MONTH},aurora,US,consumer,SKU-1,windows,many\n"
+    (folder / "americas.csv").write_text("".join([*lines[:2], bad, *lines[2:]]), "utf-8")
+
+    done = oemkpi(home, "run", "--month", MONTH)
+
+    assert done.returncode == 1, done.stderr
+    quarantine = home.quarantine_dir("windows_share", MONTH)
+    assert (
+        f"  rejected: windows_share {MONTH}, 1 problem (the earlier delivery stays in force); "
+        f"see {quarantine}"
+    ) in done.stdout
+    assert _one_sentence(done.stderr) == (
+        f"oemkpi: finished {MONTH} in N s with rejected deliveries: 5 feed deliveries in "
+        "force, 1 rejected, 0 missing. Fix the files named in quarantine/*/*.errors.json and "
+        "run the month again."
+    )
