@@ -330,23 +330,38 @@ def test_raised_target_is_said_when_it_causes_at_risk():
 def test_volumes_at_risk_agree_with_their_noun():
     """'Licence revenue (USD) are at 56.5 % of target' read wrong beside 'PC shipments are'."""
 
-    def behind(kpi: str, value: float) -> KpiFigure:
+    def behind(kpi: str, value: float, attainment: float) -> KpiFigure:
         return fig(
-            kpi, value, 0.0, qtd=value, target=value / 0.3, attainment=0.3, target_status="at_risk"
+            kpi,
+            value,
+            0.0,
+            qtd=value,
+            target=value / attainment,
+            attainment=attainment,
+            target_status="at_risk",
         )
 
-    figures = {
-        **quiet_figures(),
-        "shipped_units": behind("shipped_units", 1e6),
-        "license_revenue_usd": behind("license_revenue_usd", 5e7),
-    }
-    gaps = [
-        RedFlag("target_gap", "high", "partner", k, 0.3, 0.57, "gap")
-        for k in ("shipped_units", "license_revenue_usd")
-    ]
-    text = " ".join(summary_sentences(facts(figures=figures, flags=gaps)))
-    assert "PC shipments are at 30.0 % of target" in text
-    assert "Licence revenue (USD) is at 30.0 % of target" in text
+    def told(revenue_attainment: float) -> str:
+        figures = {
+            **quiet_figures(),
+            "shipped_units": behind("shipped_units", 1e6, 0.3),
+            "license_revenue_usd": behind("license_revenue_usd", 5e7, revenue_attainment),
+        }
+        gaps = [
+            RedFlag("target_gap", "high", "partner", k, 0.3, 0.57, "gap")
+            for k in ("shipped_units", "license_revenue_usd")
+        ]
+        return " ".join(summary_sentences(facts(figures=figures, flags=gaps)))
+
+    assert (
+        "Quarter to date, PC shipments are at 30.0 % of target and Licence revenue (USD) is at "
+        "25.0 % of target, with 67 % of the quarter gone." in told(0.25)
+    )
+    # The same attainment is told once, and the quarter gone once (it read twice each).
+    assert (
+        "Quarter to date, PC shipments and Licence revenue (USD) are both at 30.0 % of target, "
+        "with 67 % of the quarter gone." in told(0.3)
+    )
 
 
 @pytest.mark.parametrize(

@@ -445,14 +445,25 @@ def _quarter(facts: Facts) -> Sentence | None:
             part = f"{f.label} is {pct(f.qtd)} against a {pct(f.target)} target"
             if f.raised_target_at_risk and f.prior_target is not None:
                 part += f" raised from {pct(f.prior_target)} last quarter"
-        else:
-            part = (
-                f"{f.label} {is_or_are(f.label)} at "
-                f"{exact_pct(f.attainment)} of target with "
-                f"{pct(f.elapsed_share, 0)} of the quarter gone"
-            )
-        parts.append(part)
-    return Sentence("Quarter to date, " + join_words(parts) + ".", 300, gaps)
+            parts.append(part)
+    # Volumes at the same attainment are told together, and the quarter gone once:
+    # "PC shipments and Licence revenue (USD) are both at 56.5 % of target".
+    volumes: dict[str, list[str]] = {}
+    for f in at_risk:
+        if f.kind != "ratio":
+            volumes.setdefault(exact_pct(f.attainment), []).append(f.label)
+    for attainment, labels in volumes.items():
+        subject = (
+            labels[0] + f" {is_or_are(labels[0])}"
+            if len(labels) == 1
+            else (join_words(labels) + (" are both" if len(labels) == 2 else " are all"))
+        )
+        parts.append(f"{subject} at {attainment} of target")
+    text = "Quarter to date, " + join_words(parts)
+    if volumes:
+        share = next(f.elapsed_share for f in at_risk if f.kind != "ratio")
+        text += f", with {pct(share, 0)} of the quarter gone"
+    return Sentence(text + ".", 300, gaps)
 
 
 def _marketing(facts: Facts) -> Sentence | None:
