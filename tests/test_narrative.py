@@ -108,6 +108,18 @@ SPREAD_DRIVERS = decompose(
     {("US", "consumer"): (54, 100), ("DE", "consumer"): (53, 100)}
     | {("PL", "consumer"): (52, 100), ("BR", "consumer"): (51, 100)},
 )
+#: Three of five equal cells rose (60 % of the units): the largest is named alone.
+FEW_DRIVERS = decompose(
+    {(c, "consumer"): (50, 100) for c in ("US", "DE", "PL", "BR", "FR")},
+    {("US", "consumer"): (53, 100), ("DE", "consumer"): (52.5, 100)}
+    | {("PL", "consumer"): (52, 100), ("BR", "consumer"): (50, 100), ("FR", "consumer"): (49, 100)},
+)
+#: Four of five rose, holding 89 % of the units: spread, though not everywhere.
+MOST_DRIVERS = decompose(
+    {(c, "consumer"): (50, 100) for c in ("US", "DE", "PL", "BR", "FR")},
+    {("US", "consumer"): (54, 100), ("DE", "consumer"): (53, 100)}
+    | {("PL", "consumer"): (52, 100), ("BR", "consumer"): (51, 100), ("FR", "consumer"): (25, 50)},
+)
 HIGH_DE_DROP = RedFlag(
     "windows_share_drop", "high", "DE", "windows_share", -0.104, -0.03, "Windows share in DE fell."
 )
@@ -200,8 +212,8 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "drivers": {"windows_share": SPREAD_DRIVERS},
             },
             [
-                "Windows share rose 2.5 pts to 52.5 %, the largest part in United States "
-                "consumer (1.0 pts of it)."
+                "Windows share rose 2.5 pts to 52.5 %, rising in every country and segment; the "
+                "largest part in United States consumer (1.0 pts of it)."
             ],
             ["driven by"],
         ),
@@ -508,3 +520,27 @@ def test_a_marketing_flag_gets_a_sentence_naming_the_spend_and_the_activities(
 def test_no_marketing_flag_no_marketing_sentence() -> None:
     sentences = summary_sentences(facts(marketing=_section(("A", "Summit"))))
     assert not any("marketing" in s.lower() for s in sentences)
+
+
+@pytest.mark.parametrize(
+    ("drivers", "change", "words"),
+    [
+        (FEW_DRIVERS, 0.013, ", the largest part in United States consumer (0.6 pts of it)."),
+        (
+            MOST_DRIVERS,
+            0.0222,
+            ", rising in countries and segments holding 89 % of the units; the largest part "
+            "in United States consumer",
+        ),
+    ],
+)
+def test_a_change_spread_across_the_partner_is_told_as_spread(drivers, change, words):
+    """'Office attach fell 4.2 pts, the largest part in United States commercial (0.6 pts of
+    it)' sent the PAM after one cell where every country and segment had fallen."""
+    assert drivers.change == pytest.approx(change, abs=1e-3)
+    figures = {
+        **quiet_figures(),
+        "windows_share": fig("windows_share", drivers.value_1, drivers.change),
+    }
+    text = " ".join(summary_sentences(facts(figures=figures, drivers={"windows_share": drivers})))
+    assert words in text

@@ -183,6 +183,19 @@ def offsetting(drivers: Drivers) -> tuple[CellEffect | None, CellEffect | None]:
     )
 
 
+def share_moving_with(drivers: Drivers) -> float:
+    """The share of this month's denominator in cells whose own rate moved the way the
+    partner's ratio did (cells new or gone this month have no move of their own): near 1
+    when a change was spread across the partner rather than led by a few cells."""
+    return sum(
+        c.weight_1
+        for c in drivers.cells
+        if c.rate_0 is not None
+        and c.rate_1 is not None
+        and _same_sign(c.rate_1 - c.rate_0, drivers.change)
+    )
+
+
 def mostly_mix(drivers: Drivers) -> bool:
     """SPEC: the total mix effect has the change's sign and is larger than the rate effect."""
     return _same_sign(drivers.mix_effect, drivers.change) and abs(drivers.mix_effect) > abs(

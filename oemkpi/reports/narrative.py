@@ -297,6 +297,11 @@ def _mover(facts: Facts, kpi: str, told: set[int]) -> Sentence | None:
     return Sentence(text + ".", boost + abs(change) / scale, tells)
 
 
+#: From this share of the units in cells that moved with the partner's ratio, a change
+#: with no driver is told as spread across the partner before its largest cell is named.
+BROAD_SHARE = 0.8
+
+
 def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
     """ ", driven by X (0.4 pts of it)", or mostly mix and where volume moved, or the offsets."""
     names = facts.names
@@ -328,6 +333,16 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
         # "Driven by" only what made at least half of the move; else it was spread.
         lead = "driven by" if abs(driver.contribution) * 2 >= abs(change) else "the largest part in"
         text = f", {lead} {where} ({size_pts(driver.contribution)} of it)"
+        broad = d.share_moving_with(drivers)
+        if lead != "driven by" and broad >= BROAD_SHARE:
+            # Named alone, the largest cell read as the cause of a change seen everywhere.
+            way = "falling" if change < 0 else "rising"
+            spread = (
+                "in every country and segment"
+                if broad >= 1 - 1e-9
+                else f"in countries and segments holding {pct(broad, 0)} of the units"
+            )
+            text = f", {way} {spread}; the largest part in {where} ({size_pts(driver.contribution)} of it)"
         if label == "Windows share" and change < 0:
             moved = [
                 i
