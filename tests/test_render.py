@@ -1610,3 +1610,26 @@ def test_no_partners_figures_can_be_read_off_the_market_totals():
         "Italy",
         "commercial",
     }
+
+
+def test_a_row_of_several_flags_says_how_many_so_rows_add_up_to_the_counts():
+    """'6 red flags (4 high)' above a table of four rows: a row telling three SKUs, one of
+    them medium, under a 'high' mark, read as one high flag."""
+    from oemkpi.reports.flags import flag_groups
+
+    def loss(sku: str, severity: str) -> RedFlag:
+        return RedFlag(
+            "competitive_loss", severity, "BR", "windows_share", 2000, 1000, "m", "consumer", sku
+        )
+
+    gaps = [
+        RedFlag("target_gap", "medium", "partner", kpi, 0.0, 0.0, "m")
+        for kpi in ("pro_mix", "premium_mix")
+    ]
+    drop = RedFlag("windows_share_drop", "high", "BR", "windows_share", -0.1, -0.03, "m")
+    flags = [loss("A", "high"), loss("B", "high"), loss("C", "medium"), *gaps, drop]
+    groups = {g.rule: g for g in flag_groups(flags, None, {"BR": "Brazil"}, {}, [])}
+    assert groups["competitive_loss"].counted == "(3 flags: 2 high, 1 medium)"
+    assert groups["target_gap"].counted == "(2 flags)"
+    assert groups["windows_share_drop"].counted == ""
+    assert sum(len(g.flags) for g in groups.values()) == len(flags)

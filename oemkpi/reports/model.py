@@ -148,6 +148,17 @@ class FlagGroup:
     what: str  # what happened, in plain words
     note: FlagNote | None
 
+    @property
+    def counted(self) -> str:
+        """How many flags the row tells, when more than one, so the rows add up to the
+        counts above the table: "(3 flags: 2 high, 1 medium)", "(2 flags)"."""
+        if len(self.flags) < 2:
+            return ""
+        high = sum(f.severity == "high" for f in self.flags)
+        if high in (0, len(self.flags)):
+            return f"({len(self.flags)} flags)"
+        return f"({len(self.flags)} flags: {high} high, {len(self.flags) - high} medium)"
+
 
 @dataclass(frozen=True)
 class CompetitiveItem:
