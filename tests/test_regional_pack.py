@@ -17,6 +17,7 @@ import pytest
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.reference import load_reference, region_file_name
+from oemkpi.reports.regional import PACK_WINS
 from oemkpi.reports.writing import write_month_reports
 from oemkpi.warehouse import warehouse
 from tests.conftest import DELIVERY_MONTH as MONTH
@@ -230,12 +231,14 @@ def test_the_packs_red_flags_name_countries_and_operating_systems_in_words(
     assert any(re.search(r"\b(in |\()(US|BR)\b", m) for (m,) in stored)  # codes are stored
     markdown = (folder / "Americas.md").read_text()
     section = markdown.split("## Red flags in Americas", 1)[1].split("\n## ", 1)[0]
-    lines = [
-        line
-        for line in section.splitlines()
-        if line.startswith("- ") and "whole partner" not in line
-    ]
+    # The region's countries' flags first; the whole-partner flags of homed partners apart,
+    # said to be over all their countries (they sat among the region's, unmarked).
+    countries, whole = section.split(
+        "**Whole-partner flags of partners homed in Americas** (over all their countries, not only those of Americas):"
+    )
+    lines = [line for line in countries.splitlines() if line.startswith("- ")]
     assert lines and all(line.count("United States") + line.count("Brazil") >= 2 for line in lines)
+    assert [line for line in whole.splitlines() if line.startswith("- ")]
     html = (folder / "Americas.html").read_text()
     for text in (section, html.split("red-flags", 1)[1].split("</table>", 1)[0]):
         assert not re.search(r"\b(in |\()(US|BR)\b|to chromeos", text), text
@@ -283,7 +286,10 @@ def test_the_packs_wins_and_losses_come_losses_first_largest_first(pack_home: Ho
     section = markdown.split("## Assortment wins and losses", 1)[1].split("\n## ", 1)[0]
     lines = [line for line in section.splitlines() if line.startswith("- **")]
     items = [a for p in pack["partners"] for a in p["assortment"]]
-    assert len(lines) == len(items) > 1
+    # Every loss and the ten largest wins; the JSON has the rest, and the pack says so.
+    wins = [a for a in items if a["type"] == "win"]
+    assert len(lines) == len(items) - len(wins) + min(len(wins), PACK_WINS) > 1
+    assert ("are in the JSON export" in section) == (len(wins) > PACK_WINS)
     kinds = [line.split(" · ")[1].split(" ")[0] for line in lines]
     assert kinds == sorted(kinds, key=lambda kind: kind != "loss")
     sizes = [
@@ -294,3 +300,26 @@ def test_the_packs_wins_and_losses_come_losses_first_largest_first(pack_home: Ho
         mine = [size for size, k in zip(sizes, kinds, strict=True) if k == kind]
         assert mine == sorted(mine, reverse=True), kind
     assert "n/a last month" not in section
+
+
+def test_a_pack_lists_every_loss_and_the_largest_wins() -> None:
+    """A region listing 118 new SKUs printed to three pages with its escalations last: the
+    pack lists every loss and the ten largest wins, and counts the rest for the JSON."""
+    from oemkpi.reference import Partner
+    from oemkpi.reports.model import AssortmentItem
+    from oemkpi.reports.regional import RegionPack, RegionPartner
+
+    acme = Partner("acme", "Acme", "EMEA", "Ann Lee", "ann@example.com")
+    wins = [
+        AssortmentItem("win", "new", "DE", "consumer", f"W-{n:02d}", None, "windows", 100 + n, None)
+        for n in range(14)
+    ]
+    losses = [
+        AssortmentItem("loss", "competitive", "DE", "consumer", f"L-{n}", "windows", "linux", 5, 50)
+        for n in range(3)
+    ]
+    member = RegionPartner(acme, True, {}, [], [], wins + losses, None, False, [], None)
+    pack = RegionPack("EMEA", "EMEA", "2026-10", "October 2026", "FY27-Q2", "", [], [member], [])
+    shown = [a.sku for _, a in pack.assortment_shown]
+    assert shown == ["L-0", "L-1", "L-2"] + [f"W-{n:02d}" for n in range(13, 3, -1)]
+    assert pack.wins_not_shown == (4, 100 + 101 + 102 + 103)
