@@ -430,7 +430,7 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
                 3,
                 2,
                 "2026-11-04T10:30:00",
-                ["expect_column_values_to_be_in_set", "expect_compound_columns_to_be_unique"],
+                ["os_family_in_set", "key_unique"],
                 "windows_share.csv row 7, column os_family: value 'win<dows>' is not allowed.",
             ),
             FeedState("premium_mix", "late", 0, 0, 0, None),
@@ -669,12 +669,12 @@ def test_markdown_structure(markdown: str):
     assert "| Windows share | ✗ rejected | 980 | 3 | 2 | 2026-11-04 10:30 UTC |" in markdown
     assert "| Premium mix | ⚠ late | 0 | 0 | 0 | not delivered |" in markdown
     assert (
-        "Failed checks: expect_column_values_to_be_in_set, expect_compound_columns_to_be_unique."
-        in markdown
+        # The checks in words, not their ids (os_family_in_set, key_unique).
+        "Failed checks: os family one of the allowed values; one row per key." in markdown
     )
     assert "No rows for Zenith Seven & Co in: premium mix." in markdown
     assert (
-        "| Japan | commercial | shipments_vs_windows_share | PC shipments | 32,340 | Windows share | 30,100 | 6.9 % |"
+        "| Japan | commercial | PC shipments | 32,340 | Windows share | 30,100 | 6.9 % |"
         in markdown
     )
     # One trend line for Windows share, as the HTML has one chart: the OS families with the target.
@@ -1633,3 +1633,36 @@ def test_a_row_of_several_flags_says_how_many_so_rows_add_up_to_the_counts():
     assert groups["target_gap"].counted == "(2 flags)"
     assert groups["windows_share_drop"].counted == ""
     assert sum(len(g.flags) for g in groups.values()) == len(flags)
+
+
+@pytest.mark.parametrize(
+    ("check", "words"),
+    [
+        ("contract", "the feed contract (file, header and value types)"),
+        ("row_count_floor", "enough rows for a full month"),
+        ("country_in_reference", "country in the reference list"),
+        ("shipped_units_not_null", "shipped units filled in"),
+        ("price_band_in_set", "price band one of the allowed values"),
+        ("license_revenue_usd_non_negative", "license revenue usd not negative"),
+        ("month_is_partition", "month is the delivery's month"),
+        ("sku_length", "sku of an allowed length"),
+        ("key_unique", "one row per key"),
+        ("a_check_of_tomorrow", "a check of tomorrow"),
+    ],
+)
+def test_a_failed_check_is_named_in_words(check: str, words: str) -> None:
+    from oemkpi.reports.words import check_words
+
+    assert check_words(check) == words
+
+
+def test_every_suite_check_has_words_of_its_own() -> None:
+    """No check id of expectations/*.json falls through to its underscores replaced, but
+    for the column names it carries."""
+    from oemkpi.ingest.contract import FEEDS
+    from oemkpi.ingest.suites import load_suite
+    from oemkpi.reports.words import check_words
+
+    for feed in FEEDS:
+        for spec in load_suite(feed).expectations:
+            assert check_words(spec.check) != spec.check.replace("_", " "), spec.check

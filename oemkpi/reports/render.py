@@ -38,7 +38,7 @@ from oemkpi.reports.safe_markdown import (
     render_markdown_safe,
 )
 from oemkpi.reports.targets import STATUS_TEXT
-from oemkpi.reports.words import capitalize_first, feed_name
+from oemkpi.reports.words import capitalize_first, check_words, feed_name
 
 
 def _md_finalize(value: Any) -> Any:
@@ -66,6 +66,7 @@ def _filters() -> dict[str, Callable[..., Any]]:
         "md_cell_commentary": md_cell_commentary,
         "capitalize_first": capitalize_first,
         "plain_message": plain_message,
+        "check_words": check_words,
     }
 
 

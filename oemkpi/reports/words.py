@@ -106,6 +106,35 @@ def feed_name(feed: str) -> str:
     return FEED_NAMES.get(feed, feed.replace("_", " "))
 
 
+#: A feed check's name (the ``check`` of expectations/<feed>.json) in words, by its ending.
+_CHECK_ENDINGS = (
+    ("_not_null", "{} filled in"),
+    ("_in_reference", "{} in the reference list"),
+    ("_in_set", "{} one of the allowed values"),
+    ("_non_negative", "{} not negative"),
+    ("_is_partition", "{} is the delivery's month"),
+    ("_length", "{} of an allowed length"),
+)
+_CHECK_WORDS = {
+    "contract": "the feed contract (file, header and value types)",
+    "required_columns": "every required column",
+    "row_count_floor": "enough rows for a full month",
+    "key_unique": "one row per key",
+    "attached_within_base": "attached units within base units",
+}
+
+
+def check_words(check: str) -> str:
+    """A feed check for a reader: "country_in_reference" -> "country in the reference
+    list" (the update printed the check ids)."""
+    if check in _CHECK_WORDS:
+        return _CHECK_WORDS[check]
+    for ending, words in _CHECK_ENDINGS:
+        if check.endswith(ending):
+            return words.format(check.removesuffix(ending).replace("_", " "))
+    return check.replace("_", " ")
+
+
 def count_word(n: int) -> str:
     """Small counts as words ("three"), larger ones as figures."""
     return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else f"{n:,}"
