@@ -22,6 +22,7 @@ from oemkpi.ingest.csv_files import Unreadable
 from oemkpi.ingest.deliveries import ingest_deliveries, ingest_delivery
 from oemkpi.ingest.limits import Limits
 from oemkpi.ingest.outcomes import DeliveryOutcome
+from oemkpi.ingest.problems import MAX_LISTED_PER_RULE
 from oemkpi.ingest.workbooks import Workbooks
 from oemkpi.reference import load_reference
 from oemkpi.warehouse import warehouse
@@ -758,6 +759,83 @@ def test_a_problem_after_blank_lines_is_named_by_its_own_line(home: Home) -> Non
         (10, None, "csv_structure"),
     ]
     assert lines[9 - 1].split(",")[5] == "12x"  # line 9 is the row named
+
+
+def test_a_value_spanning_lines_is_read_and_rows_after_it_keep_their_numbers(
+    home: Home,
+) -> None:
+    """A quoted value holding line breaks (an empty line among them) in a column the
+    contract ignores: the delivery loads (the check for empty values beyond the header
+    failed the run with 'CSV Error'), and a problem after it is named by its line as
+    DuckDB numbers lines, the record spanning lines being one."""
+    feed = "pc_shipments"
+    rows = [",".join(r) for r in good_rows(feed)]
+    head = ",".join(header(feed)) + ",comment"
+    lines = [head, rows[0] + ',"first line\n\nsecond line"', *(r + ",ok" for r in rows[1:])]
+    path = landing(home, feed) / "notes.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert ingest(home, feed).status == "loaded"
+
+    broken = [",".join(r) for r in _break(good_rows(feed), feed, 2, "shipped_units", "12x")]
+    lines = [head, broken[0] + ',"first line\n\nsecond line"', "", broken[1] + ",ok"]
+    lines += [broken[2] + ",ok", broken[3] + ",ok,extra", *(r + ",ok" for r in broken[4:])]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    outcome = ingest(home, feed)
+
+    # Lines: 1 header, 2 the record of three physical lines, 3 empty, 4, 5 the 12x, 6 ragged.
+    assert [(p.row, p.column, p.rule) for p in outcome.problems] == [
+        (5, "shipped_units", "plain_number"),
+        (6, None, "csv_structure"),
+    ]
+
+
+def test_an_empty_row_with_a_comma_too_many_is_a_blank_line(home: Home) -> None:
+    """Excel writes an empty row as ',,,,,,,': with nothing in it, it shifts nothing and is
+    ignored like a blank line, even with a comma more than the header."""
+    feed = "pc_shipments"
+    rows = [",".join(r) for r in good_rows(feed)]
+    lines = [",".join(header(feed)), rows[0], ",,,,,,,", *rows[1:], ",,,,,,,,"]
+    (landing(home, feed) / "excel.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    outcome = ingest(home, feed)
+
+    assert (outcome.status, outcome.problems, outcome.rows) == ("loaded", [], len(rows))
+
+
+def test_rows_with_a_value_beyond_the_header_are_listed_up_to_the_limit(home: Home) -> None:
+    """Every row of a file ending in a comma the header does not have: the first thousand
+    are listed and the rest counted (200,000 such rows wrote a 109 MB errors document)."""
+    feed = "pc_shipments"
+    rows = good_rows(feed)
+    lines = [",".join(header(feed))]
+    lines += [",".join(rows[n % len(rows)]) + "," for n in range(MAX_LISTED_PER_RULE + 5)]
+    (landing(home, feed) / "commas.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    outcome = ingest(home, feed)
+
+    assert outcome.status == "rejected"
+    listed = [p for p in outcome.problems if p.rule == "csv_structure"]
+    assert [p.row for p in listed if p.row is not None] == list(range(2, MAX_LISTED_PER_RULE + 2))
+    assert [p.message for p in listed if p.row is None] == [
+        "landing/pc_shipments/2026-10/commas.csv: 5 more rows break the rule 'csv_structure' "
+        f"(only the first {MAX_LISTED_PER_RULE} are listed); fix the row so it has one value "
+        "per header column and deliver again."
+    ]
+
+
+def test_a_split_value_after_an_empty_line_is_named_by_its_column(home: Home) -> None:
+    feed = "pc_shipments"
+    rows = good_rows(feed)
+    split = _break(rows, feed, 0, "shipped_units", "1,001")[0]
+    lines = [",".join(header(feed)), ",".join(rows[1]), "", ",".join(split), ",".join(rows[2])]
+    (landing(home, feed) / "emea.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    outcome = ingest(home, feed)
+
+    assert [(p.row, p.column, p.value, p.rule) for p in outcome.problems] == [
+        (4, "shipped_units", "1,001", "csv_split_value")
+    ]
 
 
 def test_text_that_is_not_utf8_is_rejected_with_its_row(home: Home) -> None:

@@ -1563,9 +1563,12 @@ def test_no_partners_figures_can_be_read_off_the_market_totals():
             if partner in "ab":
                 rows += [(month, partner, "FR", "commercial", 7000 + i, 3500, 7000 + i)]
             rows += [(month, partner, "FR", "consumer", 500 + i, 250, 500 + i)]
-            # Chile: two partners, every segment.
+            # Chile: two partners with units, and a third with rows but none (servers only,
+            # or its shipments not delivered): it does not make the cell's three.
             if partner in "ab":
                 rows += [(month, partner, "CL", "consumer", 300 + i, 150, 300 + i)]
+            if partner == "c":
+                rows += [(month, partner, "CL", "consumer", 0, None, None)]
             # Italy: three partners in commercial this month, two last month.
             if partner in ("abc" if month == "2026-10" else "ab"):
                 rows += [(month, partner, "IT", "commercial", 20 + i, 10, 20 + i)]
@@ -1610,6 +1613,10 @@ def test_no_partners_figures_can_be_read_off_the_market_totals():
         "Italy",
         "commercial",
     }
+    # A total adds last month's figures of every group or of none: with Italy's left out,
+    # a flat market showed a rise.
+    assert countries.total.changes.get("units") is None
+    assert segments.total.changes.get("units") is None
 
 
 def test_a_row_of_several_flags_says_how_many_so_rows_add_up_to_the_counts():

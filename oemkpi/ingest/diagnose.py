@@ -275,10 +275,8 @@ def _shift_rows(
         # Record k (0-based) is on line k + 2 + the lines skipped before it.
         before += count
         shifts[line - (before - count) - 2] = before
-    if shifts:
-        con.executemany(
-            sql("feeds/insert_raw_shift"), [[name, k, shift] for k, shift in shifts.items()]
-        )
+    if shifts:  # one statement: a double-spaced file has a run per record
+        con.execute(sql("feeds/insert_raw_shift"), [name, list(shifts), list(shifts.values())])
 
 
 def _collect_trailing_empty(
@@ -296,7 +294,11 @@ def _collect_trailing_empty(
     width = len(source.header)
     if not trailing_empty_rows(con, source.read_path, width, limits, source.skip):
         return
+    listed = 0
     for line, values in trailing_empty_records(source.read_path, width):
+        listed += 1
+        if listed > MAX_LISTED_PER_RULE:
+            continue
         split = _split_values(values, width, positions)
         if split is not None:
             staged.problems.append(problem(name, line, *split))
@@ -309,6 +311,9 @@ def _collect_trailing_empty(
             "holding one, shifts the values after it)"
         )
         staged.problems.append(problem(name, line, None, shown, "csv_structure", what))
+    if listed > MAX_LISTED_PER_RULE:
+        more = listed - MAX_LISTED_PER_RULE
+        staged.problems.append(summary_problem(name, None, "csv_structure", more))
 
 
 def _split_in_line(
@@ -316,7 +321,8 @@ def _split_in_line(
 ) -> tuple[str, str, str, str] | None:
     """:func:`_split_values` of a record's text as DuckDB gives it."""
     try:
-        values = next(csv.reader([csv_line or ""], strict=True), [])
+        # DuckDB's text of a record after empty lines begins with their line breaks.
+        values = next(csv.reader([(csv_line or "").lstrip("\r\n")], strict=True), [])
     except csv.Error:
         return None
     return _split_values(values, width, positions)

@@ -108,7 +108,7 @@ def _market_table(rows: list[dict[str, Any]], names: dict[str, str], scope: str)
     # Without the month's PC shipments the largest rows are those with most SKU units
     # (by name they put the United States among "all other").
     size = "units" if any((g.now or {}).get("units") is not None for g in groups) else "ws_units"
-    return make_table(groups, MARKET_COLUMNS, size=size, total_label=label)
+    return make_table(groups, MARKET_COLUMNS, size=size, total_label=label, complete_priors=True)
 
 
 def _partner_rows(

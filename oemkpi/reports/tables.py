@@ -33,8 +33,11 @@ class Column:
         return "volume" if self.den is None else "ratio"
 
 
-def add_sums(rows: Iterable[Sums]) -> dict[str, Any]:
-    """Column-wise sums; a column that is None in every row stays None (unknown, not 0)."""
+def add_sums(rows: Iterable[Sums], *, complete: bool = False) -> dict[str, Any]:
+    """Column-wise sums; a column that is None in every row stays None (unknown, not 0).
+    ``complete``: a column None (or absent) in any row is None (a market total's last
+    month is the sum of every group's, or none: not of those that happen to have one)."""
+    rows = list(rows)
     out: dict[str, Any] = {}
     for row in rows:
         for key, value in row.items():
@@ -42,6 +45,10 @@ def add_sums(rows: Iterable[Sums]) -> dict[str, Any]:
                 out.setdefault(key, None)
             elif isinstance(value, int | float):
                 out[key] = (out.get(key) or 0) + value
+    if complete:
+        for key in out:
+            if any(row.get(key) is None for row in rows):
+                out[key] = None
     return out
 
 
@@ -105,11 +112,14 @@ def make_table(
     total_label: str = "Total",
     limit: int = BODY_ROWS,
     other_label: str = "All other",
+    complete_priors: bool = False,
 ) -> Table:
     """The body's rows (largest by the ``size`` sum first), "all other" and the total.
 
     ``total`` is the given partner total (its KPIs as the tiles show them), or else the
     sum of every group. With at most ``limit`` + 1 rows every row is shown.
+    ``complete_priors``: "all other" and the total have last month's and last year's
+    figures only where every group they add up has them (:func:`add_sums`).
     """
     ordered = sorted(groups, key=lambda g: (-(_size(g.now, size)), g.label))
     full = [table_row(g.label, columns, g.now, g.before, g.year_ago) for g in ordered]
@@ -118,8 +128,10 @@ def make_table(
             total_label,
             columns,
             add_sums(g.now or {} for g in groups),
-            add_sums(g.before or {} for g in groups),
-            add_sums(g.year_ago or {} for g in groups) if any(g.year_ago for g in groups) else None,
+            add_sums((g.before or {} for g in groups), complete=complete_priors),
+            add_sums((g.year_ago or {} for g in groups), complete=complete_priors)
+            if any(g.year_ago for g in groups)
+            else None,
             kind="total",
         )
     if len(ordered) <= limit + 1:
@@ -129,8 +141,10 @@ def make_table(
         f"{other_label} ({len(rest)})",
         columns,
         add_sums(g.now or {} for g in rest),
-        add_sums(g.before or {} for g in rest),
-        add_sums(g.year_ago or {} for g in rest) if any(g.year_ago for g in rest) else None,
+        add_sums((g.before or {} for g in rest), complete=complete_priors),
+        add_sums((g.year_ago or {} for g in rest), complete=complete_priors)
+        if any(g.year_ago for g in rest)
+        else None,
         kind="other",
         count=len(rest),
     )

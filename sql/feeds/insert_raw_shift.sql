@@ -1,2 +1,7 @@
--- Accepted record k (0-based) lies after rejected record j once k >= line - j - 1.
-insert into raw_shift values (?, ?, ?)
+-- Accepted record k (0-based) of a file lies after the lines skipped before it once k >=
+-- k_threshold (see diagnose._shift_rows): every threshold of one file in one statement.
+insert into raw_shift
+select
+    ? as _file,
+    unnest(?) as k_threshold,
+    unnest(?) as shift
