@@ -161,7 +161,7 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "drivers": {"office_attach": MIX_DRIVERS},
             },
             [
-                "Office attach rose 5.3 pts to 62.8 %, mostly from mix: volume moved to United "
+                "Office attach rose 5.3 pts to 62.8 %, mostly from mix: the share of volume moved to United "
                 "States commercial (69.0 %) from United States consumer (44.0 %); at last month's "
                 "mix it would have fallen 1.0 pts."
             ],
@@ -177,7 +177,7 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "drivers": {"office_attach": GONE_DRIVERS},
             },
             [
-                "Office attach rose 12.5 pts to 70.0 %, mostly from mix: volume moved to United "
+                "Office attach rose 12.5 pts to 70.0 %, mostly from mix: the share of volume moved to United "
                 "States commercial (70.0 %) from United States consumer (45.0 % last month)"
             ],
             ["driven by"],
@@ -212,7 +212,7 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "drivers": {"windows_share": SPREAD_DRIVERS},
             },
             [
-                "Windows share rose 2.5 pts to 52.5 %, rising in every country and segment; the "
+                "Windows share rose 2.5 pts to 52.5 %, a rise seen in every country and segment; the "
                 "largest part in United States consumer (1.0 pts of it)."
             ],
             ["driven by"],
@@ -529,7 +529,7 @@ def test_no_marketing_flag_no_marketing_sentence() -> None:
         (
             MOST_DRIVERS,
             0.0222,
-            ", rising in countries and segments holding 89 % of the units; the largest part "
+            ", a rise seen in countries and segments holding 89 % of the units; the largest part "
             "in United States consumer",
         ),
     ],

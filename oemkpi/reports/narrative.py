@@ -310,7 +310,8 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
         gained, lost = d.volume_moves(drivers)
         text = ", mostly from mix"
         if gained is not None:
-            text += f": volume moved to {place(gained.country, gained.segment, names)}"
+            # Shares of the volume: a cell can lose share with its units flat, as others grow.
+            text += f": the share of volume moved to {place(gained.country, gained.segment, names)}"
             if gained.rate_1 is not None:
                 text += f" ({pct(gained.rate_1)})"
             if lost is not None:
@@ -336,7 +337,7 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
         broad = d.share_moving_with(drivers)
         if lead != "driven by" and broad >= BROAD_SHARE:
             # Named alone, the largest cell read as the cause of a change seen everywhere.
-            way = "falling" if change < 0 else "rising"
+            way = "a fall seen" if change < 0 else "a rise seen"
             spread = (
                 "in every country and segment"
                 if broad >= 1 - 1e-9
