@@ -546,6 +546,13 @@ def _flag(rule: str, scope: str, message: str) -> RedFlag:
     return RedFlag(rule, "high", scope, "forecast_attainment", 0.75, 0.85, message)
 
 
+def _americas(member: RegionPartner, countries: list[tuple[str, str]]) -> RegionPack:
+    """The Americas pack of MONTH with one partner and ``countries``."""
+    return RegionPack(
+        "Americas", "Americas", MONTH, "September 2026", "FY27-Q1", "", countries, [member], []
+    )
+
+
 @pytest.mark.parametrize(
     ("flag", "line"),
     [
@@ -577,17 +584,7 @@ def test_an_early_warning_line_names_countries_and_feeds_in_words(flag: RedFlag,
         member.partner_flags.append(flag)
     else:
         member.country_flags.append(flag)
-    pack = RegionPack(
-        "Americas",
-        "Americas",
-        MONTH,
-        "September 2026",
-        "FY27-Q1",
-        "",
-        [("US", "United States"), ("BR", "Brazil")],
-        [member],
-        [],
-    )
+    pack = _americas(member, [("US", "United States"), ("BR", "Brazil")])
     assert warning_lines(pack) == [line]
 
 
@@ -631,17 +628,7 @@ def test_an_early_warning_tells_each_competitive_loss_once_with_its_os_family_na
     member = RegionPartner(
         aurora, True, {}, [flagged, small, drop], [], losses, None, False, [], None
     )
-    pack = RegionPack(
-        "Americas",
-        "Americas",
-        MONTH,
-        "September 2026",
-        "FY27-Q1",
-        "",
-        [("BR", "Brazil")],
-        [member],
-        [],
-    )
+    pack = _americas(member, [("BR", "Brazil")])
     assert warning_lines(pack) == [
         "Aurora Computing (Brazil): SKU AUR-9 (Brazil consumer) moved from Windows to Linux.",
         "Aurora Computing (Brazil): Windows share in Brazil fell 15.7 pts.",
