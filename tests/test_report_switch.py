@@ -173,18 +173,30 @@ def test_a_file_where_the_reports_folder_must_go_is_one_sentence(home: Home) -> 
     assert reports.read_text() == "not a folder"
 
 
-def test_a_folder_where_a_commentary_file_must_be_keeps_the_earlier_set(home: Home) -> None:
-    """Before this, the first partner's files were new and the rest last run's."""
-    before = _set(home)
+def _written_without(home: Home, partner: str) -> list[str]:
+    """Render the month: every update is written, the partner's without its commentary
+    (the others with theirs), no leftovers. The month's warnings."""
+    (written,) = write_reports(home, [MONTH])
+    assert _leftovers(home) == []
+    folder = home.reports_dir(MONTH)
+    for pid in PARTNERS:
+        markdown = (folder / f"{pid}.md").read_text(encoding="utf-8")
+        assert ("A new launch." in markdown) == (pid != partner), pid
+    return written.warnings
+
+
+def test_a_folder_where_a_commentary_file_must_be_is_a_warning(home: Home) -> None:
+    """It stopped every partner's update (and the month's deliveries) for one PAM's file;
+    before that, the first partner's files were new and the rest last run's."""
     _changed_commentary(home)
     path = home.commentary_file(MONTH, PARTNERS[1])
     path.unlink()
     path.mkdir()
 
-    assert _refused(home, before) == (
+    assert _written_without(home, PARTNERS[1]) == [
         f"The commentary file {path} is not a regular file; replace it with a Markdown file "
-        "and render again."
-    )
+        "and render again (meanwhile the update is written without it)."
+    ]
 
 
 def test_leftovers_of_a_crash_are_removed_by_the_next_switch(home: Home) -> None:
@@ -259,37 +271,50 @@ def test_commentary_for_a_partner_not_in_reference_is_a_warning(home: Home) -> N
 
 
 @pytest.mark.parametrize("case", ["too large", "a link", "a linked month folder"])
-def test_a_commentary_file_too_large_or_a_link_stops_the_month_in_one_sentence(
+def test_a_commentary_file_too_large_or_a_link_is_a_warning_and_not_read(
     home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    before = _set(home)
+    _changed_commentary(home)
     path = home.commentary_file(MONTH, PARTNERS[0])
     path.parent.mkdir(parents=True, exist_ok=True)
     if case == "too large":
         monkeypatch.setenv("OEMKPI_MAX_COMMENTARY_BYTES", "4096")
-        path.write_text("## Marketing\n" + "word " * 2000, encoding="utf-8")
+        path.write_text("## Marketing\nA new launch.\n" + "word " * 2000, encoding="utf-8")
         expected = (
             f"The commentary file {path} holds 9.8 KiB, more than the limit of 4 KiB "
-            "(OEMKPI_MAX_COMMENTARY_BYTES); shorten it and render again."
+            "(OEMKPI_MAX_COMMENTARY_BYTES); shorten it and render again (meanwhile the update "
+            "is written without it)."
         )
     elif case == "a link":
         secret = tmp_path / "secret.md"
         secret.write_text("## Marketing\nSECRET\n", encoding="utf-8")
+        path.unlink()
         path.symlink_to(secret)
         expected = (
             f"The commentary file {path} is a symbolic link, which is not followed; put the "
-            "commentary in the file itself and render again."
+            "commentary in the file itself and render again (meanwhile the update is written "
+            "without it)."
         )
     else:  # the month's folder links to a folder outside the home (it was followed)
         outside = tmp_path / "outside"
         outside.mkdir()
-        (outside / path.name).write_text("## Marketing\nSECRET\n", encoding="utf-8")
-        path.parent.rmdir()
+        for pid in PARTNERS:
+            (outside / f"{pid}.md").write_text("## Marketing\nSECRET\n", encoding="utf-8")
+        shutil.rmtree(path.parent)
         path.parent.symlink_to(outside, target_is_directory=True)
         expected = (
             f"The commentary folder {path.parent} is a symbolic link or not a folder, which is "
             "not followed; put the month's commentary files in a folder of their own there and "
-            "render again."
+            "render again (meanwhile the update is written without it)."
         )
 
-    assert _refused(home, before) == expected
+    if case == "a linked month folder":  # every partner's file is in it: one warning
+        (written,) = write_reports(home, [MONTH])
+        warnings = written.warnings
+        for pid in PARTNERS:
+            assert "A new launch." not in home.reports_dir(MONTH).joinpath(f"{pid}.md").read_text()
+    else:
+        warnings = _written_without(home, PARTNERS[0])
+    assert warnings == [expected]
+    everything = b"".join(_set(home).values())
+    assert b"SECRET" not in everything

@@ -37,7 +37,7 @@ from oemkpi.home import Home
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.reference import Reference, load_reference
 from oemkpi.reports.build import build_report
-from oemkpi.reports.commentary import load_commentary
+from oemkpi.reports.commentary import commentary_or_warning
 from oemkpi.reports.data import load_month
 from oemkpi.reports.model import Commentary, MonthlyReport
 from oemkpi.reports.regional import RegionPack, build_region_packs
@@ -86,7 +86,8 @@ def _month_models(
     commentaries: dict[str, Commentary | None] = {}
     reports = []
     for partner in reference.partners:
-        commentary = load_commentary(home.commentary_file(month, partner.partner_id))
+        # Refused files were said when the reports were written, which left them out too.
+        commentary = commentary_or_warning(home.commentary_file(month, partner.partner_id), [])
         commentaries[partner.partner_id] = commentary
         reports.append(build_report(data, partner, commentary))
     return reports, build_region_packs(con, data, reference, commentaries)

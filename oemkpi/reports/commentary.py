@@ -190,8 +190,8 @@ def load_commentary(path: Path, limits: Limits | None = None) -> Commentary | No
 
     Only a regular file of at most ``commentary_bytes`` is read: a link is not followed,
     nor a month folder that is one (the report would show whatever it points at), and a
-    file over the limit stops the month's reports with one sentence rather than the
-    machine's memory.
+    file over the limit is refused in one sentence rather than read into memory
+    (:func:`commentary_or_warning` turns the refusal into a warning).
     """
     limits = limits or Limits.from_env()
     shown = printable(str(path))
@@ -257,6 +257,19 @@ def load_commentary(path: Path, limits: Limits | None = None) -> Commentary | No
 
 #: Control characters other than tab and line breaks.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def commentary_or_warning(path: Path, warnings: list[str]) -> Commentary | None:
+    """:func:`load_commentary`, a refused file (over its limit, a link, not a file) becoming
+    a warning instead of stopping every partner's update: that partner's update is written
+    without it, its commentary "to be written" until the PAM mends the file."""
+    try:
+        return load_commentary(path)
+    except OemkpiError as err:
+        warning = f"{str(err).rstrip('.')} (meanwhile the update is written without it)."
+        if warning not in warnings:  # a linked month folder refuses every partner's file
+            warnings.append(warning)
+        return None
 
 
 def unknown_commentary(folder: Path, partner_ids: set[str]) -> list[str]:

@@ -34,7 +34,7 @@ from oemkpi.reference import load_reference
 from oemkpi.reports import chart_worker
 from oemkpi.reports.build import build_report
 from oemkpi.reports.charts import MAIL_CHARTS
-from oemkpi.reports.commentary import load_commentary, unknown_commentary
+from oemkpi.reports.commentary import commentary_or_warning, unknown_commentary
 from oemkpi.reports.data import load_month
 from oemkpi.reports.index import build_index
 from oemkpi.reports.model import Commentary, MonthlyReport
@@ -179,7 +179,9 @@ def write_month_reports(
     try:
         with replacing_folder(folder) as staging:
             for partner in reference.partners:
-                commentary = load_commentary(home.commentary_file(month, partner.partner_id))
+                commentary = commentary_or_warning(
+                    home.commentary_file(month, partner.partner_id), warnings
+                )
                 commentaries[partner.partner_id] = commentary
                 report = build_report(data, partner, commentary)
                 # Drawn by the drawing process while this one goes on (when one runs).
