@@ -86,7 +86,15 @@ def test_export_orders_cells_by_size_and_keeps_ten():
     exported = decompose(prior, current).export()  # type: ignore[union-attr]
     assert set(exported) == {"rate_effect", "mix_effect", "cells"}
     assert [c["country"] for c in exported["cells"]] == [f"C{i:02d}" for i in range(11, 1, -1)]
-    assert set(exported["cells"][0]) == {"country", "segment", "rate_effect", "mix_effect"}
+    assert set(exported["cells"][0]) == {
+        "country",
+        "segment",
+        "rate_effect",
+        "mix_effect",
+        "contribution",  # what the narrative names a cell by: rate effect + centred mix
+    }
+    # Equal weights both months: nothing moved between cells, the contribution is the rate's.
+    assert all(c["contribution"] == pytest.approx(c["rate_effect"]) for c in exported["cells"])
 
 
 def test_the_driver_is_the_largest_net_effect_with_the_changes_sign_not_larger_than_it():

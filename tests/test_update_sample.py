@@ -186,3 +186,36 @@ def test_a_market_mover_the_body_table_leaves_out_is_found_by_its_units(home: Ho
                     ), (path.name, sentence)
                 told += 1
     assert told
+
+
+def test_a_drivers_share_in_the_summary_is_the_contribution_in_the_json(home: Home) -> None:
+    """'driven by X (0.6 pts of it)' could not be checked against the export, whose effects
+    are SPEC's (rate, per-cell mix): each cell now carries the contribution the sentence
+    uses, and every such figure of the month's summaries is found there."""
+    from oemkpi.kpis.definitions import KPIS
+
+    by_label = {k.label: k.name for k in KPIS}
+    names = dict(
+        pl.read_csv(home.reference / "countries.csv").select("country", "country_name").iter_rows()
+    )
+    checked = 0
+    for path in sorted(home.reports_dir(MONTH).glob("*.md")):
+        export = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        summary = path.read_text(encoding="utf-8").split("## Executive summary", 1)[1]
+        summary = summary.split("\n## ", 1)[0]
+        for found in re.finditer(
+            r"^- (.+?) (?:rose|fell) .*?(?:driven by|the largest part in) (.+?) "
+            r"\(([\d.]+) pts of it\)",
+            summary,
+            re.M,
+        ):
+            label, where, size = found.groups()
+            cells = export["kpis"][by_label[label]]["mom_drivers"]["cells"]
+            sizes = [
+                round(abs(c["contribution"]) * 100, 1)
+                for c in cells
+                if f"{names[c['country']]} {c['segment']}" == where
+            ]
+            assert sizes == [float(size)], (path.name, found.group(0), sizes)
+            checked += 1
+    assert checked

@@ -92,6 +92,9 @@ class Drivers:
                     "segment": c.segment,
                     "rate_effect": c.rate_effect,
                     "mix_effect": c.mix_effect,
+                    # What the narrative names the cell by (rate effect plus centred mix),
+                    # so its "(0.6 pts of it)" can be checked here. An added field.
+                    "contribution": c.contribution,
                 }
                 for c in self.cells[:limit]
             ],
