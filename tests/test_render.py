@@ -670,7 +670,7 @@ def test_markdown_structure(markdown: str):
     assert "| Premium mix | ⚠ late | 0 | 0 | 0 | not delivered |" in markdown
     assert (
         # The checks in words, not their ids (os_family_in_set, key_unique).
-        "Failed checks: os family one of the allowed values; one row per key." in markdown
+        "Failed checks: OS family one of the allowed values; one row per key." in markdown
     )
     assert "No rows for Zenith Seven & Co in: premium mix." in markdown
     assert (
@@ -1650,9 +1650,11 @@ def test_a_row_of_several_flags_says_how_many_so_rows_add_up_to_the_counts():
         ("country_in_reference", "country in the reference list"),
         ("shipped_units_not_null", "shipped units filled in"),
         ("price_band_in_set", "price band one of the allowed values"),
-        ("license_revenue_usd_non_negative", "license revenue usd not negative"),
+        ("os_family_not_null", "OS family filled in"),
+        ("license_revenue_usd_non_negative", "licence revenue (USD) not negative"),
         ("month_is_partition", "month is the delivery's month"),
-        ("sku_length", "sku of an allowed length"),
+        ("sku_length", "SKU of an allowed length"),
+        ("poe_status_in_set", "proof of execution status one of the allowed values"),
         ("key_unique", "one row per key"),
         ("a_check_of_tomorrow", "a check of tomorrow"),
     ],

@@ -131,8 +131,18 @@ def check_words(check: str) -> str:
         return _CHECK_WORDS[check]
     for ending, words in _CHECK_ENDINGS:
         if check.endswith(ending):
-            return words.format(check.removesuffix(ending).replace("_", " "))
+            return words.format(_column_words(check.removesuffix(ending)))
     return check.replace("_", " ")
+
+
+#: Column ids' words that read wrong spelled out: "license revenue usd", "sku", "poe status".
+_COLUMN_WORDS = {"usd": "(USD)", "sku": "SKU", "poe": "proof of execution", "os": "OS", "id": "id"}
+
+
+def _column_words(column: str) -> str:
+    """A contract column in words: "license_revenue_usd" -> "licence revenue (USD)"."""
+    words = [_COLUMN_WORDS.get(word, word) for word in column.split("_")]
+    return " ".join(words).replace("license", "licence")
 
 
 def count_word(n: int) -> str:
