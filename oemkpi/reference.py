@@ -143,8 +143,9 @@ def _read_rows(
         # "10,300,000" unquoted: the cells after the header's last were dropped in silence.
         # Empty cells there are a trailing comma, unless a split value explains them
         # ("Acme, Inc." in a row whose last value is empty shifts every value after it).
-        if extra or (beyond and split_value(row, len(beyond))):
-            raise _too_many_values(path, number, row, header, (extra or beyond)[0])
+        split = split_value(row, len(beyond)) if beyond else None
+        if extra or split:
+            raise _too_many_values(path, number, row, header, (extra or beyond)[0], split)
         values = {c: (row[i].strip() if i < len(row) else "") for c, i in index.items()}
         values["_row"] = str(number)
         out.append(values)
@@ -152,12 +153,17 @@ def _read_rows(
 
 
 def _too_many_values(
-    path: Path, number: int, row: list[str], header: list[str], first_extra: str
+    path: Path,
+    number: int,
+    row: list[str],
+    header: list[str],
+    first_extra: str,
+    split: tuple[int, str] | None,
 ) -> OemkpiError:
     """A row with more values than the header, naming the value an unquoted comma split when
-    one explains them all (the first extra cell is usually the row's last value, not the cause)."""
+    one explains them all (``split``, from :func:`split_value`; the first extra cell is
+    usually the row's last value, not the cause)."""
     said = f"{path} row {number} has {len(row)} values where the header has {len(header)}"
-    split = split_value(row, len(row) - len(header))
     if split is None:
         return OemkpiError(
             f"{said} (the first extra is {first_extra[:40]!r}); quote a value that holds "

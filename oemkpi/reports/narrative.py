@@ -333,7 +333,8 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
         where = place(driver.country, driver.segment, names)
         # "Driven by" only what made at least half of the move; else it was spread.
         lead = "driven by" if abs(driver.contribution) * 2 >= abs(change) else "the largest part in"
-        text = f", {lead} {where} ({size_pts(driver.contribution)} of it)"
+        named = f"{lead} {where} ({size_pts(driver.contribution)} of it)"
+        text = f", {named}"
         broad = d.share_moving_with(drivers)
         if lead != "driven by" and broad >= BROAD_SHARE:
             # Named alone, the largest cell read as the cause of a change seen everywhere.
@@ -343,7 +344,7 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
                 if broad >= 1 - 1e-9
                 else f"in countries and segments holding {pct(broad, 0)} of the units"
             )
-            text = f", {way} {spread}; the largest part in {where} ({size_pts(driver.contribution)} of it)"
+            text = f", {way} {spread}; {named}"
         if label == "Windows share" and change < 0:
             moved = [
                 i

@@ -83,11 +83,6 @@ class RegionPack:
     feeds: list[FeedState]
 
     @property
-    def flag_rows(self) -> list[tuple[Partner, RedFlag]]:
-        """Every flag of the pack with its partner: country-scoped, then partner-level."""
-        return [(p.partner, f) for p in self.partners for f in p.country_flags + p.partner_flags]
-
-    @property
     def country_flag_rows(self) -> list[tuple[Partner, RedFlag]]:
         """The flags raised in the region's countries, whoever the partner."""
         return [(p.partner, f) for p in self.partners for f in p.country_flags]
@@ -98,19 +93,25 @@ class RegionPack:
         all countries, not the region's (told apart from the region's KPIs beside them)."""
         return [(p.partner, f) for p in self.partners for f in p.partner_flags]
 
+    def _others_and_wins(
+        self,
+    ) -> tuple[list[tuple[Partner, AssortmentItem]], list[tuple[Partner, AssortmentItem]]]:
+        """:attr:`assortment_rows` split: losses and discontinued SKUs, then wins."""
+        rows = self.assortment_rows
+        return [r for r in rows if r[1].type != "win"], [r for r in rows if r[1].type == "win"]
+
     @property
     def assortment_shown(self) -> list[tuple[Partner, AssortmentItem]]:
         """Every loss and discontinued SKU, and the largest wins (:data:`PACK_WINS`): the
         pack stays a page or two where a region lists a hundred new SKUs a month."""
-        rows = self.assortment_rows
-        wins = [row for row in rows if row[1].type == "win"]
-        return [row for row in rows if row[1].type != "win"] + wins[:PACK_WINS]
+        others, wins = self._others_and_wins()
+        return others + wins[:PACK_WINS]
 
     @property
     def wins_not_shown(self) -> tuple[int, float]:
         """The wins the pack leaves to its JSON: (how many, their units this month)."""
-        wins = [a for _, a in self.assortment_rows if a.type == "win"][PACK_WINS:]
-        return len(wins), sum(a.units or 0 for a in wins)
+        rest = self._others_and_wins()[1][PACK_WINS:]
+        return len(rest), sum(a.units or 0 for _, a in rest)
 
     @property
     def assortment_rows(self) -> list[tuple[Partner, AssortmentItem]]:

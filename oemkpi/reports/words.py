@@ -136,7 +136,7 @@ def check_words(check: str) -> str:
 
 
 #: Column ids' words that read wrong spelled out: "license revenue usd", "sku", "poe status".
-_COLUMN_WORDS = {"usd": "(USD)", "sku": "SKU", "poe": "proof of execution", "os": "OS", "id": "id"}
+_COLUMN_WORDS = {"usd": "(USD)", "sku": "SKU", "poe": "proof of execution", "os": "OS"}
 
 
 def _column_words(column: str) -> str:
