@@ -85,10 +85,18 @@ def _stable_rows(con: duckdb.DuckDBPyConnection, table: str, months: list[str]) 
 
 
 def _wipe_own_month_outputs(root: Path, months: list[str]) -> None:
+    """Delete what each month writes for itself, but for kpi_values: another month of its
+    quarter reads which KPIs have a value (a quarter to date missing a month is not judged,
+    reports/select_partner_qtd_missing.sql), so its values are spoilt instead (+1000, NULL
+    kept NULL), which a run must overwrite as surely as refill. Deleted, they made February's
+    target gaps depend on whether January's run came first (once in five CI runs)."""
     con = duckdb.connect(str(root / "warehouse.duckdb"))
     try:
         for table in OWN_MONTH_TABLES:
-            con.execute(f"delete from {table} where month in ?", [months])
+            if table == "kpi_values":
+                con.execute("update kpi_values set value = value + 1000 where month in ?", [months])
+            else:
+                con.execute(f"delete from {table} where month in ?", [months])
     finally:
         con.close()
     for month in months:
@@ -491,7 +499,8 @@ def test_four_concurrent_cli_runs_equal_a_sequential_run(
     everything a month reads from other months (the feeds and kpi_sums) is in place and
     is rewritten by a re-run with the same values, and with everything each month writes
     only for itself (KPI values, assortment, red flags, feed status, reconciliation, the
-    reports) wiped, so the four runs must compute it again. The reference is the
+    reports) wiped (KPI values spoilt: which of them have a value is read by the other
+    months of the quarter), so the four runs must compute it again. The reference is the
     backfilled home itself: one run over the same months, in order, from the same files.
     """
     source, _, summary = backfilled
