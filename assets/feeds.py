@@ -19,6 +19,7 @@ from oemkpi import formats
 from oemkpi.ingest.contract import FEEDS, Feed
 from oemkpi.ingest.deliveries import ingest_deliveries
 from oemkpi.ingest.outcomes import DeliveryOutcome
+from oemkpi.ingest.problems import problem_count
 from oemkpi.ingest.validation_pages import validation_index_path, write_validation_pages
 from oemkpi.reference import check_configuration
 from oemkpi.warehouse import sql
@@ -34,7 +35,7 @@ def _month_metadata(outcome: DeliveryOutcome, preview: str, page: Path | None) -
         "partners": outcome.partners,
         "rows_delivered": outcome.rows,
         "files": ", ".join(outcome.files) or "(none)",
-        "problems": len(outcome.problems),
+        "problems": problem_count(outcome.problems),
         "warnings": len(outcome.warnings),
         "preview": dg.MetadataValue.md(preview),
     }

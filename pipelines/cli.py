@@ -320,6 +320,7 @@ def _changed_sentence(label: str, seconds: float, changed: list[str]) -> str:
 def _validate(home: Home, args: argparse.Namespace) -> int:
     from oemkpi.ingest.check_file import validate_file
     from oemkpi.ingest.folder import printable
+    from oemkpi.ingest.problems import problem_count
 
     try:
         report = validate_file(home, Path(args.file), args.feed, args.month)
@@ -337,7 +338,7 @@ def _validate(home: Home, args: argparse.Namespace) -> int:
         _say(problem.message)
     if report.problems:
         _say(
-            f"{args.file}: would be rejected, {counted(len(report.problems), 'problem')} "
+            f"{args.file}: would be rejected, {counted(problem_count(report.problems), 'problem')} "
             f"({counted(report.checks_failed, 'check')} failed) for {args.feed} {report.month}."
         )
         return EXIT_REJECTED

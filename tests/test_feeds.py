@@ -22,10 +22,10 @@ from oemkpi.ingest.csv_files import Unreadable
 from oemkpi.ingest.deliveries import ingest_deliveries, ingest_delivery
 from oemkpi.ingest.limits import Limits
 from oemkpi.ingest.outcomes import DeliveryOutcome
-from oemkpi.ingest.problems import MAX_LISTED_PER_RULE
+from oemkpi.ingest.problems import MAX_LISTED_PER_RULE, problem_count
 from oemkpi.ingest.workbooks import Workbooks
 from oemkpi.reference import load_reference
-from oemkpi.warehouse import warehouse
+from oemkpi.warehouse import first_row, warehouse
 from tests.conftest import write_reference
 from tests.feedfiles import (
     good_rows,
@@ -811,10 +811,24 @@ def test_rows_with_a_value_beyond_the_header_are_listed_up_to_the_limit(home: Ho
     listed = [p for p in outcome.problems if p.rule == "csv_structure"]
     assert [p.row for p in listed if p.row is not None] == list(range(2, MAX_LISTED_PER_RULE + 2))
     assert [p.message for p in listed if p.row is None] == [
-        "landing/pc_shipments/2026-10/commas.csv: 5 more rows break the rule 'csv_structure' "
+        "landing/pc_shipments/2026-10/commas.csv: 5 more rows have the same problem "
         f"(only the first {MAX_LISTED_PER_RULE} are listed); fix the row so it has one value "
         "per header column and deliver again."
     ]
+    # Counted, listed or not: the delivery record, the quarantine document and the CLI say
+    # 1,005 problems, not the 1,001 entries listed (the summary entry stands for 5).
+    assert problem_count(listed) == MAX_LISTED_PER_RULE + 5
+    total = problem_count(outcome.problems)
+    assert total > len(outcome.problems)
+    with warehouse(home.warehouse) as con:
+        (recorded,) = first_row(
+            con, "select problems from deliveries where feed = ? order by checked_at desc", [feed]
+        )
+    assert recorded == total
+    (errors,) = outcome.quarantine.glob("*.errors.json")
+    document = json.loads(errors.read_text(encoding="utf-8"))
+    assert document["problem_count"] == total
+    assert len(document["problems"]) == len(outcome.problems)
 
 
 def test_a_split_value_after_an_empty_line_is_named_by_its_column(home: Home) -> None:

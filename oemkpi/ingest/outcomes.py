@@ -13,7 +13,7 @@ from pathlib import Path
 
 from oemkpi.formats import counted
 from oemkpi.ingest.diagnose import StagedDelivery
-from oemkpi.ingest.problems import Problem
+from oemkpi.ingest.problems import Problem, problem_count
 from oemkpi.ingest.suites import CheckOutcome
 
 #: The check that stands for everything the parse enforces before the suite runs.
@@ -76,7 +76,7 @@ class DeliveryOutcome:
         if self.status == "loaded":
             return f"{self.month}: loaded {self.rows} rows from {len(self.files)} files"
         return (
-            f"{self.month}: REJECTED, {counted(len(self.problems), 'problem')} "
+            f"{self.month}: REJECTED, {counted(problem_count(self.problems), 'problem')} "
             f"(first: {self.problems[0].message}) see {self.quarantine}"
         )
 
@@ -89,7 +89,7 @@ def contract_outcome(rows: int, problems: list[Problem]) -> CheckOutcome:
         description="files readable as CSV, Parquet or XLSX; header has the contract columns; "
         "plain numbers; whole units; months as YYYY-MM; printable SKUs",
         element_count=rows,
-        unexpected_count=len(problems),
+        unexpected_count=problem_count(problems),
         sample=[p.message for p in problems[:5]],
         problems=list(problems),
     )

@@ -7,6 +7,7 @@ them the same way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -75,9 +76,17 @@ class Problem:
     rule: str
     message: str
     severity: str = "error"  # "error" rejects the delivery; "warning" does not
+    #: The problems this entry stands for: 1, or those a summary entry counts unlisted.
+    count: int = 1
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def problem_count(problems: Iterable[Problem]) -> int:
+    """How many problems ``problems`` hold, those a summary entry stands for included (a
+    rule broken by 7,312 rows is 7,312 problems, listed or not)."""
+    return sum(p.count for p in problems)
 
 
 def sentence(
@@ -126,5 +135,9 @@ def problem(
 
 def summary_problem(file: str, column: str | None, rule: str, more: int) -> Problem:
     """The line that stands for problems beyond :data:`MAX_LISTED_PER_RULE`."""
-    what = f"{more} more rows break the rule {rule!r} (only the first {MAX_LISTED_PER_RULE} are listed)"
-    return Problem(file, None, column, None, rule, sentence(file, None, column, None, what, rule))
+    what = (
+        f"{more} more rows have the same problem (only the first {MAX_LISTED_PER_RULE} are listed)"
+    )
+    return Problem(
+        file, None, column, None, rule, sentence(file, None, column, None, what, rule), count=more
+    )

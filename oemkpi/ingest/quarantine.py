@@ -23,6 +23,7 @@ from oemkpi.home import Home
 from oemkpi.ingest.contract import Feed
 from oemkpi.ingest.folder import MAX_NAME_BYTES
 from oemkpi.ingest.outcomes import Checked
+from oemkpi.ingest.problems import problem_count
 
 
 def quarantine_delivery(
@@ -79,9 +80,9 @@ def _errors_document(feed: str, month: str, file: str, names: list[str], checked
         "delivery": names,
         "status": "rejected",
         "rejected_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "problem_count": len(own),
+        "problem_count": problem_count(own),
         "problems": [p.to_json() for p in own],
-        "delivery_problem_count": len(checked.problems),
+        "delivery_problem_count": problem_count(checked.problems),
         "checks_failed": [c.check for c in checked.checks if not c.passed],
         "warnings": [w.to_json() for w in checked.staged.warnings if w.file == file],
     }

@@ -14,6 +14,7 @@ import duckdb
 
 from oemkpi.ingest.folder import delivered_at
 from oemkpi.ingest.outcomes import DeliveryOutcome
+from oemkpi.ingest.problems import problem_count
 from oemkpi.warehouse import first_row, render_sql, sql
 
 
@@ -32,7 +33,7 @@ def record_delivery(
             "delivered_at": delivered_at(files),
             "checked_at": datetime.now(UTC).replace(tzinfo=None),
             "rows": outcome.rows,
-            "problems": len(outcome.problems),
+            "problems": problem_count(outcome.problems),
             "checks_failed": sum(not c.passed for c in outcome.checks),
             "warnings": json.dumps([w.message for w in outcome.warnings]),
             "quarantine": str(outcome.quarantine) if outcome.quarantine else None,

@@ -24,7 +24,7 @@ from oemkpi.home import Home
 from oemkpi.ingest.contract import get_feed
 from oemkpi.ingest.folder import delivered_at, printable, read_folder
 from oemkpi.ingest.outcomes import CONTRACT_CHECK, DeliveryOutcome
-from oemkpi.ingest.problems import Problem
+from oemkpi.ingest.problems import Problem, problem_count
 from oemkpi.ingest.suites import load_suite
 from oemkpi.months import parse_month
 from oemkpi.reports.render import environment
@@ -103,7 +103,7 @@ def render_validation_page(home: Home, outcome: DeliveryOutcome, *, checked_at: 
         "status": outcome.status,
         "rows": outcome.rows,
         "checks_failed": sum(not c.passed for c in outcome.checks),
-        "problems": len(outcome.problems),
+        "problems": problem_count(outcome.problems),
         "checked_at": checked_at,
     }
     landing = home.landing_dir(outcome.feed, outcome.month)
