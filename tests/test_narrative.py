@@ -11,8 +11,9 @@ from dataclasses import replace
 import pytest
 
 from oemkpi.reports.drivers import decompose
+from oemkpi.reports.flags import flag_groups
 from oemkpi.reports.marketing import MarketingActivity, MarketingSection
-from oemkpi.reports.model import CompetitiveItem, FeedState, KpiFigure, RedFlag
+from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFigure, RedFlag
 from oemkpi.reports.narrative import Facts, summary_sentences
 
 NAMES = {"US": "United States", "DE": "Germany", "PL": "Poland", "BR": "Brazil"}
@@ -99,6 +100,12 @@ OFFSET_DRIVERS = decompose(
     {("PL", "consumer"): (40, 100), ("DE", "consumer"): (40, 100)},
     {("PL", "consumer"): (48, 100), ("DE", "consumer"): (34, 100)},
 )
+# Pro mix falls 10 pts as volume moves to consumer; consumer's rate slips 0.01 pts, which
+# rounds to nothing: at last month's mix it would have held (as with a slip the other way).
+HELD_DRIVERS = decompose(
+    {("US", "consumer"): (50, 100), ("US", "commercial"): (90, 100)},
+    {("US", "consumer"): (149.97, 300), ("US", "commercial"): (90, 100)},
+)
 RATE_DRIVERS = decompose(
     {("US", "consumer"): (50, 100), ("DE", "consumer"): (50, 100)},
     {("US", "consumer"): (58, 100), ("DE", "consumer"): (52, 100)},
@@ -181,6 +188,19 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "States commercial (70.0 %) from United States consumer (45.0 % last month)"
             ],
             ["driven by"],
+        ),
+        (
+            "mix with a rate effect that rounds to nothing in the same direction: held",
+            {
+                "figures": {**quiet_figures(), "pro_mix": fig("pro_mix", 0.6, -0.1)},
+                "drivers": {"pro_mix": HELD_DRIVERS},
+            },
+            [
+                "Pro mix fell 10.0 pts to 60.0 %, mostly from mix: the share of volume moved to "
+                "United States consumer (50.0 %) from United States commercial (90.0 %); at last "
+                "month's mix it would have held."
+            ],
+            ["would have fallen"],
         ),
         (
             "a driver larger than the change is not called the driver: the offsets are named",
@@ -366,12 +386,12 @@ def test_volumes_at_risk_agree_with_their_noun():
         return " ".join(summary_sentences(facts(figures=figures, flags=gaps)))
 
     assert (
-        "Quarter to date, PC shipments are at 30.0 % of target and Licence revenue (USD) is at "
+        "Quarter to date, PC shipments are at 30.0 % of target and licence revenue (USD) is at "
         "25.0 % of target, with 67 % of the quarter gone." in told(0.25)
     )
     # The same attainment is told once, and the quarter gone once (it read twice each).
     assert (
-        "Quarter to date, PC shipments and Licence revenue (USD) are both at 30.0 % of target, "
+        "Quarter to date, PC shipments and licence revenue (USD) are both at 30.0 % of target, "
         "with 67 % of the quarter gone." in told(0.3)
     )
 
@@ -544,3 +564,62 @@ def test_a_change_spread_across_the_partner_is_told_as_spread(drivers, change, w
     }
     text = " ".join(summary_sentences(facts(figures=figures, drivers={"windows_share": drivers})))
     assert words in text
+
+
+def test_a_fall_in_units_names_the_largest_fall_not_a_part_of_it():
+    sentences = summary_sentences(
+        facts(
+            figures={**quiet_figures(), "shipped_units": fig("shipped_units", 9.4e5, -0.058)},
+            unit_changes={("DE", "consumer"): -42_000.0, ("US", "consumer"): -20_000.0},
+        )
+    )
+    (told,) = [s for s in sentences if "shipped" in s]
+    assert told.endswith("the largest fall was in Germany consumer (−42k units).")
+
+
+def test_units_without_a_forecast_are_told_beside_the_attainment_that_leaves_them_out():
+    """83 % of forecast read as the whole's shortfall while 14 % of the units had none."""
+    rows = [
+        ForecastRow("US", "United States", "consumer", 463_738, 150_000, 0.86, 128_961),
+        ForecastRow("CN", "China", "consumer", 300_000, 380_000, 0.79, 300_000),
+    ]
+    flags = [RedFlag("forecast_miss", "medium", "partner", "forecast_attainment", 0.81, 0.9, "m")]
+    figures = {**quiet_figures(), "forecast_attainment": fig("forecast_attainment", 0.81, -0.1)}
+    text = " ".join(summary_sentences(facts(flags=flags, figures=figures, forecast_rows=rows)))
+    assert (
+        "Shipments with a forecast reached 81.0 % of it (down 10.0 pts), weakest in China "
+        "consumer (79.0 %). Another 335k units (44 % of shipments) had no forecast, 335k of "
+        "them in United States consumer." in text
+    )
+    (group,) = flag_groups(flags, None, NAMES, figures, [], rows)
+    assert group.what == (
+        "Shipments with a forecast reached 81.0 % of it (below 90 %); of the 763,738 units "
+        "shipped, 334,777 had no forecast."
+    )
+    # Every unit with a forecast: the words stay as they were.
+    covered = [replace(r, forecast_shipped_units=r.shipped_units) for r in rows]
+    text = " ".join(summary_sentences(facts(flags=flags, figures=figures, forecast_rows=covered)))
+    assert "Shipments reached 81.0 % of forecast (down 10.0 pts)" in text
+    assert "no forecast" not in text
+    (group,) = flag_groups(flags, None, NAMES, figures, [], covered)
+    assert group.what == "Shipments reached 81.0 % of forecast (below 90 %)."
+
+
+def test_volume_target_gaps_at_the_same_attainment_are_one_clause_in_the_flag():
+    figures = {
+        "shipped_units": fig(
+            "shipped_units", 1e6, qtd=2e6, target=4e6, attainment=0.565, elapsed_share=2 / 3
+        ),
+        "license_revenue_usd": fig(
+            "license_revenue_usd", 5e7, qtd=1e8, target=2e8, attainment=0.565, elapsed_share=2 / 3
+        ),
+    }
+    flags = [
+        RedFlag("target_gap", "medium", "partner", kpi, 0.565, 0.667, "m")
+        for kpi in ("license_revenue_usd", "shipped_units")
+    ]
+    (group,) = flag_groups(flags, None, NAMES, figures, [])
+    assert group.what == (
+        "Licence revenue (USD) and PC shipments quarter to date are both 56.5 % of the "
+        "quarter's targets with 67 % of the quarter gone."
+    )

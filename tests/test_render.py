@@ -436,6 +436,8 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
             FeedState("premium_mix", "late", 0, 0, 0, None),
             FeedState("attach_rate", "loaded", 640, 0, 0, "2026-11-05T08:12:00"),
         ],
+        # The partner's own rows: a delivery holds every partner's.
+        feed_rows={"pc_shipments": 110, "windows_share": 412, "attach_rate": 64},
         reconciliation=[
             ReconciliationRow(
                 "JP",
@@ -627,7 +629,7 @@ def test_executive_summary_markdown_golden(markdown: str):
         "| PC shipments | 152,340 | ▲ +2.9 % | ▲ +8.8 % | QTD 300k · 62.6 % of 480k with 67 % of the quarter gone · ✓ On track |",
         "| Server shipments | 1,200 | ▲ +10.0 % | ▲ +20.0 % | No target |",
         "| Forecast attainment | 91.2 % | ▼ −3.1 pts | ▲ +0.4 pts | No target |",
-        "| Windows share ⚑ | 93.1 % | ▼ −1.4 pts | ▼ −0.5 pts | QTD 93.8 % · −1.2 pts vs 95.0 % · ⚠ At risk: target raised from 93.0 % last quarter to 95.0 %; the QTD 93.8 % would have met the old one |",
+        "| Windows share ⚑ | 93.1 % | ▼ −1.4 pts | ▼ −0.5 pts | QTD 93.8 % · −1.2 pts vs 95.0 % · ⚠ At risk · target raised from 93.0 % |",
         "| Pro mix | 41.2 % | ▲ +1.2 pts | ▲ +3.5 pts | QTD 40.5 % · +0.5 pts vs 40.0 % · ✓ On track |",
         "| Premium mix | 18.8 % | ▶ 0.0 pts | ▲ +1.0 pts | No target |",
         "| Licence revenue (USD) | $1.23M | ▲ +5.1 % | ▼ −12.0 % | QTD $2.40M · 60.0 % of $4.00M with 67 % of the quarter gone · ✓ On track |",
@@ -666,8 +668,19 @@ def test_markdown_structure(markdown: str):
         in markdown
     )
     assert "| Windows share | 93.8 % | 95.0 % | 93.0 % | −1.2 pts | ⚠ At risk |" in markdown
-    assert "| Windows share | ✗ rejected | 980 | 3 | 2 | 2026-11-04 10:30 UTC |" in markdown
-    assert "| Premium mix | ⚠ late | 0 | 0 | 0 | not delivered |" in markdown
+    assert (
+        "| Feed | Status | Rows in force, all partners | Zenith Seven & Co's rows | Problems "
+        "| Checks failed | Delivered |" in markdown
+    )
+    assert "| Windows share | ✗ rejected | 980 | 412 | 3 | 2 | 2026-11-04 10:30 UTC |" in markdown
+    # The watch counts a SKU of any size; the assortment only those of 100 units or more.
+    assert (
+        "2 SKUs went from Windows last month to another OS family this month: 1 to ChromeOS "
+        "(1,800 units last month); 1 to Linux (80 units last month). 1 of them had fewer than "
+        "100 units last month: the assortment section, which counts SKUs of at least 100, "
+        "leaves it out." in markdown
+    )
+    assert "| Premium mix | ⚠ late | 0 | 0 | 0 | 0 | not delivered |" in markdown
     assert (
         # The checks in words, not their ids (os_family_in_set, key_unique).
         "Failed checks: OS family one of the allowed values; one row per key." in markdown
@@ -1675,3 +1688,21 @@ def test_every_suite_check_has_words_of_its_own() -> None:
     for feed in FEEDS:
         for spec in load_suite(feed).expectations:
             assert check_words(spec.check) != spec.check.replace("_", " "), spec.check
+
+
+def test_the_assortment_says_how_many_it_lists_and_why():
+    """'The 12 largest (and every one with commentary)' was untrue when 2 of the 12 were
+    there for their commentary and larger ones sat in the appendix."""
+    from oemkpi.reports.template_helpers import listed_words
+
+    assert listed_words(["a"] * 10, 10) == "The 10 largest are listed"
+    assert listed_words(["a"] * 12, 10) == "The 10 largest, and 2 more with commentary, are listed"
+
+
+def test_a_budget_and_its_spend_never_print_as_the_same_amount_when_they_differ():
+    from oemkpi.reports.template_helpers import usd_apart
+
+    assert (usd_apart(40_000, 39_600), usd_apart(39_600, 40_000)) == ("$40,000", "$39,600")
+    assert (usd_apart(120_000, 30_000), usd_apart(30_000, 120_000)) == ("$120k", "$30k")
+    assert usd_apart(14_000, 14_000) == "$14k"
+    assert (usd_apart(9_999.6, 10_000), usd_apart(10_000, 9_999.6)) == ("$10,000", "$10,000")

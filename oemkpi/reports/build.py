@@ -242,6 +242,7 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
             r["shipped_units"],
             r["forecast_units"],
             r["attainment"],
+            r["forecast_shipped_units"],
         )
         for r in data.rows("select_partner_forecast_rows", pid)
     ]
@@ -266,7 +267,7 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
             marketing=marketing,
         )
     )
-    groups = flag_groups(flags, commentary, names, by_name, competitive)
+    groups = flag_groups(flags, commentary, names, by_name, competitive, forecast_rows)
     total_label = f"{partner.partner_name} total"
     kpis_by_country, kpis_by_segment = _scope_tables(
         cell_rows,
@@ -347,6 +348,9 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
             for r in data.rows("select_partner_reconciliation", pid)
         ],
         missing_feeds=[r["feed"] for r in data.rows("select_partner_missing_feeds", pid)],
+        feed_rows={
+            r["feed"]: int(r["row_count"]) for r in data.rows("select_partner_feed_rows", pid)
+        },
         export=export,
         quarter_end=quarter_months(month, data.fy_start_month)[-1] == month,
         assortment_min_units=data.assortment_min_units,

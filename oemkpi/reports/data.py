@@ -127,6 +127,7 @@ def _partner_rows(
         "select_partner_forecast_rows": {"month": month},
         "select_partner_reconciliation": {"month": month},
         "select_partner_missing_feeds": {"month": month},
+        "select_partner_feed_rows": {"month": month},
         "select_partner_cells": {"month": month, "prior_month": prior},
         "select_partner_month_sums": {
             "month": month,
@@ -233,6 +234,8 @@ def _first_problems(states: Iterable[dict[str, Any]]) -> dict[str, str]:
             except (OSError, ValueError):
                 continue
             if problems:
-                out[row["feed"]] = for_stakeholders(problems[0])
+                # A listed problem names its row; a summary entry only counts the rest.
+                first = next((p for p in problems if p.get("row") is not None), problems[0])
+                out[row["feed"]] = for_stakeholders(first)
                 break
     return out

@@ -21,10 +21,11 @@ from oemkpi.reports.model import (
     FeedState,
     FlagGroup,
     FlagNote,
+    ForecastRow,
     KpiFigure,
     RedFlag,
 )
-from oemkpi.reports.targets import exact_pct, raised_words
+from oemkpi.reports.targets import exact_pct
 from oemkpi.reports.words import (
     FEED_NAMES,
     NOT_IN,
@@ -33,6 +34,7 @@ from oemkpi.reports.words import (
     feed_name,
     is_or_are,
     join_words,
+    mid_sentence,
     not_in_words,
     os_name,
     place,
@@ -40,6 +42,23 @@ from oemkpi.reports.words import (
     rule_name,
     scope_name,
 )
+
+#: From this share of the shipments on, the units shipped with no forecast are told beside
+#: the attainment (which leaves them out): below it, it is close to what it would be with them.
+UNFORECAST_SHARE = 0.01
+
+
+def without_forecast(rows: Sequence[ForecastRow], scope: str = "partner") -> tuple[float, float]:
+    """The units shipped with no forecast in ``scope`` (the partner, or one country), which
+    forecast attainment leaves out, and all the units shipped there."""
+    mine = [r for r in rows if scope == "partner" or r.country == scope]
+    return sum(r.without_forecast for r in mine), sum(r.shipped_units or 0 for r in mine)
+
+
+def partly_forecast(without: float, shipped: float) -> bool:
+    """Whether enough units had no forecast for the words to say attainment leaves them out."""
+    return shipped > 0 and without / shipped >= UNFORECAST_SHARE
+
 
 #: A country code where a stored message names a place: "in BR", "(BR consumer)".
 _COUNTRY_IN_TEXT = re.compile(r"(\bin |\()([A-Z]{2})\b")
@@ -63,6 +82,7 @@ def _what(
     names: Mapping[str, str],
     figures: Mapping[str, KpiFigure],
     competitive: Sequence[CompetitiveItem],
+    forecast_rows: Sequence[ForecastRow],
 ) -> str:
     flag = flags[0]
     where = names.get(scope, scope)
@@ -82,9 +102,17 @@ def _what(
         moved = [i for i in competitive if i.country == scope]
         return text + "." + (_moved_there(moved, where) if moved else "")
     if rule == "forecast_miss" and flag.value is not None:
-        text = f"Shipments{'' if scope == 'partner' else ' in ' + where} reached {pct(flag.value)} of forecast"
+        without, shipped = without_forecast(forecast_rows, scope)
+        partly = partly_forecast(without, shipped)
+        text = (
+            f"Shipments{'' if scope == 'partner' else ' in ' + where}"
+            f"{' with a forecast' if partly else ''} reached {pct(flag.value)} of "
+            f"{'it' if partly else 'forecast'}"
+        )
         if flag.threshold is not None:
             text += f" (below {pct(flag.threshold, 0)})"
+        if partly:
+            text += f"; of the {num(shipped)} units shipped, {num(without)} had no forecast"
         return text + "."
     if rule == "attach_drop":
         parts = []
@@ -94,6 +122,8 @@ def _what(
         return "; ".join(parts) + "."
     if rule == "target_gap":
         parts = []
+        together: dict[str, int] = {}  # a volume attainment's part
+        labels: dict[str, list[str]] = {}
         for f in flags:
             figure = figures.get(f.kpi or "")
             if figure is None or figure.target is None:
@@ -107,20 +137,34 @@ def _what(
                     f"{pct(figure.qtd)}, {size_pts(figure.target - figure.qtd)} below the "
                     f"{pct(figure.target)} target"
                 )
-                raised = raised_words(figure)
-                if raised:
-                    part += f"; {raised}"
             elif figure.quarter_closed:
                 part = (
                     f"{figure.label} closed the quarter at {exact_pct(figure.attainment)} of "
                     "its target"
                 )
             else:
-                part = (
-                    f"{figure.label} quarter to date {is_or_are(figure.label)} "
-                    f"{exact_pct(figure.attainment)} of the "
-                    f"quarter's target with {pct(figure.elapsed_share, 0)} of the quarter gone"
-                )
+                # Volumes at the same attainment are told together, as in the summary.
+                attainment = exact_pct(figure.attainment)
+                same = together.get(attainment)
+                if same is None:
+                    together[attainment] = len(parts)
+                    parts.append(
+                        f"{figure.label} quarter to date {is_or_are(figure.label)} {attainment} "
+                        f"of the quarter's target with {pct(figure.elapsed_share, 0)} of the "
+                        "quarter gone"
+                    )
+                    labels[attainment] = [figure.label]
+                else:
+                    labels[attainment].append(figure.label)
+                    named = [labels[attainment][0]] + [
+                        mid_sentence(label) for label in labels[attainment][1:]
+                    ]
+                    both = "both" if len(named) == 2 else "all"
+                    parts[same] = (
+                        f"{join_words(named)} quarter to date are {both} {attainment} of the "
+                        f"quarter's targets with {pct(figure.elapsed_share, 0)} of the quarter gone"
+                    )
+                continue
             parts.append(part)
         return "; ".join(parts) + "."
     if rule in _MARKETING_WHAT:
@@ -162,6 +206,7 @@ def flag_groups(
     names: Mapping[str, str],
     figures: Mapping[str, KpiFigure],
     competitive: Sequence[CompetitiveItem],
+    forecast_rows: Sequence[ForecastRow] = (),
 ) -> list[FlagGroup]:
     """The month's flags by rule and scope, high first, each with its commentary (or None)."""
     grouped: dict[tuple[str, str], list[RedFlag]] = {}
@@ -179,7 +224,7 @@ def flag_groups(
                 severity,  # type: ignore[arg-type]
                 members,
                 title,
-                _what(rule, scope, members, names, figures, competitive),
+                _what(rule, scope, members, names, figures, competitive, forecast_rows),
                 notes.get((rule, scope)),
             )
         )

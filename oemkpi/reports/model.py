@@ -73,6 +73,12 @@ class ForecastRow:
     shipped_units: float | None
     forecast_units: float | None  # of the rows that have a forecast
     attainment: float | None
+    forecast_shipped_units: float | None = None  # shipped in the rows that have a forecast
+
+    @property
+    def without_forecast(self) -> float:
+        """The units shipped in rows that have no forecast (not in the attainment)."""
+        return max(0.0, (self.shipped_units or 0) - (self.forecast_shipped_units or 0))
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,8 @@ class MonthlyReport:
     marketing: MarketingSection | None = None  # the quarter's co-marketing activities
     #: The units a SKU needs to count as a win or loss (red_flags.yaml's assortment.min_units).
     assortment_min_units: float = 100.0
+    #: This partner's rows in force, by feed (a feed's delivery holds every partner's).
+    feed_rows: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from oemkpi.formats import compact, counted, pct, size_pts, size_rel, usd
 from oemkpi.months import add_months, month_label
 from oemkpi.reports import drivers as d
-from oemkpi.reports.flags import country_clause, flag_cause
+from oemkpi.reports.flags import country_clause, flag_cause, partly_forecast, without_forecast
 from oemkpi.reports.marketing import MarketingSection
 from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFigure, RedFlag
 from oemkpi.reports.targets import closed_status, exact_gap, exact_pct, months_words
@@ -26,6 +26,7 @@ from oemkpi.reports.words import (
     count_word,
     is_or_are,
     join_words,
+    mid_sentence,
     not_in_words,
     os_name,
     place,
@@ -173,7 +174,8 @@ def _unit_driver(facts: Facts) -> str | None:
     against = {k: v for k, v in changes.items() if v * total < 0}
     top = max(same, key=lambda k: abs(same[k]), default=None)
     if top is not None and abs(same[top]) <= abs(total):
-        return f"the largest part came from {place(*top, facts.names)} ({_units(same[top])})"
+        what = "rise" if total > 0 else "fall"
+        return f"the largest {what} was in {place(*top, facts.names)} ({_units(same[top])})"
     off = max(against, key=lambda k: abs(against[k]), default=None)
     if top is None or off is None:
         return None
@@ -325,7 +327,7 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
         if not zero_pts(drivers.rate_effect):
             way = "risen" if drivers.rate_effect > 0 else "fallen"
             text += f"; at last month's mix it would have {way} {size_pts(drivers.rate_effect)}"
-        elif drivers.rate_effect * change <= 0:
+        else:  # under 0.05 pts either way: held, as the tables would show it
             text += "; at last month's mix it would have held"
         return text
     driver = d.the_driver(drivers)
@@ -396,7 +398,13 @@ def _forecast(
     assert value is not None
     if not flagged and value >= 0.97:
         return None
-    text = f"Shipments reached {pct(value)} of forecast"
+    without, shipped = without_forecast(facts.forecast_rows)
+    partly = partly_forecast(without, shipped)
+    text = (
+        f"Shipments with a forecast reached {pct(value)} of it"
+        if partly
+        else f"Shipments reached {pct(value)} of forecast"
+    )
     if figure.mom_change is not None and not zero_pts(figure.mom_change):
         text += f" ({'up' if figure.mom_change > 0 else 'down'} {size_pts(figure.mom_change)})"
     weakest = min(
@@ -418,6 +426,17 @@ def _forecast(
         text += f"; below {pct(countries[0].threshold, 0)} in " + join_words(where)
         tells |= {id(f) for f in countries}
         boost = max(boost, 100.0)
+    if partly:
+        # Attainment leaves these units out: said, or the shortfall reads as the whole's.
+        text += (
+            f". Another {compact(without)} units ({pct(without / shipped, 0)} of shipments) "
+            "had no forecast"
+        )
+        most = max(facts.forecast_rows, key=lambda r: r.without_forecast)
+        if most.without_forecast >= without / 2:
+            text += (
+                f", {compact(most.without_forecast)} of them in {most.country_name} {most.segment}"
+            )
     return Sentence(
         text + ".", boost + max(0.0, 1 - value) / _SALIENCE["forecast_attainment"], tells
     )
@@ -459,7 +478,7 @@ def _quarter(facts: Facts) -> Sentence | None:
     for f in at_risk:
         if f.kind == "ratio":
             assert f.qtd is not None and f.target is not None
-            part = f"{f.label} is {pct(f.qtd)} against a {pct(f.target)} target"
+            part = f"{mid_sentence(f.label)} is {pct(f.qtd)} against a {pct(f.target)} target"
             if f.raised_target_at_risk and f.prior_target is not None:
                 part += f" raised from {pct(f.prior_target)} last quarter"
             parts.append(part)
@@ -470,6 +489,7 @@ def _quarter(facts: Facts) -> Sentence | None:
         if f.kind != "ratio":
             volumes.setdefault(exact_pct(f.attainment), []).append(f.label)
     for attainment, labels in volumes.items():
+        labels = [mid_sentence(label) for label in labels]
         subject = (
             labels[0] + f" {is_or_are(labels[0])}"
             if len(labels) == 1

@@ -146,9 +146,8 @@ def target_text(figure: KpiFigure) -> str:
         text += f" with {pct(figure.elapsed_share, 0)} of the quarter gone"
     if figure.target_status in ("on_track", "behind", "at_risk"):
         text += f" · {STATUS_TEXT[figure.target_status]}"
-    raised = raised_words(figure)
-    if raised:
-        text += f": {raised}"
+    if figure.raised_target_at_risk:  # the quarter's section says the rest
+        text += f" · target raised from {pct(figure.prior_target)}"
     return text
 
 

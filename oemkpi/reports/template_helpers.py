@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from oemkpi.formats import ARROWS, counted, direction, kpi_change, kpi_value, num, pct
+from oemkpi.formats import ARROWS, counted, direction, kpi_change, kpi_value, num, pct, usd
 from oemkpi.kpis.quality import RECONCILED_FEEDS
 from oemkpi.months import month_short
 from oemkpi.reports.charts import chart_svg as _chart_svg
@@ -213,12 +213,47 @@ def assortment_split(
     return body, rest
 
 
+def usd_apart(value: float | None, other: float | None) -> str:
+    """``value`` in US dollars as :func:`~oemkpi.formats.usd` writes it, in whole dollars
+    where that would print it as ``other`` though the two differ (a budget of $40,000 and
+    $39,600 spent are not "$40k" and "$40k")."""
+    text = usd(value)
+    if value is None or other is None or value == other or text != usd(other):
+        return text
+    return f"${num(value)}"
+
+
+def listed_words(body: Sequence[AssortmentItem], limit: int = ASSORTMENT_BODY) -> str:
+    """What the body of :func:`assortment_split` lists, when it leaves some out: "The 10
+    largest are listed", or "The 10 largest, and 2 more with commentary, are listed"."""
+    more = len(body) - limit
+    if more <= 0:
+        return f"The {len(body)} largest are listed"
+    return f"The {limit} largest, and {more} more with commentary, are listed"
+
+
 def competitive_split(
     items: Sequence[CompetitiveItem], limit: int = COMPETITIVE_BODY
 ) -> tuple[list[CompetitiveItem], list[CompetitiveItem]]:
     """The largest SKUs (by units last month) for the body; the rest go to the appendix."""
     ordered = sorted(items, key=lambda i: (-(i.prior_units or 0), i.country, i.segment, i.sku))
     return ordered[:limit], ordered[limit:]
+
+
+def under_floor_words(items: Sequence[CompetitiveItem], floor: float) -> str:
+    """The competitive watch's SKUs the assortment section leaves out (fewer than its
+    ``floor`` units last month), so the two sections' counts are told apart; '' if none."""
+    few = sum((i.prior_units or 0) < floor for i in items)
+    if not few:
+        return ""
+    if few == len(items):
+        who, them = ("It", "it") if few == 1 else ("All", "them")
+    else:
+        who, them = f"{few} of them", ("it" if few == 1 else "those")
+    return (
+        f"{who} had fewer than {num(floor)} units last month: the assortment section, which "
+        f"counts SKUs of at least {num(floor)}, leaves {them} out."
+    )
 
 
 def competitive_by_os(items: Sequence[CompetitiveItem]) -> list[tuple[str, int, float]]:
@@ -376,6 +411,9 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "orphan_commentary": orphan_commentary,
     "assortment_counts": assortment_counts,
     "assortment_split": assortment_split,
+    "listed_words": listed_words,
+    "usd_apart": usd_apart,
+    "under_floor_words": under_floor_words,
     "competitive_split": competitive_split,
     "competitive_by_os": competitive_by_os,
     "reports_sell_thru": reports_sell_thru,

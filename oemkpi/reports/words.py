@@ -19,7 +19,7 @@ RULE_NAMES: dict[str, tuple[str, str]] = {
     "data_quality": ("Data-quality issue", "Data-quality issues"),
     "missing_partner_data": ("Missing partner data", "Feeds without the partner's rows"),
     "marketing_underspend": ("Marketing underspend", "Marketing underspends"),
-    "poe_missing": ("Proof of execution missing", "Proofs of execution missing"),
+    "poe_missing": ("Proof of execution not approved", "Proofs of execution not approved"),
 }
 OS_NAMES = {
     "windows": "Windows",
@@ -51,7 +51,7 @@ _NUMBER_WORDS = (
 
 
 #: Words that keep their capital inside a sentence: product names.
-_PROPER = ("Windows", "Office", "Server", "Pro ")
+_PROPER = ("Windows", "Office", "Server", "Pro ", "PC ")
 
 
 def capitalize_first(text: str) -> str:

@@ -4,6 +4,7 @@ select
     country,
     segment,
     shipped_units,
+    fc_shipped_units as forecast_shipped_units,
     fc_forecast_units as forecast_units,
     fc_shipped_units / nullif(fc_forecast_units, 0) as attainment
 from kpi_sums
