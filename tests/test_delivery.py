@@ -780,3 +780,21 @@ def test_deliver_exits_1_when_messages_were_not_sent(
         re.M,
     ), err
     assert len(list(home.outbox_dir(MONTH).glob("*.eml"))) == 3
+
+
+def test_a_pam_with_many_long_partner_ids_gets_an_outbox_file_it_can_write(tmp_path: Path) -> None:
+    """8 partner ids of 32 characters (SPEC's longest) made a 270-byte file name: the
+    month's deliveries step failed and no message went out."""
+    from oemkpi.delivery.messages import MAX_FILE_NAME_BYTES, pam_file_name
+    from oemkpi.delivery.outbox import write_eml
+
+    ids = [f"{n}-partner-with-a-long-long-id-{n:02d}" for n in range(8)]
+    assert all(len(i) == 32 for i in ids)
+    name = pam_file_name(ids)
+    assert name.startswith(f"pam-{ids[0]}+7-more-") and name.endswith(".eml")
+    assert len(name.encode()) <= MAX_FILE_NAME_BYTES
+    assert pam_file_name(list(reversed(ids))) != name  # another PAM's partners, another file
+    write_eml(tmp_path / name, b"Subject: x\r\n\r\nbody\r\n")
+    assert (tmp_path / name).read_bytes() == b"Subject: x\r\n\r\nbody\r\n"
+    # Names that fit are as they were (a PAM's earlier messages keep their files).
+    assert pam_file_name(["aurora", "delta_systems"]) == "pam-aurora+delta_systems.eml"

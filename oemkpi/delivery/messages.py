@@ -186,6 +186,22 @@ def _attachments(folder: Path, partner_id: str) -> list[tuple[str, str, str]]:
     return out
 
 
+#: The longest outbox file name: a file system takes 255 bytes, and writing the message
+#: whole goes through a temporary name a little longer than the file's own.
+MAX_FILE_NAME_BYTES = 200
+
+
+def pam_file_name(partner_ids: Sequence[str]) -> str:
+    """``pam-<id>+<id>.eml``: the PAM's message by the partners it holds; with many long ids
+    (8 ids of 32 characters did not fit a file name, and the month's delivery stopped), the
+    first id, how many more, and a digest of them all."""
+    name = f"pam-{'+'.join(partner_ids)}.eml"
+    if len(name.encode("utf-8")) <= MAX_FILE_NAME_BYTES:
+        return name
+    digest = hashlib.sha256("+".join(partner_ids).encode("utf-8")).hexdigest()[:12]
+    return f"pam-{partner_ids[0]}+{len(partner_ids) - 1}-more-{digest}.eml"
+
+
 def pam_messages(
     home: Home, month: str, reports: Sequence[MonthlyReport], sender: Address
 ) -> list[Outgoing]:
@@ -216,7 +232,7 @@ def pam_messages(
                 month=month,
                 kind="pam",
                 key="+".join(ids),
-                file_name=f"pam-{'+'.join(ids)}.eml",
+                file_name=pam_file_name(ids),
                 sender=sender,
                 recipients=(addresses[key],),
                 subject=_subject(
