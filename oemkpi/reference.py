@@ -218,6 +218,7 @@ def load_partners(path: Path) -> tuple[Partner, ...]:
 def load_countries(path: Path) -> tuple[Country, ...]:
     rows = _read_rows(path, ("country", "country_name", "region", "subregion"))
     seen: set[str] = set()
+    packs: dict[str, str] = {}  # a pack's file name, case folded: the region it is for
     countries = []
     for row in rows:
         code = row["country"]
@@ -227,6 +228,17 @@ def load_countries(path: Path) -> tuple[Country, ...]:
             raise _fail(path, row, "country", "is listed twice; keep one row per country")
         if not REGION_RE.match(row["region"]):
             raise _fail(path, row, "region", f"is not a valid region name; {REGION_RULE}")
+        # Two regions may not share a pack's file ("Latin America", "Latin_America", "emea").
+        stem = region_file_name(row["region"])
+        other = packs.setdefault(stem.casefold(), row["region"])
+        if other != row["region"]:
+            raise _fail(
+                path,
+                row,
+                "region",
+                f"and the region {other!r} would write the same pack ({stem}.html); "
+                "name them apart, or write the same region the same way",
+            )
         seen.add(code)
         countries.append(
             Country(code, row["country_name"] or code, row["region"], row["subregion"])

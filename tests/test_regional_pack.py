@@ -16,7 +16,7 @@ import pytest
 
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
-from oemkpi.reference import load_reference, region_file_name
+from oemkpi.reference import load_countries, load_reference, region_file_name
 from oemkpi.reports.regional import PACK_WINS
 from oemkpi.reports.writing import write_month_reports
 from oemkpi.warehouse import warehouse
@@ -323,3 +323,28 @@ def test_a_pack_lists_every_loss_and_the_largest_wins() -> None:
     shown = [a.sku for _, a in pack.assortment_shown]
     assert shown == ["L-0", "L-1", "L-2"] + [f"W-{n:02d}" for n in range(13, 3, -1)]
     assert pack.wins_not_shown == (4, 100 + 101 + 102 + 103)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "file"),
+    [("Latin America", "Latin_America", "Latin_America"), ("EMEA", "emea", "emea")],
+)
+def test_two_regions_that_would_write_one_pack_are_refused(
+    tmp_path: Path, first: str, second: str, file: str
+) -> None:
+    """'Latin America' and 'Latin_America' both wrote Latin_America.html: one region's pack
+    overwrote the other's, silently (and 'EMEA' and 'emea' do on a case-blind disk)."""
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "countries.csv").write_text(
+        f"country,country_name,region,subregion\nAR,Argentina,{first},South\n"
+        f"CL,Chile,{second},South\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(OemkpiError) as err:
+        load_countries(reference / "countries.csv")
+    assert str(err.value) == (
+        f"{reference / 'countries.csv'} row 3, column region: value {second!r} and the region "
+        f"{first!r} would write the same pack ({file}.html); name them apart, or write the "
+        "same region the same way."
+    )
