@@ -122,6 +122,26 @@ class Home:
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 
+    @property
+    def cache(self) -> Path:
+        """Libraries' caches (matplotlib's font list): rebuilt when deleted."""
+        return self.root / "cache"
+
+
+def use_home_caches(home: Home) -> None:
+    """Have libraries keep their caches in the data home, not the user's (a run writes
+    nothing outside the home, SPEC 2): matplotlib wrote ~/.cache/matplotlib and
+    ~/.config/matplotlib. Set before matplotlib is imported, here and in every process this
+    one starts; a ``MPLCONFIGDIR`` already set is kept."""
+    if os.environ.get("MPLCONFIGDIR"):
+        return
+    path = home.cache / "matplotlib"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # a home that cannot be written says so where it is written
+    os.environ["MPLCONFIGDIR"] = str(path)
+
 
 def config_file_present(path: Path) -> bool:
     """Whether the reference or configuration file ``path`` is there to read: False when

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from oemkpi.errors import OemkpiError
 from oemkpi.formats import counted
-from oemkpi.home import Home
+from oemkpi.home import Home, use_home_caches
 from oemkpi.months import month_range, parse_month
 from oemkpi.quiet_exit import quiet_exit
 from oemkpi.settings import Settings
@@ -83,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.home:
         os.environ["OEMKPI_HOME"] = args.home
     home = Home.from_env()
+    use_home_caches(home)
     try:
         # An invalid combination of the scale-out settings stops every command here.
         settings = Settings.from_env()

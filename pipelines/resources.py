@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
-from oemkpi.home import Home
+from oemkpi.home import Home, use_home_caches
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.warehouse import WarehouseConflict, home_warehouse
 
@@ -49,6 +49,10 @@ class OemkpiResource(dg.ConfigurableResource):
 
     def get_home(self) -> Home:
         return Home.at(self.home) if self.home else Home.from_env()
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # A run started from the UI did not go through the CLI, which does this first.
+        use_home_caches(self.get_home())
 
     @contextmanager
     def warehouse(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

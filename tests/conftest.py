@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,15 @@ COUNTRIES_CSV = (
     "JP,Japan,APJ,Japan\n"
     "BR,Brazil,Americas,LATAM\n"
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _matplotlib_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """matplotlib's font list in the session's own folder, not the developer's home (each
+    test process builds it once; a command a test starts inherits it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MPLCONFIGDIR", str(tmp_path_factory.mktemp("matplotlib")))
+        yield
 
 
 def write_reference(root: Path) -> None:

@@ -454,3 +454,23 @@ def test_a_rejected_redelivery_counts_the_earlier_delivery_in_force(home: Home) 
         "force, 1 rejected, 0 missing. Fix the files named in quarantine/*/*.errors.json and "
         "run the month again."
     )
+
+
+def test_a_run_writes_nothing_outside_its_data_home(home: Home, tmp_path: Path) -> None:
+    """matplotlib kept its font list in ~/.cache/matplotlib and ~/.config/matplotlib: a run
+    wrote outside the data home (SPEC 2). The user's home is an empty folder here."""
+    user = tmp_path / "user"
+    user.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CACHE_HOME")}
+    done = subprocess.run(
+        [str(OEMKPI), "--home", str(home.root), "run", "--month", MONTH],
+        cwd=home.root.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**env, "HOME": str(user), "DAGSTER_HOME": str(home.dagster_home)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(user.iterdir()) == []
+    assert list((home.cache / "matplotlib").glob("fontlist-*.json"))
