@@ -32,6 +32,7 @@ from dagster._core.storage.tags import (
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES, FEEDS
 from oemkpi.ingest.folder import delivery_files, fingerprint
+from oemkpi.kpis.quality import is_late
 from oemkpi.months import month_range
 from oemkpi.sample import write_sample_home
 from pipelines.definitions import defs
@@ -350,32 +351,40 @@ def _schedule_tick(when: datetime, **resource: Any) -> dg.RunRequest | str:
 @pytest.mark.parametrize(
     ("when", "month"),
     [
-        (datetime(2026, 5, 10, 6, tzinfo=UTC), "2026-04"),
-        (datetime(2026, 1, 10, 6, tzinfo=UTC), "2025-12"),
+        (datetime(2026, 5, 11, 6, tzinfo=UTC), "2026-04"),
+        (datetime(2026, 1, 11, 6, tzinfo=UTC), "2025-12"),
     ],
 )
-def test_schedule_runs_the_previous_month_on_the_10th(when: datetime, month: str) -> None:
+def test_schedule_runs_the_previous_month_the_day_after_its_due_day(
+    when: datetime, month: str
+) -> None:
+    """On the 11th a feed still missing is late: the scheduled update says so (on the due
+    day itself it was only 'not delivered yet', and nothing ran the day it became late)."""
     request = _schedule_tick(when)
     assert isinstance(request, dg.RunRequest), request
     assert request.run_key == f"scheduled-{month}"
     assert request.partition_key == month
     assert request.tags[PARTITION_NAME_TAG] == month
     assert request.asset_selection is None  # the whole job: every asset of the month
+    assert is_late(month, when.date(), 10)
 
 
-@pytest.mark.parametrize("day", [1, 9, 11, 28])
+@pytest.mark.parametrize("day", [1, 9, 10, 12, 28])
 def test_schedule_skips_other_days(day: int) -> None:
     skip = _schedule_tick(datetime(2026, 5, day, 6, tzinfo=UTC))
-    assert isinstance(skip, str)
-    assert "day 10" in skip
+    assert skip == (f"monthly_update runs the day after the due day (day 10); today is day {day}.")
 
 
 def test_schedule_day_follows_the_configured_due_day() -> None:
-    request = _schedule_tick(datetime(2026, 5, 5, 6, tzinfo=UTC), late_after_day=5)
+    request = _schedule_tick(datetime(2026, 5, 6, 6, tzinfo=UTC), late_after_day=5)
     assert isinstance(request, dg.RunRequest)
     assert (request.run_key, request.partition_key) == ("scheduled-2026-04", "2026-04")
-    skip = _schedule_tick(datetime(2026, 5, 10, 6, tzinfo=UTC), late_after_day=5)
+    skip = _schedule_tick(datetime(2026, 5, 11, 6, tzinfo=UTC), late_after_day=5)
     assert isinstance(skip, str) and "day 5" in skip
+    # January is due on 28 February: it runs on 1 March, not February's month.
+    request = _schedule_tick(datetime(2026, 3, 1, 6, tzinfo=UTC), late_after_day=28)
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == "2026-01"
 
 
 # --------------------------------------------------------------------------- 4. backfill
