@@ -8,12 +8,14 @@ family this month) and ``marketing`` (the quarter's co-marketing, SPEC section 9
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from oemkpi.kpis.definitions import KPIS
 from oemkpi.reports.data import MonthData
 from oemkpi.reports.drivers import RATIO_PARTS, Drivers
 from oemkpi.reports.marketing import MarketingSection
+from oemkpi.reports.model import FeedState
 
 SCHEMA_VERSION = 1
 KPI_FIELDS = ("value", "prior_month", "prior_year", "mom_change", "yoy_change", "qtd", "target")
@@ -88,12 +90,20 @@ def build_export(
         ],
         "assortment": assortment,
         "red_flags": flags,
-        "feeds": {
-            f.feed: {"status": f.status, "rows": f.rows, "checks_failed": f.checks_failed}
-            for f in data.feeds
-        },
+        "feeds": feeds_export(data.feeds),
         "competitive_watch": watch,
         "marketing": marketing.export() if marketing is not None else None,
+    }
+
+
+def feeds_export(feeds: Sequence[FeedState]) -> dict[str, dict[str, Any]]:
+    """``feeds``: each feed's status (SPEC 5: loaded, rejected, missing or late), rows in
+    force and failed checks. An optional feed not delivered this month has none of those
+    states (it is never missing nor late, SPEC 9) and is left out, as ``marketing`` is null."""
+    return {
+        f.feed: {"status": f.status, "rows": f.rows, "checks_failed": f.checks_failed}
+        for f in feeds
+        if f.status != "not_delivered"
     }
 
 

@@ -25,7 +25,7 @@ from oemkpi.kpis.definitions import KPI_BY_NAME, KPIS, VOLUME_KPIS
 from oemkpi.months import add_months, month_label
 from oemkpi.reference import Partner, Reference, region_file_name
 from oemkpi.reports.data import MonthData
-from oemkpi.reports.export import ASSORTMENT_FIELDS
+from oemkpi.reports.export import ASSORTMENT_FIELDS, feeds_export
 from oemkpi.reports.index import INDEX_KPIS
 from oemkpi.reports.marketing import marketing_section
 from oemkpi.reports.model import AssortmentItem, Commentary, FeedState, RedFlag
@@ -259,10 +259,7 @@ def _flag_json(flag: RedFlag) -> dict[str, Any]:
 
 def region_export(pack: RegionPack) -> dict[str, Any]:
     """``regions/<region>.json`` (schema_version 1): the pack's numbers."""
-    feeds = {
-        f.feed: {"status": f.status, "rows": f.rows, "checks_failed": f.checks_failed}
-        for f in pack.feeds
-    }
+    feeds = feeds_export(pack.feeds)
     return {
         "schema_version": SCHEMA_VERSION,
         "region": pack.region,
