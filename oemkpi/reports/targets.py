@@ -88,18 +88,6 @@ def gap_words(figure: KpiFigure) -> str:
     return f"QTD {_short(figure.qtd, figure)} · {exact_pct(figure.attainment)} of {target}"
 
 
-def raised_words(figure: KpiFigure) -> str | None:
-    """When a raised target is what puts a KPI at risk, say so: "target raised from 90.3 %
-    last quarter to 94.0 %; the QTD 91.5 % would have met the old one"."""
-    if not figure.raised_target_at_risk:
-        return None
-    assert figure.target is not None and figure.prior_target is not None
-    return (
-        f"target raised from {pct(figure.prior_target)} last quarter to "
-        f"{pct(figure.target)}; the QTD {pct(figure.qtd)} would have met the old one"
-    )
-
-
 def closed_words(figure: KpiFigure) -> str:
     """The closed quarter's verdict with the exact figures: "Met: 100.4 % of 8.34M"."""
     status = closed_status(figure)
