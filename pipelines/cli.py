@@ -271,9 +271,11 @@ def _run_range(
         )
     # A rejected re-delivery leaves the earlier delivery in force: counted in force.
     in_force = sum(s.in_force for s in summary.statuses)
+    late = summary.count("late")
     counts = (
-        f"{in_force} feed deliveries in force, {summary.count('rejected')} rejected, "
-        f"{summary.count('missing')} missing"
+        f"{in_force} feed deliver{'y' if in_force == 1 else 'ies'} in force, "
+        f"{summary.count('rejected')} rejected, {summary.count('missing')} missing"
+        + (f", {late} late" if late else "")
     )
     if summary.failure:
         print(f"oemkpi: the run failed after {seconds:.1f} s: {summary.failure}", file=sys.stderr)

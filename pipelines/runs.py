@@ -203,11 +203,12 @@ def _say(message: str) -> None:
 
 
 def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
-    """The latest delivery outcome of every feed-month, ``missing`` where none was checked."""
+    """The latest delivery outcome of every feed-month, ``missing`` where none was checked
+    (``late`` once past its due day, as the reports say)."""
+    span = {"first": months[0], "last": months[-1]}
     with home_warehouse(home, read_only=True) as con:
-        rows = con.execute(
-            sql("feeds/select_delivery_status"), {"first": months[0], "last": months[-1]}
-        ).fetchall()
+        rows = con.execute(sql("feeds/select_delivery_status"), span).fetchall()
+        late = set(con.execute(sql("quality/select_late_feeds"), span).fetchall())
     found = {(r[0], r[1]): r for r in rows}
     out = []
     for month in months:
@@ -215,6 +216,8 @@ def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
             row = found.get((feed, month))
             if row is None:
                 status = "not_delivered" if feed in OPTIONAL_FEEDS else "missing"
+                if (feed, month) in late:
+                    status = "late"
                 out.append(FeedMonthStatus(feed, month, status))
             else:
                 out.append(

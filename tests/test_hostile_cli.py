@@ -340,7 +340,7 @@ def test_names_and_folders_the_readers_cannot_take_are_refused_not_read_and_not_
 
     assert done.returncode == 1, done.stderr
     assert _one_sentence(done.stderr) == (
-        f"oemkpi: finished {MONTH} in N s with rejected deliveries: 1 feed deliveries in force, "
+        f"oemkpi: finished {MONTH} in N s with rejected deliveries: 1 feed delivery in force, "
         "4 rejected, 0 missing. Fix the files named in quarantine/*/*.errors.json and run the "
         "month again."
     )
@@ -474,3 +474,14 @@ def test_a_run_writes_nothing_outside_its_data_home(home: Home, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert list(user.iterdir()) == []
     assert list((home.cache / "matplotlib").glob("fontlist-*.json"))
+
+
+def test_the_closing_line_calls_a_feed_missing_past_its_due_day_late(home: Home) -> None:
+    """It said '1 missing' where the reports say 'late' (March's feeds were due on 10 April)."""
+    shutil.rmtree(home.landing_dir("attach_rate", MONTH))
+    done = oemkpi(home, "run", "--month", MONTH)
+    assert done.returncode == 0, done.stderr
+    (line,) = [x.strip() for x in done.stdout.splitlines() if x.strip().startswith("Done:")]
+    assert re.sub(r"in \d+\.\d s", "in N s", line).split(". Dagster run")[0] == (
+        f"Done: {MONTH} in N s; 4 feed deliveries in force, 0 rejected, 0 missing, 1 late"
+    )
