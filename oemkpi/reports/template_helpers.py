@@ -108,8 +108,10 @@ def chart_summary(charts: Mapping[str, Chart], key: str) -> str | None:
     A series named like its chart is not named twice ("Windows share: 91.2 % ...").
     """
     chart = charts.get(key)
-    if chart is None:
-        return None
+    if chart is None or not any(
+        v is not None and math.isfinite(v) for s in chart.series for _, v in s.points
+    ):
+        return None  # "Trend over 0 months — no data" said nothing
     # Charts carry no unit; the revenue chart is the one in dollars.
     kpi = "license_revenue_usd" if key == "revenue" else key
     parts = []
