@@ -9,6 +9,7 @@ from dataclasses import replace
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
@@ -1709,3 +1710,40 @@ def test_a_budget_and_its_spend_never_print_as_the_same_amount_when_they_differ(
     assert (usd_apart(120_000, 30_000), usd_apart(30_000, 120_000)) == ("$120k", "$30k")
     assert usd_apart(14_000, 14_000) == "$14k"
     assert (usd_apart(9_999.6, 10_000), usd_apart(10_000, 9_999.6)) == ("$10,000", "$10,000")
+
+
+def test_a_partner_without_sell_thru_gets_no_sell_thru_rows(report: MonthlyReport) -> None:
+    """'Office sell-thru n/a n/a n/a' above 'reported no sell-thru this month' said it twice."""
+    keys = ("office_sell_thru_units", "server_sell_thru_units")
+    none = [replace(f, value=None) if f.kpi in keys else f for f in report.kpis]
+
+    def without(rows: list[Any]) -> list[Any]:
+        return [
+            replace(r, values={k: v for k, v in r.values.items() if k not in keys}) for r in rows
+        ]
+
+    quiet = replace(
+        report,
+        kpis=none,
+        attach_by_country=replace(
+            report.attach_by_country,
+            shown=without(report.attach_by_country.shown),
+            full=without(report.attach_by_country.full),
+        ),
+        attach_by_segment=replace(
+            report.attach_by_segment,
+            shown=without(report.attach_by_segment.shown),
+            full=without(report.attach_by_segment.full),
+        ),
+    )
+
+    def attach(markdown: str) -> str:
+        return markdown.split("\n## Attach and sell-thru\n", 1)[1].split("\n## ", 1)[0]
+
+    markdown = attach(render_markdown(quiet))
+    html = render_html(quiet).split('id="sec-attach"', 1)[1].split("</section>", 1)[0]
+    assert "Zenith Seven & Co reported no sell-thru this month." in markdown
+    assert "| Office sell-thru |" not in markdown and "| Server sell-thru |" not in markdown
+    assert "<th>Office sell-thru</th>" not in html and "<th>Server sell-thru</th>" not in html
+    # With sell-thru, the rows are there.
+    assert "| Office sell-thru |" in attach(render_markdown(report))
