@@ -39,8 +39,9 @@ T = TypeVar("T")
 class HelperProcess:
     """A helper process started by :meth:`start`; :meth:`pool` is it, in this process only."""
 
-    def __init__(self, warm: Callable[[], None]) -> None:
+    def __init__(self, warm: Callable[[], None], *, nice: int = 0) -> None:
         self._warm = warm
+        self._nice = nice
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._owner: int | None = None
@@ -63,7 +64,7 @@ class HelperProcess:
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_begin,
-                    initargs=(os.getpid(), self._warm),
+                    initargs=(os.getpid(), self._warm, self._nice),
                 )
                 self._owner = os.getpid()
                 # The child starts (and warms up) at its first job.
@@ -106,9 +107,13 @@ class HelperProcess:
             return job
 
 
-def _begin(parent: int, warm: Callable[[], None]) -> None:
-    """In the helper, first of all: watch the parent, leave quietly, then warm up."""
+def _begin(parent: int, warm: Callable[[], None], nice: int = 0) -> None:
+    """In the helper, first of all: watch the parent, leave quietly, lower its priority by
+    ``nice``, then warm up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     threading.Thread(target=_watch, args=(parent,), name="oemkpi-parent-watch", daemon=True).start()
     atexit.register(_leave)
     # Only a head start: a job meets the same error and raises it to the caller, as one

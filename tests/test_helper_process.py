@@ -73,3 +73,16 @@ def test_a_helper_ends_when_the_process_that_started_it_ends_without_stopping_it
     # multiprocessing's resource tracker may warn that it cleaned up the queues' semaphores
     # (the parent had no chance to); the helper itself says nothing.
     assert "Traceback" not in done.stderr
+
+
+def test_the_drawing_process_runs_at_a_lower_priority_than_the_run() -> None:
+    chart_worker.start()
+    try:
+        pool = chart_worker._HELPER.pool()
+        assert pool is not None
+        pool.submit(int).result()
+        (child,) = pool._processes.values()
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(19, mine + chart_worker.NICE)
+    finally:
+        chart_worker.stop()
