@@ -1747,3 +1747,11 @@ def test_a_partner_without_sell_thru_gets_no_sell_thru_rows(report: MonthlyRepor
     assert "<th>Office sell-thru</th>" not in html and "<th>Server sell-thru</th>" not in html
     # With sell-thru, the rows are there.
     assert "| Office sell-thru |" in attach(render_markdown(report))
+
+
+def test_the_headline_names_the_month_and_the_quarter_once_each(html: str) -> None:
+    """'FY27-Q2' was printed three times in the headline and 'October 2026' twice."""
+    headline = text_of(html.split("<header", 1)[1].split("</header>", 1)[0])
+    assert headline.count("FY27-Q2") == 1
+    assert headline.count("October 2026") == 1
+    assert "Zenith Seven &amp; Co" in headline and "Data as of" in headline
