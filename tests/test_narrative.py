@@ -13,7 +13,15 @@ import pytest
 from oemkpi.reports.drivers import decompose
 from oemkpi.reports.flags import flag_groups
 from oemkpi.reports.marketing import MarketingActivity, MarketingSection
-from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFigure, RedFlag
+from oemkpi.reports.model import (
+    Commentary,
+    CompetitiveItem,
+    FeedState,
+    FlagNote,
+    ForecastRow,
+    KpiFigure,
+    RedFlag,
+)
 from oemkpi.reports.narrative import Facts, summary_sentences
 
 NAMES = {"US": "United States", "DE": "Germany", "PL": "Poland", "BR": "Brazil"}
@@ -623,3 +631,27 @@ def test_volume_target_gaps_at_the_same_attainment_are_one_clause_in_the_flag():
         "Licence revenue (USD) and PC shipments quarter to date are both 56.5 % of the "
         "quarter's targets with 67 % of the quarter gone."
     )
+
+
+def test_a_country_flag_left_blank_points_to_the_partner_rows_why_of_the_same_rule():
+    """Cobalt's three forecast-miss countries each said 'to be written' under the
+    partner row that gave the cause: the PAM would write it three times more."""
+    flags = [
+        RedFlag("forecast_miss", "high", "US", "forecast_attainment", 0.72, 0.9, "m"),
+        RedFlag("forecast_miss", "high", "DE", "forecast_attainment", 0.70, 0.9, "m"),
+        RedFlag("forecast_miss", "medium", "partner", "forecast_attainment", 0.83, 0.9, "m"),
+        RedFlag("attach_drop", "medium", "PL", "office_attach", 0.04, 0.03, "m"),
+    ]
+    own = FlagNote(why="Germany's own reason.")
+    notes = {
+        ("forecast_miss", "partner"): FlagNote(why="Component shortages.", coe="Re-plan."),
+        ("forecast_miss", "DE"): own,
+    }
+    groups = {g.scope: g for g in flag_groups(flags, Commentary(flags=notes), NAMES, {}, [])}
+    assert (groups["US"].note, groups["US"].as_for_partner) == (None, True)
+    assert (groups["DE"].note, groups["DE"].as_for_partner) == (own, False)
+    assert groups["partner"].as_for_partner is False
+    assert groups["PL"].as_for_partner is False  # another rule: still to be written
+    # Without the partner row's why, every country is to be written.
+    bare = flag_groups(flags, Commentary(flags={("forecast_miss", "DE"): own}), NAMES, {}, [])
+    assert not any(g.as_for_partner for g in bare)

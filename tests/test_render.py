@@ -1755,3 +1755,15 @@ def test_the_headline_names_the_month_and_the_quarter_once_each(html: str) -> No
     assert headline.count("FY27-Q2") == 1
     assert headline.count("October 2026") == 1
     assert "Zenith Seven &amp; Co" in headline and "Data as of" in headline
+
+
+def test_a_flag_explained_for_the_whole_partner_is_not_asked_for_again(report: MonthlyReport):
+    first = replace(report.flag_groups[-1], note=None, as_for_partner=True)
+    pointed = replace(report, flag_groups=[*report.flag_groups[:-1], first])
+    row = render_markdown(pointed).split(f"{first.title}", 1)[1].split("\n", 1)[0]
+    assert row.endswith(
+        "| as for the whole partner | as for the whole partner | as for the whole partner |"
+    )
+    html = render_html(pointed)
+    section = html[html.index('id="sec-red-flags"') : html.index('id="sec-competitive"')]
+    assert section.count('<span class="muted">as for the whole partner</span>') == 3

@@ -153,6 +153,9 @@ class FlagGroup:
     title: str  # "Competitive loss · Brazil"
     what: str  # what happened, in plain words
     note: FlagNote | None
+    #: No note of its own, but the PAM explained the same rule for the whole partner: the
+    #: row points there instead of asking for the same why again.
+    as_for_partner: bool = False
 
     @property
     def counted(self) -> str:
