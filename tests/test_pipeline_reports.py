@@ -593,8 +593,10 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
         said = text_of(appendix)
         assert "The PC shipments delivery was rejected" in said
         # The first problem as a reader sees it: the file by name, no advice to the supplier.
-        shown = for_stakeholders(problem)
+        # The column in words too ("column shipped units", not the contract's id).
+        shown = for_stakeholders(problem).replace("column shipped_units:", "column shipped units:")
         assert shown.startswith(f"{delivered.name} row ") and shown in said
+        assert "shipped_units" not in said
         assert "landing/" not in page + markdown and "deliver again" not in page + markdown
         assert "1,234" in said
         shipped = tile(page, "shipped_units")

@@ -31,6 +31,7 @@ from oemkpi.months import (
 from oemkpi.reference import Reference
 from oemkpi.reports.model import FeedState, Table
 from oemkpi.reports.tables import Column, Group, make_table
+from oemkpi.reports.words import column_words
 from oemkpi.warehouse import sql
 
 #: A market total is shown only when at least this many partners make it up.
@@ -236,6 +237,10 @@ def _first_problems(states: Iterable[dict[str, Any]]) -> dict[str, str]:
             if problems:
                 # A listed problem names its row; a summary entry only counts the rest.
                 first = next((p for p in problems if p.get("row") is not None), problems[0])
-                out[row["feed"]] = for_stakeholders(first)
+                text = for_stakeholders(first)
+                column = first.get("column")
+                if isinstance(column, str) and column:  # the contract's id, in words
+                    text = text.replace(f"column {column}:", f"column {column_words(column)}:", 1)
+                out[row["feed"]] = text
                 break
     return out

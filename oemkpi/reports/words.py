@@ -131,7 +131,7 @@ def check_words(check: str) -> str:
         return _CHECK_WORDS[check]
     for ending, words in _CHECK_ENDINGS:
         if check.endswith(ending):
-            return words.format(_column_words(check.removesuffix(ending)))
+            return words.format(column_words(check.removesuffix(ending)))
     return check.replace("_", " ")
 
 
@@ -139,7 +139,7 @@ def check_words(check: str) -> str:
 _COLUMN_WORDS = {"usd": "(USD)", "sku": "SKU", "poe": "proof of execution", "os": "OS"}
 
 
-def _column_words(column: str) -> str:
+def column_words(column: str) -> str:
     """A contract column in words: "license_revenue_usd" -> "licence revenue (USD)"."""
     words = [_COLUMN_WORDS.get(word, word) for word in column.split("_")]
     return " ".join(words).replace("license", "licence")
