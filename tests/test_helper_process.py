@@ -9,7 +9,10 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from oemkpi.reports import chart_worker
 from tests.test_charts import share_chart
@@ -28,13 +31,22 @@ def _gone(pid: int, seconds: float) -> bool:
     return False
 
 
-def test_a_helper_leaves_ctrl_c_to_its_parent_and_goes_on_answering() -> None:
+@contextmanager
+def drawing_process() -> Iterator[Any]:
+    """The drawing process, started and warm; stopped at the end."""
     chart_worker.start()
     try:
         pool = chart_worker._HELPER.pool()
         assert pool is not None
         pool.submit(int).result()
         (child,) = pool._processes.values()
+        yield child
+    finally:
+        chart_worker.stop()
+
+
+def test_a_helper_leaves_ctrl_c_to_its_parent_and_goes_on_answering() -> None:
+    with drawing_process() as child:
         os.kill(child.pid, signal.SIGINT)  # what Ctrl-C sends the whole process group
         time.sleep(0.3)
         assert child.is_alive()
@@ -42,8 +54,6 @@ def test_a_helper_leaves_ctrl_c_to_its_parent_and_goes_on_answering() -> None:
         chart_worker.prepare([chart])
         drawn = chart_worker.take(chart, png=False)
         assert drawn is not None and drawn.svg.startswith("<svg ")
-    finally:
-        chart_worker.stop()
     assert not child.is_alive()
 
 
@@ -76,13 +86,6 @@ def test_a_helper_ends_when_the_process_that_started_it_ends_without_stopping_it
 
 
 def test_the_drawing_process_runs_at_a_lower_priority_than_the_run() -> None:
-    chart_worker.start()
-    try:
-        pool = chart_worker._HELPER.pool()
-        assert pool is not None
-        pool.submit(int).result()
-        (child,) = pool._processes.values()
+    with drawing_process() as child:
         mine = os.getpriority(os.PRIO_PROCESS, 0)
         assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(19, mine + chart_worker.NICE)
-    finally:
-        chart_worker.stop()
