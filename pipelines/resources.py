@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import dagster as dg
 import duckdb
 
+from oemkpi.errors import OemkpiError
 from oemkpi.home import Home, use_home_caches
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.warehouse import WarehouseConflict, home_warehouse
@@ -51,6 +52,18 @@ class OemkpiResource(dg.ConfigurableResource):
         return Home.at(self.home) if self.home else Home.from_env()
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Settings a month's steps would otherwise meet as a Python error half-way through
+        # (a due day of 31 has no date in February; a 13th month starts no fiscal year).
+        if not 1 <= self.late_after_day <= 28:
+            raise OemkpiError(
+                f"The oemkpi resource's late_after_day is {self.late_after_day}; the due day "
+                "must be one every month has, 1 to 28: set it so and run again."
+            )
+        if not 1 <= self.fiscal_year_start_month <= 12:
+            raise OemkpiError(
+                f"The oemkpi resource's fiscal_year_start_month is "
+                f"{self.fiscal_year_start_month}; use a month from 1 to 12 and run again."
+            )
         # A run started from the UI did not go through the CLI, which does this first.
         use_home_caches(self.get_home())
 

@@ -40,6 +40,7 @@ from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions
 from pipelines.resources import OemkpiResource
 from pipelines.runs import run_months
+from pipelines.step_errors import failure_sentence
 
 REPO = Path(__file__).resolve().parent.parent
 OEMKPI = Path(sys.executable).with_name("oemkpi")
@@ -600,3 +601,35 @@ def _rounded(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_rounded(v) for v in value]
     return value
+
+
+@pytest.mark.parametrize(
+    ("setting", "sentence"),
+    [
+        (
+            {"late_after_day": 31},
+            "The oemkpi resource's late_after_day is 31; the due day must be one every month "
+            "has, 1 to 28: set it so and run again.",
+        ),
+        (
+            {"fiscal_year_start_month": 13},
+            "The oemkpi resource's fiscal_year_start_month is 13; use a month from 1 to 12 and "
+            "run again.",
+        ),
+    ],
+)
+def test_a_resource_setting_no_month_can_use_stops_the_run_in_one_sentence(
+    tmp_path: Path, setting: dict[str, int], sentence: str
+) -> None:
+    """A due day of 31 failed the data-quality step of a 30-day month with a Python error."""
+
+    @dg.asset
+    def uses_the_setting(oemkpi: OemkpiResource) -> int:
+        return oemkpi.late_after_day
+
+    result = dg.materialize(
+        [uses_the_setting],
+        resources={"oemkpi": OemkpiResource(home=str(tmp_path / "home"), **setting)},
+        raise_on_error=False,
+    )
+    assert failure_sentence(result) == sentence
