@@ -382,10 +382,11 @@ def test_schedule_day_follows_the_configured_due_day() -> None:
     assert (request.run_key, request.partition_key) == ("scheduled-2026-04", "2026-04")
     skip = _schedule_tick(datetime(2026, 5, 11, 6, tzinfo=UTC), late_after_day=5)
     assert isinstance(skip, str) and "day 5" in skip
-    skip = _schedule_tick(datetime(2026, 5, 11, 6, tzinfo=UTC), late_after_day=31)
-    assert skip == (
-        "The oemkpi resource's late_after_day is 31; the due day must be one every month "
-        "has, 1 to 28."
+    # A due day no month has: the tick fails with the resource's sentence (resources.py).
+    with pytest.raises(dg.DagsterResourceFunctionError) as err:
+        _schedule_tick(datetime(2026, 5, 11, 6, tzinfo=UTC), late_after_day=31)
+    assert "late_after_day is 31; the due day must be one every month has" in str(
+        err.value.__cause__
     )
     # January is due on 28 February: it runs on 1 March, not February's month.
     request = _schedule_tick(datetime(2026, 3, 1, 6, tzinfo=UTC), late_after_day=28)
