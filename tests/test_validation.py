@@ -25,6 +25,7 @@ from oemkpi.ingest.contract import FEEDS
 from oemkpi.ingest.deliveries import ingest_delivery
 from oemkpi.ingest.diagnose import stage_delivery
 from oemkpi.ingest.outcomes import CONTRACT_CHECK, DeliveryOutcome
+from oemkpi.ingest.problems import summary_problem
 from oemkpi.ingest.suite_runs import run_suite
 from oemkpi.ingest.suites import Expectation, load_suite
 from oemkpi.ingest.validation_pages import (
@@ -588,3 +589,17 @@ def test_the_gx_engine_was_written_for_the_installed_versions() -> None:
 
     for package, minor in WRITTEN_FOR.items():
         assert version(package).startswith(f"{minor}."), (package, version(package), minor)
+
+
+def test_a_check_row_counts_what_a_summary_entry_stands_for(home: Home) -> None:
+    """1,000 listed problems and one entry standing for 5 more: the check's row says 1,005
+    and the note 805 more than the page lists (it said 1,001 and 801)."""
+    outcome = _rejected_windows_share(home)
+    key = next(c for c in outcome.checks if c.check == "key_unique")
+    listed = key.problems[0]
+    key.problems = [listed] * 1000 + [summary_problem(listed.file, None, listed.rule, 5)]
+    write_validation_page(home, outcome)
+    page = validation_page_path(home, "windows_share", MONTH).read_text(encoding="utf-8")
+    row = page.split('<a href="#check-key_unique">', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num">1,005</td>' in row
+    assert f"and {1005 - MAX_PAGE_ROWS} more problems" in page

@@ -61,7 +61,8 @@ class _CheckView:
     sample: list[str]
     error: str | None
     problems: list[Problem]
-    more_problems: int
+    more_problems: int  # counted but not listed on the page
+    problem_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,9 @@ def _check_view(feed: str, check: Any) -> _CheckView:
         sample=[_shown(v) for v in check.sample],
         error=check.error,
         problems=problems[:MAX_PAGE_ROWS],
-        more_problems=max(0, len(problems) - MAX_PAGE_ROWS),
+        # Counted as the record counts them: a summary entry stands for the rows it counts.
+        more_problems=problem_count(problems) - problem_count(problems[:MAX_PAGE_ROWS]),
+        problem_total=problem_count(problems),
     )
 
 
