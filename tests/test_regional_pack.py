@@ -289,7 +289,9 @@ def test_the_packs_wins_and_losses_come_losses_first_largest_first(pack_home: Ho
     # Every loss and the ten largest wins; the JSON has the rest, and the pack says so.
     wins = [a for a in items if a["type"] == "win"]
     assert len(lines) == len(items) - len(wins) + min(len(wins), PACK_WINS) > 1
-    assert ("are in the JSON export" in section) == (len(wins) > PACK_WINS)
+    more = len(wins) - PACK_WINS
+    said = f"{'is' if more == 1 else 'are'} left out here; Americas.json, beside this pack, lists"
+    assert (said in section) == (more > 0)
     kinds = [line.split(" · ")[1].split(" ")[0] for line in lines]
     assert kinds == sorted(kinds, key=lambda kind: kind != "loss")
     sizes = [
@@ -348,3 +350,29 @@ def test_two_regions_that_would_write_one_pack_are_refused(
         f"{first!r} would write the same pack ({file}.html); name them apart, or write the "
         "same region the same way."
     )
+
+
+def test_the_wins_left_out_are_said_with_the_file_that_lists_them(
+    pack_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The note named 'Latin America.json' where the file is Latin_America.json, and said
+    '1 smaller win ... are left out'."""
+    from dataclasses import replace
+
+    from oemkpi.delivery.deliver import _month_models
+    from oemkpi.reports import regional
+
+    reference = load_reference(pack_home.reference)
+    with warehouse(pack_home.warehouse, read_only=True) as con:
+        _, packs = _month_models(con, pack_home, MONTH, reference, 7)
+    pack = next(p for p in packs if any(a.type == "win" for _, a in p.assortment_rows))
+    wins = sum(a.type == "win" for _, a in pack.assortment_rows)
+    named = replace(pack, region="Latin America", file_stem="Latin_America")
+    monkeypatch.setattr(regional, "PACK_WINS", wins - 1)
+    one = "1 smaller win ({} units) is left out here; Latin_America.json, beside this pack, lists every one."
+    units = named.wins_not_shown[1]
+    for text in (regional.render_region_markdown(named), regional.render_region_html(named)):
+        assert one.format(f"{units:,.0f}") in text
+    monkeypatch.setattr(regional, "PACK_WINS", 0)
+    assert f"{wins} smaller wins (" in regional.render_region_markdown(named)
+    assert "are left out here; Latin_America.json" in regional.render_region_markdown(named)
