@@ -633,7 +633,7 @@ def test_volume_target_gaps_at_the_same_attainment_are_one_clause_in_the_flag():
     )
 
 
-def test_a_country_flag_left_blank_points_to_the_partner_rows_why_of_the_same_rule():
+def test_a_country_flag_left_blank_points_to_the_partner_rows_note_of_the_same_rule():
     """Cobalt's three forecast-miss countries each said 'to be written' under the
     partner row that gave the cause: the PAM would write it three times more."""
     flags = [
@@ -643,15 +643,17 @@ def test_a_country_flag_left_blank_points_to_the_partner_rows_why_of_the_same_ru
         RedFlag("attach_drop", "medium", "PL", "office_attach", 0.04, 0.03, "m"),
     ]
     own = FlagNote(why="Germany's own reason.")
-    notes = {
-        ("forecast_miss", "partner"): FlagNote(why="Component shortages.", coe="Re-plan."),
-        ("forecast_miss", "DE"): own,
-    }
+    partner = FlagNote(why="Component shortages.")  # no COE, no owner yet
+    notes = {("forecast_miss", "partner"): partner, ("forecast_miss", "DE"): own}
     groups = {g.scope: g for g in flag_groups(flags, Commentary(flags=notes), NAMES, {}, [])}
-    assert (groups["US"].note, groups["US"].as_for_partner) == (None, True)
-    assert (groups["DE"].note, groups["DE"].as_for_partner) == (own, False)
-    assert groups["partner"].as_for_partner is False
-    assert groups["PL"].as_for_partner is False  # another rule: still to be written
-    # Without the partner row's why, every country is to be written.
+    assert (groups["US"].note, groups["US"].partner_note, groups["US"].why) == (
+        None,
+        partner,
+        "Component shortages.",
+    )
+    assert (groups["DE"].note, groups["DE"].partner_note) == (own, None)
+    assert groups["partner"].partner_note is None
+    assert (groups["PL"].partner_note, groups["PL"].why) == (None, None)  # another rule
+    # Without the partner row's note, every country is to be written.
     bare = flag_groups(flags, Commentary(flags={("forecast_miss", "DE"): own}), NAMES, {}, [])
-    assert not any(g.as_for_partner for g in bare)
+    assert [g.scope for g in bare if g.why is None] == ["US", "partner", "PL"]

@@ -1758,12 +1758,15 @@ def test_the_headline_names_the_month_and_the_quarter_once_each(html: str) -> No
 
 
 def test_a_flag_explained_for_the_whole_partner_is_not_asked_for_again(report: MonthlyReport):
-    first = replace(report.flag_groups[-1], note=None, as_for_partner=True)
+    """Each cell points to the whole partner's only where that row has the PAM's words: a
+    why there and no owner yet leaves this row's owner to be written."""
+    shared = FlagNote(why="Component shortages.", coe="Re-plan with the supplier.")
+    first = replace(report.flag_groups[-1], note=None, partner_note=shared)
     pointed = replace(report, flag_groups=[*report.flag_groups[:-1], first])
     row = render_markdown(pointed).split(f"{first.title}", 1)[1].split("\n", 1)[0]
-    assert row.endswith(
-        "| as for the whole partner | as for the whole partner | as for the whole partner |"
-    )
+    assert row.endswith("| as for the whole partner | as for the whole partner | _to be written_ |")
     html = render_html(pointed)
     section = html[html.index('id="sec-red-flags"') : html.index('id="sec-competitive"')]
-    assert section.count('<span class="muted">as for the whole partner</span>') == 3
+    assert section.count('<span class="muted">as for the whole partner</span>') == 2
+    # The index counts the row as explained, as the update shows it.
+    assert replace(first, partner_note=None).why is None and first.why == "Component shortages."

@@ -229,16 +229,11 @@ def flag_groups(
                 notes.get((rule, scope)),
             )
         )
-    # A country row the PAM left blank, where the whole-partner row of its rule is
-    # explained (Cobalt's three forecast-miss countries, one cause: component shortages).
-    explained = {
-        rule
-        for (rule, scope), note in notes.items()
-        if scope == "partner" and (rule, scope) in grouped and (note.why or note.coe)
-    }
+    # A country row the PAM left blank points to the whole-partner row of its rule, where
+    # that row has the PAM's words (Cobalt's three forecast-miss countries, one cause).
     groups = [
-        replace(g, as_for_partner=True)
-        if g.scope != "partner" and g.note is None and g.rule in explained
+        replace(g, partner_note=notes.get((g.rule, "partner")))
+        if g.scope != "partner" and g.note is None and (g.rule, "partner") in grouped
         else g
         for g in groups
     ]

@@ -118,9 +118,7 @@ def build_index(
                 or not any(
                     (commentary.marketing, commentary.account_plan, commentary.best_practices)
                 ),
-                flags_unexplained=sum(
-                    len(g.flags) for g in report.flag_groups if g.note is None or not g.note.why
-                ),
+                flags_unexplained=sum(len(g.flags) for g in report.flag_groups if not g.why),
                 marketing=report.marketing,
                 **files[report.partner.partner_id],
             )

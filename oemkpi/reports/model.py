@@ -153,9 +153,15 @@ class FlagGroup:
     title: str  # "Competitive loss · Brazil"
     what: str  # what happened, in plain words
     note: FlagNote | None
-    #: No note of its own, but the PAM explained the same rule for the whole partner: the
-    #: row points there instead of asking for the same why again.
-    as_for_partner: bool = False
+    #: No note of its own, but the PAM wrote on the same rule for the whole partner: each of
+    #: the row's cells that the partner's note fills points there instead of asking again.
+    partner_note: FlagNote | None = None
+
+    @property
+    def why(self) -> str | None:
+        """The PAM's why for this row: its own, or the whole partner's it points to."""
+        own = self.note or self.partner_note
+        return own.why if own else None
 
     @property
     def counted(self) -> str:
