@@ -132,15 +132,11 @@ def use_home_caches(home: Home) -> None:
     """Have libraries keep their caches in the data home, not the user's (a run writes
     nothing outside the home, SPEC 2): matplotlib wrote ~/.cache/matplotlib and
     ~/.config/matplotlib. Set before matplotlib is imported, here and in every process this
-    one starts; a ``MPLCONFIGDIR`` already set is kept."""
-    if os.environ.get("MPLCONFIGDIR"):
-        return
-    path = home.cache / "matplotlib"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return  # a home that cannot be written says so where it is written
-    os.environ["MPLCONFIGDIR"] = str(path)
+    one starts; a ``MPLCONFIGDIR`` already set is kept. Nothing is created here: matplotlib
+    makes the folder when it first draws (a command that draws nothing, or a mistyped
+    ``--home``, leaves no folder behind)."""
+    if not os.environ.get("MPLCONFIGDIR"):
+        os.environ["MPLCONFIGDIR"] = str(home.cache / "matplotlib")
 
 
 def config_file_present(path: Path) -> bool:

@@ -485,3 +485,28 @@ def test_the_closing_line_calls_a_feed_missing_past_its_due_day_late(home: Home)
     assert re.sub(r"in \d+\.\d s", "in N s", line).split(". Dagster run")[0] == (
         f"Done: {MONTH} in N s; 4 feed deliveries in force, 0 rejected, 0 missing, 1 late"
     )
+
+
+def test_a_mistyped_home_is_left_as_it_was(tmp_path: Path) -> None:
+    """Every command made <home>/cache/matplotlib first, a mistyped --home included."""
+    typo = tmp_path / "typo-home"
+    env = {k: v for k, v in os.environ.items() if k != "MPLCONFIGDIR"}
+    done = subprocess.run(
+        [
+            str(OEMKPI),
+            "--home",
+            str(typo),
+            "validate",
+            str(tmp_path / "f.csv"),
+            "--feed",
+            "pc_shipments",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 2, done.stderr
+    assert not typo.exists()
