@@ -1709,7 +1709,11 @@ def test_a_budget_and_its_spend_never_print_as_the_same_amount_when_they_differ(
     assert (usd_apart(40_000, 39_600), usd_apart(39_600, 40_000)) == ("$40,000", "$39,600")
     assert (usd_apart(120_000, 30_000), usd_apart(30_000, 120_000)) == ("$120k", "$30k")
     assert usd_apart(14_000, 14_000) == "$14k"
-    assert (usd_apart(9_999.6, 10_000), usd_apart(10_000, 9_999.6)) == ("$10,000", "$10,000")
+    assert (usd_apart(9_999.6, 10_000), usd_apart(10_000, 9_999.6)) == ("$9,999.60", "$10,000.00")
+    assert (usd_apart(40_000, 39_999.75), usd_apart(39_999.75, 40_000)) == (
+        "$40,000.00",
+        "$39,999.75",
+    )
 
 
 def test_a_partner_without_sell_thru_gets_no_sell_thru_rows(report: MonthlyReport) -> None:

@@ -221,7 +221,8 @@ def usd_apart(value: float | None, other: float | None) -> str:
     text = usd(value)
     if value is None or other is None or value == other or text != usd(other):
         return text
-    return f"${num(value)}"
+    whole = num(value)
+    return f"${whole}" if whole != num(other) else f"${num(value, 2)}"
 
 
 def listed_words(body: Sequence[AssortmentItem], limit: int = ASSORTMENT_BODY) -> str:
