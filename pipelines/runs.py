@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import dagster as dg
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES, OPTIONAL_FEEDS
+from oemkpi.kpis.quality import is_late
 from oemkpi.months import month_range, parse_month
 from oemkpi.reference import check_configuration
 from oemkpi.settings import Settings
@@ -31,6 +33,7 @@ from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions
 from pipelines.progress import interrupted_failure
 from pipelines.recovery import run_presence
+from pipelines.resources import OemkpiResource
 from pipelines.step_errors import failure_sentence
 
 #: Dagster's public run tags for a single-run backfill over a partition range.
@@ -204,19 +207,21 @@ def _say(message: str) -> None:
 
 def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
     """The latest delivery outcome of every feed-month, ``missing`` where none was checked
-    (``late`` once past its due day, as the reports say)."""
-    span = {"first": months[0], "last": months[-1]}
+    (``late`` once past its due day, as the reports say; a CLI run uses the resource's
+    default due day)."""
     with home_warehouse(home, read_only=True) as con:
-        rows = con.execute(sql("feeds/select_delivery_status"), span).fetchall()
-        late = set(con.execute(sql("quality/select_late_feeds"), span).fetchall())
+        rows = con.execute(
+            sql("feeds/select_delivery_status"), {"first": months[0], "last": months[-1]}
+        ).fetchall()
     found = {(r[0], r[1]): r for r in rows}
+    today, due_day = datetime.now(UTC).date(), OemkpiResource().late_after_day
     out = []
     for month in months:
         for feed in FEED_NAMES:
             row = found.get((feed, month))
             if row is None:
                 status = "not_delivered" if feed in OPTIONAL_FEEDS else "missing"
-                if (feed, month) in late:
+                if status == "missing" and is_late(month, today, due_day):
                     status = "late"
                 out.append(FeedMonthStatus(feed, month, status))
             else:

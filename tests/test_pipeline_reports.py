@@ -741,7 +741,8 @@ def test_every_assortment_item_is_in_the_body_or_the_appendix(
         assert set(largest) <= set(in_body), partner
         if in_appendix:
             cut_short += 1
-            assert f"the other {len(in_appendix)} are in the appendix" in text_of(body)
+            verb = "is" if len(in_appendix) == 1 else "are"
+            assert f"the other {len(in_appendix)} {verb} in the appendix" in text_of(body)
             assert "the JSON export lists every one" in md_section(cut.md(partner), "assortment")
     assert cut_short, "the limit cut no list short"
 
