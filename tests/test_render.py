@@ -860,6 +860,7 @@ def test_a_trend_says_how_many_months_it_covers_and_a_single_month_goes_nowhere(
     # No month with data: no trend line ("Trend over 0 months — Server attach no data").
     empty = {"attach": Chart("attach", "Attach", "ratio", [Series("Server attach", [])])}
     assert chart_summary(empty, "attach") is None
+    assert trend_span(empty, "attach") == "no data"  # the HTML caption, not "0 months"
 
 
 def test_a_closing_quarter_with_a_month_missing_says_where_targets_are_judged():

@@ -152,7 +152,7 @@ def trend_span(charts: Mapping[str, Chart], key: str) -> str:
         for m, v in series.points
         if v is not None and math.isfinite(v)
     }
-    return counted(len(months), "month")
+    return counted(len(months), "month") if months else "no data"
 
 
 def market_movers(table: Table) -> tuple[TableRow | None, TableRow | None]:
