@@ -1775,3 +1775,9 @@ def test_a_flag_explained_for_the_whole_partner_is_not_asked_for_again(report: M
     assert section.count('<span class="muted">as for the whole partner</span>') == 2
     # The index counts the row as explained, as the update shows it.
     assert replace(first, partner_note=None).why is None and first.why == "Component shortages."
+
+
+def test_the_markdown_head_names_the_month_and_the_quarter_once_each(markdown: str) -> None:
+    head = markdown.split("\n## ", 1)[0]
+    assert head.count("October 2026") == 1 and head.count("FY27-Q2") == 1
+    assert head.startswith("# Zenith Seven & Co — monthly update, October 2026\n")
