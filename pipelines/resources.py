@@ -18,6 +18,7 @@ import duckdb
 
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home, use_home_caches
+from oemkpi.kpis.quality import DEFAULT_LATE_AFTER_DAY
 from oemkpi.months import DEFAULT_FY_START_MONTH
 from oemkpi.warehouse import WarehouseConflict, home_warehouse
 
@@ -43,7 +44,7 @@ class OemkpiResource(dg.ConfigurableResource):
 
     home: str = ""
     fiscal_year_start_month: int = DEFAULT_FY_START_MONTH
-    late_after_day: int = 10
+    late_after_day: int = DEFAULT_LATE_AFTER_DAY
     #: landing_sensor starts a run for a delivery once nothing in its folder has changed
     #: for this long, so a delivery still being copied is not read half-way.
     landing_quiet_seconds: float = 60

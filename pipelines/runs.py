@@ -23,7 +23,7 @@ import dagster as dg
 from oemkpi.errors import OemkpiError
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEED_NAMES, OPTIONAL_FEEDS
-from oemkpi.kpis.quality import is_late
+from oemkpi.kpis.quality import DEFAULT_LATE_AFTER_DAY, is_late
 from oemkpi.months import month_range, parse_month
 from oemkpi.reference import check_configuration
 from oemkpi.settings import Settings
@@ -33,7 +33,6 @@ from pipelines.instance import ensure_instance
 from pipelines.partitions import monthly_partitions
 from pipelines.progress import interrupted_failure
 from pipelines.recovery import run_presence
-from pipelines.resources import OemkpiResource
 from pipelines.step_errors import failure_sentence
 
 #: Dagster's public run tags for a single-run backfill over a partition range.
@@ -214,14 +213,14 @@ def feed_statuses(home: Home, months: list[str]) -> list[FeedMonthStatus]:
             sql("feeds/select_delivery_status"), {"first": months[0], "last": months[-1]}
         ).fetchall()
     found = {(r[0], r[1]): r for r in rows}
-    today, due_day = datetime.now(UTC).date(), OemkpiResource().late_after_day
+    today = datetime.now(UTC).date()
     out = []
     for month in months:
         for feed in FEED_NAMES:
             row = found.get((feed, month))
             if row is None:
                 status = "not_delivered" if feed in OPTIONAL_FEEDS else "missing"
-                if status == "missing" and is_late(month, today, due_day):
+                if status == "missing" and is_late(month, today, DEFAULT_LATE_AFTER_DAY):
                     status = "late"
                 out.append(FeedMonthStatus(feed, month, status))
             else:

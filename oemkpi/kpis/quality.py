@@ -23,6 +23,11 @@ RECONCILIATIONS: dict[str, str] = {
 RECONCILED_FEEDS = ("pc_shipments", "windows_share", "premium_mix", "attach_rate")
 
 
+#: The day of the next month after which a missing feed-month is late (SPEC 3.5), unless
+#: the oemkpi resource sets another.
+DEFAULT_LATE_AFTER_DAY = 10
+
+
 def due_date(month: str, late_after_day: int) -> date:
     """The day after which a missing feed-month counts as late (the Nth of the next month)."""
     return month_start(add_months(month, 1)).replace(day=late_after_day)
