@@ -31,9 +31,9 @@ from oemkpi.reports.words import (
     FEED_NAMES,
     NOT_IN,
     OS_NAMES,
+    are_together,
     count_word,
     feed_name,
-    is_or_are,
     join_words,
     mid_sentence,
     not_in_words,
@@ -122,56 +122,49 @@ def _what(
             parts.append(f"{label} fell {size_pts(f.value)} month on month")
         return "; ".join(parts) + "."
     if rule == "target_gap":
-        parts = []
-        together: dict[str, int] = {}  # a volume attainment's part
-        labels: dict[str, list[str]] = {}
+        # Volumes at the same attainment are told together, as in the summary, where the
+        # first of them stood: a part is a sentence part, or the volumes' figures.
+        told: list[str | list[KpiFigure]] = []
+        volumes: dict[str, list[KpiFigure]] = {}
         for f in flags:
             figure = figures.get(f.kpi or "")
             if figure is None or figure.target is None:
-                parts.append(plain_message(f.message, names).rstrip("."))
-                continue
-            if figure.kind == "ratio" and figure.qtd is not None:
+                told.append(plain_message(f.message, names).rstrip("."))
+            elif figure.kind == "ratio" and figure.qtd is not None:
                 # In the quarter's last month the quarter is closed: not "to date".
-                part = (
+                told.append(
                     f"{figure.label} "
                     f"{'closed the quarter at' if figure.quarter_closed else 'quarter to date is'} "
                     f"{pct(figure.qtd)}, {size_pts(figure.target - figure.qtd)} below the "
                     f"{pct(figure.target)} target"
                 )
             elif figure.quarter_closed:
-                part = (
+                told.append(
                     f"{figure.label} closed the quarter at {exact_pct(figure.attainment)} of "
                     "its target"
                 )
             else:
-                # Volumes at the same attainment are told together, as in the summary.
-                attainment = exact_pct(figure.attainment)
-                same = together.get(attainment)
-                if same is None:
-                    together[attainment] = len(parts)
-                    parts.append(
-                        f"{figure.label} quarter to date {is_or_are(figure.label)} {attainment} "
-                        f"of the quarter's target with {pct(figure.elapsed_share, 0)} of the "
-                        "quarter gone"
-                    )
-                    labels[attainment] = [figure.label]
-                else:
-                    labels[attainment].append(figure.label)
-                    named = [labels[attainment][0]] + [
-                        mid_sentence(label) for label in labels[attainment][1:]
-                    ]
-                    both = "both" if len(named) == 2 else "all"
-                    parts[same] = (
-                        f"{join_words(named)} quarter to date are {both} {attainment} of the "
-                        f"quarter's targets with {pct(figure.elapsed_share, 0)} of the quarter gone"
-                    )
-                continue
-            parts.append(part)
-        return "; ".join(parts) + "."
+                same = volumes.setdefault(exact_pct(figure.attainment), [])
+                if not same:
+                    told.append(same)
+                same.append(figure)
+        return "; ".join(p if isinstance(p, str) else _volumes_gap(p) for p in told) + "."
     if rule in _MARKETING_WHAT:
         # Activity names are the partner's words: told as they are, never rewritten.
         return " ".join(_MARKETING_WHAT[rule](f) for f in flags)
     return " ".join(plain_message(f.message, names) for f in flags)
+
+
+def _volumes_gap(figures: Sequence[KpiFigure]) -> str:
+    """Volume KPIs at one attainment, told as one: "Licence revenue (USD) and PC shipments
+    quarter to date are both 56.5 % of the quarter's targets with 67 % of the quarter gone"."""
+    labels = [figures[0].label] + [mid_sentence(f.label) for f in figures[1:]]
+    first = figures[0]
+    return (
+        f"{join_words(labels)} quarter to date {are_together(labels)} "
+        f"{exact_pct(first.attainment)} of the quarter's target{'s' * (len(figures) > 1)} with "
+        f"{pct(first.elapsed_share, 0)} of the quarter gone"
+    )
 
 
 def _moved_there(moved: Sequence[CompetitiveItem], where: str) -> str:

@@ -23,8 +23,8 @@ from oemkpi.reports.model import CompetitiveItem, FeedState, ForecastRow, KpiFig
 from oemkpi.reports.targets import closed_status, exact_gap, exact_pct, months_words
 from oemkpi.reports.words import (
     NOT_IN,
+    are_together,
     count_word,
-    is_or_are,
     join_words,
     mid_sentence,
     not_in_words,
@@ -490,12 +490,7 @@ def _quarter(facts: Facts) -> Sentence | None:
             volumes.setdefault(exact_pct(f.attainment), []).append(f.label)
     for attainment, labels in volumes.items():
         labels = [mid_sentence(label) for label in labels]
-        subject = (
-            labels[0] + f" {is_or_are(labels[0])}"
-            if len(labels) == 1
-            else (join_words(labels) + (" are both" if len(labels) == 2 else " are all"))
-        )
-        parts.append(f"{subject} at {attainment} of target")
+        parts.append(f"{join_words(labels)} {are_together(labels)} at {attainment} of target")
     text = "Quarter to date, " + join_words(parts)
     if volumes:
         share = next(f.elapsed_share for f in at_risk if f.kind != "ratio")

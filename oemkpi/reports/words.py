@@ -64,6 +64,14 @@ def is_or_are(label: str) -> str:
     return "are" if label.endswith("shipments") else "is"
 
 
+def are_together(labels: Sequence[str]) -> str:
+    """The verb several KPI labels told as one subject take: "is" or "are" for one (as
+    :func:`is_or_are`), "are both" for two, "are all" for more."""
+    if len(labels) == 1:
+        return is_or_are(labels[0])
+    return "are both" if len(labels) == 2 else "are all"
+
+
 def mid_sentence(label: str) -> str:
     """A label as it reads inside a sentence: "Quarter target" -> "quarter target", while
     "Windows share target" and "Office attach target" keep their product names' capitals."""
