@@ -108,9 +108,7 @@ def chart_summary(charts: Mapping[str, Chart], key: str) -> str | None:
     A series named like its chart is not named twice ("Windows share: 91.2 % ...").
     """
     chart = charts.get(key)
-    if chart is None or not any(
-        v is not None and math.isfinite(v) for s in chart.series for _, v in s.points
-    ):
+    if chart is None or not _data_months(chart):
         return None  # "Trend over 0 months — no data" said nothing
     # Charts carry no unit; the revenue chart is the one in dollars.
     kpi = "license_revenue_usd" if key == "revenue" else key
@@ -146,13 +144,15 @@ def trend_span(charts: Mapping[str, Chart], key: str) -> str:
     """How many months a chart's data covers, for its caption: "13 months", "10 months",
     "1 month" (a history younger than the chart's 13 months)."""
     chart = charts.get(key)
-    months = {
-        m
-        for series in (chart.series if chart else [])
-        for m, v in series.points
-        if v is not None and math.isfinite(v)
-    }
+    months = _data_months(chart) if chart else set()
     return counted(len(months), "month") if months else "no data"
+
+
+def _data_months(chart: Chart) -> set[str]:
+    """The months any of a chart's series has a value for."""
+    return {
+        m for series in chart.series for m, v in series.points if v is not None and math.isfinite(v)
+    }
 
 
 def market_movers(table: Table) -> tuple[TableRow | None, TableRow | None]:
