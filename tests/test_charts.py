@@ -163,6 +163,52 @@ def test_stacked_shares_of_os_families():
     assert "above zero" not in describe(chart)
 
 
+def _legend_chart(key: str, names: list[str], targets: list[str], **changes) -> Chart:
+    return Chart(
+        key,
+        key,
+        "ratio",
+        [Series(n, [(m, 0.4 + i / 10) for m in MONTHS]) for i, n in enumerate(names)],
+        tuple(Series(n, [(m, 0.45 + i / 10) for m in MONTHS]) for i, n in enumerate(targets)),
+        **changes,
+    )
+
+
+@pytest.mark.parametrize(
+    ("chart", "lines"),
+    [
+        (_legend_chart("shipments", ["Shipped", "Forecast", "Shipped where forecast"], []), 2),
+        (_legend_chart("windows_share", ["Windows share"], ["Quarter target"]), 1),
+        (_legend_chart("shipments", ["Shipped", "Forecast"], []), 1),
+        (
+            _legend_chart(
+                "mix", ["Pro mix", "Premium mix"], ["Pro mix target", "Premium mix target"]
+            ),
+            2,
+        ),
+        (
+            _legend_chart(
+                "os_families",
+                ["Windows", "ChromeOS", "Linux", "FreeDOS", "Other"],
+                [],
+                style="stacked",
+            ),
+            2,
+        ),
+    ],
+    ids=lambda v: getattr(v, "key", str(v)),
+)
+def test_every_legend_fits_inside_its_chart(chart: Chart, lines: int):
+    # "Shipped where forecast" beside two more names ran past the right edge on one line.
+    canvas = charts_module._draw(chart, MONTHS)
+    canvas.figure.draw_without_rendering()  # lays the legend out as a save does
+    box = canvas.legend.get_window_extent()
+    figure = canvas.figure.bbox
+    assert figure.x0 <= box.x0 and box.x1 <= figure.x1 and box.y1 <= figure.y1
+    tops = {round(t.get_window_extent().y0) for t in canvas.legend.get_texts()}
+    assert len(tops) == lines
+
+
 def _bar_height(svg: str, gid: str) -> float:
     path = re.search(rf'<g id="{gid}">\s*<path d="([^"]+)"', svg)
     assert path is not None, gid

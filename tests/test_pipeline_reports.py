@@ -469,13 +469,13 @@ def test_every_section_in_order_in_html_and_markdown(normal: Outputs) -> None:
         # market totals, forecast rows, KPI tables, charts, the feed table.
         assert NA_KPI not in page and NA_KPI not in markdown
         assert "No market totals" not in page
-        for key in ("shipments", "os_families", "mix", "revenue", "attach"):
+        for key in ("shipments", "windows_share", "os_families", "mix", "revenue", "attach"):
             figure = section_of(page, f'id="chart-{key}"', "</figure>")
             assert "<svg" in figure and "No data" not in figure, (partner, key)
         assert page.count('<table class="feeds">') == 1
         # Every ratio with a target this quarter has its target line in its chart.
         for key, kpi, name in (
-            ("os_families", "windows_share", "Windows share target"),
+            ("windows_share", "windows_share", "Quarter target"),
             ("mix", "pro_mix", "Pro mix target"),
             ("mix", "premium_mix", "Premium mix target"),
             ("attach", "office_attach", "Office attach target"),

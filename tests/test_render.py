@@ -236,7 +236,6 @@ def make_report(*, with_commentary: bool = True, charts: bool = True) -> Monthly
             "Windows share by OS family",
             "ratio",
             [series("Windows", 0.95, -0.0015), series("ChromeOS", 0.05, 0.0015)],
-            (Series("Windows share target", target.points),),
             style="stacked",
         ),
         "mix": Chart(
@@ -556,7 +555,7 @@ def test_html_is_self_contained(html: str):
                 tag,
                 attrs,
             )
-    assert lowered.count("<svg") == 5  # Windows share is the OS chart's lowest band
+    assert lowered.count("<svg") == 6  # every chart of the model, each once
     # Several charts inlined in one page never share an id.
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert len(ids) == len(set(ids))
@@ -691,13 +690,14 @@ def test_markdown_structure(markdown: str):
         "| Japan | commercial | PC shipments | 32,340 | Windows share | 30,100 | 6.9 % |"
         in markdown
     )
-    # One trend line for Windows share, as the HTML has one chart: the OS families with the target.
+    # The two charts of the HTML's competitive watch: the Windows share with its quarter's
+    # target, then the OS families' bands.
     assert (
-        "_Trend over 13 months — Windows share by OS family: Windows 95.0 % (Oct 25) → 93.2 % (Oct 26); "
-        "ChromeOS 5.0 % (Oct 25) → 6.8 % (Oct 26); Windows share target 93.0 % from Oct 25, 95.0 % from Oct 26._"
-        in markdown
+        "_Trend over 13 months — Windows share: 95.0 % (Oct 25) → 93.2 % (Oct 26); quarter "
+        "target 93.0 % from Oct 25, 95.0 % from Oct 26._\n\n"
+        "_Trend over 13 months — Windows share by OS family: Windows 95.0 % (Oct 25) → 93.2 % "
+        "(Oct 26); ChromeOS 5.0 % (Oct 25) → 6.8 % (Oct 26)._" in markdown
     )
-    assert "— Windows share: " not in markdown
     # Every body table has its partner total row.
     for caption in ("| Country | Windows share |", "| Country | Office attach |"):
         block = markdown.split(caption, 1)[1].split("\n\n", 1)[0]
@@ -730,7 +730,11 @@ def test_competitive_watch_lists_every_move_whatever_its_units(html: str, markdo
     assert "Bolt|X 13" in section and "Tiny-1" in section and "Linux" in section
     assert "2 SKUs went from Windows last month to another OS family this month" in text_of(section)
     assert "| Germany | consumer | Tiny-1 | Linux | 80 | 40 |" in markdown
-    assert "Windows share by OS family" in section and "Windows share target" in section
+    assert "Windows share by OS family" in section and "Quarter target" in section
+    # The target on the zoomed Windows share chart, the bands beside it.
+    charts = section[section.index('id="chart-windows_share"') :]
+    assert "Quarter target" in charts[: charts.index("</figure>")]
+    assert 'id="chart-os_families"' in charts
 
 
 def test_flag_commentary_or_to_be_written(html: str):

@@ -42,7 +42,7 @@ WIDTH_IN, HEIGHT_IN = 3.6, 1.65
 #: The most y ticks :func:`~oemkpi.reports.chart_axes.nice_ticks` gives.
 MAX_TICKS = 6
 PNG_DPI = 200
-FONT_SIZE = 7.0
+FONT_SIZE = 8.0
 #: (colour, dash pattern, marker): dark/mid/light tones plus dashes and shapes for greyscale.
 SERIES_STYLES: tuple[tuple[str, Any, str], ...] = (
     ("#1f4e79", "solid", "o"),
@@ -55,6 +55,11 @@ BAR_COLOURS = ("#1f4e79", "#c55a11", "#5b8f3a", "#b8a03a", "#7f6084")
 TARGET_COLOUR = "#333333"
 #: The most legend entries on one line.
 ONE_LINE_ENTRIES = 3
+#: What one legend line holds, in characters of its names: the line is ~228 pt at
+#: FONT_SIZE's legend size (~4.4 pt a character), and each entry's line sample and
+#: spacing take about seven characters more.
+LEGEND_LINE_CHARS = 52
+LEGEND_ENTRY_CHARS = 7
 #: A chart's targets, each its own dash pattern (dashes, then dots).
 TARGET_DASHES: tuple[Any, ...] = ((0, (3, 2)), (0, (1, 1.5)))
 GRID_COLOUR = "#e3e3e3"
@@ -155,25 +160,29 @@ class _Canvas:
     y_texts: list[Any] = field(default_factory=list)
 
 
-def _layout(chart: Chart, months: int) -> tuple[str, int, int, int]:
-    return (chart.style, len(chart.series), len(chart.targets), months)
+def _layout(chart: Chart, months: int) -> tuple[str, int, int, int, bool]:
+    names = [s.name for s in chart.series] + [t.name for t in chart.targets]
+    one_line = len(names) <= ONE_LINE_ENTRIES and (
+        sum(len(n) + LEGEND_ENTRY_CHARS for n in names) <= LEGEND_LINE_CHARS
+    )
+    return (chart.style, len(chart.series), len(chart.targets), months, one_line)
 
 
 @lru_cache(maxsize=32)
-def _canvas(layout: tuple[str, int, int, int]) -> _Canvas:
+def _canvas(layout: tuple[str, int, int, int, bool]) -> _Canvas:
     # matplotlib is imported at the first chart, not with the code location (~0.6 s of
     # every process that loads the definitions: the UI, its daemon, workers).
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
-    style, count, target_count, months = layout
+    style, count, target_count, months, one_line = layout
     with mpl.rc_context(RC):  # type: ignore[arg-type]
         figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=100)
         entries = count + target_count
-        # More entries than fit on one line (four names such as "Premium mix target" do
-        # not): the legend takes two and the plot gives way.
-        columns = entries if entries <= ONE_LINE_ENTRIES else math.ceil(entries / 2)
-        axes = figure.add_axes((0.14, 0.16, 0.83, 0.62 if entries <= ONE_LINE_ENTRIES else 0.54))
+        # Names longer than one line holds ("Shipped where forecast" beside two more; four
+        # such as "Premium mix target"): the legend takes two lines and the plot gives way.
+        columns = entries if one_line else math.ceil(entries / 2)
+        axes = figure.add_axes((0.14, 0.16, 0.83, 0.62 if one_line else 0.54))
         # The axes are drawn here, not by matplotlib's Axis: the ticks and labels are ours
         # anyway (chart_axes), and its tick machinery is most of a redraw's cost.
         axes.set_axis_off()
