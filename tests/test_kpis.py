@@ -494,6 +494,42 @@ def test_forecast_miss_for_a_country_needs_1000_units(con: duckdb.DuckDBPyConnec
 
 
 @pytest.mark.parametrize(
+    ("uncovered", "partner", "germany"),
+    [
+        (
+            300,
+            "Shipments with a forecast reached 80.0 % of it (below 90 %); of the 1,300 units "
+            "shipped, 300 had no forecast.",
+            "Shipments in DE with a forecast reached 80.0 % of it (below 90 %); of the 1,100 "
+            "units shipped, 100 had no forecast.",
+        ),
+        (
+            # 10 of 1,010 units (under 1 %): attainment is close to what it would be with them.
+            10,
+            "Shipments reached 80.0 % of forecast (below 90 %).",
+            "Shipments in DE reached 80.0 % of forecast (below 90 %, 1,010 units shipped).",
+        ),
+    ],
+)
+def test_forecast_miss_says_how_many_units_had_no_forecast(
+    con: duckdb.DuckDBPyConnection, uncovered: int, partner: str, germany: str
+) -> None:
+    """72 % of forecast read as the country's shortfall where a third of its units had
+    none (the regional pack and the JSON show this message)."""
+    in_germany = min(uncovered, 100)
+    rows = [
+        (M, "p", "DE", "consumer", "notebook", 1000, 1250),
+        (M, "p", "DE", "commercial", "notebook", in_germany, None),
+    ]
+    if uncovered > in_germany:
+        rows.append((M, "p", "FR", "commercial", "notebook", uncovered - in_germany, None))
+    insert(con, "pc_shipments", rows)
+    compute_month(con, M, ["p"])
+    messages = {f[1]: f[5] for f in flags(con, M, "p", "forecast_miss")}
+    assert messages == {"partner": partner, "DE": germany}
+
+
+@pytest.mark.parametrize(
     ("target", "expected"),
     [(0.91, "medium"), (0.9099, None), (0.92, "high")],
 )

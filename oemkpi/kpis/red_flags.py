@@ -29,6 +29,10 @@ from oemkpi.months import (
 )
 from oemkpi.warehouse import first_row, sql, transaction
 
+#: From this share of the shipments on, the units shipped with no forecast are told beside
+#: the attainment (which leaves them out): below it, it is close to what it would be with them.
+UNFORECAST_SHARE = 0.01
+
 #: Stable rule ids (SPEC section 4); reports and other tools rely on them.
 RULES = (
     "windows_share_drop",
@@ -188,6 +192,7 @@ def threshold_parameters(t: Thresholds) -> dict[str, Any]:
         "ws_country_min_units": t.windows_share_country_min_units,
         "fc_min_attainment": t.forecast_min_attainment,
         "fc_country_min_units": t.forecast_country_min_units,
+        "fc_uncovered_share": UNFORECAST_SHARE,
         "tg_ratio_gap": t.target_ratio_gap_pts / 100,
         "tg_volume_gap": t.target_volume_gap_pts / 100,
         "attach_drop": t.attach_drop_pts / 100,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from oemkpi.formats import num, pct, size_pts
+from oemkpi.kpis.red_flags import UNFORECAST_SHARE
 from oemkpi.reports.model import (
     Commentary,
     CompetitiveItem,
@@ -43,10 +44,6 @@ from oemkpi.reports.words import (
     rule_name,
     scope_name,
 )
-
-#: From this share of the shipments on, the units shipped with no forecast are told beside
-#: the attainment (which leaves them out): below it, it is close to what it would be with them.
-UNFORECAST_SHARE = 0.01
 
 
 def without_forecast(rows: Sequence[ForecastRow], scope: str = "partner") -> tuple[float, float]:
@@ -83,7 +80,6 @@ def _what(
     names: Mapping[str, str],
     figures: Mapping[str, KpiFigure],
     competitive: Sequence[CompetitiveItem],
-    forecast_rows: Sequence[ForecastRow],
 ) -> str:
     flag = flags[0]
     where = names.get(scope, scope)
@@ -102,19 +98,6 @@ def _what(
             text += f" (the flag is raised at {size_pts(flag.threshold)})"
         moved = [i for i in competitive if i.country == scope]
         return text + "." + (_moved_there(moved, where) if moved else "")
-    if rule == "forecast_miss" and flag.value is not None:
-        without, shipped = without_forecast(forecast_rows, scope)
-        partly = partly_forecast(without, shipped)
-        text = (
-            f"Shipments{'' if scope == 'partner' else ' in ' + where}"
-            f"{' with a forecast' if partly else ''} reached {pct(flag.value)} of "
-            f"{'it' if partly else 'forecast'}"
-        )
-        if flag.threshold is not None:
-            text += f" (below {pct(flag.threshold, 0)})"
-        if partly:
-            text += f"; of the {num(shipped)} units shipped, {num(without)} had no forecast"
-        return text + "."
     if rule == "attach_drop":
         parts = []
         for f in flags:
@@ -200,7 +183,6 @@ def flag_groups(
     names: Mapping[str, str],
     figures: Mapping[str, KpiFigure],
     competitive: Sequence[CompetitiveItem],
-    forecast_rows: Sequence[ForecastRow] = (),
 ) -> list[FlagGroup]:
     """The month's flags by rule and scope, high first, each with its commentary (or None)."""
     grouped: dict[tuple[str, str], list[RedFlag]] = {}
@@ -218,7 +200,7 @@ def flag_groups(
                 severity,  # type: ignore[arg-type]
                 members,
                 title,
-                _what(rule, scope, members, names, figures, competitive, forecast_rows),
+                _what(rule, scope, members, names, figures, competitive),
                 notes.get((rule, scope)),
             )
         )

@@ -74,6 +74,19 @@ windows_share_drop as (
         and -kv.mom_change >= $ws_country_drop - 1e-9
 ),
 
+forecast_cover as (
+    -- Units shipped and units shipped with a forecast, per partner and per country:
+    -- attainment leaves out the units with no forecast, and the message says so.
+    select
+        partner_id,
+        coalesce(country, 'partner') as scope,
+        sum(shipped_units) as shipped,
+        sum(shipped_units) - coalesce(sum(fc_shipped_units), 0) as uncovered
+    from kpi_sums
+    where month = $month
+    group by grouping sets ((partner_id), (partner_id, country))
+),
+
 forecast_miss as (
     select
         a.partner_id,
@@ -85,6 +98,16 @@ forecast_miss as (
         a.value,
         $fc_min_attainment as threshold,
         case
+            when c.uncovered >= $fc_uncovered_share * c.shipped and c.shipped > 0
+                then printf(
+                    'Shipments%s with a forecast reached %.1f %% of it (below %.0f %%); '
+                    || 'of the %s units shipped, %s had no forecast.',
+                    if(a.scope = 'partner', '', ' in ' || a.country),
+                    a.value * 100,
+                    $fc_min_attainment * 100,
+                    format('{:,}', c.shipped::bigint),
+                    format('{:,}', c.uncovered::bigint)
+                )
             when a.scope = 'partner'
                 then
                     printf(
@@ -104,6 +127,8 @@ forecast_miss as (
         on
             a.partner_id = s.partner_id and a.scope = s.scope
             and s.country is not distinct from a.country and s.kpi = 'shipped_units'
+    left join forecast_cover as c
+        on a.partner_id = c.partner_id and c.scope = coalesce(a.country, 'partner')
     where
         a.kpi = 'forecast_attainment'
         and a.value < $fc_min_attainment
