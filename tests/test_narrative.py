@@ -521,8 +521,9 @@ MARKETING_CASES = [
     (
         [_poe("A", 45)],
         _section(("A", "Summit <Berlin>")),
-        "Co-marketing: one finished activity still lacks approved proof of execution "
-        "(Summit <Berlin>).",
+        # Finished activities whose proof waits less than the 30 days are not counted.
+        "Co-marketing: one activity finished more than 30 days ago still lacks approved proof "
+        "of execution (Summit <Berlin>).",
     ),
     (
         [
@@ -531,8 +532,8 @@ MARKETING_CASES = [
         ],
         _section(("A", "One"), ("B", "Two"), ("C", "Three"), ("D", "Four")),
         "Co-marketing: FY27-Q1 closes with 40 % of the co-marketing budget spent "
-        "($2,400 of $4,000); four finished activities still lack approved proof of execution "
-        "(One, Two, Three and 1 more).",
+        "($2,400 of $4,000); four activities finished more than 30 days ago still lack approved "
+        "proof of execution (One, Two, Three and 1 more).",
     ),
 ]
 

@@ -528,8 +528,12 @@ def _marketing(facts: Facts) -> Sentence | None:
         named = list(dict.fromkeys(names.get(f.sku or "", f.sku or "") for f in poe))
         shown = join_words(named[:3] + ([f"{len(named) - 3} more"] if len(named) > 3 else []))
         verb = "lacks" if len(poe) == 1 else "lack"
+        # The days it waits for: an activity finished last week, its proof not yet approved
+        # either, is not flagged and is not what the sentence counts.
+        waits = [f.threshold for f in poe if f.threshold is not None]
+        since = f" finished more than {int(min(waits))} days ago" if waits else " finished"
         parts.append(
-            f"{plural(len(poe), 'finished activity', 'finished activities')} still {verb} "
+            f"{plural(len(poe), 'activity', 'activities')}{since} still {verb} "
             f"approved proof of execution ({shown})"
         )
     text = "Co-marketing: " + "; ".join(parts) + "."
