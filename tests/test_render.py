@@ -1708,17 +1708,19 @@ def test_the_assortment_says_how_many_it_lists_and_why():
     assert listed_words(["a"] * 12, 10) == "The 10 largest, and 2 more with commentary, are listed"
 
 
-def test_a_budget_and_its_spend_never_print_as_the_same_amount_when_they_differ():
-    from oemkpi.reports.template_helpers import usd_apart
+def test_marketing_amounts_are_whole_dollars_and_never_alike_when_they_differ():
+    from oemkpi.reports.template_helpers import usd_whole
 
-    assert (usd_apart(40_000, 39_600), usd_apart(39_600, 40_000)) == ("$40,000", "$39,600")
-    assert (usd_apart(120_000, 30_000), usd_apart(30_000, 120_000)) == ("$120k", "$30k")
-    assert usd_apart(14_000, 14_000) == "$14k"
-    assert (usd_apart(9_999.6, 10_000), usd_apart(10_000, 9_999.6)) == ("$9,999.60", "$10,000.00")
-    assert (usd_apart(40_000, 39_999.75), usd_apart(39_999.75, 40_000)) == (
+    assert (usd_whole(40_000, 39_600), usd_whole(39_600, 40_000)) == ("$40,000", "$39,600")
+    # One format in a table: "$120k" beside "$39,600" read as two.
+    assert (usd_whole(120_000, 30_000), usd_whole(30_000, 120_000)) == ("$120,000", "$30,000")
+    assert usd_whole(14_000, 14_000) == usd_whole(14_000) == "$14,000"
+    assert (usd_whole(9_999.6, 10_000), usd_whole(10_000, 9_999.6)) == ("$9,999.60", "$10,000.00")
+    assert (usd_whole(40_000, 39_999.75), usd_whole(39_999.75, 40_000)) == (
         "$40,000.00",
         "$39,999.75",
     )
+    assert (usd_whole(-1_200), usd_whole(None)) == ("\u2212$1,200", "n/a")
 
 
 def test_a_partner_without_sell_thru_gets_no_sell_thru_rows(report: MonthlyReport) -> None:

@@ -12,7 +12,17 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from oemkpi.formats import ARROWS, counted, direction, kpi_change, kpi_value, num, pct, usd
+from oemkpi.formats import (
+    ARROWS,
+    MINUS,
+    counted,
+    direction,
+    kpi_change,
+    kpi_value,
+    num,
+    pct,
+    usd,
+)
 from oemkpi.kpis.quality import RECONCILED_FEEDS
 from oemkpi.months import month_short
 from oemkpi.reports.charts import chart_svg as _chart_svg
@@ -214,15 +224,17 @@ def assortment_split(
     return body, rest
 
 
-def usd_apart(value: float | None, other: float | None) -> str:
-    """``value`` in US dollars as :func:`~oemkpi.formats.usd` writes it, in whole dollars
-    where that would print it as ``other`` though the two differ (a budget of $40,000 and
-    $39,600 spent are not "$40k" and "$40k")."""
-    text = usd(value)
-    if value is None or other is None or value == other or text != usd(other):
-        return text
-    whole = num(value)
-    return f"${whole}" if whole != num(other) else f"${num(value, 2)}"
+def usd_whole(value: float | None, other: float | None = None) -> str:
+    """A co-marketing amount in whole US dollars ("$42,000"), the same in every row and
+    total of its table: "$42k" rows beside a total of exact sums read as adding up wrong
+    ($42k + $16k + $28k + $13k against "$98k"), and "$40,000 / $39,600" beside "$120k" as
+    two formats. With cents where ``other``, from which it differs, would print alike."""
+    if value is None:
+        return usd(value)
+    text = num(value)
+    if other is not None and value != other and text == num(other):
+        text = num(value, 2)
+    return MINUS + "$" + text[1:] if text.startswith(MINUS) else "$" + text
 
 
 def listed_words(body: Sequence[AssortmentItem], limit: int = ASSORTMENT_BODY) -> str:
@@ -414,7 +426,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "assortment_counts": assortment_counts,
     "assortment_split": assortment_split,
     "listed_words": listed_words,
-    "usd_apart": usd_apart,
+    "usd_whole": usd_whole,
     "under_floor_words": under_floor_words,
     "competitive_split": competitive_split,
     "competitive_by_os": competitive_by_os,
