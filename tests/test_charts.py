@@ -260,7 +260,11 @@ def test_no_data_says_so(series: list[Series]):
     ("low", "high", "kind", "expected"),
     [
         (0.91, 0.953, "ratio", [0.91, 0.92, 0.93, 0.94, 0.95, 0.96]),
-        (0.31, 0.62, "ratio", [0.3, 0.4, 0.5, 0.6, 0.7]),
+        # 0.31 would lie on the frame of a 30-70 % axis (2.5 % of it above): one step more.
+        (0.31, 0.62, "ratio", [0.2, 0.3, 0.4, 0.5, 0.6, 0.7]),
+        (0.207, 0.5, "ratio", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
+        (0.33, 0.62, "ratio", [0.3, 0.4, 0.5, 0.6, 0.7]),
+        (0.0, 0.38, "ratio", [0.0, 0.1, 0.2, 0.3, 0.4]),
         (0.9, 0.9, "ratio", [0.89, 0.895, 0.9, 0.905, 0.91]),
         (0.0, 0.0, "ratio", [0.0, 0.002, 0.004, 0.006, 0.008, 0.01]),
         (12_000, 18_500, "volume", [0, 5_000, 10_000, 15_000, 20_000]),
@@ -371,3 +375,22 @@ def test_a_drawing_process_that_died_leaves_the_charts_to_this_process(drawing_p
         process.join()
     drawing_process.prepare([chart], png_keys=["windows_share"])
     assert render_chart(chart, png=True) == expected
+
+
+def test_a_kpi_with_no_month_of_data_is_left_out_of_its_chart_with_its_target():
+    """Server attach of a partner with no Server base: a legend entry and a target with no line."""
+    from oemkpi.reports.trends import build_charts
+
+    rows = [
+        {"month": m, "office_attach": 0.55, "server_attach": None, "pro_mix": 0.4} for m in MONTHS
+    ]
+    targets = {"office_attach": {"FY27-Q2": 0.56}, "server_attach": {"FY27-Q2": 0.7}}
+    charts = build_charts(rows, [], MONTHS[-1], targets, 7)
+    attach = charts["attach"]
+    assert [s.name for s in attach.series] == ["Office attach"]
+    assert [t.name for t in attach.targets] == ["Office attach target"]
+    assert [s.name for s in charts["mix"].series] == ["Pro mix"]
+    # With no KPI of a chart known, the chart keeps both and says it has no data.
+    none = build_charts([{"month": MONTHS[-1]}], [], MONTHS[-1], {}, 7)["attach"]
+    assert [s.name for s in none.series] == ["Office attach", "Server attach"]
+    assert "No data" in render_chart(none).svg

@@ -36,6 +36,7 @@ def nice_ticks(low: float, high: float, *, kind: KpiKind = "volume") -> list[flo
     exaggerated; ratios zoom in on their range, where a point of share matters.
     """
     low, high = min(low, high), max(low, high)
+    data_low, data_high = low, high
     if kind == "volume" and low > 0:
         low = 0.0
     if high == low:
@@ -47,9 +48,28 @@ def nice_ticks(low: float, high: float, *, kind: KpiKind = "volume") -> list[flo
         high = max(high, math.floor(low) + 3)
     candidates = [_ticks_for(low, high, step) for step in _candidate_steps(high - low, kind)]
     fitting = [ticks for ticks in candidates if 4 <= len(ticks) <= 6]
-    if fitting:
-        return fitting[0]
-    return min(candidates, key=lambda ticks: (abs(len(ticks) - 5), len(ticks)))
+    if not fitting:
+        return min(candidates, key=lambda ticks: (abs(len(ticks) - 5), len(ticks)))
+    ticks = fitting[0]
+    if kind == "ratio":
+        ticks = _clear_of_edges(ticks, data_low, data_high)
+    return ticks
+
+
+#: A line closer than this share of the axis to its bottom or top is drawn on the frame.
+EDGE_SHARE = 0.03
+
+
+def _clear_of_edges(ticks: list[float], low: float, high: float) -> list[float]:
+    """One more step below or above where a ratio's line or target would lie on the
+    axis's edge (a 20.7 % target on a 20-60 % axis read as the axis itself), while the
+    axis keeps to six ticks and does not go below zero for positive values."""
+    step, span = ticks[1] - ticks[0], ticks[-1] - ticks[0]
+    if len(ticks) < 6 and low - ticks[0] < EDGE_SHARE * span and (low < 0 or ticks[0] >= step):
+        ticks = [round(ticks[0] - step, 12), *ticks]
+    if len(ticks) < 6 and ticks[-1] - high < EDGE_SHARE * span:
+        ticks = [*ticks, round(ticks[-1] + step, 12)]
+    return ticks
 
 
 def _decimals(step: float) -> int:

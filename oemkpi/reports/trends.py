@@ -61,6 +61,13 @@ def build_charts(
         found = target_series(kpi, months, targets, fy_start)
         return (Series(label, found.points),) if found else ()
 
+    def ratios(*kpis: tuple[str, str]) -> tuple[list[Series], tuple[Series, ...]]:
+        """Each KPI's series and its target, leaving out a KPI with no month of data
+        (a partner with no Server base: a legend entry with no line), unless none has."""
+        drawn = [(series(label, kpi), target(kpi, f"{label} target")) for kpi, label in kpis]
+        known = [d for d in drawn if any(v is not None for _, v in d[0].points)] or drawn
+        return [s for s, _ in known], tuple(t for _, ts in known for t in ts)
+
     shipments = [series("Shipped", "shipped_units"), series("Forecast", "forecast_units")]
     # Forecasts may cover only part of the shipments; then the forecast line is set against
     # the shipments it covers too, or the gap between the lines would not be the attainment.
@@ -92,8 +99,7 @@ def build_charts(
             "mix",
             "Pro and premium mix",
             "ratio",
-            [series("Pro mix", "pro_mix"), series("Premium mix", "premium_mix")],
-            target("pro_mix", "Pro mix target") + target("premium_mix", "Premium mix target"),
+            *ratios(("pro_mix", "Pro mix"), ("premium_mix", "Premium mix")),
         ),
         "revenue": Chart(
             "revenue",
@@ -105,9 +111,7 @@ def build_charts(
             "attach",
             "Office and Server attach",
             "ratio",
-            [series("Office attach", "office_attach"), series("Server attach", "server_attach")],
-            target("office_attach", "Office attach target")
-            + target("server_attach", "Server attach target"),
+            *ratios(("office_attach", "Office attach"), ("server_attach", "Server attach")),
         ),
     }
 
