@@ -159,8 +159,16 @@ def test_one_message_per_pam_with_only_that_pams_partners(home: Home) -> None:
             assert mpimg.imread(io.BytesIO(data), format="png").shape[0] > 100
         attached = sorted(name for _, name, _ in parts if name)
         assert attached == sorted(f"{p}.{s}" for p in own for s in ("html", "md", "json"))
+        text = parts[0][2].decode()
         for pid in own:
-            assert NAMES[pid] in html and NAMES[pid] in parts[0][2].decode()
+            assert NAMES[pid] in html and NAMES[pid] in text
+            # What the update still shows as "to be written" is told above its summary.
+            update = (home.reports_dir(MONTH) / f"{pid}.md").read_text(encoding="utf-8")
+            file = f"commentary/{MONTH}/{pid}.md"
+            told = (f"{file} in the data home" in text, f"<code>{file}</code> in the data" in html)
+            assert told == (("to be written" in update),) * 2, pid
+        attached_words = "of each partner is attached" if len(own) > 1 else "update is attached"
+        assert attached_words in text and attached_words in html
         everything = b"\n".join(data for _, _, data in parts).decode("utf-8", "replace")
         everything += str(msg["Subject"]) + got.raw.decode("latin-1")
         for mark in other_partners_marks(home, own):

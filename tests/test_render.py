@@ -1787,3 +1787,29 @@ def test_the_markdown_head_names_the_month_and_the_quarter_once_each(markdown: s
     head = markdown.split("\n## ", 1)[0]
     assert head.count("October 2026") == 1 and head.count("FY27-Q2") == 1
     assert head.startswith("# Zenith Seven & Co — monthly update, October 2026\n")
+
+
+def test_the_pams_message_says_what_the_update_still_has_to_be_written():
+    """Five of six sample updates went out with "to be written" cells the message never
+    mentioned: the message is all a PAM may read before forwarding the update."""
+    from oemkpi.delivery.messages import still_to_write
+
+    # The whole-partner share drop has its why and owner but no correction of error; the
+    # forecast miss in Japan has no note at all.
+    assert still_to_write(make_report()) == "the why, correction of error or owner of 2 red flags"
+    assert still_to_write(make_report(with_commentary=False)) == (
+        "the why, correction of error or owner of 2 red flags, the escalations and the commentary"
+    )
+    done = FlagNote("Why.", "Correction.", "Ann Lee", None)
+    report = make_report()
+    written = replace(
+        report,
+        flag_groups=[replace(g, note=done) for g in report.flag_groups],
+    )
+    assert still_to_write(written) is None
+    # A country row whose cells the whole partner's note fills is written.
+    pointing = replace(
+        written,
+        flag_groups=[replace(g, note=None, partner_note=done) for g in report.flag_groups],
+    )
+    assert still_to_write(pointing) is None

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from oemkpi.delivery.config import checked_address
 from oemkpi.errors import OemkpiError
-from oemkpi.formats import num
+from oemkpi.formats import counted, num
 from oemkpi.home import Home
 from oemkpi.reference import Partner, region_file_name
 from oemkpi.reports.charts import MAIL_CHARTS, chart_png
@@ -37,7 +37,7 @@ from oemkpi.reports.flags import plain_message
 from oemkpi.reports.model import MonthlyReport, RedFlag
 from oemkpi.reports.regional import RegionPack
 from oemkpi.reports.render import environment
-from oemkpi.reports.words import os_name, place
+from oemkpi.reports.words import join_words, os_name, place
 
 #: The report files attached per partner: suffix -> MIME type.
 ATTACHMENTS = {".html": "text/html", ".md": "text/markdown", ".json": "application/json"}
@@ -202,6 +202,29 @@ def pam_file_name(partner_ids: Sequence[str]) -> str:
     return f"pam-{partner_ids[0]}+{len(partner_ids) - 1}-more-{digest}.eml"
 
 
+def still_to_write(report: MonthlyReport) -> str | None:
+    """What the update still shows as "to be written", for its PAM before it goes to the
+    partner: "the why, correction of error or owner of 2 red flags and the escalations";
+    None when nothing is. (The message is all a PAM may read before forwarding it.)"""
+    parts = []
+    blank = sum(
+        len(g.flags)
+        for g in report.flag_groups
+        if not all(
+            getattr(g.note, cell, None) or getattr(g.partner_note, cell, None)
+            for cell in ("why", "coe", "owner")
+        )
+    )
+    if blank:
+        parts.append(f"the why, correction of error or owner of {counted(blank, 'red flag')}")
+    commentary = report.commentary
+    if report.flag_counts.get("high") and not (commentary and commentary.escalations):
+        parts.append("the escalations")
+    if commentary is None:
+        parts.append("the commentary")
+    return join_words(parts) if parts else None
+
+
 def pam_messages(
     home: Home, month: str, reports: Sequence[MonthlyReport], sender: Address
 ) -> list[Outgoing]:
@@ -225,6 +248,7 @@ def pam_messages(
             "mail_charts": MAIL_CHARTS,
             "incomplete": incomplete,
             "pam_name": own[0].partner.pam_name,
+            "to_write": {r.partner.partner_id: still_to_write(r) for r in own},
         }
         ids = tuple(r.partner.partner_id for r in own)
         out.append(
