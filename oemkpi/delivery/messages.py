@@ -204,8 +204,9 @@ def pam_file_name(partner_ids: Sequence[str]) -> str:
 
 def still_to_write(report: MonthlyReport) -> str | None:
     """What the update still shows as "to be written", for its PAM before it goes to the
-    partner: "the why, correction of error or owner of 2 red flags and the escalations";
-    None when nothing is. (The message is all a PAM may read before forwarding it.)"""
+    stakeholders: "the why, correction of error or owner of 2 red flags and the
+    escalations"; None when nothing is. (The message is all a PAM may read before
+    forwarding it.)"""
     parts = []
     blank = sum(
         len(g.flags)
