@@ -611,6 +611,32 @@ def test_units_without_a_forecast_are_told_beside_the_attainment_that_leaves_the
     assert group.what == "m"
 
 
+@pytest.mark.parametrize(
+    ("us_covered", "told"),
+    [
+        # 97,000 of 1,000,000 units (9.7 %) with no forecast: told though on target.
+        (
+            366_738,
+            "Shipments with a forecast reached 98.4 % of it. Another 97k units (10 % of "
+            "shipments) had no forecast, 97k of them in United States consumer.",
+        ),
+        (426_738, None),  # 37,000 (3.7 %): under a twentieth, attainment on target is all
+    ],
+)
+def test_many_units_without_a_forecast_are_told_when_attainment_is_on_target(
+    us_covered: int, told: str | None
+):
+    """Ember: 98.4 % of forecast said nothing while 14 % of its units had none."""
+    rows = [
+        ForecastRow("US", "United States", "consumer", 463_738, us_covered, 0.984, us_covered),
+        ForecastRow("CN", "China", "consumer", 536_262, 536_262, 0.984, 536_262),
+    ]
+    figures = {**quiet_figures(), "forecast_attainment": fig("forecast_attainment", 0.984, 0.0)}
+    sentences = summary_sentences(facts(figures=figures, forecast_rows=rows))
+    found = [s for s in sentences if "forecast" in s]
+    assert found == ([told] if told else [])
+
+
 def test_volume_target_gaps_at_the_same_attainment_are_one_clause_in_the_flag():
     figures = {
         "shipped_units": fig(
