@@ -466,6 +466,23 @@ def test_at_most_seven_sentences_on_a_busy_month():
     assert not [s for s in sentences if re.search(r"\b0\.0 (pts|%)", s)]
 
 
+def test_a_competitive_move_under_the_flag_competes_for_a_place_by_its_share_of_units():
+    """441 units of Aurora's 3.76M led its summary, above a 2.6-pt fall of its Pro mix."""
+    moves = {
+        k: dataclasses.replace(f, mom_change=-0.026)
+        for k, f in quiet_figures().items()
+        if f.kind == "ratio" and k != "forecast_attainment"
+    }
+    busy = {**quiet_figures(), **moves, "shipped_units": fig("shipped_units", 3_757_564, 0.04)}
+    tiny = CompetitiveItem("BR", "Brazil", "commercial", "AUR-1", "linux", 61, 441)
+    told = summary_sentences(facts(figures=busy, competitive=[tiny]))
+    assert len(told) == 7 and not [s for s in told if "Linux" in s]
+    # 20,000 units (0.5 % of them) is news beside the same moves, and leads them.
+    larger = dataclasses.replace(tiny, prior_units=20_000)
+    told = summary_sentences(facts(figures=busy, competitive=[larger]))
+    assert told[1] == "In Brazil commercial, one Windows SKU moved to Linux (20k units last month)."
+
+
 def test_offsets_are_a_net_whatever_their_sizes_and_places_are_counted_in_words():
     # Server attach -0.4 pts: India commercial -0.8, China commercial +2.0, others -1.6.
     drivers = decompose(

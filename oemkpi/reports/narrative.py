@@ -38,6 +38,9 @@ MIN_SENTENCES, MAX_SENTENCES = 3, 7
 #: The share of shipments with no forecast that the summary tells even when attainment
 #: is on target.
 UNCOVERED_NEWS = 0.05
+#: The share of a partner's units whose move away from Windows, under the competitive-loss
+#: flag's threshold, counts as one unit of news, as a point of Windows share does.
+COMPETITIVE_NEWS = 0.001
 #: A move this large counts as one unit of "news" when ranking what to say.
 _SALIENCE = {
     "windows_share": 0.01,
@@ -103,7 +106,7 @@ def summary_sentences(facts: Facts) -> list[str]:
     last = _flag_count(facts.flags)
     middle: list[Sentence] = []
     competitive = _competitive(facts)
-    if competitive:
+    if competitive and competitive.rank >= 1000.0:  # a competitive loss is always told
         middle.append(competitive)
     quarter = _quarter(facts)
     if quarter:
@@ -113,6 +116,8 @@ def summary_sentences(facts: Facts) -> list[str]:
         middle.append(marketing)
     already = set().union(*(s.tells for s in middle))
     movers = [s for s in (_mover(facts, kpi, already) for kpi in _SALIENCE) if s is not None]
+    if competitive and competitive not in middle:
+        movers.append(competitive)
     movers.sort(key=lambda s: -s.rank)
     # One place stays free for the high flags that no chosen sentence tells.
     room = MAX_SENTENCES - 2 - len(middle) - 1
@@ -244,7 +249,14 @@ def _competitive(facts: Facts) -> Sentence | None:
             f"; {plural(len(others), 'more SKU')} ({compact(units(others))} units) left "
             f"Windows in {places}{more}"
         )
-    rank = 1000.0 if any(f.rule == "competitive_loss" for f in facts.flags) else 50.0
+    if any(f.rule == "competitive_loss" for f in facts.flags):
+        return Sentence(text + ".", 1000.0, tells)
+    # Under the flag's threshold the moves compete with the KPIs' for a place: a tenth of
+    # a per cent of the partner's units is one unit of news (441 units of 3.76M led
+    # Aurora's summary, above its Pro mix's fall of 2.6 pts).
+    shipped = facts.figures.get("shipped_units")
+    total = shipped.value if shipped is not None else None
+    rank = units(items) / total / COMPETITIVE_NEWS if total else 50.0
     return Sentence(text + ".", rank, tells)
 
 
