@@ -1813,3 +1813,22 @@ def test_the_pams_message_says_what_the_update_still_has_to_be_written():
         flag_groups=[replace(g, note=None, partner_note=done) for g in report.flag_groups],
     )
     assert still_to_write(pointing) is None
+
+
+def test_the_competitive_watch_counts_skus_once_when_they_went_to_one_family():
+    """'1 SKU went ... to another OS family this month: 1 to FreeDOS' counted it twice."""
+    from oemkpi.reports.template_helpers import competitive_words
+
+    one = CompetitiveItem("PL", "Poland", "commercial", "A", "freedos", 85, 698)
+    assert competitive_words([one]) == (
+        "1 SKU went from Windows last month to FreeDOS this month (698 units last month)."
+    )
+    two = [replace(one, sku="B", prior_units=2), one]
+    assert competitive_words(two) == (
+        "2 SKUs went from Windows last month to FreeDOS this month (700 units last month)."
+    )
+    other = replace(one, sku="C", to_os="linux", prior_units=441)
+    assert competitive_words([one, other]) == (
+        "2 SKUs went from Windows last month to another OS family this month: 1 to FreeDOS "
+        "(698 units last month); 1 to Linux (441 units last month)."
+    )

@@ -280,6 +280,19 @@ def competitive_by_os(items: Sequence[CompetitiveItem]) -> list[tuple[str, int, 
     return sorted(((k, int(v[0]), v[1]) for k, v in out.items()), key=lambda t: -t[2])
 
 
+def competitive_words(items: Sequence[CompetitiveItem]) -> str:
+    """The competitive watch's lead: "1 SKU went from Windows last month to FreeDOS this
+    month (698 units last month)." or, to several families, each with its count ("4 SKUs
+    ...: 4 to ChromeOS" counted twice)."""
+    by_os = competitive_by_os(items)
+    head = f"{counted(len(items), 'SKU')} went from Windows last month to"
+    if len(by_os) == 1:
+        ((name, _, units),) = by_os
+        return f"{head} {name} this month ({num(units)} units last month)."
+    parts = [f"{count} to {name} ({num(units)} units last month)" for name, count, units in by_os]
+    return f"{head} another OS family this month: " + "; ".join(parts) + "."
+
+
 def reports_sell_thru(report: MonthlyReport) -> bool:
     """Whether the partner reported any sell-thru this month (else the columns are left out)."""
     keys = ("office_sell_thru_units", "server_sell_thru_units")
@@ -429,7 +442,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "usd_whole": usd_whole,
     "under_floor_words": under_floor_words,
     "competitive_split": competitive_split,
-    "competitive_by_os": competitive_by_os,
+    "competitive_words": competitive_words,
     "reports_sell_thru": reports_sell_thru,
     "forecast_columns": forecast_columns,
     "forecast_note": forecast_note,
