@@ -1832,3 +1832,46 @@ def test_the_competitive_watch_counts_skus_once_when_they_went_to_one_family():
         "2 SKUs went from Windows last month to another OS family this month: 1 to FreeDOS "
         "(698 units last month); 1 to Linux (441 units last month)."
     )
+
+
+def test_a_total_that_moved_against_every_row_says_why():
+    """Market by segment: consumer +0.1 pts, commercial +0.1 pts, all segments -0.1 pts read
+    as an error; units moved towards the segment with the lower share."""
+    from oemkpi.reports.tables import Column, Group, against_its_rows, make_table
+
+    columns = (Column("windows_share", "windows_units", "ws_units"),)
+    shown = (("windows_share", "Windows share", "ratio", True, True),)
+    # consumer 87.0 % -> 87.1 % and 2.0M -> 3.0M units; commercial 93.3 % -> 93.4 %, flat.
+    groups = [
+        Group(
+            "consumer",
+            {"windows_units": 2_613_000, "ws_units": 3_000_000},
+            {"windows_units": 1_740_000, "ws_units": 2_000_000},
+        ),
+        Group(
+            "commercial",
+            {"windows_units": 1_868_000, "ws_units": 2_000_000},
+            {"windows_units": 1_866_000, "ws_units": 2_000_000},
+        ),
+    ]
+    table = make_table(groups, columns, size="ws_units")
+    assert against_its_rows(table, "Segment", shown) == [
+        "Windows share: each segment rose, yet the total fell 0.5 pts: units moved towards "
+        "segments with a lower Windows share."
+    ]
+    # Rows that moved both ways, a flat row, or a total that moved with them: no note.
+    same = make_table(
+        groups[:1] + [replace(groups[1], now={"windows_units": 1_900_000, "ws_units": 2_000_000})],
+        columns,
+        size="ws_units",
+    )
+    assert against_its_rows(same, "Segment", shown) == []
+    flat = replace(groups[1], now=groups[1].before)
+    assert (
+        against_its_rows(make_table([groups[0], flat], columns, size="ws_units"), "Segment", shown)
+        == []
+    )
+    # A body table with "all other" does not show every row: no "each".
+    many = [replace(groups[0], label=f"C{i}") for i in range(11)] + [groups[1]]
+    body = make_table(many, columns, size="ws_units")
+    assert body.other is not None and against_its_rows(body, "Country", shown) == []

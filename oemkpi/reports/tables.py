@@ -12,7 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from oemkpi.formats import size_pts
 from oemkpi.reports.model import Table, TableRow
+from oemkpi.reports.words import mid_sentence
 
 #: Rows a body table shows before "all other".
 BODY_ROWS = 10
@@ -164,3 +166,39 @@ def group_by(
     for row in rows:
         grouped.setdefault(row[key], []).append({c: row.get(c) for c in columns})
     return {k: add_sums(v) for k, v in grouped.items()}
+
+
+#: What a table's first column counts, in a sentence: (one, many).
+_ROW_NOUNS = {"Segment": ("segment", "segments"), "Country": ("country", "countries")}
+
+
+def against_its_rows(
+    table: Table, first: str, columns: Sequence[Sequence[Any]], full: bool = False
+) -> list[str]:
+    """A note for each ratio whose total moved the other way from every row it sums:
+    "Windows share: each segment rose, yet the total fell 0.1 pts: units moved towards
+    segments with a lower Windows share." Read alone, such a total looks like an error.
+
+    ``columns`` are the templates' (key, label, kind, mom, yoy). Only a table that shows
+    every row (no "all other") and counts segments or countries gets a note.
+    """
+    noun = _ROW_NOUNS.get(first)
+    rows = table.full if full else table.shown
+    if noun is None or table.total is None or (table.other is not None and not full):
+        return []
+    notes = []
+    for key, label, kind, mom, *_ in columns:
+        total = table.total.changes.get(key)
+        changes = [r.changes.get(key) for r in rows]
+        if kind != "ratio" or not mom or len(rows) < 2 or total is None:
+            continue
+        moved = [c for c in changes if c is not None and size_pts(c) != "0.0 pts"]
+        if len(moved) < len(rows) or size_pts(total) == "0.0 pts":
+            continue  # a row unknown or flat: no "each"
+        if all((c > 0) != (total > 0) for c in moved):
+            way, back, side = ("rose", "fell", "lower") if total < 0 else ("fell", "rose", "higher")
+            notes.append(
+                f"{label}: each {noun[0]} {way}, yet the total {back} {size_pts(total)}: "
+                f"units moved towards {noun[1]} with a {side} {mid_sentence(label)}."
+            )
+    return notes

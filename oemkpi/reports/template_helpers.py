@@ -46,6 +46,7 @@ from oemkpi.reports.targets import (
     qtd_without,
     target_text,
 )
+from oemkpi.reports.tables import against_its_rows
 from oemkpi.reports.words import capitalize_first, not_in_words, os_name, rule_name
 
 NA_KPI = "n/a — data unavailable"
@@ -443,6 +444,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "under_floor_words": under_floor_words,
     "competitive_split": competitive_split,
     "competitive_words": competitive_words,
+    "against_its_rows": against_its_rows,
     "reports_sell_thru": reports_sell_thru,
     "forecast_columns": forecast_columns,
     "forecast_note": forecast_note,
