@@ -38,6 +38,7 @@ from oemkpi.reports.model import (
     Table,
     TableRow,
 )
+from oemkpi.reports.tables import against_its_rows
 from oemkpi.reports.targets import (
     gap_text,
     gap_words,
@@ -46,7 +47,6 @@ from oemkpi.reports.targets import (
     qtd_without,
     target_text,
 )
-from oemkpi.reports.tables import against_its_rows
 from oemkpi.reports.words import capitalize_first, not_in_words, os_name, rule_name
 
 NA_KPI = "n/a — data unavailable"
