@@ -176,9 +176,9 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "drivers": {"office_attach": MIX_DRIVERS},
             },
             [
-                "Office attach rose 5.3 pts to 62.8 %, mostly from mix: a larger share of the units "
-                "was in United States commercial (Office attach 69.0 %) and a smaller one in United "
-                "States consumer (44.0 %); at last month's mix it would have fallen 1.0 pts."
+                "Office attach rose 5.3 pts to 62.8 %, mostly from mix: United States commercial "
+                "(Office attach 69.0 %) gained share of the units from United States consumer "
+                "(44.0 %); at last month's mix it would have fallen 1.0 pts."
             ],
             ["driven by", "45.0 %"],
         ),
@@ -192,9 +192,9 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "drivers": {"office_attach": GONE_DRIVERS},
             },
             [
-                "Office attach rose 12.5 pts to 70.0 %, mostly from mix: a larger share of the units "
-                "was in United States commercial (Office attach 70.0 %) and a smaller one in United "
-                "States consumer (45.0 % last month)"
+                "Office attach rose 12.5 pts to 70.0 %, mostly from mix: United States commercial "
+                "(Office attach 70.0 %) gained share of the units from United States consumer "
+                "(45.0 % last month)"
             ],
             ["driven by"],
         ),
@@ -205,9 +205,9 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "drivers": {"pro_mix": HELD_DRIVERS},
             },
             [
-                "Pro mix fell 10.0 pts to 60.0 %, mostly from mix: a larger share of the units was "
-                "in United States consumer (Pro mix 50.0 %) and a smaller one in United States "
-                "commercial (90.0 %); at last month's mix it would have held."
+                "Pro mix fell 10.0 pts to 60.0 %, mostly from mix: United States consumer (Pro mix "
+                "50.0 %) gained share of the units from United States commercial (90.0 %); at last "
+                "month's mix it would have held."
             ],
             ["would have fallen"],
         ),

@@ -327,18 +327,17 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
         gained, lost = d.volume_moves(drivers)
         text = ", mostly from mix"
         if gained is not None:
-            # Shares of the units: a cell can hold a smaller share with its units flat, as
-            # others grow. Its rate is labelled, or "(85.3 %)" read as its share of units.
-            text += (
-                f": a larger share of the units was in "
-                f"{place(gained.country, gained.segment, names)}"
-            )
+            # Shares of the units: a cell can lose share with its units flat, as others grow
+            # ("volume moved from" it misled). Its rate is labelled, or "(85.3 %)" read as
+            # its share of the units.
+            text += f": {place(gained.country, gained.segment, names)}"
             if gained.rate_1 is not None:
                 text += f" ({label} {pct(gained.rate_1)})"
+            text += " gained share of the units"
             if lost is not None:
                 # Both cells' rates of this month, as the tables show; a cell with no
                 # volume left this month says its rate was last month's.
-                text += f" and a smaller one in {place(lost.country, lost.segment, names)}"
+                text += f" from {place(lost.country, lost.segment, names)}"
                 if lost.rate_1 is not None:
                     text += f" ({pct(lost.rate_1)})"
                 elif lost.rate_0 is not None:
