@@ -6,6 +6,7 @@ expected value below is worked out by hand in the comment beside it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -527,6 +528,32 @@ def test_forecast_miss_says_how_many_units_had_no_forecast(
     compute_month(con, M, ["p"])
     messages = {f[1]: f[5] for f in flags(con, M, "p", "forecast_miss")}
     assert messages == {"partner": partner, "DE": germany}
+
+
+@pytest.mark.parametrize(
+    ("minimum", "shipped", "message"),
+    [
+        # The threshold as given: "(below 92 %)" stood beside "reached 92.2 %".
+        (0.925, 9_220, "Shipments reached 92.2 % of forecast (below 92.5 %)."),
+        # An attainment that one decimal prints as the threshold is "just under" it.
+        (0.9, 8_999, "Shipments reached just under 90 % of forecast (below 90 %)."),
+        (0.9, 8_900, "Shipments reached 89.0 % of forecast (below 90 %)."),
+    ],
+)
+def test_forecast_miss_words_never_print_the_attainment_at_its_threshold(
+    con: duckdb.DuckDBPyConnection, minimum: float, shipped: int, message: str
+) -> None:
+    insert(
+        con,
+        "pc_shipments",
+        [
+            (M, "p", "DE", "consumer", "notebook", shipped // 2, 5_000),
+            (M, "p", "JP", "consumer", "notebook", shipped - shipped // 2, 5_000),
+        ],
+    )
+    compute_month(con, M, ["p"], thresholds=replace(Thresholds(), forecast_min_attainment=minimum))
+    found = {f[1]: f[5] for f in flags(con, M, "p", "forecast_miss")}
+    assert found["partner"] == message
 
 
 @pytest.mark.parametrize(

@@ -483,6 +483,22 @@ def test_a_competitive_move_under_the_flag_competes_for_a_place_by_its_share_of_
     assert told[1] == "In Brazil commercial, one Windows SKU moved to Linux (20k units last month)."
 
 
+def test_a_country_fall_is_told_once_beside_moves_under_the_competitive_flag():
+    """Moves under the competitive-loss threshold in a country whose Windows share fell
+    (a high flag) were told by their sentence and again by the Windows share's."""
+    figures = {**quiet_figures(), "windows_share": fig("windows_share", 0.88, -0.004)}
+    items = [
+        CompetitiveItem("DE", "Germany", "consumer", "NB-1", "chromeos", 900, 950),
+        CompetitiveItem("DE", "Germany", "consumer", "NB-2", "chromeos", 800, 900),
+    ]
+    told = summary_sentences(facts(figures=figures, flags=[HIGH_DE_DROP], competitive=items))
+    assert (
+        "In Germany consumer, two Windows SKUs moved to ChromeOS (1,850 units last month); "
+        "Windows share in Germany fell 10.4 pts." in told
+    )
+    assert sum("10.4 pts" in s for s in told) == 1, told
+
+
 def test_offsets_are_a_net_whatever_their_sizes_and_places_are_counted_in_words():
     # Server attach -0.4 pts: India commercial -0.8, China commercial +2.0, others -1.6.
     drivers = decompose(
@@ -541,6 +557,17 @@ MARKETING_CASES = [
         # Finished activities whose proof waits less than the 30 days are not counted.
         "Co-marketing: one activity finished more than 30 days ago still lacks approved proof "
         "of execution (Summit <Berlin>).",
+    ),
+    (
+        [replace(_poe("A", 45), threshold=1.0)],
+        _section(("A", "Summit")),
+        "Co-marketing: one activity finished more than 1 day ago still lacks approved proof "
+        "of execution (Summit).",
+    ),
+    (
+        [replace(_poe("A", 45), threshold=None)],
+        _section(("A", "Summit")),
+        "Co-marketing: one finished activity still lacks approved proof of execution (Summit).",
     ),
     (
         [

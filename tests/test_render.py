@@ -1836,7 +1836,8 @@ def test_the_competitive_watch_counts_skus_once_when_they_went_to_one_family():
 
 def test_a_total_that_moved_against_every_row_says_why():
     """Market by segment: consumer +0.1 pts, commercial +0.1 pts, all segments -0.1 pts read
-    as an error; units moved towards the segment with the lower share."""
+    as an error; units moved towards the segment with the lower share. (Here: both +0.1
+    pts, the total -0.5 pts, consumer's units from 2.0M to 3.0M.)"""
     from oemkpi.reports.tables import Column, Group, against_its_rows, make_table
 
     columns = (Column("windows_share", "windows_units", "ws_units"),)
@@ -1857,9 +1858,18 @@ def test_a_total_that_moved_against_every_row_says_why():
     table = make_table(groups, columns, size="ws_units")
     assert against_its_rows(table, "Segment", shown) == [
         "Windows share: each segment rose, yet the total fell 0.5 pts: units moved towards "
+        "the segment with the lower Windows share."
+    ]
+    three = make_table([*groups, replace(groups[1], label="education")], columns, size="ws_units")
+    assert against_its_rows(three, "Segment", shown) == [
+        "Windows share: each segment rose, yet the total fell 0.5 pts: units moved towards "
         "segments with a lower Windows share."
     ]
     # Rows that moved both ways, a flat row, or a total that moved with them: no note.
+    down = replace(groups[1], now={"windows_units": 1_800_000, "ws_units": 2_000_000})
+    both_ways = make_table([groups[0], down], columns, size="ws_units")
+    assert both_ways.total is not None and both_ways.total.changes["windows_share"] < 0
+    assert against_its_rows(both_ways, "Segment", shown) == []
     same = make_table(
         groups[:1] + [replace(groups[1], now={"windows_units": 1_900_000, "ws_units": 2_000_000})],
         columns,

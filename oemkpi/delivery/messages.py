@@ -221,7 +221,7 @@ def still_to_write(report: MonthlyReport) -> str | None:
     commentary = report.commentary
     if report.flag_counts.get("high") and not (commentary and commentary.escalations):
         parts.append("the escalations")
-    if commentary is None:
+    if commentary is None or not commentary.main_written:  # as the month's index counts it
         parts.append("the commentary")
     return join_words(parts) if parts else None
 

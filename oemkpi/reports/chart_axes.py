@@ -63,11 +63,13 @@ EDGE_SHARE = 0.03
 def _clear_of_edges(ticks: list[float], low: float, high: float) -> list[float]:
     """One more step below or above where a ratio's line or target would lie on the
     axis's edge (a 20.7 % target on a 20-60 % axis read as the axis itself), while the
-    axis keeps to six ticks and does not go below zero for positive values."""
+    axis keeps to six ticks and stays within 0-100 % for values within it (a share of
+    100 % is at its top, not under a 110 % that cannot be)."""
     step, span = ticks[1] - ticks[0], ticks[-1] - ticks[0]
     if len(ticks) < 6 and low - ticks[0] < EDGE_SHARE * span and (low < 0 or ticks[0] >= step):
         ticks = [round(ticks[0] - step, 12), *ticks]
-    if len(ticks) < 6 and ticks[-1] - high < EDGE_SHARE * span:
+    room_above = high > 1 or ticks[-1] + step <= 1 + 1e-9
+    if len(ticks) < 6 and ticks[-1] - high < EDGE_SHARE * span and room_above:
         ticks = [*ticks, round(ticks[-1] + step, 12)]
     return ticks
 

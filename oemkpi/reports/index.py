@@ -114,10 +114,7 @@ def build_index(
                 flags_medium=report.flag_counts["medium"],
                 flags=by_rule,
                 competitive=report.competitive_watch,
-                commentary_missing=commentary is None
-                or not any(
-                    (commentary.marketing, commentary.account_plan, commentary.best_practices)
-                ),
+                commentary_missing=commentary is None or not commentary.main_written,
                 flags_unexplained=sum(len(g.flags) for g in report.flag_groups if not g.why),
                 marketing=report.marketing,
                 **files[report.partner.partner_id],

@@ -260,6 +260,12 @@ class Commentary:
     notes: list[tuple[str, str]] = field(default_factory=list)  # (heading, Markdown)
     flags: dict[tuple[str, str], FlagNote] = field(default_factory=dict)  # (rule, scope)
 
+    @property
+    def main_written(self) -> bool:
+        """Whether the PAM wrote any of the update's own commentary (marketing, account
+        plan, best practices): a file with only flag notes leaves it still to be written."""
+        return any((self.marketing, self.account_plan, self.best_practices))
+
 
 @dataclass(frozen=True)
 class MonthlyReport:

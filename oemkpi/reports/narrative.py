@@ -80,6 +80,7 @@ class Sentence:
     text: str
     rank: float = 0.0
     tells: set[int] = field(default_factory=set)  # ids of the red flags it tells
+    always: bool = False  # told whatever else the month has to say
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def summary_sentences(facts: Facts) -> list[str]:
     last = _flag_count(facts.flags)
     middle: list[Sentence] = []
     competitive = _competitive(facts)
-    if competitive and competitive.rank >= 1000.0:  # a competitive loss is always told
+    if competitive and competitive.always:
         middle.append(competitive)
     quarter = _quarter(facts)
     if quarter:
@@ -249,8 +250,10 @@ def _competitive(facts: Facts) -> Sentence | None:
             f"; {plural(len(others), 'more SKU')} ({compact(units(others))} units) left "
             f"Windows in {places}{more}"
         )
-    if any(f.rule == "competitive_loss" for f in facts.flags):
-        return Sentence(text + ".", 1000.0, tells)
+    if drop is not None or any(f.rule == "competitive_loss" for f in facts.flags):
+        # A flag it tells: always told, and before the KPIs' sentences are chosen, so the
+        # Windows share's does not tell the country's fall again.
+        return Sentence(text + ".", 1000.0, tells, always=True)
     # Under the flag's threshold the moves compete with the KPIs' for a place: a tenth of
     # a per cent of the partner's units is one unit of news (441 units of 3.76M led
     # Aurora's summary, above its Pro mix's fall of 2.6 pts).
@@ -547,12 +550,14 @@ def _marketing(facts: Facts) -> Sentence | None:
         verb = "lacks" if len(poe) == 1 else "lack"
         # The days it waits for: an activity finished last week, its proof not yet approved
         # either, is not flagged and is not what the sentence counts.
-        waits = [f.threshold for f in poe if f.threshold is not None]
-        since = f" finished more than {int(min(waits))} days ago" if waits else " finished"
-        parts.append(
-            f"{plural(len(poe), 'activity', 'activities')}{since} still {verb} "
-            f"approved proof of execution ({shown})"
+        waits = [int(f.threshold) for f in poe if f.threshold is not None]
+        what = (
+            f"{plural(len(poe), 'activity', 'activities')} finished more than "
+            f"{counted(min(waits), 'day')} ago"
+            if waits and min(waits) > 0
+            else plural(len(poe), "finished activity", "finished activities")
         )
+        parts.append(f"{what} still {verb} approved proof of execution ({shown})")
     text = "Co-marketing: " + "; ".join(parts) + "."
     return Sentence(text, 400, {id(f) for f in flags})
 

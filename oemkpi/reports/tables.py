@@ -176,8 +176,8 @@ def against_its_rows(
     table: Table, first: str, columns: Sequence[Sequence[Any]], full: bool = False
 ) -> list[str]:
     """A note for each ratio whose total moved the other way from every row it sums:
-    "Windows share: each segment rose, yet the total fell 0.1 pts: units moved towards
-    segments with a lower Windows share." Read alone, such a total looks like an error.
+    "Windows share: each segment rose, yet the total fell 0.1 pts: units moved towards the
+    segment with the lower Windows share." Read alone, such a total looks like an error.
 
     ``columns`` are the templates' (key, label, kind, mom, yoy). Only a table that shows
     every row (no "all other") and counts segments or countries gets a note.
@@ -197,8 +197,12 @@ def against_its_rows(
             continue  # a row unknown or flat: no "each"
         if all((c > 0) != (total > 0) for c in moved):
             way, back, side = ("rose", "fell", "lower") if total < 0 else ("fell", "rose", "higher")
+            # Two rows (the segments): the one that gained share is the one with the lower.
+            towards = (
+                f"the {noun[0]} with the {side}" if len(rows) == 2 else f"{noun[1]} with a {side}"
+            )
             notes.append(
                 f"{label}: each {noun[0]} {way}, yet the total {back} {size_pts(total)}: "
-                f"units moved towards {noun[1]} with a {side} {mid_sentence(label)}."
+                f"units moved towards {towards} {mid_sentence(label)}."
             )
     return notes

@@ -87,6 +87,25 @@ forecast_cover as (
     group by grouping sets ((partner_id), (partner_id, country))
 ),
 
+attainment_words as (
+    -- The attainment and the threshold as the message prints them: the threshold as
+    -- given (92.5, not 92), and "just under" it where the attainment would print as the
+    -- threshold ("reached 90.0 % of forecast (below 90 %)").
+    select
+        partner_id,
+        scope,
+        country,
+        value,
+        format('{:g}', round($fc_min_attainment * 100, 2)) as below,
+        if(
+            round(value * 100, 1) >= round($fc_min_attainment * 100, 2),
+            'just under ' || format('{:g}', round($fc_min_attainment * 100, 2)),
+            printf('%.1f', value * 100)
+        ) as reached
+    from kv
+    where kpi = 'forecast_attainment' and value < $fc_min_attainment
+),
+
 forecast_miss as (
     select
         a.partner_id,
@@ -100,23 +119,22 @@ forecast_miss as (
         case
             when c.uncovered >= $fc_uncovered_share * c.shipped and c.shipped > 0
                 then printf(
-                    'Shipments%s with a forecast reached %.1f %% of it (below %.0f %%); '
+                    'Shipments%s with a forecast reached %s %% of it (below %s %%); '
                     || 'of the %s units shipped, %s had no forecast.',
                     if(a.scope = 'partner', '', ' in ' || a.country),
-                    a.value * 100,
-                    $fc_min_attainment * 100,
+                    w.reached,
+                    w.below,
                     format('{:,}', c.shipped::bigint),
                     format('{:,}', c.uncovered::bigint)
                 )
             when a.scope = 'partner'
                 then
                     printf(
-                        'Shipments reached %.1f %% of forecast (below %.0f %%).',
-                        a.value * 100, $fc_min_attainment * 100
+                        'Shipments reached %s %% of forecast (below %s %%).', w.reached, w.below
                     )
             else printf(
-                'Shipments in %s reached %.1f %% of forecast (below %.0f %%, %s units shipped).',
-                a.country, a.value * 100, $fc_min_attainment * 100, format('{:,}', s.value::bigint)
+                'Shipments in %s reached %s %% of forecast (below %s %%, %s units shipped).',
+                a.country, w.reached, w.below, format('{:,}', s.value::bigint)
             )
         end as message,
         null as segment,
@@ -129,6 +147,10 @@ forecast_miss as (
             and s.country is not distinct from a.country and s.kpi = 'shipped_units'
     left join forecast_cover as c
         on a.partner_id = c.partner_id and c.scope = coalesce(a.country, 'partner')
+    inner join attainment_words as w
+        on
+            a.partner_id = w.partner_id and a.scope = w.scope
+            and w.country is not distinct from a.country
     where
         a.kpi = 'forecast_attainment'
         and a.value < $fc_min_attainment
