@@ -46,11 +46,10 @@ from oemkpi.reports.words import (
 )
 
 
-def without_forecast(rows: Sequence[ForecastRow], scope: str = "partner") -> tuple[float, float]:
-    """The units shipped with no forecast in ``scope`` (the partner, or one country), which
-    forecast attainment leaves out, and all the units shipped there."""
-    mine = [r for r in rows if scope == "partner" or r.country == scope]
-    return sum(r.without_forecast for r in mine), sum(r.shipped_units or 0 for r in mine)
+def without_forecast(rows: Sequence[ForecastRow]) -> tuple[float, float]:
+    """The partner's units shipped with no forecast, which forecast attainment leaves out,
+    and all its units shipped."""
+    return sum(r.without_forecast for r in rows), sum(r.shipped_units or 0 for r in rows)
 
 
 def partly_forecast(without: float, shipped: float) -> bool:

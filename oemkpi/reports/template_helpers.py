@@ -283,8 +283,8 @@ def competitive_by_os(items: Sequence[CompetitiveItem]) -> list[tuple[str, int, 
 
 def competitive_words(items: Sequence[CompetitiveItem]) -> str:
     """The competitive watch's lead: "1 SKU went from Windows last month to FreeDOS this
-    month (698 units last month)." or, to several families, each with its count ("4 SKUs
-    ...: 4 to ChromeOS" counted twice)."""
+    month (698 units last month).", or, where SKUs went to several families, each family
+    with its count (to one family, "4 SKUs ...: 4 to ChromeOS" counted them twice)."""
     by_os = competitive_by_os(items)
     head = f"{counted(len(items), 'SKU')} went from Windows last month to"
     if len(by_os) == 1:
