@@ -615,9 +615,13 @@ def test_none_renders_as_na_never_zero(html: str, markdown: str):
     assert "n/a — no Windows Server base" in tile_text
     assert not re.search(r"\d", tile_text)
     assert "| Server attach | n/a — no Windows Server base | n/a | n/a | No target |" in markdown
-    assert (
-        "| Germany | 62.0 % | ▶ 0.0 pts | n/a | n/a | 27,000 | ▲ +2.0 % | n/a | n/a |" in markdown
-    )
+    # A column with no value in any row is left out (four columns of n/a said nothing), and
+    # the note says why there is no Server attach.
+    assert "| Germany | 62.0 % | ▶ 0.0 pts | 27,000 | ▲ +2.0 % |" in markdown
+    assert "No Server attach: no Windows Server base this month." in markdown
+    attach = html[html.index('id="sec-attach"') : html.index('id="sec-commentary"')]
+    assert "Server attach</th>" not in attach and "Server sell-thru" not in attach
+    assert "No Server attach: no Windows Server base this month." in text_of(attach)
     assert "| Japan commercial | 32,340 | n/a | n/a |" in markdown
 
 

@@ -294,14 +294,35 @@ def competitive_words(items: Sequence[CompetitiveItem]) -> str:
     return f"{head} another OS family this month: " + "; ".join(parts) + "."
 
 
-def reports_sell_thru(report: MonthlyReport) -> bool:
-    """Whether the partner reported any sell-thru this month (else the columns are left out)."""
-    keys = ("office_sell_thru_units", "server_sell_thru_units")
-    k = kpi_map(report.kpis)
-    if any(k[key].value is not None for key in keys if key in k):
+#: The attach section's columns (key, label, kind, MoM, YoY), in order.
+ATTACH_COLUMNS: tuple[tuple[str, str, str, bool, bool], ...] = (
+    ("office_attach", "Office attach", "ratio", True, False),
+    ("server_attach", "Server attach", "ratio", True, False),
+    ("office_sell_thru_units", "Office sell-thru", "volume", True, False),
+    ("server_sell_thru_units", "Server sell-thru", "volume", True, False),
+)
+
+
+def _has_data(report: MonthlyReport, key: str) -> bool:
+    """Whether the partner has a value of ``key`` this month, in total or in any row."""
+    figure = kpi_map(report.kpis).get(key)
+    if figure is not None and figure.value is not None:
         return True
     rows = report.attach_by_country.full + report.attach_by_segment.full
-    return any(r.values.get(key) is not None for r in rows for key in keys)
+    return any(r.values.get(key) is not None for r in rows)
+
+
+def reports_sell_thru(report: MonthlyReport) -> bool:
+    """Whether the partner reported any sell-thru this month (else the columns are left out)."""
+    return any(
+        _has_data(report, key) for key in ("office_sell_thru_units", "server_sell_thru_units")
+    )
+
+
+def attach_columns(report: MonthlyReport) -> tuple[tuple[str, str, str, bool, bool], ...]:
+    """The attach tables' columns: Office attach, and each other column the partner has a
+    value for this month (a partner with no Server base had four columns of n/a)."""
+    return tuple(c for c in ATTACH_COLUMNS if c[0] == "office_attach" or _has_data(report, c[0]))
 
 
 def forecast_columns(report: MonthlyReport) -> tuple[tuple[str, str, str, bool, bool], ...]:
@@ -446,6 +467,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "competitive_words": competitive_words,
     "against_its_rows": against_its_rows,
     "reports_sell_thru": reports_sell_thru,
+    "attach_columns": attach_columns,
     "forecast_columns": forecast_columns,
     "forecast_note": forecast_note,
     "flag_count_text": flag_count_text,
