@@ -393,8 +393,10 @@ def test_a_kpi_with_no_month_of_data_is_left_out_of_its_chart_with_its_target():
     attach = charts["attach"]
     assert [s.name for s in attach.series] == ["Office attach"]
     assert [t.name for t in attach.targets] == ["Office attach target"]
+    assert attach.title == "Office attach"  # not "Office and Server attach"
     assert [s.name for s in charts["mix"].series] == ["Pro mix"]
     # With no KPI of a chart known, the chart keeps both and says it has no data.
     none = build_charts([{"month": MONTHS[-1]}], [], MONTHS[-1], {}, 7)["attach"]
     assert [s.name for s in none.series] == ["Office attach", "Server attach"]
+    assert none.title == "Office and Server attach"
     assert "No data" in render_chart(none).svg

@@ -61,12 +61,19 @@ def build_charts(
         found = target_series(kpi, months, targets, fy_start)
         return (Series(label, found.points),) if found else ()
 
-    def ratios(*kpis: tuple[str, str]) -> tuple[list[Series], tuple[Series, ...]]:
-        """Each KPI's series and its target, leaving out a KPI with no month of data
-        (a partner with no Server base: a legend entry with no line), unless none has."""
+    def ratios(key: str, title: str, *kpis: tuple[str, str]) -> Chart:
+        """A chart of each KPI's series and its target, leaving out a KPI with no month of
+        data (a partner with no Server base: a legend entry with no line, under a title
+        naming it), unless none has."""
         drawn = [(series(label, kpi), target(kpi, f"{label} target")) for kpi, label in kpis]
         known = [d for d in drawn if any(v is not None for _, v in d[0].points)] or drawn
-        return [s for s, _ in known], tuple(t for _, ts in known for t in ts)
+        return Chart(
+            key,
+            title if len(known) == len(drawn) else " and ".join(s.name for s, _ in known),
+            "ratio",
+            [s for s, _ in known],
+            tuple(t for _, ts in known for t in ts),
+        )
 
     shipments = [series("Shipped", "shipped_units"), series("Forecast", "forecast_units")]
     # Forecasts may cover only part of the shipments; then the forecast line is set against
@@ -95,11 +102,8 @@ def build_charts(
         # The target is on the Windows share chart beside it, zoomed in where a point of share
         # shows; on bars from 0 % it merged with the Windows band's top.
         "os_families": os_chart(os_rows, months),
-        "mix": Chart(
-            "mix",
-            "Pro and premium mix",
-            "ratio",
-            *ratios(("pro_mix", "Pro mix"), ("premium_mix", "Premium mix")),
+        "mix": ratios(
+            "mix", "Pro and premium mix", ("pro_mix", "Pro mix"), ("premium_mix", "Premium mix")
         ),
         "revenue": Chart(
             "revenue",
@@ -107,11 +111,11 @@ def build_charts(
             "volume",
             [series("Licence revenue", "license_revenue_usd")],
         ),
-        "attach": Chart(
+        "attach": ratios(
             "attach",
             "Office and Server attach",
-            "ratio",
-            *ratios(("office_attach", "Office attach"), ("server_attach", "Server attach")),
+            ("office_attach", "Office attach"),
+            ("server_attach", "Server attach"),
         ),
     }
 
