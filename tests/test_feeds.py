@@ -1896,3 +1896,39 @@ def test_an_expectation_that_fails_in_duckdb_aborts_the_clean_load_not_the_step(
     assert failed["sku_as_number"].error
     assert outcome.rows_in_force == outcome.rows  # as the diagnosing way decides: an
     # expectation that cannot be evaluated names no row, so nothing rejects the delivery
+
+
+@pytest.mark.parametrize(
+    ("rule", "column", "value", "what", "shown"),
+    [
+        (
+            "unique_key",
+            "partner_id+country+segment+sku",
+            "aurora, DE, consumer, AUR-NB14-G7-101",
+            "repeats a key that another row of this delivery has",
+            "emea.csv row 9, column partner_id+country+segment+sku: the value repeats a key "
+            "that another row of this delivery has.",
+        ),
+        (
+            "attached_le_base",
+            "attached_units",
+            1_300,
+            "is larger than base_units (1200)",
+            "emea.csv row 9, column attached_units: the value is larger than base_units.",
+        ),
+        (
+            "not_null",
+            "shipped_units",
+            None,
+            "is empty",
+            "emea.csv row 9, column shipped_units: the value is empty.",
+        ),
+    ],
+)
+def test_a_problem_for_stakeholders_names_no_value_of_the_row(rule, column, value, what, shown):
+    """Every partner's update shows a rejected delivery's first problem, and a delivery holds
+    every partner's rows: a quoted key, SKU or unit count was another partner's figure."""
+    from oemkpi.ingest.problems import for_stakeholders, problem
+
+    found = problem("landing/attach_rate/2026-11/emea.csv", 9, column, value, rule, what)
+    assert for_stakeholders(found.to_json()) == shown

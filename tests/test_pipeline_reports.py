@@ -593,12 +593,14 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
         said = text_of(appendix)
         assert "The PC shipments delivery was rejected" in said
         # The first problem as a reader sees it: the file by name, no advice to the supplier.
-        # The column in words too ("column shipped units", not the contract's id).
+        # The column in words too ("column shipped units", not the contract's id), and not
+        # the row's value: the row may be another partner's, and so its figure.
         shown = for_stakeholders(problem).replace("column shipped_units:", "column shipped units:")
         assert shown.startswith(f"{delivered.name} row ") and shown in said
+        assert shown.endswith("column shipped units: the value is not a plain number.")
         assert "shipped_units" not in said
         assert "landing/" not in page + markdown and "deliver again" not in page + markdown
-        assert "1,234" in said
+        assert "1,234" not in page + markdown
         shipped = tile(page, "shipped_units")
         # A tile says why it has no value, in the word the rest of the update uses.
         assert "n/a — rejected" in text_of(shipped) and 'class="tile-value na"' in shipped
@@ -681,7 +683,9 @@ def test_a_rejected_redelivery_keeps_the_earlier_good_delivery_in_force(
         rows = before["feeds"]["windows_share"]["rows"]
         assert "The Windows share delivery was rejected" in appendix
         assert f"the earlier good delivery stays in force ({rows:,} rows)" in appendix
-        assert "XX" in appendix
+        # Where and what, without the row's value (it may be another partner's row).
+        assert "column country: the value is not a country in reference/countries.csv." in appendix
+        assert "XX" not in appendix
 
 
 # --------------------------------------------------------------------------- safety

@@ -102,15 +102,33 @@ def sentence(
     return f"{where}:{shown} {what}; {_ADVICE.get(rule, 'correct it and deliver again')}."
 
 
+#: Rules whose sentence quotes another cell of the row ("is larger than base_units (120)").
+_QUOTES_ROW = {"attached_le_base"}
+
+
 def for_stakeholders(found: dict[str, Any]) -> str:
-    """A problem (as in ``<file>.errors.json``) as a report's reader sees it: the file by its
-    name, not its path in the data home, and without the advice meant for the supplier."""
+    """A problem (as in ``<file>.errors.json``) as every partner's update shows it: the file
+    by its name, not its path in the data home, without the advice meant for the supplier,
+    and without the row's values. A delivery holds every partner's rows, and the update of
+    each partner shows its first problem: a value quoted there (a unit count, a SKU, a key
+    of partner, country and SKU) is another partner's figure in this partner's update. The
+    validation page, for the regional team, keeps them."""
     message = str(found.get("message") or "")
     file = str(found.get("file") or "")
+    rule = str(found.get("rule"))
     if file and message.startswith(file):
         message = file.rsplit("/", 1)[-1] + message[len(file) :]
-    suffix = f"; {_ADVICE.get(str(found.get('rule')), 'correct it and deliver again')}."
-    return message[: -len(suffix)] + "." if message.endswith(suffix) else message
+    suffix = f"; {_ADVICE.get(rule, 'correct it and deliver again')}."
+    if message.endswith(suffix):
+        message = message[: -len(suffix)] + "."
+    value = found.get("value")
+    if value is not None:
+        message = message.replace(f": value {_show(value)} ", ": the value ", 1)
+    elif found.get("column") is not None:
+        message = message.replace(": is ", ": the value is ", 1)  # "column X: is empty"
+    if rule in _QUOTES_ROW and message.endswith(")."):
+        message = message[: message.rindex(" (")] + "."
+    return message
 
 
 def _show(value: Any) -> str:
