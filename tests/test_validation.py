@@ -603,3 +603,32 @@ def test_a_check_row_counts_what_a_summary_entry_stands_for(home: Home) -> None:
     row = page.split('<a href="#check-key_unique">', 1)[1].split("</tr>", 1)[0]
     assert '<td class="num">1,005</td>' in row
     assert f"and {1005 - MAX_PAGE_ROWS} more problems" in page
+
+
+def test_a_cell_the_contract_could_not_read_is_not_called_empty_by_the_suite(
+    home: Home,
+) -> None:
+    """'abc' in shipped_units reaches the suite as empty: its not-null check listed 'row 2
+    ... is empty' of a cell holding 'abc', and the page's header (the record's count)
+    disagreed with its checks' Problems column."""
+    feed = "pc_shipments"
+    rows = good_rows(feed, MONTH)
+    units = header(feed).index("shipped_units")
+    rows[0][units], rows[1][units] = "abc", ""  # unreadable, and truly empty
+    write_csv(landing(home, feed) / "bad.csv", header(feed), rows)
+    outcome = ingest(home, feed)
+    assert outcome.status == "rejected"
+    checks = {c.check: c for c in outcome.checks}
+    assert [p.row for p in checks[CONTRACT_CHECK].problems] == [2]
+    not_null = checks["shipped_units_not_null"]
+    assert not not_null.passed and not_null.unexpected_count == 2  # GX's own count stays
+    assert [(p.row, p.message.split(": ", 1)[1]) for p in not_null.problems] == [
+        (3, "is empty; fill in the value and deliver again.")
+    ]
+    assert not_null.unread == 1
+    write_validation_page(home, outcome)
+    page = validation_page_path(home, feed, MONTH).read_text(encoding="utf-8")
+    assert "· 2 problems</span>" in page
+    section = page.split('id="check-shipped_units_not_null"', 1)[1].split("</section>", 1)[0]
+    assert "1 of the rows it failed on is a cell the contract could not read" in section
+    assert "row 2, column shipped_units: is empty" not in page

@@ -8,7 +8,7 @@ and the delivery record all read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from oemkpi.formats import counted
@@ -102,10 +102,21 @@ def checked(
     contract = contract_outcome(staged.rows, staged.problems)
     return Checked(
         staged,
-        [contract, *suite_checks],
+        [contract, *(_without_unread(c, staged.problems) for c in suite_checks)],
         merge_problems(staged.problems, suite_checks, files_unread=staged.files_unread),
         seconds,
     )
+
+
+def _without_unread(check: CheckOutcome, parsed: list[Problem]) -> CheckOutcome:
+    """A suite check without the cells the contract could not read: "abc" in a unit
+    column reaches the suite as empty, and its not-null check listed "row 2 ... is empty"
+    of a cell that holds "abc" (the contract lists it, with its value)."""
+    said = {(p.file, p.row, p.column) for p in parsed if p.row is not None}
+    kept = [p for p in check.problems if p.row is None or (p.file, p.row, p.column) not in said]
+    if len(kept) == len(check.problems):
+        return check
+    return replace(check, problems=kept, unread=len(check.problems) - len(kept))
 
 
 def merge_problems(

@@ -145,3 +145,6 @@ class CheckOutcome:
     sample: list[Any] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     error: str | None = None
+    #: Rows it failed on a cell the contract could not read (its value is empty to the
+    #: suite): the contract's problems, not listed again here.
+    unread: int = 0

@@ -25,7 +25,7 @@ from oemkpi.ingest.contract import get_feed
 from oemkpi.ingest.folder import delivered_at, printable, read_folder
 from oemkpi.ingest.outcomes import CONTRACT_CHECK, DeliveryOutcome
 from oemkpi.ingest.problems import Problem, problem_count
-from oemkpi.ingest.suites import load_suite
+from oemkpi.ingest.suites import CheckOutcome, load_suite
 from oemkpi.months import parse_month
 from oemkpi.reports.render import environment
 from oemkpi.reports.writing import write_atomically
@@ -63,6 +63,7 @@ class _CheckView:
     problems: list[Problem]
     more_problems: int  # counted but not listed on the page
     problem_total: int = 0
+    unread: int = 0  # failing cells the contract could not read, listed under it
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ def render_validation_page(home: Home, outcome: DeliveryOutcome, *, checked_at: 
         .get_template("validation.html.j2")
         .render(
             outcome=outcome,
+            problem_total=summary["problems"],
             summary_json=json.dumps(summary, separators=(",", ":")),
             checked_at=checked_at,
             delivered_at=newest.replace(tzinfo=UTC).isoformat(timespec="seconds")
@@ -205,7 +207,7 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _check_view(feed: str, check: Any) -> _CheckView:
+def _check_view(feed: str, check: CheckOutcome) -> _CheckView:
     spec = _expectation(feed, check.check)
     problems = list(check.problems)
     return _CheckView(
@@ -223,6 +225,7 @@ def _check_view(feed: str, check: Any) -> _CheckView:
         # Counted as the record counts them: a summary entry stands for the rows it counts.
         more_problems=problem_count(problems) - problem_count(problems[:MAX_PAGE_ROWS]),
         problem_total=problem_count(problems),
+        unread=check.unread,
     )
 
 
