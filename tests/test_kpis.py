@@ -588,6 +588,30 @@ def test_target_gap_for_a_volume_kpi(
         assert found[0][4] == pytest.approx(1 / 3 - 0.10)
 
 
+def test_a_target_gap_in_the_quarters_last_month_says_the_quarter_closed(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """The regional pack and the JSON said "quarter to date is ... with 100 % of the quarter
+    gone" in December, where the update said "closed the quarter at"."""
+    for month in ("2026-10", "2026-11", "2026-12"):
+        _shares(con, month, 1000, 900, 1000)
+    _targets(
+        con,
+        Target("p", "FY27-Q2", "windows_share", 0.93),
+        Target("p", "FY27-Q2", "shipped_units", 6000.0),
+    )
+    for month in ("2026-10", "2026-11", "2026-12"):
+        compute_month(con, month, ["p"])
+    closed = {f[2]: f[5] for f in flags(con, "2026-12", "p", "target_gap")}
+    assert closed == {
+        "shipped_units": "PC shipments closed the quarter at 50.0 % of its target.",
+        "windows_share": "Windows share closed the quarter at 90.0 %, 3.0 pts below the 93.0 % "
+        "target.",
+    }
+    during = {f[2]: f[5] for f in flags(con, "2026-11", "p", "target_gap")}
+    assert during["windows_share"].startswith("Windows share quarter to date is 90.0 %")
+
+
 @pytest.mark.parametrize(
     ("attached_now", "expected"), [(480, "medium"), (481, None), (460, "high")]
 )

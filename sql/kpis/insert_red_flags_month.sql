@@ -168,8 +168,10 @@ target_gap as (
         qtd as value,
         target - $tg_ratio_gap as threshold,
         printf(
-            '%s quarter to date is %.1f %%, %.1f pts below the %.1f %% target.',
-            l.label, qtd * 100, (target - qtd) * 100, target * 100
+            '%s %s %.1f %%, %.1f pts below the %.1f %% target.',
+            -- In the quarter's last month the quarter is closed: not "to date".
+            l.label, if($elapsed_share >= 1, 'closed the quarter at', 'quarter to date is'),
+            qtd * 100, (target - qtd) * 100, target * 100
         ) as message,
         null as segment,
         null as sku,
@@ -193,10 +195,14 @@ target_gap as (
         kpi,
         qtd / target,
         $elapsed_share - $tg_volume_gap,
-        printf(
-            '%s quarter to date is %.1f %% of the quarter''s target '
-            || 'with %.0f %% of the quarter gone.',
-            l.label, qtd / target * 100, $elapsed_share * 100
+        if(
+            $elapsed_share >= 1,
+            printf('%s closed the quarter at %.1f %% of its target.', l.label, qtd / target * 100),
+            printf(
+                '%s quarter to date is %.1f %% of the quarter''s target '
+                || 'with %.0f %% of the quarter gone.',
+                l.label, qtd / target * 100, $elapsed_share * 100
+            )
         ),
         null,
         null,
