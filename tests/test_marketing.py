@@ -142,7 +142,7 @@ def test_no_rows_is_no_section() -> None:
 @pytest.mark.parametrize(
     ("month", "as_of", "caption"),
     [
-        ("2026-09", "2026-09", "FY27-Q1: 60 % of the budget spent with 100 % of the quarter gone"),
+        ("2026-09", "2026-09", "FY27-Q1 closes with 60 % of the budget spent"),
         (
             "2026-08",
             "2026-07",

@@ -531,7 +531,9 @@ def test_quarter_end_month_closes_the_quarter_with_qtd_against_targets(normal: O
     assert row.endswith(f"| {gap} | ✗ Missed |")
     assert "On track" not in quarter_md and "At risk" not in quarter_md
     office_tile = tile(page, "office_attach")
-    assert "✗ Missed" in office_tile and f"QTD {pct(office['qtd'])}" in office_tile
+    # The whole quarter's figure, not "QTD", once the quarter is closed.
+    assert "✗ Missed" in office_tile and f"Quarter {pct(office['qtd'])}" in office_tile
+    assert "QTD" not in office_tile
     # A month inside the quarter says how much of it is gone.
     august = normal.html("delta_systems", "2026-08")
     assert "FY27-Q1 to date, 67 % of the quarter gone." in text_of(html_section(august, "quarter"))

@@ -170,15 +170,19 @@ MARKETING_BODY = 10
 
 
 def marketing_caption(section: MarketingSection, month: str) -> str:
-    """``"FY27-Q1: 93 % of the budget spent with 100 % of the quarter gone"``, and which
+    """``"FY27-Q2: 53 % of the budget spent with 67 % of the quarter gone"``, or in the
+    quarter's last month ``"FY27-Q1 closes with 93 % of the budget spent"``, and which
     month's delivery it is when an earlier one serves the month."""
     share = section.spent_share
-    text = (
-        f"{section.fiscal_quarter}: {pct(share, 0)} of the budget spent with "
-        f"{pct(section.elapsed_share, 0)} of the quarter gone"
-        if share is not None
-        else f"{section.fiscal_quarter}: no budget for the quarter's activities"
-    )
+    if share is None:
+        text = f"{section.fiscal_quarter}: no budget for the quarter's activities"
+    elif section.elapsed_share >= 1:
+        text = f"{section.fiscal_quarter} closes with {pct(share, 0)} of the budget spent"
+    else:
+        text = (
+            f"{section.fiscal_quarter}: {pct(share, 0)} of the budget spent with "
+            f"{pct(section.elapsed_share, 0)} of the quarter gone"
+        )
     if section.as_of != month:
         text += f" (as delivered for {month_label(section.as_of)})"
     return text

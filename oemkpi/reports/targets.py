@@ -79,13 +79,16 @@ def _short(value: float | None, figure: KpiFigure) -> str:
 
 
 def gap_words(figure: KpiFigure) -> str:
-    """QTD value beside its gap: "QTD 44.5 % · +1.1 pts vs 43.4 %", "QTD 2.93M · 35.1 % of 8.34M"."""
+    """QTD value beside its gap: "QTD 44.5 % · +1.1 pts vs 43.4 %", "QTD 2.93M · 35.1 % of
+    8.34M"; in the quarter's last month the whole quarter's: "Quarter 6.92M · 103.6 % of 6.68M"
+    (not "to date" once it is closed)."""
     assert figure.target is not None
     target = _short(figure.target, figure)
+    span = "Quarter" if figure.quarter_closed else "QTD"
     if figure.kind == "ratio":
         gap = None if figure.qtd is None else figure.qtd - figure.target
-        return f"QTD {pct(figure.qtd)} · {exact_gap(gap)} vs {target}"
-    return f"QTD {_short(figure.qtd, figure)} · {exact_pct(figure.attainment)} of {target}"
+        return f"{span} {pct(figure.qtd)} · {exact_gap(gap)} vs {target}"
+    return f"{span} {_short(figure.qtd, figure)} · {exact_pct(figure.attainment)} of {target}"
 
 
 def closed_words(figure: KpiFigure) -> str:
