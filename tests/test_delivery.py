@@ -22,6 +22,7 @@ import pytest
 from oemkpi.delivery.deliver import deliver_month
 from oemkpi.delivery.messages import has_warnings, region_subject, warning_lines
 from oemkpi.errors import OemkpiError
+from oemkpi.formats import counted
 from oemkpi.home import Home
 from oemkpi.ingest.contract import FEEDS
 from oemkpi.reference import Partner, check_configuration
@@ -482,6 +483,37 @@ def test_a_one_month_run_with_a_rejected_feed_sends_data_incomplete(home: Home) 
         assert "Office attach: n/a — rejected (MoM" in body
         html = msg.get_body(("html",)).get_content()
         assert "n/a — rejected</td>" in html
+
+
+def test_a_rejected_re_delivery_is_told_beside_the_earlier_one_in_force(home: Home) -> None:
+    """The subject is complete (the earlier delivery's figures stand), but the PAM is told
+    that a re-delivery was rejected and that the figures are the earlier delivery's."""
+    (home.landing_dir("attach_rate", MONTH) / "late_fix.csv").write_text(
+        "month,partner_id,country,segment,product,base_units,attached_units,sell_thru_units\n"
+        '2026-09,aurora,US,consumer,office,"1,234",10,\n',
+        encoding="utf-8",
+    )
+    with warehouse(home.warehouse, read_only=True) as con:
+        (rows,) = con.execute(
+            "select count(*) from attach_rate where month = ?", [MONTH]
+        ).fetchone()
+    summary = run_months(home, MONTH, MONTH)
+    assert summary.success, summary.failure
+    from email import message_from_bytes, policy
+
+    (state,) = summary.rejected
+    problems = counted(state.problems, "problem")
+    told = (
+        f"Attach rate: a re-delivery was rejected ({problems}); the earlier delivery stays in "
+        f"force ({rows:,} rows), and the figures below are from it."
+    )
+    files = sorted(home.outbox_dir(MONTH).glob("*.eml"))
+    assert len(files) == 3
+    for path in files:
+        msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert "data incomplete" not in msg["Subject"]
+        assert told in msg.get_body(("plain",)).get_content()
+        assert told in msg.get_body(("html",)).get_content()
 
 
 @pytest.mark.parametrize(
