@@ -138,7 +138,7 @@ def test_the_planted_flags_fire_and_the_summary_says_so(ran: tuple[Home, RunSumm
     markdown = (home.reports_dir(MONTH) / "aurora.md").read_text(encoding="utf-8")
     assert "_FY27-Q1 closes with 60 % of the budget spent_" in markdown
     index = (home.reports_dir(MONTH) / "index.html").read_text(encoding="utf-8")
-    assert "Co-marketing budget and spent" in index
+    assert "Co-marketing budget and spend" in index
     # The optional feed's own months: delivered is loaded, never late or missing; a month
     # without it leaves it out of `feeds` (SPEC 5 has no status for it), and marketing null.
     states = {m: _json(home, "aurora", m)["feeds"].get("marketing") for m in MONTHS}

@@ -623,7 +623,7 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
         assert f"_{gone}_" in md_section(markdown, "performance")
         assert "No shipments" not in page + markdown
         assert f"Not every cross-feed reconciliation could be made. {gone}" in said
-        market = f"Units are n/a and the rows go by Windows share units: {gone}"
+        market = f"{gone} Units are n/a, and the rows go by Windows share units."
         assert market in text_of(html_section(page, "market"))
         assert f"_{market}_" in md_section(markdown, "market")
         assert "within tolerance" not in page + markdown

@@ -39,6 +39,7 @@ from oemkpi.reports.model import (
     RedFlag,
     Series,
     Table,
+    TableRow,
 )
 from oemkpi.reports.render import render_html, render_index, render_markdown
 from oemkpi.reports.safe_markdown import md_escape
@@ -649,7 +650,8 @@ def test_executive_summary_markdown_golden(markdown: str):
 
 def test_markdown_structure(markdown: str):
     assert (
-        "By country: Germany grew most (+5.1 % MoM); Japan declined most (−3.2 % MoM)." in markdown
+        # Two countries, one each way: not "most".
+        "By country: Germany grew (+5.1 % MoM); Japan declined (−3.2 % MoM)." in markdown
     )
     # 32,340 units carry no forecast: attainment is 120,000 / 133,000, and the table says so.
     assert (
@@ -673,7 +675,7 @@ def test_markdown_structure(markdown: str):
     )
     assert "| Windows share | 93.8 % | 95.0 % | 93.0 % | −1.2 pts | ⚠ At risk |" in markdown
     assert (
-        "| Feed | Status | Rows in force, all partners | Zenith Seven & Co's rows | Problems "
+        "| Feed | Status | Rows in force, all partners | Rows of Zenith Seven & Co | Problems "
         "| Checks failed | Delivered |" in markdown
     )
     assert "| Windows share | ✗ rejected | 980 | 412 | 3 | 2 | 2026-11-04 10:30 UTC |" in markdown
@@ -1889,3 +1891,16 @@ def test_a_total_that_moved_against_every_row_says_why():
     many = [replace(groups[0], label=f"C{i}") for i in range(11)] + [groups[1]]
     body = make_table(many, columns, size="ws_units")
     assert body.other is not None and against_its_rows(body, "Country", shown) == []
+
+
+def test_market_movers_say_most_only_among_three_or_more():
+    from oemkpi.reports.template_helpers import mover_words
+
+    def table(*changes: float | None) -> Table:
+        rows = [TableRow(f"r{i}", {}, {"units": c}) for i, c in enumerate(changes)]
+        return Table(rows, None, None, rows)
+
+    assert mover_words(table(0.1, 0.2, -0.1, -0.3)) == ("grew most", "declined most")
+    assert mover_words(table(0.1, 0.2)) == ("grew more", "declined")
+    assert mover_words(table(0.1, -0.2)) == ("grew", "declined")
+    assert mover_words(table(-0.1, -0.2, 0.3, None)) == ("grew", "declined most")

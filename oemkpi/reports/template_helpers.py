@@ -176,6 +176,22 @@ def market_movers(table: Table) -> tuple[TableRow | None, TableRow | None]:
     return (grower[0] if grower else None, decliner[0] if decliner else None)
 
 
+def mover_words(table: Table) -> tuple[str, str]:
+    """The verbs beside :func:`market_movers`' rows: "grew most" among three or more that
+    grew, "grew more" of two segments that both grew, "grew" for the only one that did
+    ("commercial grew most; consumer declined most" of a two-segment market)."""
+
+    def word(verb: str, count: int) -> str:
+        if count <= 1:  # none: no row is named with it
+            return verb
+        return f"{verb} more" if len(table.full) == 2 else f"{verb} most"
+
+    changes = [r.changes.get("units") for r in table.full]
+    grew = sum(1 for c in changes if c is not None and c > 0)
+    fell = sum(1 for c in changes if c is not None and c < 0)
+    return word("grew", grew), word("declined", fell)
+
+
 def kpi_map(figures: Sequence[KpiFigure]) -> dict[str, KpiFigure]:
     return {f.kpi: f for f in figures}
 
@@ -456,6 +472,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "chart_svg": chart_svg,
     "chart_summary": chart_summary,
     "market_movers": market_movers,
+    "mover_words": mover_words,
     "kpi_map": kpi_map,
     "orphan_commentary": orphan_commentary,
     "assortment_counts": assortment_counts,
