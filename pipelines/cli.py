@@ -272,10 +272,18 @@ def _run_range(
     # A rejected re-delivery leaves the earlier delivery in force: counted in force.
     in_force = sum(s.in_force for s in summary.statuses)
     late = summary.count("late")
+    # "5 in force, 1 rejected" of a five-feed month read as six: a rejected re-delivery is
+    # counted apart, beside the earlier delivery it left in force.
+    kept = sum(1 for s in summary.rejected if s.in_force)
     counts = (
         f"{in_force} feed deliver{'y' if in_force == 1 else 'ies'} in force, "
-        f"{summary.count('rejected')} rejected, {summary.count('missing')} missing"
+        f"{summary.count('rejected') - kept} rejected, {summary.count('missing')} missing"
         + (f", {late} late" if late else "")
+        + (
+            f", {kept} re-deliver{'y' if kept == 1 else 'ies'} rejected (the earlier one in force)"
+            if kept
+            else ""
+        )
     )
     if summary.failure:
         print(f"oemkpi: the run failed after {seconds:.1f} s: {summary.failure}", file=sys.stderr)

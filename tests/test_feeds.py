@@ -168,7 +168,7 @@ def test_bom_crlf_header_spelling_and_extra_column_are_accepted_with_a_warning(h
     assert outcome.rows_in_force == len(rows)
     assert [w.message for w in outcome.warnings] == [
         "landing/pc_shipments/2026-10/emea.csv row 1: value 'source_system' "
-        "is a header column the contract does not have; nothing to do; the column is ignored."
+        "names a column the contract does not have; it is ignored, and the rest of the file is read."
     ]
     assert table(home, feed)[0][0] == MONTH  # the BOM did not stick to the first header
 
@@ -580,9 +580,9 @@ def test_unnamed_columns_and_an_extra_column_named_twice_are_ignored_with_warnin
 
     assert (outcome.status, outcome.problems) == ("loaded", [])
     where = "landing/pc_shipments/2026-10/wide.csv row 1"
-    ignored = "nothing to do; the column is ignored."
+    ignored = "it is ignored, and the rest of the file is read."
     assert [w.message for w in outcome.warnings] == [
-        f"{where}: value 'note' is a header column the contract does not have; {ignored}",
+        f"{where}: value 'note' names a column the contract does not have; {ignored}",
         f"{where}: column 10 of the header has no name; {ignored}",
         f"{where}: column 11 of the header has no name; {ignored}",
     ]
@@ -1143,8 +1143,8 @@ def test_a_spreadsheet_error_in_a_column_the_contract_ignores_does_not_refuse_a_
 
     assert (outcome.status, outcome.rows) == ("loaded", len(good_rows(feed)))
     assert [p.message for p in outcome.warnings] == [
-        "landing/pc_shipments/2026-10/emea.xlsx row 1: value 'check' is a header column the "
-        "contract does not have; nothing to do; the column is ignored."
+        "landing/pc_shipments/2026-10/emea.xlsx row 1: value 'check' names a column the "
+        "contract does not have; it is ignored, and the rest of the file is read."
     ]
 
 

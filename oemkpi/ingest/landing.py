@@ -221,7 +221,7 @@ def match_header(
                     None,
                     raw,
                     "extra_column",
-                    "is a header column the contract does not have",
+                    "names a column the contract does not have",
                     severity="warning",
                 )
             )

@@ -26,7 +26,7 @@ _ADVICE: dict[str, str] = {
     "line_ending": "save the file with Windows (CRLF) or Unix (LF) line endings and deliver again",
     "required_column": "add the column to the header and deliver again",
     "duplicate_column": "keep one column of that name and deliver again",
-    "extra_column": "nothing to do; the column is ignored",
+    "extra_column": "it is ignored, and the rest of the file is read",
     "plain_number": "write plain numbers like 1234 or 1234.5 (no thousands separators, currency signs or text) and deliver again",
     "integer": "write a whole number and deliver again",
     "out_of_range": "check the value and deliver again",
