@@ -163,6 +163,8 @@ def test_the_pack_is_self_contained_escaped_and_linked_from_the_index(pack_home:
     )
     assert not re.search(r"""(src|href)=["']?https?://""", html)
     assert "Aurora Computing" in html and "Borealis Systems" in html  # side by side, by design
+    # The count is the assortment's (its floor said), not every SKU that left Windows.
+    assert "<dt>Competitive losses of 100+ units</dt>" in html
     assert (
         "<strong>Marketing spend against budget.</strong> FY27-Q1: $93,000 spent of $155,000 "
         "(60 %, as the quarter closes)." in html

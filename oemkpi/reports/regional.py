@@ -81,6 +81,8 @@ class RegionPack:
     countries: list[tuple[str, str]]  # (code, name)
     partners: list[RegionPartner]
     feeds: list[FeedState]
+    #: The units a SKU needs to count as a win or loss (its assortment, and so its losses).
+    min_units: float = 100.0
 
     @property
     def country_flag_rows(self) -> list[tuple[Partner, RedFlag]]:
@@ -245,6 +247,7 @@ def build_region_packs(
                 countries=[(c, names.get(c, c)) for c in countries],
                 partners=partners,
                 feeds=data.feeds,
+                min_units=data.assortment_min_units,
             )
         )
     return packs
