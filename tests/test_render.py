@@ -903,7 +903,7 @@ def test_a_closing_quarter_with_a_month_missing_says_where_targets_are_judged():
         report,
         kpis=[replace(k, qtd_months_missing=("2026-09",)) for k in report.kpis],
     )
-    assert "no target is judged: the quarter has no data for September 2026." in (
+    assert "no target is judged, as the quarter has no data for September 2026." in (
         render_markdown(none_judged)
     )
 
@@ -1904,3 +1904,11 @@ def test_market_movers_say_most_only_among_three_or_more():
     assert mover_words(table(0.1, 0.2)) == ("grew more", "declined")
     assert mover_words(table(0.1, -0.2)) == ("grew", "declined")
     assert mover_words(table(-0.1, -0.2, 0.3, None)) == ("grew", "declined most")
+
+
+def test_a_discontinued_sku_has_no_units_this_month_not_unavailable_ones(html: str, markdown: str):
+    """'n/a' read as data missing; a discontinued SKU has no row this month (and a new one
+    none last month): a dash."""
+    row = next(r for r in re.findall(r"<tr class=\"item\">.*?</tr>", html, re.S) if "Zen 5" in r)
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["—", "450"]
+    assert "| Zen 5 | Windows → — | — | 450 |" in markdown

@@ -388,7 +388,7 @@ def quarter_rule(report: MonthlyReport) -> str:
         return "each target is met or missed on the quarter's final figures."
     lacking = months_words(m for k in partial for m in k.qtd_months_missing)
     if len(partial) == len(targeted):
-        return f"no target is judged: the quarter has no data for {lacking}."
+        return f"no target is judged, as the quarter has no data for {lacking}."
     return (
         "each target is met or missed on the quarter's final figures, where the quarter has "
         f"data for every month (not for {lacking})."
