@@ -1912,3 +1912,22 @@ def test_a_discontinued_sku_has_no_units_this_month_not_unavailable_ones(html: s
     row = next(r for r in re.findall(r"<tr class=\"item\">.*?</tr>", html, re.S) if "Zen 5" in r)
     assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["—", "450"]
     assert "| Zen 5 | Windows → — | — | 450 |" in markdown
+
+
+def test_no_marketing_activities_says_whether_the_delivery_is_in():
+    """'No marketing activities delivered' stood beside a data-quality table with the
+    marketing feed loaded (the partner had no rows in it)."""
+    from oemkpi.reports.template_helpers import no_marketing
+
+    report = replace(make_report(), marketing=None)
+    assert no_marketing(report) == "No marketing activities delivered for FY27-Q2."
+    loaded = replace(
+        report,
+        feeds=[*report.feeds, FeedState("marketing", "loaded", 22, 0, 0, "2026-11-04T09:00:00")],
+    )
+    assert no_marketing(loaded) == (
+        "The marketing delivery lists no activities of Zenith Seven & Co for FY27-Q2."
+    )
+    assert "The marketing delivery lists no activities of Zenith Seven &amp; Co" in render_html(
+        loaded
+    )

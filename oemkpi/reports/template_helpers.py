@@ -192,6 +192,19 @@ def mover_words(table: Table) -> tuple[str, str]:
     return word("grew", grew), word("declined", fell)
 
 
+def no_marketing(report: MonthlyReport) -> str:
+    """What the marketing section says without activities: none delivered for the quarter,
+    or, where the month's marketing delivery is in, none of this partner in it (it said
+    "No marketing activities delivered" beside a data-quality table with the feed loaded)."""
+    loaded = any(f.feed == "marketing" and f.status == "loaded" for f in report.feeds)
+    if loaded:
+        return (
+            f"The marketing delivery lists no activities of {report.partner.partner_name} "
+            f"for {report.fiscal_quarter}."
+        )
+    return f"No marketing activities delivered for {report.fiscal_quarter}."
+
+
 def kpi_map(figures: Sequence[KpiFigure]) -> dict[str, KpiFigure]:
     return {f.kpi: f for f in figures}
 
@@ -473,6 +486,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "chart_summary": chart_summary,
     "market_movers": market_movers,
     "mover_words": mover_words,
+    "no_marketing": no_marketing,
     "kpi_map": kpi_map,
     "orphan_commentary": orphan_commentary,
     "assortment_counts": assortment_counts,
