@@ -378,3 +378,27 @@ def test_the_wins_left_out_are_said_with_the_file_that_lists_them(
     monkeypatch.setattr(regional, "PACK_WINS", 0)
     assert f"{wins} smaller wins (" in regional.render_region_markdown(named)
     assert "are left out here; Latin_America.json" in regional.render_region_markdown(named)
+
+
+def test_a_homed_partner_without_activities_in_a_loaded_delivery_is_not_undelivered() -> None:
+    """'No co-marketing activities delivered' stood for a partner with no rows in a
+    marketing delivery that was in (the update says the same, test_render)."""
+    from oemkpi.reference import Partner
+    from oemkpi.reports.model import FeedState
+    from oemkpi.reports.regional import (
+        RegionPack,
+        RegionPartner,
+        render_region_html,
+        render_region_markdown,
+    )
+
+    fjord = Partner("fjord", "Fjordline Computers", "EMEA", "Ann Lee", "ann@example.com")
+    member = RegionPartner(fjord, True, {}, [], [], [], None, False, [], None)
+    loaded = FeedState("marketing", "loaded", 22, 0, 0, "2026-10-04T09:00:00")
+    pack = RegionPack(
+        "EMEA", "EMEA", "2026-10", "October 2026", "FY27-Q2", "", [], [member], [loaded]
+    )
+    said = "The marketing delivery lists no activities of Fjordline Computers for the quarter."
+    assert said in render_region_html(pack) and said in render_region_markdown(pack)
+    none = RegionPack("EMEA", "EMEA", "2026-10", "October 2026", "FY27-Q2", "", [], [member], [])
+    assert "No co-marketing activities delivered for the quarter." in render_region_html(none)

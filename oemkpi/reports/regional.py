@@ -85,6 +85,12 @@ class RegionPack:
     min_units: float = 100.0
 
     @property
+    def marketing_loaded(self) -> bool:
+        """Whether the month's marketing delivery is in: a homed partner without activities
+        then has none in it, rather than none delivered."""
+        return any(f.feed == "marketing" and f.status == "loaded" for f in self.feeds)
+
+    @property
     def country_flag_rows(self) -> list[tuple[Partner, RedFlag]]:
         """The flags raised in the region's countries, whoever the partner."""
         return [(p.partner, f) for p in self.partners for f in p.country_flags]
