@@ -211,10 +211,7 @@ def still_to_write(report: MonthlyReport) -> str | None:
     blank = sum(
         len(g.flags)
         for g in report.flag_groups
-        if not all(
-            getattr(g.note, cell, None) or getattr(g.partner_note, cell, None)
-            for cell in ("why", "coe", "owner")
-        )
+        if not all(g.cell(name) for name in ("why", "coe", "owner"))
     )
     if blank:
         parts.append(f"the why, correction of error or owner of {counted(blank, 'red flag')}")

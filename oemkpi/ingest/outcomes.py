@@ -100,19 +100,26 @@ def checked(
 ) -> Checked:
     """A staged delivery with its suite's outcomes: the contract check first."""
     contract = contract_outcome(staged.rows, staged.problems)
+    said = _said_cells(staged.problems)
     return Checked(
         staged,
-        [contract, *(_without_unread(c, staged.problems) for c in suite_checks)],
+        [contract, *(_without_unread(c, said) for c in suite_checks)],
         merge_problems(staged.problems, suite_checks, files_unread=staged.files_unread),
         seconds,
     )
 
 
-def _without_unread(check: CheckOutcome, parsed: list[Problem]) -> CheckOutcome:
-    """A suite check without the cells the contract could not read: "abc" in a unit
-    column reaches the suite as empty, and its not-null check listed "row 2 ... is empty"
-    of a cell that holds "abc" (the contract lists it, with its value)."""
-    said = {(p.file, p.row, p.column) for p in parsed if p.row is not None}
+def _said_cells(parsed: list[Problem]) -> set[tuple[str, int | None, str | None]]:
+    """The cells (file, row, column) the parser already named a problem of."""
+    return {(p.file, p.row, p.column) for p in parsed if p.row is not None}
+
+
+def _without_unread(
+    check: CheckOutcome, said: set[tuple[str, int | None, str | None]]
+) -> CheckOutcome:
+    """A suite check without the cells the contract could not read (``said``): "abc" in a
+    unit column reaches the suite as empty, and its not-null check listed "row 2 ... is
+    empty" of a cell that holds "abc" (the contract lists it, with its value)."""
     kept = [p for p in check.problems if p.row is None or (p.file, p.row, p.column) not in said]
     if len(kept) == len(check.problems):
         return check
@@ -123,9 +130,7 @@ def merge_problems(
     parsed: list[Problem], checks: list[CheckOutcome], *, files_unread: int = 0
 ) -> list[Problem]:
     """Parser problems first, then suite problems not already said of the same cell."""
-    seen: set[tuple[str, int | None, str | None]] = {
-        (p.file, p.row, p.column) for p in parsed if p.row is not None
-    }
+    seen = _said_cells(parsed)
     unreadable_file = files_unread > 0 or any(p.row is None for p in parsed)
     merged = list(parsed)
     for check in checks:

@@ -9,6 +9,7 @@ by the renderer, never before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -157,11 +158,16 @@ class FlagGroup:
     #: the row's cells that the partner's note fills points there instead of asking again.
     partner_note: FlagNote | None = None
 
+    def cell(self, name: str) -> str | None:
+        """The PAM's words in one of the row's cells (``why``, ``coe`` or ``owner``): its
+        own note's, or the whole partner's it points to."""
+        own = self.note or self.partner_note
+        return getattr(own, name) if own else None
+
     @property
     def why(self) -> str | None:
         """The PAM's why for this row: its own, or the whole partner's it points to."""
-        own = self.note or self.partner_note
-        return own.why if own else None
+        return self.cell("why")
 
     @property
     def counted(self) -> str:
@@ -233,6 +239,12 @@ class FeedState:
         if self.status == "rejected":
             return self.rows == 0
         return self.status not in ("loaded", "not_delivered")
+
+
+def feed_loaded(feeds: Sequence[FeedState], feed: str) -> bool:
+    """Whether ``feed``'s delivery of the month is in (a partner without rows in it has
+    none there, rather than none delivered)."""
+    return any(f.feed == feed and f.status == "loaded" for f in feeds)
 
 
 @dataclass(frozen=True)

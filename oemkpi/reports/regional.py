@@ -28,7 +28,7 @@ from oemkpi.reports.data import MonthData
 from oemkpi.reports.export import ASSORTMENT_FIELDS, feeds_export
 from oemkpi.reports.index import INDEX_KPIS
 from oemkpi.reports.marketing import marketing_section
-from oemkpi.reports.model import AssortmentItem, Commentary, FeedState, RedFlag
+from oemkpi.reports.model import AssortmentItem, Commentary, FeedState, RedFlag, feed_loaded
 from oemkpi.reports.render import environment, tidy_markdown
 from oemkpi.warehouse import sql
 
@@ -88,7 +88,7 @@ class RegionPack:
     def marketing_loaded(self) -> bool:
         """Whether the month's marketing delivery is in: a homed partner without activities
         then has none in it, rather than none delivered."""
-        return any(f.feed == "marketing" and f.status == "loaded" for f in self.feeds)
+        return feed_loaded(self.feeds, "marketing")
 
     @property
     def country_flag_rows(self) -> list[tuple[Partner, RedFlag]]:

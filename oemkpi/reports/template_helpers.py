@@ -37,6 +37,7 @@ from oemkpi.reports.model import (
     Series,
     Table,
     TableRow,
+    feed_loaded,
 )
 from oemkpi.reports.tables import against_its_rows
 from oemkpi.reports.targets import (
@@ -196,8 +197,7 @@ def no_marketing(report: MonthlyReport) -> str:
     """What the marketing section says without activities: none delivered for the quarter,
     or, where the month's marketing delivery is in, none of this partner in it (it said
     "No marketing activities delivered" beside a data-quality table with the feed loaded)."""
-    loaded = any(f.feed == "marketing" and f.status == "loaded" for f in report.feeds)
-    if loaded:
+    if feed_loaded(report.feeds, "marketing"):
         return (
             f"The marketing delivery lists no activities of {report.partner.partner_name} "
             f"for {report.fiscal_quarter}."
