@@ -632,6 +632,16 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
             "PC shipments for September 2026 are unavailable: the PC shipments delivery was "
             "rejected." in text_of(html_section(page, "summary"))
         )
+        # The flag on the feeds asks the PAM nothing: what the pipeline knows fills its
+        # why, correction of error and owner (every partner's update had them to be written).
+        row = text_of(section_of(html_section(page, "red-flags"), "Data-quality issue", "</tr>"))
+        assert "to be written" not in row
+        assert (
+            "PC shipments: the delivery did not pass the feed's checks (see Data quality)." in row
+        )
+        assert "Attach rate: not delivered by the feed's sender (see Data quality)." in row
+        assert row.endswith("Regional team")
+        assert "| Regional team |" in md_section(markdown, "red-flags")
 
 
 def test_a_feed_not_delivered_is_missing_or_late_and_its_kpis_unavailable(broken: Outputs) -> None:
@@ -688,6 +698,18 @@ def test_a_rejected_redelivery_keeps_the_earlier_good_delivery_in_force(
         # Where and what, without the row's value (it may be another partner's row).
         assert "column country: the value is not a country in reference/countries.csv." in appendix
         assert "XX" not in appendix
+        flag = section_of(
+            html_section(redelivered.html(partner), "red-flags"), "Data-quality", "</tr>"
+        )
+        assert "until then the earlier delivery&#39;s figures stand." in flag
+        # The table says the rejected delivery was a re-delivery, beside the rows in force.
+        feeds_row = section_of(
+            appendix_html := html_section(redelivered.html(partner), "appendix"),
+            "<td>Windows share</td>",
+            "</tr>",
+        )
+        assert "✗ re-delivery rejected" in feeds_row and f"{rows:,}" in feeds_row
+        assert "<th>Latest delivery</th>" in appendix_html
 
 
 # --------------------------------------------------------------------------- safety

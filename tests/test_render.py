@@ -676,9 +676,12 @@ def test_markdown_structure(markdown: str):
     assert "| Windows share | 93.8 % | 95.0 % | 93.0 % | −1.2 pts | ⚠ At risk |" in markdown
     assert (
         "| Feed | Status | Rows in force, all partners | Rows of Zenith Seven & Co | Problems "
-        "| Checks failed | Delivered |" in markdown
+        "| Checks failed | Latest delivery |" in markdown
     )
-    assert "| Windows share | ✗ rejected | 980 | 412 | 3 | 2 | 2026-11-04 10:30 UTC |" in markdown
+    assert (
+        "| Windows share | ✗ re-delivery rejected | 980 | 412 | 3 | 2 | 2026-11-04 10:30 UTC |"
+        in markdown
+    )
     # The watch counts a SKU of any size; the assortment only those of 100 units or more.
     assert (
         "2 SKUs went from Windows last month to another OS family this month: 1 to ChromeOS "
@@ -1140,7 +1143,7 @@ def test_index_lists_partners_with_links(tmp_path: Path):
         and "Zenith Seven &amp; Co" in competitive
     )
     assert "<tfoot><tr><th>All partners</th>" in html
-    assert "✗ rejected" in html and "windows_share.csv row 7" in html
+    assert "✗ re-delivery rejected" in html and "windows_share.csv row 7" in html
     assert "1 high · 2 medium" in html
     assert 'id="sec-scoreboard"' not in html
 
@@ -1931,3 +1934,72 @@ def test_no_marketing_activities_says_whether_the_delivery_is_in():
     assert "The marketing delivery lists no activities of Zenith Seven &amp; Co" in render_html(
         loaded
     )
+
+
+def test_a_feeds_data_quality_flag_says_what_the_pipeline_knows_and_asks_the_pam_nothing():
+    """A rejected or late feed raises a data-quality flag in every partner's update; its
+    why, correction of error and owner were "to be written", asked of PAMs who do not
+    deliver feeds, and the message counted them as still to write."""
+    from oemkpi.delivery.messages import still_to_write
+    from oemkpi.reports.flags import flag_groups
+
+    feeds = [
+        FeedState("pc_shipments", "rejected", 0, 3, 1, "2026-10-05T08:00:00Z"),
+        FeedState("windows_share", "rejected", 120, 2, 1, "2026-10-06T08:00:00Z"),
+        FeedState("attach_rate", "late", 0, 0, 0, None),
+        FeedState("premium_mix", "loaded", 80, 0, 0, "2026-10-04T08:00:00Z"),
+    ]
+
+    def feed_flag(feed: str, severity: str = "high") -> RedFlag:
+        return RedFlag("data_quality", severity, "partner", None, 1.0, None, "m", feed=feed)
+
+    recon = RedFlag("data_quality", "medium", "DE", None, 0.05, 0.02, "PC shipments and ...")
+
+    def group(*flags: RedFlag, note: FlagNote | None = None) -> FlagGroup:
+        notes = {("data_quality", "partner"): note} if note else {}
+        (g,) = flag_groups(list(flags), Commentary(flags=notes), {}, {}, [], feeds)
+        return g
+
+    rejected = group(feed_flag("pc_shipments"))
+    assert rejected.known == FlagNote(
+        "The delivery did not pass the feed's checks (see Data quality).",
+        "A corrected delivery, with which the update is issued again.",
+        "Regional team",
+    )
+    kept = group(feed_flag("windows_share", "medium"))
+    assert kept.cell("coe") == (
+        "A corrected delivery; until then the earlier delivery's figures stand."
+    )
+    late = group(feed_flag("attach_rate"))
+    assert late.cell("why") == "Not delivered by the feed's sender (see Data quality)."
+    assert late.cell("coe") == "The delivery, with which the update is issued again."
+    both = group(feed_flag("pc_shipments"), feed_flag("attach_rate"))
+    assert both.cell("why") == (
+        "PC shipments: the delivery did not pass the feed's checks (see Data quality). "
+        "Attach rate: not delivered by the feed's sender (see Data quality)."
+    )
+    assert both.cell("owner") == "Regional team"
+    # The PAM's own words win where given; the rest stays what the pipeline knows.
+    mine = group(feed_flag("pc_shipments"), note=FlagNote(why="Partner's ERP migration."))
+    assert (mine.cell("why"), mine.cell("owner")) == ("Partner's ERP migration.", "Regional team")
+    # Feeds that disagree are the partner's own figures: still the PAM's to explain.
+    (reconciled,) = flag_groups([recon], None, {}, {}, [], feeds)
+    assert reconciled.known is None and reconciled.cell("why") is None
+
+    report = make_report()
+    page = render_html(replace(report, flag_groups=[rejected]))
+    row = page[page.index('<table class="red-flags">') :]
+    row = row[: row.index("</table>")]
+    assert "to be written" not in row
+    assert "did not pass the feed&#39;s checks (see Data quality).</td>" in row
+    assert "<td>Regional team</td>" in row
+    markdown = render_markdown(replace(report, flag_groups=[rejected]))
+    assert (
+        "| The delivery did not pass the feed's checks (see Data quality). | A corrected "
+        "delivery, with which the update is issued again. | Regional team |"
+    ) in markdown
+    done = FlagNote("Why.", "Correction.", "Ann Lee", None)
+    written = [replace(g, note=done) for g in report.flag_groups]
+    assert still_to_write(replace(report, flag_groups=[*written, rejected])) is None
+    # The index counts it as explained too (its "flags without why" reads the same cell).
+    assert rejected.why is not None

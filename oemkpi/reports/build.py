@@ -267,7 +267,7 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
             marketing=marketing,
         )
     )
-    groups = flag_groups(flags, commentary, names, by_name, competitive)
+    groups = flag_groups(flags, commentary, names, by_name, competitive, data.feeds)
     total_label = f"{partner.partner_name} total"
     kpis_by_country, kpis_by_segment = _scope_tables(
         cell_rows,

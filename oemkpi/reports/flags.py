@@ -33,6 +33,7 @@ from oemkpi.reports.words import (
     NOT_IN,
     OS_NAMES,
     are_together,
+    capitalize_first,
     count_word,
     feed_name,
     join_words,
@@ -182,8 +183,10 @@ def flag_groups(
     names: Mapping[str, str],
     figures: Mapping[str, KpiFigure],
     competitive: Sequence[CompetitiveItem],
+    feeds: Sequence[FeedState] = (),
 ) -> list[FlagGroup]:
-    """The month's flags by rule and scope, high first, each with its commentary (or None)."""
+    """The month's flags by rule and scope, high first, each with its commentary (or None),
+    and a feed's data-quality flag with what the pipeline knows of it (:func:`feed_note`)."""
     grouped: dict[tuple[str, str], list[RedFlag]] = {}
     for flag in flags:
         grouped.setdefault((flag.rule, flag.scope), []).append(flag)
@@ -201,6 +204,7 @@ def flag_groups(
                 title,
                 _what(rule, scope, members, names, figures, competitive),
                 notes.get((rule, scope)),
+                known=feed_note(members, feeds),
             )
         )
     # A country row the PAM left blank points to the whole-partner row of its rule, where
@@ -216,6 +220,46 @@ def flag_groups(
         key=lambda g: (g.severity != "high", order.index(g.rule), g.scope != "partner", g.scope)
     )
     return groups
+
+
+#: The owner of a feed's delivery (SPEC 1: the regional team sees which partner's data is
+#: late or failed validation; its data engineers drop re-deliveries).
+FEED_OWNER = "Regional team"
+
+
+def feed_note(flags: Sequence[RedFlag], feeds: Sequence[FeedState]) -> FlagNote | None:
+    """Why, correction of error and owner of data-quality flags on feed deliveries, which
+    are not the partner's doing and which its PAM cannot explain (they asked the PAM, and
+    every partner's update and message showed them "to be written"); None for any other
+    flags (a reconciliation warning is the partner's own figures disagreeing)."""
+    states = {f.feed: f for f in feeds}
+    if not flags or any(f.rule != "data_quality" or f.feed not in states for f in flags):
+        return None
+    why: dict[str, str] = {}
+    coe: dict[str, str] = {}
+    for flag in flags:
+        assert flag.feed is not None
+        state = states[flag.feed]
+        if state.status == "rejected":
+            why[flag.feed] = "The delivery did not pass the feed's checks (see Data quality)."
+            coe[flag.feed] = (
+                "A corrected delivery; until then the earlier delivery's figures stand."
+                if state.rows
+                else "A corrected delivery, with which the update is issued again."
+            )
+        else:
+            why[flag.feed] = "Not delivered by the feed's sender (see Data quality)."
+            coe[flag.feed] = "The delivery, with which the update is issued again."
+    return FlagNote(why=_by_feed(why), coe=_by_feed(coe), owner=FEED_OWNER)
+
+
+def _by_feed(texts: Mapping[str, str]) -> str:
+    """One text when every feed has the same, else each feed's named: "PC shipments: ..."."""
+    if len(set(texts.values())) == 1:
+        return next(iter(texts.values()))
+    return " ".join(
+        f"{capitalize_first(feed_name(feed))}: {mid_sentence(text)}" for feed, text in texts.items()
+    )
 
 
 #: The feeds a rule reads: without them this month, it could not fire.

@@ -157,12 +157,18 @@ class FlagGroup:
     #: No note of its own, but the PAM wrote on the same rule for the whole partner: each of
     #: the row's cells that the partner's note fills points there instead of asking again.
     partner_note: FlagNote | None = None
+    #: What the pipeline itself knows of a flag that is not the partner's doing (a feed's
+    #: delivery rejected, late or missing): the cells the PAM's note leaves empty.
+    known: FlagNote | None = None
 
     def cell(self, name: str) -> str | None:
-        """The PAM's words in one of the row's cells (``why``, ``coe`` or ``owner``): its
-        own note's, or the whole partner's it points to."""
-        own = self.note or self.partner_note
-        return getattr(own, name) if own else None
+        """The words in one of the row's cells (``why``, ``coe`` or ``owner``): the PAM's
+        own note's, the whole partner's it points to, or what the pipeline knows."""
+        for note in (self.note or self.partner_note, self.known):
+            text = getattr(note, name) if note else None
+            if text:
+                return text
+        return None
 
     @property
     def why(self) -> str | None:

@@ -31,6 +31,7 @@ from oemkpi.reports.model import (
     AssortmentItem,
     Chart,
     CompetitiveItem,
+    FeedState,
     KpiFigure,
     KpiKind,
     MonthlyReport,
@@ -81,6 +82,15 @@ FEED_STATUS_TEXT = {
     "missing": "not delivered yet",
     "not_delivered": "not delivered (optional)",
 }
+
+
+def feed_status(state: FeedState) -> str:
+    """A feed's state in a table cell: a rejected re-delivery with an earlier delivery in
+    force says so, beside the rows in force (a bare "rejected" beside 48 rows in force read
+    as rows of the rejected delivery)."""
+    if state.status == "rejected" and state.rows:
+        return "✗ re-delivery rejected"
+    return FEED_STATUS_TEXT.get(state.status, state.status)
 
 
 def no_data(report: MonthlyReport, feeds: Sequence[str]) -> str:
@@ -482,6 +492,7 @@ def figure_value(figure: KpiFigure | None) -> str:
 
 #: The helpers the templates call by name.
 TEMPLATE_GLOBALS: dict[str, Any] = {
+    "feed_status": feed_status,
     "chart_svg": chart_svg,
     "chart_summary": chart_summary,
     "market_movers": market_movers,
