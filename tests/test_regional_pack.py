@@ -304,6 +304,10 @@ def test_the_packs_wins_and_losses_come_losses_first_largest_first(pack_home: Ho
         mine = [size for size, k in zip(sizes, kinds, strict=True) if k == kind]
         assert mine == sorted(mine, reverse=True), kind
     assert "n/a last month" not in section
+    # A new SKU's OS move reads as in the partner's update: a dash where it had no row.
+    assert any(a["from_os"] is None for a in items)
+    assert ": — → Windows, " in section
+    assert "new →" not in section and "→ gone" not in section
 
 
 def test_a_pack_lists_every_loss_and_the_largest_wins() -> None:

@@ -965,7 +965,8 @@ def test_a_reconciliation_without_premium_mix_is_not_said_to_be_within_tolerance
 def test_no_commentary_is_a_short_marker_without_paths_or_instructions():
     report = make_report(with_commentary=False)
     html, markdown = render_html(report), render_markdown(report)
-    assert 'Commentary <span class="tbw">to be written</span>.' in html
+    # The dashed marker ends the line: a full stop after it printed as " ."
+    assert 'Commentary <span class="tbw">to be written</span></p>' in html
     assert "_Commentary to be written._" in markdown
     for text in (html, markdown):
         assert "commentary/" not in text and "Headings:" not in text and "## Why" not in text

@@ -93,6 +93,13 @@ def feed_status(state: FeedState) -> str:
     return FEED_STATUS_TEXT.get(state.status, state.status)
 
 
+def os_move(item: AssortmentItem) -> str:
+    """An assortment change's OS families, a dash where the SKU had no row: "— → Windows"
+    for a new SKU, "Windows → —" for a discontinued one (the update, its appendix and the
+    regional pack alike; the pack said "new → Windows" and "Windows → gone")."""
+    return f"{os_name(item.from_os) if item.from_os else '—'} → {os_name(item.to_os) if item.to_os else '—'}"
+
+
 def no_data(report: MonthlyReport, feeds: Sequence[str]) -> str:
     """Why ``feeds`` have no rows this month, one sentence per feed ("" when they all do):
     what a section says instead of "no shipments" when the data is not in."""
@@ -529,5 +536,6 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "figure_value": figure_value,
     "closed_counts": closed_counts,
     "os_name": os_name,
+    "os_move": os_move,
     "pct": pct,
 }
