@@ -2004,3 +2004,46 @@ def test_a_feeds_data_quality_flag_says_what_the_pipeline_knows_and_asks_the_pam
     assert still_to_write(replace(report, flag_groups=[*written, rejected])) is None
     # The index counts it as explained too (its "flags without why" reads the same cell).
     assert rejected.why is not None
+
+
+def test_the_index_lead_says_only_what_its_cells_show():
+    """The first months' index promised changes on a year ago and, in a quarter's last month,
+    "met or missed" above cells with neither; it says why they are absent instead."""
+    from oemkpi.reports.template_helpers import index_lead
+
+    closing = make_index(quarter_end=True)
+    judged = replace(
+        closing,
+        rows=[
+            replace(r, figures={k: replace(f, prior_year=1.0) for k, f in r.figures.items()})
+            for r in closing.rows
+        ],
+    )
+    assert index_lead(judged) == (
+        "For the regional team: partners side by side. Each value with its change on last "
+        "month and on a year ago, and where it stands against the quarter's target (the "
+        "quarter closes this month: met or missed)."
+    )
+
+    def first_month(status: str) -> MonthIndex:
+        rows = [
+            replace(
+                r,
+                figures={
+                    k: replace(f, prior_year=None, yoy_change=None, target_status=status)
+                    for k, f in r.figures.items()
+                },
+            )
+            for r in judged.rows
+        ]
+        return replace(judged, rows=rows)
+
+    assert index_lead(first_month("unavailable")) == (
+        "For the regional team: partners side by side. Each value with its change on last "
+        "month. YoY is n/a: the data holds no month a year before. No target is judged in "
+        "FY27-Q2: the quarter's data is not all in."
+    )
+    assert index_lead(first_month("no_target")).endswith(
+        "a year before. No targets are set for FY27-Q2."
+    )
+    assert "(the quarter closes this month" not in render_index(first_month("unavailable"))

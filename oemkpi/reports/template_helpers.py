@@ -34,6 +34,7 @@ from oemkpi.reports.model import (
     FeedState,
     KpiFigure,
     KpiKind,
+    MonthIndex,
     MonthlyReport,
     Series,
     Table,
@@ -91,6 +92,36 @@ def feed_status(state: FeedState) -> str:
     if state.status == "rejected" and state.rows:
         return "✗ re-delivery rejected"
     return FEED_STATUS_TEXT.get(state.status, state.status)
+
+
+#: Target statuses that judge a value against its target (the others: none set, or n/a).
+JUDGED = ("on_track", "behind", "at_risk", "met", "missed")
+
+
+def index_lead(index: MonthIndex) -> str:
+    """The index's line above its partner table, saying only what the cells show: the
+    first months have no year-ago month and a quarter without a target or with a month
+    missing judges nothing (it said "where it stands against the quarter's target (the
+    quarter closes this month: met or missed)" above cells with neither)."""
+    figures = [f for r in index.rows for f in r.figures.values() if f is not None]
+    text = "For the regional team: partners side by side. Each value with its change on last month"
+    if any(f.prior_year is not None for f in figures):
+        text += " and on a year ago"
+    if any(f.target_status in JUDGED for f in figures):
+        text += ", and where it stands against the quarter's target"
+        if index.quarter_end:
+            text += " (the quarter closes this month: met or missed)"
+    text += "."
+    if figures and all(f.prior_year is None for f in figures):
+        text += " YoY is n/a: the data holds no month a year before."
+    if figures and not any(f.target_status in JUDGED for f in figures):
+        if all(f.target_status == "no_target" for f in figures):
+            text += f" No targets are set for {index.fiscal_quarter}."
+        else:
+            text += (
+                f" No target is judged in {index.fiscal_quarter}: the quarter's data is not all in."
+            )
+    return text
 
 
 def os_move(item: AssortmentItem) -> str:
@@ -537,5 +568,6 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "closed_counts": closed_counts,
     "os_name": os_name,
     "os_move": os_move,
+    "index_lead": index_lead,
     "pct": pct,
 }
