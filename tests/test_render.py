@@ -2047,3 +2047,39 @@ def test_the_index_lead_says_only_what_its_cells_show():
         "a year before. No targets are set for FY27-Q2."
     )
     assert "(the quarter closes this month" not in render_index(first_month("unavailable"))
+
+
+def test_attach_cells_without_a_base_say_why_under_their_table():
+    """Every update's segment table showed n/a for consumer's Server attach and sell-thru,
+    beside a total with values, and said nothing of it."""
+    from oemkpi.reports.tables import table_notes, without_base
+
+    columns = (
+        ("office_attach", "Office attach", "ratio", True, False),
+        ("server_attach", "Server attach", "ratio", True, False),
+        ("office_sell_thru_units", "Office sell-thru", "volume", True, False),
+        ("server_sell_thru_units", "Server sell-thru", "volume", True, False),
+    )
+
+    def row(label: str, server: float | None, kind: str = "row") -> TableRow:
+        values = {
+            "office_attach": 0.5,
+            "server_attach": server,
+            "office_sell_thru_units": 10.0,
+            "server_sell_thru_units": None if server is None else 3.0,
+        }
+        return TableRow(label, values, {}, kind)  # type: ignore[arg-type]
+
+    rows = [row("consumer", None), row("commercial", 0.75)]
+    table = Table(rows, None, row("Acme total", 0.75, "total"), rows)
+    note = (
+        "Server attach and Server sell-thru are n/a for consumer: no Windows Server base "
+        "there this month."
+    )
+    assert without_base(table, "Segment", columns) == [note]
+    assert table_notes(table, "Segment", columns) == [note]
+    # No note where the total has none either (the whole column is left out), nor for a
+    # table of places the note cannot name.
+    none = replace(table, total=row("Acme total", None, "total"))
+    assert without_base(none, "Segment", columns) == []
+    assert without_base(table, "Partner", columns) == []

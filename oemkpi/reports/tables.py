@@ -14,7 +14,7 @@ from typing import Any
 
 from oemkpi.formats import size_pts
 from oemkpi.reports.model import Table, TableRow
-from oemkpi.reports.words import mid_sentence
+from oemkpi.reports.words import join_words, mid_sentence
 
 #: Rows a body table shows before "all other".
 BODY_ROWS = 10
@@ -206,3 +206,47 @@ def against_its_rows(
                 f"units moved towards {towards} {mid_sentence(label)}."
             )
     return notes
+
+
+#: An attach ratio, the sell-thru column beside it, and the base the ratio divides by: a
+#: row without that base has no ratio (and no sell-thru of it).
+_ATTACH_BASES = (
+    ("office_attach", "office_sell_thru_units", "Office"),
+    ("server_attach", "server_sell_thru_units", "Windows Server"),
+)
+
+
+def without_base(
+    table: Table, first: str, columns: Sequence[Sequence[Any]], full: bool = False
+) -> list[str]:
+    """A note for the attach columns a row has no value in because it has no base there,
+    while the total has one: "Server attach and Server sell-thru are n/a for consumer: no
+    Windows Server base there this month." (every update's segment table showed n/a for
+    consumer servers, unexplained)."""
+    labels = {c[0]: c[1] for c in columns}
+    if first not in _ROW_NOUNS or table.total is None:
+        return []
+    rows = table.full if full else table.shown
+    notes = []
+    for ratio, sell_thru, base in _ATTACH_BASES:
+        if ratio not in labels or table.total.values.get(ratio) is None:
+            continue
+        empty = [r for r in rows if r.values.get(ratio) is None]
+        if not empty:
+            continue
+        said = [labels[ratio]]
+        if sell_thru in labels and all(r.values.get(sell_thru) is None for r in empty):
+            said.append(mid_sentence(labels[sell_thru]))
+        notes.append(
+            f"{join_words(said)} {'is' if len(said) == 1 else 'are'} n/a for "
+            f"{join_words([r.label for r in empty])}: no {base} base there this month."
+        )
+    return notes
+
+
+def table_notes(
+    table: Table, first: str, columns: Sequence[Sequence[Any]], full: bool = False
+) -> list[str]:
+    """The notes under a table: totals that moved against every row, and n/a cells of rows
+    without a base."""
+    return against_its_rows(table, first, columns, full) + without_base(table, first, columns, full)

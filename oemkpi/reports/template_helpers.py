@@ -41,7 +41,7 @@ from oemkpi.reports.model import (
     TableRow,
     feed_loaded,
 )
-from oemkpi.reports.tables import against_its_rows
+from oemkpi.reports.tables import table_notes
 from oemkpi.reports.targets import (
     gap_text,
     gap_words,
@@ -545,7 +545,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "under_floor_words": under_floor_words,
     "competitive_split": competitive_split,
     "competitive_words": competitive_words,
-    "against_its_rows": against_its_rows,
+    "table_notes": table_notes,
     "reports_sell_thru": reports_sell_thru,
     "attach_columns": attach_columns,
     "forecast_columns": forecast_columns,
