@@ -555,9 +555,11 @@ def test_first_month_has_every_section_and_no_month_on_month(prepared: Outputs) 
             assert "n/a —" not in figures  # the value itself is there
         summary_md = md_section(markdown, "summary")
         assert re.search(r"^\| PC shipments \| [\d,]+ \| n/a \| n/a \|", summary_md, re.MULTILINE)
-        assert "there is no August 2025 data to compare with" in summary_md
+        # Both n/a columns are said (the YoY column was left unexplained).
+        assert "there is no August 2025 or September 2024 data to compare with" in summary_md
     index = (prepared.home.reports_dir(FIRST) / "index.html").read_text(encoding="utf-8")
     assert all(f'href="{p}.html"' in index for p in PARTNERS)
+    assert "YoY is n/a: the data holds no month a year before." in index
 
 
 # --------------------------------------------------------------------------- bad feeds

@@ -150,6 +150,10 @@ def _shipments(facts: Facts) -> Sentence:
         )
     text = f"{facts.partner_name} shipped {compact(figure.value)} PCs in {month_label(facts.month)}"
     if figure.mom_change is None:
+        # The first month of data: neither month compared with is there (YoY n/a too).
+        if figure.yoy_change is None:
+            year_ago = month_label(add_months(facts.month, -12))
+            prior = f"{prior} or {year_ago}"
         return Sentence(text + f"; there is no {prior} data to compare with.")
     parts = []
     if not zero_rel(figure.mom_change):
