@@ -1113,6 +1113,10 @@ def test_index_lists_partners_with_links(tmp_path: Path):
     out = tmp_path / "index.html"
     out.write_text(html, encoding="utf-8")
     assert "<script" not in html.lower() and "<link" not in html.lower()
+    # Its wide partner table prints on a landscape page (portrait shrank it to ~6 pt text);
+    # a partner's update stays portrait.
+    assert "@page { size: A4 landscape; }" in html
+    assert "landscape" not in render_html(make_report())
     hrefs = [
         a["href"] for t, a in tags(html) if t == "a" and not (a.get("href") or "").startswith("#")
     ]

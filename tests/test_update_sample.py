@@ -77,7 +77,18 @@ def test_the_body_fits_five_a4_pages_and_red_flags_come_first(home: Home) -> Non
     folder = home.reports_dir(MONTH)
     partners = _largest_and_most_flagged(folder)
     assert "aurora" in partners  # the sample's largest partner
-    printed = pdfs([folder / f"{pid}.html" for pid in partners], chromium)
+    *printed, index = pdfs(
+        [folder / f"{pid}.html" for pid in partners] + [folder / "index.html"], chromium
+    )
+    # The index's wide partner table prints on landscape pages (on portrait ones Chromium
+    # shrank it to ~6 pt text); the updates stay portrait.
+    index_pages = PdfReader(io.BytesIO(index)).pages
+    assert all(page.mediabox.width > page.mediabox.height for page in index_pages)
+    assert all(
+        page.mediabox.width < page.mediabox.height
+        for pdf in printed
+        for page in PdfReader(io.BytesIO(pdf)).pages
+    )
     for pid, pdf in zip(partners, printed, strict=True):
         pages = _pages(pdf)
         body = _first_page_with(pages, APPENDIX) - 1
