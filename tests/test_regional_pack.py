@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -57,12 +58,12 @@ def _marketing(home: Home, pid: str, quarter: str) -> dict[str, object] | None:
     with warehouse(home.warehouse, read_only=True) as con:
         row = con.execute(
             "select sum(budget_usd) filter (where status <> 'cancelled'), "
-            "sum(spent_usd) filter (where status <> 'cancelled'), count(*) from marketing "
+            "sum(spent_usd) filter (where status <> 'cancelled'), count(*), max(month) from marketing "
             "where partner_id = $pid and fiscal_quarter = $q and month = (select max(month) "
             "from marketing where partner_id = $pid and month between '2026-07' and $m)",
             {"pid": pid, "q": quarter, "m": MONTH},
         ).fetchone()
-    budget, spent, count = row
+    budget, spent, count, as_of = row
     if not count:
         return None
     return {
@@ -71,6 +72,7 @@ def _marketing(home: Home, pid: str, quarter: str) -> dict[str, object] | None:
         "spent_usd": spent or 0.0,
         "spent_share": spent / budget if budget else None,
         "elapsed_share": 1.0,  # September is the quarter's last month
+        "as_of": as_of,  # the delivery that serves the month
     }
 
 
@@ -129,6 +131,7 @@ def test_each_partners_kpis_over_the_regions_countries_only(pack_home: Home, reg
         else:
             shown = dict(p["marketing"])
             assert shown.pop("fiscal_quarter") == marketing.pop("fiscal_quarter") == "FY27-Q1"
+            assert shown.pop("as_of") == marketing.pop("as_of")
             assert shown == pytest.approx(marketing, rel=1e-9)
         share, before = (_scalar(pack_home, SHARE, m, pid, countries) for m in (MONTH, PRIOR))
         kpi = p["kpis"]["windows_share"]
@@ -406,3 +409,37 @@ def test_a_homed_partner_without_activities_in_a_loaded_delivery_is_not_undelive
     assert said in render_region_html(pack) and said in render_region_markdown(pack)
     none = RegionPack("EMEA", "EMEA", "2026-10", "October 2026", "FY27-Q2", "", [], [member], [])
     assert "No co-marketing activities delivered for the quarter." in render_region_html(none)
+
+
+def test_a_packs_spend_served_by_an_earlier_delivery_says_which() -> None:
+    """The APJ pack showed July's spend in August as current, where the update and the index
+    said it was July's delivery."""
+    from oemkpi.reference import Partner
+    from oemkpi.reports.regional import (
+        RegionPack,
+        RegionPartner,
+        render_region_html,
+        render_region_markdown,
+    )
+
+    acme = Partner("acme", "Acme", "APJ", "Ann Lee", "ann@example.com")
+    spend = {
+        "fiscal_quarter": "FY27-Q1",
+        "budget_usd": 204_000.0,
+        "spent_usd": 65_650.0,
+        "spent_share": 65_650 / 204_000,
+        "elapsed_share": 2 / 3,
+        "as_of": "2026-07",
+    }
+    member = RegionPartner(acme, True, {}, [], [], [], None, False, [], spend)
+    pack = RegionPack("APJ", "APJ", "2026-08", "August 2026", "FY27-Q1", "", [], [member], [])
+    said = (
+        "FY27-Q1: $65,650 spent of $204,000 (32 % with 67 % of the quarter gone), as delivered "
+        "for July 2026."
+    )
+    assert said in render_region_html(pack)
+    assert said in render_region_markdown(pack)
+    current = RegionPartner(
+        acme, True, {}, [], [], [], None, False, [], {**spend, "as_of": "2026-08"}
+    )
+    assert "as delivered" not in render_region_html(replace(pack, partners=[current]))

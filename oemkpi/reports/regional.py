@@ -172,6 +172,7 @@ def marketing_for(data: MonthData, partner_id: str) -> dict[str, Any] | None:
         "spent_usd": section.spent_usd,
         "spent_share": section.spent_share,
         "elapsed_share": section.elapsed_share,
+        "as_of": section.as_of,  # the month of the delivery that serves the month
     }
 
 
