@@ -122,6 +122,7 @@ def test_each_partners_kpis_over_the_regions_countries_only(pack_home: Home, reg
             "kpis",
             "red_flags",
             "assortment",
+            "left_windows_below_floor",
             "marketing",
             "feeds",
         }
@@ -155,6 +156,21 @@ def test_each_partners_kpis_over_the_regions_countries_only(pack_home: Home, reg
         assert all(
             a["country"] in countries and a["type"] != "discontinued" for a in p["assortment"]
         )
+        # Every SKU that left Windows in the region's countries is in the pack: the
+        # assortment's (100 units or more last month) or the list of those under the floor.
+        with warehouse(pack_home.warehouse, read_only=True) as con:
+            left = con.execute(
+                "select n.sku, n.country, o.units from windows_share n join windows_share o "
+                "using (partner_id, country, segment, sku) where n.partner_id = ? "
+                "and n.month = ? and o.month = ? and n.os_family <> 'windows' "
+                "and o.os_family = 'windows' and list_contains(?, n.country)",
+                [pid, MONTH, PRIOR, countries],
+            ).fetchall()
+        below = sorted((sku, country) for sku, country, units in left if units < 100)
+        listed = sorted((i["sku"], i["country"]) for i in p["left_windows_below_floor"])
+        assert listed == below, pid
+        lost = {(a["sku"], a["country"]) for a in p["assortment"] if a["reason"] == "competitive"}
+        assert lost | set(listed) == {(sku, country) for sku, country, _ in left}, pid
 
 
 def test_the_pack_is_self_contained_escaped_and_linked_from_the_index(pack_home: Home) -> None:
@@ -299,9 +315,17 @@ def test_the_packs_wins_and_losses_come_losses_first_largest_first(pack_home: Ho
     assert (said in section) == (more > 0)
     kinds = [line.split(" · ")[1].split(" ")[0] for line in lines]
     assert kinds == sorted(kinds, key=lambda kind: kind != "loss")
+    # A loss by the Windows units it had last month, a win by its units this month.
     sizes = [
-        max(int(s.replace(",", "")) for s in re.findall(r"([\d,]+) units", line) + ["0"])
-        for line in lines
+        int(
+            (
+                re.findall(
+                    r"\(([\d,]+) last month\)" if kind == "loss" else r"([\d,]+) units", line
+                )
+                or ["0"]
+            )[0].replace(",", "")
+        )
+        for line, kind in zip(lines, kinds, strict=True)
     ]
     for kind in set(kinds):
         mine = [size for size, k in zip(sizes, kinds, strict=True) if k == kind]
@@ -443,3 +467,36 @@ def test_a_packs_spend_served_by_an_earlier_delivery_says_which() -> None:
         acme, True, {}, [], [], [], None, False, [], {**spend, "as_of": "2026-08"}
     )
     assert "as delivered" not in render_region_html(replace(pack, partners=[current]))
+
+
+def test_the_pack_names_skus_that_left_windows_under_the_floor_and_ranks_wins_by_units() -> None:
+    """The EMEA pack counted one competitive loss where the index listed four SKUs that left
+    Windows in its countries (three under the 100-unit floor), and a win of 418 units ranked
+    first by its 2,001 units of last month on another OS."""
+    from oemkpi.reference import Partner
+    from oemkpi.reports.model import AssortmentItem, CompetitiveItem
+    from oemkpi.reports.regional import RegionPack, RegionPartner, render_region_html
+
+    acme = Partner("acme", "Acme", "EMEA", "Ann Lee", "ann@example.com")
+    wins = [
+        AssortmentItem(
+            "win", "converted", "DE", "consumer", "W-FELL", "chromeos", "windows", 418, 2001
+        ),
+        AssortmentItem("win", "new", "DE", "consumer", "W-NEW", None, "windows", 900, None),
+    ]
+    small = [
+        CompetitiveItem("BE", "Belgium", "consumer", "S-1", "linux", 30, 40),
+        CompetitiveItem("SA", "Saudi Arabia", "commercial", "S-2", "freedos", 70, 80),
+    ]
+    member = RegionPartner(acme, True, {}, [], [], wins, None, False, [], None, small)
+    pack = RegionPack("EMEA", "EMEA", "2026-08", "August 2026", "FY27-Q1", "", [], [member], [])
+    assert [a.sku for _, a in pack.assortment_shown] == ["W-NEW", "W-FELL"]
+    said = (
+        "Two SKUs with fewer than 100 units last month also left Windows in EMEA countries (the "
+        "table counts SKUs of at least 100): Acme S-2 (Saudi Arabia commercial, to FreeDOS, 80 "
+        "units last month); Acme S-1 (Belgium consumer, to Linux, 40 units last month)."
+    )
+    assert pack.below_floor_words == said
+    assert said in render_region_html(pack)
+    alone = RegionPartner(acme, True, {}, [], [], wins, None, False, [], None)
+    assert replace(pack, partners=[alone]).below_floor_words == ""

@@ -25,7 +25,6 @@ from oemkpi.reports.marketing import marketing_section
 from oemkpi.reports.model import (
     AssortmentItem,
     Commentary,
-    CompetitiveItem,
     ForecastRow,
     KpiFigure,
     MonthlyReport,
@@ -214,18 +213,7 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
     flagged = flagged_kpis(flags)
     figures = [_with(f, flagged=f.kpi in flagged) for f in figures]
     by_name = {f.kpi: f for f in figures}
-    competitive = [
-        CompetitiveItem(
-            r["country"],
-            names.get(r["country"], r["country"]),
-            r["segment"],
-            r["sku"],
-            r["to_os"],
-            r["units"],
-            r["prior_units"],
-        )
-        for r in data.rows("select_partner_competitive_watch", pid)
-    ]
+    competitive = data.competitive_watch(pid)
     items = [
         AssortmentItem(
             **a,

@@ -29,7 +29,7 @@ from oemkpi.months import (
     quarter_to_date,
 )
 from oemkpi.reference import Reference
-from oemkpi.reports.model import FeedState, Table
+from oemkpi.reports.model import CompetitiveItem, FeedState, Table
 from oemkpi.reports.tables import Column, Group, make_table
 from oemkpi.reports.words import column_words
 from oemkpi.warehouse import sql
@@ -76,6 +76,23 @@ class MonthData:
     def rows(self, query: str, partner_id: str) -> list[dict[str, Any]]:
         """``partner_id``'s own rows of a ``select_partner_*`` query; no other partner's."""
         return self.partner_rows[query].get(partner_id, [])
+
+    def competitive_watch(self, partner_id: str) -> list[CompetitiveItem]:
+        """Every SKU of the partner that went from Windows last month to another OS family
+        this month, whatever its units (SPEC 5), its country named."""
+        names = self.country_names
+        return [
+            CompetitiveItem(
+                r["country"],
+                names.get(r["country"], r["country"]),
+                r["segment"],
+                r["sku"],
+                r["to_os"],
+                r["units"],
+                r["prior_units"],
+            )
+            for r in self.rows("select_partner_competitive_watch", partner_id)
+        ]
 
 
 def report_quarters(month: str, fy_start_month: int) -> list[str]:

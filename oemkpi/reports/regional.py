@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
+from oemkpi.formats import num
 from oemkpi.kpis.definitions import KPI_BY_NAME, KPIS, VOLUME_KPIS
 from oemkpi.months import add_months, month_label
 from oemkpi.reference import Partner, Reference, region_file_name
@@ -28,8 +29,16 @@ from oemkpi.reports.data import MonthData
 from oemkpi.reports.export import ASSORTMENT_FIELDS, feeds_export
 from oemkpi.reports.index import INDEX_KPIS
 from oemkpi.reports.marketing import marketing_section
-from oemkpi.reports.model import AssortmentItem, Commentary, FeedState, RedFlag, feed_loaded
+from oemkpi.reports.model import (
+    AssortmentItem,
+    Commentary,
+    CompetitiveItem,
+    FeedState,
+    RedFlag,
+    feed_loaded,
+)
 from oemkpi.reports.render import environment, tidy_markdown
+from oemkpi.reports.words import capitalize_first, os_name, plural
 from oemkpi.warehouse import sql
 
 SCHEMA_VERSION = 1
@@ -64,6 +73,8 @@ class RegionPartner:
     missing_feeds: list[str]  # delivered feeds without rows for the partner
     #: Marketing spend against budget (SPEC section 9), homed partners only: :func:`marketing_for`.
     marketing: dict[str, Any] | None
+    #: SKUs that left Windows in the region's countries under the assortment's floor.
+    left_below_floor: list[CompetitiveItem] = field(default_factory=list)
 
 
 #: The largest wins a regional pack lists (its JSON lists every one).
@@ -123,18 +134,50 @@ class RegionPack:
 
     @property
     def assortment_rows(self) -> list[tuple[Partner, AssortmentItem]]:
-        """Losses first, then wins, each the largest first (units this month or, for a SKU
-        gone, last month), whichever partner they belong to."""
+        """Losses first, then wins, each the largest first, whichever partner they belong
+        to: a loss by the Windows units it had last month, a win by its units this month (a
+        win of 418 units ranked by its 2,001 of last month on another OS)."""
         rows = [(p.partner, a) for p in self.partners for a in p.assortment]
+
+        def size(a: AssortmentItem) -> float:
+            first, second = (
+                (a.units, a.prior_units) if a.type == "win" else (a.prior_units, a.units)
+            )
+            return first if first is not None else second or 0
+
         return sorted(
             rows,
-            key=lambda row: (
-                row[1].type != "loss",
-                -max(row[1].units or 0, row[1].prior_units or 0),
-                row[0].partner_name,
-                row[1].sku,
-            ),
+            key=lambda row: (row[1].type != "loss", -size(row[1]), row[0].partner_name, row[1].sku),
         )
+
+    @property
+    def left_below_floor(self) -> list[tuple[Partner, CompetitiveItem]]:
+        """SKUs that left Windows in the region's countries with fewer than
+        :attr:`min_units` last month, which its assortment leaves out: the index lists every
+        one, and the EMEA pack counted one where the index listed four in its countries."""
+        rows = [(p.partner, i) for p in self.partners for i in p.left_below_floor]
+        return sorted(rows, key=lambda r: (-(r[1].prior_units or 0), r[0].partner_name, r[1].sku))
+
+    @property
+    def below_floor_words(self) -> str:
+        """The SKUs of :attr:`left_below_floor` in a sentence under the assortment ("" when
+        none), the first :data:`PACK_WINS` named and the rest counted for the JSON."""
+        rows = self.left_below_floor
+        if not rows:
+            return ""
+        named = "; ".join(
+            f"{p.partner_name} {i.sku} ({i.country_name} {i.segment}, to {os_name(i.to_os)}, "
+            f"{num(i.prior_units)} units last month)"
+            for p, i in rows[:PACK_WINS]
+        )
+        text = (
+            f"{capitalize_first(plural(len(rows), 'SKU'))} with fewer than {num(self.min_units)} "
+            f"units last month also left Windows in {self.region} countries (the table counts "
+            f"SKUs of at least {num(self.min_units)}): {named}"
+        )
+        if len(rows) > PACK_WINS:
+            text += f"; {len(rows) - PACK_WINS:,} more in {self.file_stem}.json, beside this pack"
+        return text + "."
 
     @property
     def high_country_flags(self) -> list[tuple[Partner, RedFlag]]:
@@ -241,6 +284,12 @@ def build_region_packs(
                         r["feed"] for r in data.rows("select_partner_missing_feeds", pid)
                     ],
                     marketing=marketing_for(data, pid) if homed else None,
+                    left_below_floor=[
+                        i
+                        for i in data.competitive_watch(pid)
+                        if i.country in in_region
+                        and (i.prior_units or 0) < data.assortment_min_units
+                    ],
                 )
             )
         packs.append(
@@ -290,6 +339,17 @@ def region_export(pack: RegionPack) -> dict[str, Any]:
                 },
                 "red_flags": [_flag_json(f) for f in p.country_flags + p.partner_flags],
                 "assortment": [{k: getattr(a, k) for k in ASSORTMENT_FIELDS} for a in p.assortment],
+                "left_windows_below_floor": [
+                    {
+                        "country": i.country,
+                        "segment": i.segment,
+                        "sku": i.sku,
+                        "to_os": i.to_os,
+                        "units": i.units,
+                        "prior_units": i.prior_units,
+                    }
+                    for i in p.left_below_floor
+                ],
                 "marketing": p.marketing,
                 "feeds": feeds,
             }
