@@ -296,7 +296,7 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                     "shipped_units": closed("shipped_units", 1e6, 2.9988e6, 3.0e6, "missed"),
                 }
             },
-            ["FY27-Q2 closes with 1 of 2 targets met; missed: PC shipments (99.96 % of target)."],
+            ["FY27-Q2 closes with 1 of 2 targets met; missed: PC shipments at 99.96 % of target."],
             ["100.0 %", "On track"],
         ),
         (
@@ -522,6 +522,16 @@ def test_offsets_are_a_net_whatever_their_sizes_and_places_are_counted_in_words(
     assert "partly offset" not in text
     assert "the net of falls led by" in text and "rises led by China commercial (+6.7 pts)" in text
     assert "left Windows in China, Germany and India and two more countries." in text
+    # Four countries are named, not three and "one more country".
+    four = [m for m in moves if m.country != "CN"]
+    text = " ".join(
+        summary_sentences(
+            facts(
+                figures=figures, drivers={"server_attach": drivers}, names=names, competitive=four
+            )
+        )
+    )
+    assert "left Windows in Germany, India, Poland and United States." in text, text
 
 
 def _poe(activity_id: str, days: float, severity: str = "medium") -> RedFlag:

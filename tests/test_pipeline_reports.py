@@ -508,7 +508,7 @@ def test_quarter_end_month_closes_the_quarter_with_qtd_against_targets(normal: O
     page, markdown = normal.html("delta_systems"), normal.md("delta_systems")
     quarter = html_section(page, "quarter")
     assert "September 2026 closes FY27-Q1" in text_of(quarter)
-    assert "closes the quarter" in section_of(page, '<header class="headline"', "</header>")
+    assert "quarter close" in section_of(page, '<header class="headline"', "</header>")
     rows = re.findall(r"<tr><td>(.*?)</td><td class=\"num\">(.*?)</td>", quarter)
     shown = {label: qtd for label, qtd in rows}
     labels = {k.name: k.label for k in KPIS}

@@ -244,10 +244,13 @@ def _competitive(facts: Facts) -> Sentence | None:
     others = [i for key, group in groups.items() if key != (country, segment) for i in group]
     if others:
         where = sorted({i.country for i in others}, key=lambda c: facts.names.get(c, c))
-        places = join_words([facts.names.get(c, c) for c in where[:3]])
+        # Four countries are named; five or more, the first three and a count ("and one
+        # more country" stood where naming Türkiye took no more room).
+        named = where if len(where) <= 4 else where[:3]
+        places = join_words([facts.names.get(c, c) for c in named])
         more = (
             f" and {plural(len(where) - 3, 'more country', 'more countries')}"
-            if len(where) > 3
+            if len(where) > 4
             else ""
         )
         text += (
@@ -570,7 +573,7 @@ def _missed(f: KpiFigure) -> str:
     if f.kind == "ratio":
         assert f.qtd is not None and f.target is not None
         return f"{f.label} ({pct(f.qtd)} against {pct(f.target)}, {exact_gap(f.qtd - f.target)})"
-    return f"{f.label} ({exact_pct(f.attainment)} of target)"
+    return f"{f.label} at {exact_pct(f.attainment)} of target"
 
 
 def _untold_high(facts: Facts, told: set[int]) -> Sentence | None:
