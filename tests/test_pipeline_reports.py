@@ -555,6 +555,13 @@ def test_first_month_has_every_section_and_no_month_on_month(prepared: Outputs) 
             assert "n/a —" not in figures  # the value itself is there
         summary_md = md_section(markdown, "summary")
         assert re.search(r"^\| PC shipments \| [\d,]+ \| n/a \| n/a \|", summary_md, re.MULTILINE)
+        # The quarter table says why nothing is judged, and has no column of last quarter's
+        # targets when there are none (it was a column of n/a beside "n/a" gaps and status).
+        quarter = md_section(markdown, "quarter")
+        assert "Last quarter's target" not in quarter
+        assert "| — | not judged: a month is missing |" in quarter
+        assert "| n/a |" not in quarter
+        assert "Last quarter's target" not in html_section(page, "quarter")
         # Both n/a columns are said (the YoY column was left unexplained).
         assert "there is no August 2025 or September 2024 data to compare with" in summary_md
     index = (prepared.home.reports_dir(FIRST) / "index.html").read_text(encoding="utf-8")
