@@ -649,6 +649,8 @@ def test_executive_summary_markdown_golden(markdown: str):
 
 
 def test_markdown_structure(markdown: str):
+    # A quarter with last quarter's targets keeps their column.
+    assert "| KPI | QTD | Target | Last quarter's target | Gap or attainment | Status |" in markdown
     assert (
         # Two countries, one each way: not "most".
         "By country: Germany grew (+5.1 % MoM); Japan declined (−3.2 % MoM)." in markdown
