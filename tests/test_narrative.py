@@ -178,7 +178,7 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
             [
                 "Office attach rose 5.3 pts to 62.8 %, mostly from mix: United States commercial "
                 "(Office attach 69.0 %) gained share of the units from United States consumer "
-                "(44.0 %); at last month's mix it would have fallen 1.0 pts."
+                "(44.0 %); at last month's mix of countries and segments it would have fallen 1.0 pts."
             ],
             ["driven by", "45.0 %"],
         ),
@@ -207,7 +207,7 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
             [
                 "Pro mix fell 10.0 pts to 60.0 %, mostly from mix: United States consumer (Pro mix "
                 "50.0 %) gained share of the units from United States commercial (90.0 %); at last "
-                "month's mix it would have held."
+                "month's mix of countries and segments it would have held."
             ],
             ["would have fallen"],
         ),
@@ -241,7 +241,7 @@ def closed(kpi: str, value: float, qtd: float, target: float, status: str) -> Kp
                 "drivers": {"windows_share": SPREAD_DRIVERS},
             },
             [
-                "Windows share rose 2.5 pts to 52.5 %, a rise seen in every country and segment; the "
+                "Windows share rose 2.5 pts to 52.5 %, rising in every country and segment; the "
                 "largest part in United States consumer (1.0 pts of it)."
             ],
             ["driven by"],
@@ -613,7 +613,7 @@ def test_no_marketing_flag_no_marketing_sentence() -> None:
         (
             MOST_DRIVERS,
             0.0222,
-            ", a rise seen in countries and segments holding 89 % of the units; the largest part "
+            ", rising in countries and segments with 89 % of the units; the largest part "
             "in United States consumer",
         ),
     ],

@@ -354,9 +354,14 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
                     text += f" ({pct(lost.rate_0)} last month)"
         if not zero_pts(drivers.rate_effect):
             way = "risen" if drivers.rate_effect > 0 else "fallen"
-            text += f"; at last month's mix it would have {way} {size_pts(drivers.rate_effect)}"
+            text += (
+                f"; at last month's mix of countries and segments it would have {way} "
+                f"{size_pts(drivers.rate_effect)}"
+            )
         else:  # under 0.05 pts either way: held, as the tables would show it
-            text += "; at last month's mix it would have held"
+            # "Of countries and segments": a country's own figure mixes its segments and
+            # moves with them (the country table beside it showed falls).
+            text += "; at last month's mix of countries and segments it would have held"
         return text
     driver = d.the_driver(drivers)
     if driver is not None and not zero_pts(driver.contribution):
@@ -368,11 +373,11 @@ def _driver_words(drivers: d.Drivers, label: str, facts: Facts) -> str:
         broad = d.share_moving_with(drivers)
         if lead != "driven by" and broad >= BROAD_SHARE:
             # Named alone, the largest cell read as the cause of a change seen everywhere.
-            way = "a fall seen" if change < 0 else "a rise seen"
+            way = "falling" if change < 0 else "rising"
             spread = (
                 "in every country and segment"
                 if broad >= 1 - 1e-9
-                else f"in countries and segments holding {pct(broad, 0)} of the units"
+                else f"in countries and segments with {pct(broad, 0)} of the units"
             )
             text = f", {way} {spread}; {named}"
         if label == "Windows share" and change < 0:
