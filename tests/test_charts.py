@@ -400,3 +400,27 @@ def test_a_kpi_with_no_month_of_data_is_left_out_of_its_chart_with_its_target():
     assert [s.name for s in none.series] == ["Office attach", "Server attach"]
     assert none.title == "Office and Server attach"
     assert "No data" in render_chart(none).svg
+
+
+def test_the_axis_starts_at_the_first_month_with_data():
+    """In the data's first months a 13-month axis held one dot at its right edge, or eight
+    months of line after five empty ones: the axis starts where the data does."""
+    values = [None] * 5 + [0.95 - 0.002 * i for i in range(8)]
+    chart = share_chart(
+        series=[Series("Windows share", list(zip(MONTHS, values, strict=True)))],
+    )
+    assert describe(chart).startswith("Windows share, Mar 26 to Oct 26;")
+    labels = texts(render_chart(chart).svg)
+    # Every third month from the last is labelled: Apr, Jul and Oct 26, none before March.
+    assert [t for t in labels if t[:3] in ("Oct", "Jan", "Apr", "Jul")] == [
+        "Apr 26",
+        "Jul 26",
+        "Oct 26",
+    ]
+    one = share_chart(
+        series=[Series("Windows share", list(zip(MONTHS, [None] * 12 + [0.9], strict=True)))]
+    )
+    assert describe(one).startswith("Windows share, Oct 26 to Oct 26;")
+    assert [t for t in texts(render_chart(one).svg) if t[:3] in ("Oct", "Jan", "Apr", "Jul")] == [
+        "Oct 26"
+    ]

@@ -109,8 +109,12 @@ def _known(value: float | None) -> bool:
 
 
 def _months(chart: Chart) -> list[str]:
-    months = {m for s in chart.series for m, _ in s.points}
-    return sorted(months)
+    """The chart's months from the first with a value: the first months of the data drew a
+    13-month axis with one dot at its right edge (or 8 months of lines after 5 empty)."""
+    months = sorted({m for s in chart.series for m, _ in s.points})
+    known = {m for s in chart.series for m, v in s.points if _known(v)}
+    first = next((i for i, m in enumerate(months) if m in known), 0)
+    return months[first:]
 
 
 def describe(chart: Chart) -> str:
