@@ -911,3 +911,23 @@ def test_a_range_rendered_by_worker_processes_matches_one_process(
             assert without_generated((one / name).read_text(encoding="utf-8")) == without_generated(
                 (two / name).read_text(encoding="utf-8")
             ), (month, name)
+
+
+def test_the_index_names_the_targets_a_partner_is_behind(normal: Outputs) -> None:
+    """'Target gap: whole partner' stood for two gaps without saying which targets."""
+    from oemkpi.kpis.definitions import KPI_BY_NAME
+
+    index = text_of((normal.home.reports_dir(MONTH) / "index.html").read_text(encoding="utf-8"))
+    gaps = 0
+    for partner in PARTNERS:
+        kpis = [
+            f["kpi"]
+            for f in normal.json(partner)["red_flags"]
+            if f["rule"] == "target_gap" and f["scope"] == "partner"
+        ]
+        if kpis:
+            gaps += 1
+            labels = [KPI_BY_NAME[k].label for k in dict.fromkeys(kpis)]
+            named = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+            assert f"Target gap: whole partner ({named})" in index, partner
+    assert gaps

@@ -19,7 +19,7 @@ from oemkpi.reports.data import MonthData
 from oemkpi.reports.drivers import RATIO_PARTS
 from oemkpi.reports.model import IndexRow, KpiFigure, MonthIndex, MonthlyReport
 from oemkpi.reports.tables import add_sums
-from oemkpi.reports.words import scope_name
+from oemkpi.reports.words import join_words, scope_name
 
 #: The headline KPIs of the index, in column order.
 INDEX_KPIS = (
@@ -103,8 +103,14 @@ def build_index(
     rows = []
     for report in reports:
         by_rule: dict[str, list[str]] = {}
+        labels = {f.kpi: f.label for f in report.kpis}
         for group in report.flag_groups:
-            by_rule.setdefault(group.rule, []).append(scope_name(group.scope, report.country_names))
+            where = scope_name(group.scope, report.country_names)
+            if group.rule == "target_gap":
+                # Which targets: "Target gap: whole partner" beside two gaps named neither.
+                gaps = [labels.get(f.kpi, f.kpi) for f in group.flags if f.kpi]
+                where = f"{where} ({join_words(list(dict.fromkeys(gaps)))})" if gaps else where
+            by_rule.setdefault(group.rule, []).append(where)
         commentary = report.commentary
         rows.append(
             IndexRow(
