@@ -230,3 +230,17 @@ def test_a_drivers_share_in_the_summary_is_the_contribution_in_the_json(home: Ho
             assert sizes == [float(size)], (path.name, found.group(0), sizes)
             checked += 1
     assert checked
+
+
+def test_the_index_says_why_a_partner_has_no_server_attach(home: Home) -> None:
+    """Ember and Fjordline showed 'n/a / n/a MoM / n/a YoY' under Server attach in the index,
+    where their updates say they have no Windows Server base."""
+    index = (home.reports_dir(MONTH) / "index.html").read_text(encoding="utf-8")
+    folder = home.reports_dir(MONTH)
+    without = [
+        p.stem
+        for p in sorted(folder.glob("*.json"))
+        if json.loads(p.read_text(encoding="utf-8"))["kpis"]["server_attach"]["value"] is None
+    ]
+    assert without  # the sample has partners that ship no servers
+    assert index.count('<span class="muted">n/a — no Windows Server base</span>') == len(without)

@@ -19,6 +19,7 @@ from oemkpi.reports.data import MonthData
 from oemkpi.reports.drivers import RATIO_PARTS
 from oemkpi.reports.model import IndexRow, KpiFigure, MonthIndex, MonthlyReport
 from oemkpi.reports.tables import add_sums
+from oemkpi.reports.template_helpers import na_text
 from oemkpi.reports.words import join_words, scope_name
 
 #: The headline KPIs of the index, in column order.
@@ -123,6 +124,7 @@ def build_index(
                 commentary_missing=commentary is None or not commentary.main_written,
                 flags_unexplained=sum(len(g.flags) for g in report.flag_groups if not g.why),
                 marketing=report.marketing,
+                na={f.kpi: na_text(report, f.kpi) for f in report.kpis if f.value is None},
                 **files[report.partner.partner_id],
             )
         )

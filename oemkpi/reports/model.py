@@ -350,6 +350,9 @@ class IndexRow:
     markdown: str
     json: str
     marketing: MarketingSection | None = None  # the quarter's co-marketing, None without data
+    #: Why a headline KPI has no value, as the update's tile says it ("n/a — no Windows
+    #: Server base"), by KPI.
+    na: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
