@@ -1157,6 +1157,13 @@ def test_index_lists_partners_with_links(tmp_path: Path):
 
 def test_index_in_a_quarters_last_month_has_the_scoreboard():
     html = render_index(make_index(quarter_end=True))
+    # "Missed" beside "Red flags: none" says where the flag's threshold lies.
+    assert (
+        "Missed: the quarter closed below its target. A target-gap red flag is raised only for "
+        "a ratio 1.0 pts or more below its target, or a volume below 90 % of it."
+    ) in html
+    loose = render_index(replace(make_index(quarter_end=True), target_gap_pts=(2.5, 15.0)))
+    assert "a ratio 2.5 pts or more below its target, or a volume below 85 % of it." in loose
     board = html[html.index('id="sec-scoreboard"') : html.index('id="sec-competitive"')]
     rows = re.findall(r"<tr><td>(.*?)</tr>", board, re.S)
     assert "✓ Met" in rows[0] and "✗ Missed" in rows[0]

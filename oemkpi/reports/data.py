@@ -72,6 +72,8 @@ class MonthData:
     partner_rows: dict[str, dict[str, list[dict[str, Any]]]]
     #: The units a SKU needs to count as a win or loss (red_flags.yaml's assortment.min_units).
     assortment_min_units: float
+    #: red_flags.yaml's target_gap thresholds: (ratio_gap_pts, volume_gap_pts).
+    target_gap_pts: tuple[float, float] = (1.0, 10.0)
 
     def rows(self, query: str, partner_id: str) -> list[dict[str, Any]]:
         """``partner_id``'s own rows of a ``select_partner_*`` query; no other partner's."""
@@ -224,6 +226,7 @@ def load_month(
     )
 
     (as_of,) = con.execute(sql("reports/select_data_as_of"), {"month": month}).fetchall()[0]
+    thresholds = load_thresholds(red_flags_yaml)
     return MonthData(
         month=month,
         fiscal_quarter=fiscal_quarter(month, fy_start_month),
@@ -235,7 +238,8 @@ def load_month(
         market_by_segment=_market_table(market, names, "segment"),
         country_names=names,
         partner_rows=_partner_rows(con, month, fy_start_month),
-        assortment_min_units=load_thresholds(red_flags_yaml).assortment_min_units,
+        assortment_min_units=thresholds.assortment_min_units,
+        target_gap_pts=(thresholds.target_ratio_gap_pts, thresholds.target_volume_gap_pts),
     )
 
 

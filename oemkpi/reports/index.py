@@ -137,4 +137,5 @@ def build_index(
         rows=rows,
         totals=all_partners_totals(data, reports) if reports else {},
         feeds=data.feeds,
+        target_gap_pts=data.target_gap_pts,
     )

@@ -367,3 +367,5 @@ class MonthIndex:
     feeds: list[FeedState]
     #: (region, html, markdown, json) of each regional pack, paths relative to the index
     regions: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: red_flags.yaml's target_gap thresholds (ratio pts, volume pts), for the scoreboard.
+    target_gap_pts: tuple[float, float] = (1.0, 10.0)

@@ -21,6 +21,7 @@ from oemkpi.formats import (
     kpi_value,
     num,
     pct,
+    size_pts,
     usd,
 )
 from oemkpi.kpis.quality import RECONCILED_FEEDS
@@ -122,6 +123,17 @@ def index_lead(index: MonthIndex) -> str:
                 f" No target is judged in {index.fiscal_quarter}: the quarter's data is not all in."
             )
     return text
+
+
+def scoreboard_note(index: MonthIndex) -> str:
+    """What "missed" means beside the red flags: Ember's licence revenue at 98.4 % of target
+    read "✗ Missed" with "Red flags: none" above it, and nothing said why."""
+    ratio, volume = index.target_gap_pts
+    return (
+        "Missed: the quarter closed below its target. A target-gap red flag is raised only for "
+        f"a ratio {size_pts(ratio / 100)} or more below its target, or a volume below "
+        f"{100 - volume:g} % of it."
+    )
 
 
 def os_move(item: AssortmentItem) -> str:
@@ -569,5 +581,6 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "os_name": os_name,
     "os_move": os_move,
     "index_lead": index_lead,
+    "scoreboard_note": scoreboard_note,
     "pct": pct,
 }
