@@ -283,16 +283,18 @@ def test_escalations_are_to_be_written_for_high_flags_and_none_without(pack_home
     html_pack = (folder / "regions" / "Americas.html").read_text()
     for pid, name in (("cobalt-pc", "Cobalt PC"), ("delta_systems", "Delta Systems")):
         due = pid in high
-        words = "_to be written_" if due else "None this month."
+        words = "_to be written_" if due else "None due: no high red flag this month."
         part = pack.split(f"### {name}\n", 1)[1]
         assert part.lstrip().startswith(f"**Escalations.** {words}"), (name, part[:80])
         update = (folder / f"{pid}.md").read_text()
-        expected = "_to be written_" if due else "_None this month._"
+        expected = "_to be written_" if due else "_None due: no high red flag this month._"
         assert update.split("### Escalations\n", 1)[1].lstrip().startswith(expected), pid
         html = (folder / f"{pid}.html").read_text()
         escalations = html.split('id="escalations">Escalations</h3>', 1)[1][:120]
-        assert ("None this month." in escalations) == (not due), escalations
-    assert html_pack.count("None this month.") == len({"cobalt-pc", "delta_systems"} - high)
+        assert ("None due: no high red flag this month." in escalations) == (not due), escalations
+    assert html_pack.count("None due: no high red flag this month.") == len(
+        {"cobalt-pc", "delta_systems"} - high
+    )
     # Feeds and their states in words in the Markdown pack too.
     data_quality = [line for line in pack.splitlines() if line.startswith("**Data quality.**")]
     assert data_quality and all("windows_share" not in line for line in data_quality)

@@ -799,8 +799,18 @@ def test_commentary_sections_render_with_notes(html: str, markdown: str):
         (True, 1, '<p><span class="tbw">to be written</span></p>', "_to be written_"),
         (False, 1, '<p><span class="tbw">to be written</span></p>', "_to be written_"),
         # No high flag: none, commentary or not (it read "to be written" beside "No red flags").
-        (True, 0, '<p class="empty">None this month.</p>', "_None this month._"),
-        (False, 0, '<p class="empty">None this month.</p>', "_None this month._"),
+        (
+            True,
+            0,
+            '<p class="empty">None due: no high red flag this month.</p>',
+            "_None due: no high red flag this month._",
+        ),
+        (
+            False,
+            0,
+            '<p class="empty">None due: no high red flag this month.</p>',
+            "_None due: no high red flag this month._",
+        ),
     ],
 )
 def test_escalations_follow_the_high_flags(
