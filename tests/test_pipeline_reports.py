@@ -653,6 +653,20 @@ def test_a_rejected_first_delivery_leaves_its_kpis_unavailable(broken: Outputs) 
         assert "| Regional team |" in md_section(markdown, "red-flags")
 
 
+def test_the_index_tells_the_feed_flags_apart_from_the_partners_own(broken: Outputs) -> None:
+    """A rejected delivery raises a flag in every partner's update: the index's totals say
+    how many of them are the month's feed problems, counted once per partner."""
+    feed = sum(
+        1
+        for partner in PARTNERS
+        for f in broken.json(partner)["red_flags"]
+        if f["rule"] == "data_quality" and f["scope"] == "partner"
+    )
+    assert feed == 2 * len(PARTNERS)  # PC shipments rejected, attach rate not in
+    index = text_of((broken.home.reports_dir(MONTH) / "index.html").read_text(encoding="utf-8"))
+    assert f"{feed} of them on the month's feed deliveries, the same for every partner" in index
+
+
 def test_a_feed_not_delivered_is_missing_or_late_and_its_kpis_unavailable(broken: Outputs) -> None:
     # After the due day (the 10th of the next month) a missing feed-month is "late".
     late = is_late(MONTH, datetime.now(UTC).date(), 10)

@@ -125,6 +125,7 @@ def build_index(
                 flags_unexplained=sum(len(g.flags) for g in report.flag_groups if not g.why),
                 marketing=report.marketing,
                 na={f.kpi: na_text(report, f.kpi) for f in report.kpis if f.value is None},
+                feed_flags=sum(len(g.flags) for g in report.flag_groups if g.known),
                 **files[report.partner.partner_id],
             )
         )

@@ -353,6 +353,9 @@ class IndexRow:
     #: Why a headline KPI has no value, as the update's tile says it ("n/a — no Windows
     #: Server base"), by KPI.
     na: dict[str, str] = field(default_factory=dict)
+    #: Of its red flags, those on the month's feed deliveries (rejected, late or missing),
+    #: which every partner's update carries alike.
+    feed_flags: int = 0
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,16 @@ def index_lead(index: MonthIndex) -> str:
     return text
 
 
+def feed_flags_note(index: MonthIndex) -> str:
+    """How many of the month's red flags are on feed deliveries, counted once per partner
+    ("" when none): a rejected delivery raised six flags in a month of six partners, and
+    the totals read as six problems."""
+    feed = sum(r.feed_flags for r in index.rows)
+    if not feed:
+        return ""
+    return f"{feed} of them on the month's feed deliveries, the same for every partner"
+
+
 def scoreboard_note(index: MonthIndex) -> str:
     """What "missed" means beside the red flags: Ember's licence revenue at 98.4 % of target
     read "✗ Missed" with "Red flags: none" above it, and nothing said why."""
@@ -582,5 +592,6 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "os_move": os_move,
     "index_lead": index_lead,
     "scoreboard_note": scoreboard_note,
+    "feed_flags_note": feed_flags_note,
     "pct": pct,
 }
