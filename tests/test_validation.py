@@ -498,6 +498,10 @@ def test_the_validation_page_lists_every_check_and_escapes_feed_values(home: Hom
     index = validation_index_path(home).read_text(encoding="utf-8")
     assert f'href="windows_share/{MONTH}.html"' in index
     assert "✗ rejected" in index
+    # The rejected delivery heads the page, before the feeds' tables.
+    rejected = index[index.index('<section id="sec-rejected">') : index.index("</section>")]
+    assert f'<a href="windows_share/{MONTH}.html">windows_share {MONTH}</a>: ' in rejected
+    assert index.index("sec-rejected") < index.index('<section id="sec-windows_share">')
 
 
 def test_the_index_lists_every_page_in_the_folder_and_long_tables_are_cut(home: Home) -> None:
