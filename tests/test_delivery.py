@@ -838,3 +838,40 @@ def test_a_pam_with_many_long_partner_ids_gets_an_outbox_file_it_can_write(tmp_p
     assert (tmp_path / name).read_bytes() == b"Subject: x\r\n\r\nbody\r\n"
     # Names that fit are as they were (a PAM's earlier messages keep their files).
     assert pam_file_name(["aurora", "delta_systems"]) == "pam-aurora+delta_systems.eml"
+
+
+def test_the_content_hash_takes_the_charts_data_not_their_drawing() -> None:
+    """A plotting library's upgrade, or a change of the charts' style, changed every PNG and
+    inline SVG and so every message of a month run again: each PAM got the same figures
+    twice. The hash takes what the charts are drawn from."""
+    from email.headerregistry import Address
+
+    from oemkpi.delivery.messages import Image, Outgoing
+
+    def message(png: bytes, svg: str, data: str) -> Outgoing:
+        return Outgoing(
+            month=MONTH,
+            kind="pam",
+            key="aurora",
+            file_name="pam-aurora.eml",
+            sender=Address("oemkpi", "oemkpi", "example.com"),
+            recipients=(Address("Maya", "maya", "example.com"),),
+            subject="Aurora Computing — September 2026",
+            text="text",
+            html="html",
+            images=(Image("aurora.windows_share@oemkpi", png, "Windows share", data),),
+            attachments=(
+                (
+                    "aurora.html",
+                    "text/html",
+                    f"<p>Generated 2026-10-01 07:00 UTC</p><svg viewBox='0 0 1 1'>{svg}</svg><p>91.2 %</p>",
+                ),
+            ),
+            charts=data,
+        )
+
+    first = message(b"\x89PNG one", "<path d='M0 0'/>", "Chart(series=[0.912])")
+    redrawn = message(b"\x89PNG two", "<path d='M1 1'/><text>8pt</text>", "Chart(series=[0.912])")
+    assert redrawn.content_hash == first.content_hash
+    moved = message(b"\x89PNG one", "<path d='M0 0'/>", "Chart(series=[0.915])")
+    assert moved.content_hash != first.content_hash

@@ -42,6 +42,8 @@ from oemkpi.reports.words import join_words, os_name, place
 #: The report files attached per partner: suffix -> MIME type.
 ATTACHMENTS = {".html": "text/html", ".md": "text/markdown", ".json": "application/json"}
 _GENERATED = re.compile(r"Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+#: An inline chart of an attached update: its data is in the message's ``charts``.
+_SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Image:
     cid: str  # without angle brackets
     png: bytes
     alt: str
+    #: The chart's definition (its data and targets) the PNG is drawn from: the content
+    #: hash takes it rather than the bytes, which a plotting library's upgrade or a change
+    #: of the charts' style alters with no figure changed.
+    drawn_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,9 @@ class Outgoing:
     attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, MIME type, text)
     data_incomplete: bool = False
     partner_ids: tuple[str, ...] = field(default=())
+    #: The definitions of the attached updates' charts, for the content hash in place of
+    #: their drawings (see :attr:`Image.drawn_from`).
+    charts: str = ""
 
     @property
     def recipient_list(self) -> str:
@@ -88,10 +97,11 @@ class Outgoing:
         ):
             digest.update(part.encode("utf-8") + b"\0")
         for image in self.images:
-            digest.update(image.cid.encode() + b"\0" + image.png + b"\0")
+            digest.update(image.cid.encode() + b"\0" + image.drawn_from.encode("utf-8") + b"\0")
         for name, _, text in self.attachments:
-            stable = _GENERATED.sub("Generated", text)
+            stable = _SVG.sub("<svg/>", _GENERATED.sub("Generated", text))
             digest.update(name.encode() + b"\0" + stable.encode("utf-8") + b"\0")
+        digest.update(self.charts.encode("utf-8"))
         return digest.hexdigest()
 
     @property
@@ -167,7 +177,9 @@ def _images(report: MonthlyReport) -> list[Image]:
         chart = report.charts.get(key)
         png = chart_png(chart) if chart is not None else None
         if png is not None and chart is not None:
-            out.append(Image(f"{report.partner.partner_id}.{key}@oemkpi", png, chart.title))
+            out.append(
+                Image(f"{report.partner.partner_id}.{key}@oemkpi", png, chart.title, repr(chart))
+            )
     return out
 
 
@@ -266,6 +278,7 @@ def pam_messages(
                 attachments=tuple(a for pid in ids for a in _attachments(folder, pid)),
                 data_incomplete=incomplete,
                 partner_ids=ids,
+                charts=repr([sorted(r.charts.items()) for r in own]),
             )
         )
     return out
