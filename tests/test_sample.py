@@ -627,3 +627,27 @@ def test_eight_partners_have_file_safe_ids(tmp_path: Path) -> None:
     assert all(PARTNER_ID_RE.match(p) for p in summary.partners)
     assert any("-" in p for p in summary.partners) and any("_" in p for p in summary.partners)
     assert summary.anomalies == []  # one month: nothing to compare with
+
+
+def test_landing_files_carry_the_time_a_partner_would_have_delivered_them(tmp_path: Path) -> None:
+    """The demo's 2023 updates said 'data as of' the day the demo ran: each file's time is a
+    few days into the next month, and its nanoseconds follow its bytes, so a file rewritten
+    with other bytes still changes its delivery's fingerprint."""
+    import os
+
+    from oemkpi.sample.files import _stamp
+
+    write_sample_home(tmp_path / "home", end_month="2024-02", months=2, partners=2, countries=4)
+    files = sorted((tmp_path / "home" / "landing" / "pc_shipments" / "2024-01").iterdir())
+    assert files
+    for path in files:
+        when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+        assert (when.year, when.month) == (2024, 2) and 3 <= when.day <= 8, (path, when)
+    path = files[0]
+    before = os.stat(path).st_mtime_ns
+    path.write_bytes(path.read_bytes()[::-1])  # the same size, other bytes
+    _stamp(path, "2024-01", 0, 0)
+    after = os.stat(path).st_mtime_ns
+    assert (
+        after != before and after // 10**9 == dt.datetime(2024, 2, 3, 6, tzinfo=dt.UTC).timestamp()
+    )
