@@ -816,10 +816,12 @@ def test_commentary_sections_render_with_notes(html: str, markdown: str):
 def test_escalations_follow_the_high_flags(
     with_commentary: bool, high: int, html_words: str, md_words: str
 ) -> None:
-    report = replace(
-        make_report(with_commentary=with_commentary),
-        flag_counts={"high": high, "medium": 1},
-    )
+    base = make_report(with_commentary=with_commentary)
+    groups = [
+        replace(g, flags=[replace(f, severity="high" if high else "medium") for f in g.flags])
+        for g in base.flag_groups
+    ]
+    report = replace(base, flag_counts={"high": high, "medium": 1}, flag_groups=groups)
     if with_commentary:
         assert report.commentary is not None
         report = replace(report, commentary=replace(report.commentary, escalations=None))
@@ -1963,7 +1965,8 @@ def test_no_marketing_activities_says_whether_the_delivery_is_in():
 def test_a_feeds_data_quality_flag_says_what_the_pipeline_knows_and_asks_the_pam_nothing():
     """A rejected or late feed raises a data-quality flag in every partner's update; its
     why, correction of error and owner were "to be written", asked of PAMs who do not
-    deliver feeds, and the message counted them as still to write."""
+    deliver feeds, the message counted them as still to write, and a late feed (high) asked
+    every PAM for escalations."""
     from oemkpi.delivery.messages import still_to_write
     from oemkpi.reports.flags import flag_groups
 
@@ -1971,7 +1974,7 @@ def test_a_feeds_data_quality_flag_says_what_the_pipeline_knows_and_asks_the_pam
         FeedState("pc_shipments", "rejected", 0, 3, 1, "2026-10-05T08:00:00Z"),
         FeedState("windows_share", "rejected", 120, 2, 1, "2026-10-06T08:00:00Z"),
         FeedState("attach_rate", "late", 0, 0, 0, None),
-        FeedState("premium_mix", "loaded", 80, 0, 0, "2026-10-04T08:00:00Z"),
+        FeedState("premium_mix", "missing", 0, 0, 0, None),
     ]
 
     def feed_flag(feed: str, severity: str = "high") -> RedFlag:
@@ -1979,9 +1982,10 @@ def test_a_feeds_data_quality_flag_says_what_the_pipeline_knows_and_asks_the_pam
 
     recon = RedFlag("data_quality", "medium", "DE", None, 0.05, 0.02, "PC shipments and ...")
 
-    def group(*flags: RedFlag, note: FlagNote | None = None) -> FlagGroup:
+    def group(*flags: RedFlag, note: FlagNote | None = None, rows: int = 40) -> FlagGroup:
         notes = {("data_quality", "partner"): note} if note else {}
-        (g,) = flag_groups(list(flags), Commentary(flags=notes), {}, {}, [], feeds)
+        own = {"windows_share": rows}
+        (g,) = flag_groups(list(flags), Commentary(flags=notes), {}, {}, [], feeds, own)
         return g
 
     rejected = group(feed_flag("pc_shipments"))
@@ -1990,17 +1994,23 @@ def test_a_feeds_data_quality_flag_says_what_the_pipeline_knows_and_asks_the_pam
         "A corrected delivery, with which the update is issued again.",
         "Regional team",
     )
+    # An earlier delivery stands only for a partner with rows in it.
     kept = group(feed_flag("windows_share", "medium"))
     assert kept.cell("coe") == (
         "A corrected delivery; until then the earlier delivery's figures stand."
     )
+    none_kept = group(feed_flag("windows_share", "medium"), rows=0)
+    assert none_kept.cell("coe") == "A corrected delivery, with which the update is issued again."
     late = group(feed_flag("attach_rate"))
-    assert late.cell("why") == "Not delivered by the feed's sender (see Data quality)."
+    assert late.cell("why") == "Nothing was delivered by the due day (see Data quality)."
     assert late.cell("coe") == "The delivery, with which the update is issued again."
-    both = group(feed_flag("pc_shipments"), feed_flag("attach_rate"))
+    not_due = group(feed_flag("premium_mix", "medium"))
+    assert not_due.cell("why") == "Not delivered yet; it is not due yet (see Data quality)."
+    # Two feeds are each named, even where their words are alike.
+    both = group(feed_flag("pc_shipments"), feed_flag("windows_share"))
     assert both.cell("why") == (
         "PC shipments: the delivery did not pass the feed's checks (see Data quality). "
-        "Attach rate: not delivered by the feed's sender (see Data quality)."
+        "Windows share: the delivery did not pass the feed's checks (see Data quality)."
     )
     assert both.cell("owner") == "Regional team"
     # The PAM's own words win where given; the rest stays what the pipeline knows.
@@ -2024,7 +2034,18 @@ def test_a_feeds_data_quality_flag_says_what_the_pipeline_knows_and_asks_the_pam
     ) in markdown
     done = FlagNote("Why.", "Correction.", "Ann Lee", None)
     written = [replace(g, note=done) for g in report.flag_groups]
-    assert still_to_write(replace(report, flag_groups=[*written, rejected])) is None
+    # A high feed flag beside the partner's medium ones: nothing to write, no escalations.
+    quiet = [replace(g, flags=[replace(f, severity="medium") for f in g.flags]) for g in written]
+    feed_only = replace(report, flag_groups=[*quiet, late], flag_counts={"high": 1, "medium": 2})
+    assert not feed_only.escalations_due
+    assert still_to_write(replace(feed_only, commentary=make_commentary())) is None
+    assert feed_only.commentary is not None
+    unwritten = replace(feed_only, commentary=replace(feed_only.commentary, escalations=None))
+    assert not unwritten.escalations_due
+    escalations = render_html(unwritten).split('id="escalations">Escalations</h3>', 1)[1]
+    assert escalations.lstrip().startswith(
+        '<p class="empty">None due: no high red flag this month.</p>'
+    )
     # The index counts it as explained too (its "flags without why" reads the same cell).
     assert rejected.why is not None
 

@@ -228,7 +228,7 @@ def still_to_write(report: MonthlyReport) -> str | None:
     if blank:
         parts.append(f"the why, correction of error or owner of {counted(blank, 'red flag')}")
     commentary = report.commentary
-    if report.flag_counts.get("high") and not (commentary and commentary.escalations):
+    if report.escalations_due:
         parts.append("the escalations")
     if commentary is None or not commentary.main_written:  # as the month's index counts it
         parts.append("the commentary")

@@ -255,7 +255,8 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
             marketing=marketing,
         )
     )
-    groups = flag_groups(flags, commentary, names, by_name, competitive, data.feeds)
+    feed_rows = {r["feed"]: int(r["row_count"]) for r in data.rows("select_partner_feed_rows", pid)}
+    groups = flag_groups(flags, commentary, names, by_name, competitive, data.feeds, feed_rows)
     total_label = f"{partner.partner_name} total"
     kpis_by_country, kpis_by_segment = _scope_tables(
         cell_rows,
@@ -336,9 +337,7 @@ def build_report(data: MonthData, partner: Partner, commentary: Commentary | Non
             for r in data.rows("select_partner_reconciliation", pid)
         ],
         missing_feeds=[r["feed"] for r in data.rows("select_partner_missing_feeds", pid)],
-        feed_rows={
-            r["feed"]: int(r["row_count"]) for r in data.rows("select_partner_feed_rows", pid)
-        },
+        feed_rows=feed_rows,
         export=export,
         quarter_end=quarter_months(month, data.fy_start_month)[-1] == month,
         assortment_min_units=data.assortment_min_units,

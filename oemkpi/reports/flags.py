@@ -184,6 +184,7 @@ def flag_groups(
     figures: Mapping[str, KpiFigure],
     competitive: Sequence[CompetitiveItem],
     feeds: Sequence[FeedState] = (),
+    own_rows: Mapping[str, int] | None = None,
 ) -> list[FlagGroup]:
     """The month's flags by rule and scope, high first, each with its commentary (or None),
     and a feed's data-quality flag with what the pipeline knows of it (:func:`feed_note`)."""
@@ -204,7 +205,7 @@ def flag_groups(
                 title,
                 _what(rule, scope, members, names, figures, competitive),
                 notes.get((rule, scope)),
-                known=feed_note(members, feeds),
+                known=feed_note(members, feeds, own_rows or {}),
             )
         )
     # A country row the PAM left blank points to the whole-partner row of its rule, where
@@ -227,35 +228,55 @@ def flag_groups(
 FEED_OWNER = "Regional team"
 
 
-def feed_note(flags: Sequence[RedFlag], feeds: Sequence[FeedState]) -> FlagNote | None:
+#: What the pipeline knows of a feed flag, by the feed's status: (why, correction of error).
+_FEED_CELLS = {
+    "rejected": (
+        "The delivery did not pass the feed's checks (see Data quality).",
+        "A corrected delivery, with which the update is issued again.",
+    ),
+    "late": (
+        "Nothing was delivered by the due day (see Data quality).",
+        "The delivery, with which the update is issued again.",
+    ),
+    "missing": (
+        "Not delivered yet; it is not due yet (see Data quality).",
+        "The delivery, with which the update is issued again.",
+    ),
+}
+
+
+def feed_note(
+    flags: Sequence[RedFlag], feeds: Sequence[FeedState], own_rows: Mapping[str, int]
+) -> FlagNote | None:
     """Why, correction of error and owner of data-quality flags on feed deliveries, which
     are not the partner's doing and which its PAM cannot explain (they asked the PAM, and
     every partner's update and message showed them "to be written"); None for any other
-    flags (a reconciliation warning is the partner's own figures disagreeing)."""
+    flags (a reconciliation warning is the partner's own figures disagreeing). ``own_rows``
+    are the partner's rows in force by feed: an earlier delivery "stands" only where it has
+    some."""
     states = {f.feed: f for f in feeds}
-    if not flags or any(f.rule != "data_quality" or f.feed not in states for f in flags):
+    if not flags or not all(
+        f.on_feed and f.feed in states and states[f.feed].status in _FEED_CELLS for f in flags
+    ):
         return None
-    why: dict[str, str] = {}
-    coe: dict[str, str] = {}
+    cells: dict[str, tuple[str, str]] = {}
     for flag in flags:
         assert flag.feed is not None
-        state = states[flag.feed]
-        if state.status == "rejected":
-            why[flag.feed] = "The delivery did not pass the feed's checks (see Data quality)."
-            coe[flag.feed] = (
-                "A corrected delivery; until then the earlier delivery's figures stand."
-                if state.rows
-                else "A corrected delivery, with which the update is issued again."
-            )
-        else:
-            why[flag.feed] = "Not delivered by the feed's sender (see Data quality)."
-            coe[flag.feed] = "The delivery, with which the update is issued again."
-    return FlagNote(why=_by_feed(why), coe=_by_feed(coe), owner=FEED_OWNER)
+        why, coe = _FEED_CELLS[states[flag.feed].status]
+        if states[flag.feed].status == "rejected" and own_rows.get(flag.feed):
+            coe = "A corrected delivery; until then the earlier delivery's figures stand."
+        cells[flag.feed] = (why, coe)
+    return FlagNote(
+        why=_by_feed({feed: c[0] for feed, c in cells.items()}),
+        coe=_by_feed({feed: c[1] for feed, c in cells.items()}),
+        owner=FEED_OWNER,
+    )
 
 
 def _by_feed(texts: Mapping[str, str]) -> str:
-    """One text when every feed has the same, else each feed's named: "PC shipments: ..."."""
-    if len(set(texts.values())) == 1:
+    """The text of one feed, or each feed's named ("PC shipments: the delivery ..."), so
+    that two rejected feeds do not read as one delivery."""
+    if len(texts) == 1:
         return next(iter(texts.values()))
     return " ".join(
         f"{capitalize_first(feed_name(feed))}: {mid_sentence(text)}" for feed, text in texts.items()

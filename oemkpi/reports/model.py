@@ -9,7 +9,7 @@ by the renderer, never before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -131,6 +131,18 @@ class RedFlag:
     segment: str | None = None
     sku: str | None = None
     feed: str | None = None
+
+    @property
+    def on_feed(self) -> bool:
+        """A data-quality flag on a feed's delivery (rejected, late or not delivered yet),
+        which every partner's update carries alike: not the partner's doing."""
+        return self.rule == "data_quality" and self.feed is not None
+
+
+def escalations_due(flags: Iterable[RedFlag]) -> bool:
+    """Whether a partner's escalations are to be written: a high red flag of its own (a
+    late or rejected feed is high for every partner, and asked every PAM for escalations)."""
+    return any(f.severity == "high" and not f.on_feed for f in flags)
 
 
 @dataclass(frozen=True)
@@ -332,6 +344,13 @@ class MonthlyReport:
     assortment_min_units: float = 100.0
     #: This partner's rows in force, by feed (a feed's delivery holds every partner's).
     feed_rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def escalations_due(self) -> bool:
+        """A high red flag of the partner's own and no escalations written: the update
+        shows them "to be written" and the message asks for them."""
+        written = self.commentary is not None and bool(self.commentary.escalations)
+        return not written and escalations_due(f for g in self.flag_groups for f in g.flags)
 
 
 @dataclass(frozen=True)

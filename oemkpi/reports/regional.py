@@ -35,6 +35,7 @@ from oemkpi.reports.model import (
     CompetitiveItem,
     FeedState,
     RedFlag,
+    escalations_due,
     feed_loaded,
 )
 from oemkpi.reports.render import environment, tidy_markdown
@@ -279,7 +280,7 @@ def build_region_packs(
                     escalations=commentary.escalations if homed and commentary else None,
                     escalations_due=homed
                     and not (commentary and commentary.escalations)
-                    and any(f.severity == "high" for f in flags),
+                    and escalations_due(flags),
                     missing_feeds=[
                         r["feed"] for r in data.rows("select_partner_missing_feeds", pid)
                     ],

@@ -76,6 +76,7 @@ def _globals() -> dict[str, Any]:
         "section_titles": helpers.SECTION_TITLES,
         "no_commentary": helpers.NO_COMMENTARY,
         "to_be_written": helpers.TO_BE_WRITTEN,
+        "no_escalations": helpers.NO_ESCALATIONS,
         "na_kpi": helpers.NA_KPI,
         "status_text": STATUS_TEXT,
         "feed_status_text": helpers.FEED_STATUS_TEXT,

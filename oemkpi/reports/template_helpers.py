@@ -72,6 +72,8 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 SECTION_TITLES = dict(SECTIONS)
 NO_COMMENTARY = "No commentary yet."
 TO_BE_WRITTEN = "to be written"
+#: Escalations where none are due and the PAM wrote none.
+NO_ESCALATIONS = "None due: no high red flag this month."
 #: Competitive-watch SKUs in the body; the rest are in the appendix.
 COMPETITIVE_BODY = 15
 #: Assortment items in the body (besides those with commentary); the rest in the appendix.
