@@ -735,3 +735,36 @@ def test_a_country_flag_left_blank_points_to_the_partner_rows_note_of_the_same_r
     # Without the partner row's note, every country is to be written.
     bare = flag_groups(flags, Commentary(flags={("forecast_miss", "DE"): own}), NAMES, {}, [])
     assert [g.scope for g in bare if g.why is None] == ["US", "partner", "PL"]
+
+
+@pytest.mark.parametrize(
+    ("prior_month", "prior_year", "yoy", "said"),
+    [
+        # The data's first month: neither month is there.
+        (None, None, None, "; there is no September 2026 or October 2025 data to compare with."),
+        # Last month's shipments were not delivered; the year-ago change is still told.
+        (
+            None,
+            950_000.0,
+            0.0526,
+            ", up 5.3 % on a year ago; there is no September 2026 data to compare with.",
+        ),
+        # Last month shipped nothing (no MoM to compute), a year ago is there: no "no data".
+        (0.0, 950_000.0, 0.0526, ", up 5.3 % on a year ago."),
+    ],
+)
+def test_shipments_without_a_month_before_say_which_months_are_missing(
+    prior_month: float | None, prior_year: float | None, yoy: float | None, said: str
+) -> None:
+    """'there is no August 2025 data to compare with' dropped a year-ago change it had,
+    and said data was missing where last month's units were zero."""
+    shipped = fig(
+        "shipped_units",
+        1_000_000,
+        None,
+        prior_month=prior_month,
+        prior_year=prior_year,
+        yoy_change=yoy,
+    )
+    text = summary_sentences(facts(figures={**quiet_figures(), "shipped_units": shipped}))[0]
+    assert text == f"Aurora Computing shipped 1.00M PCs in October 2026{said}"

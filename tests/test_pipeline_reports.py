@@ -566,7 +566,10 @@ def test_first_month_has_every_section_and_no_month_on_month(prepared: Outputs) 
         assert "there is no August 2025 or September 2024 data to compare with" in summary_md
     index = (prepared.home.reports_dir(FIRST) / "index.html").read_text(encoding="utf-8")
     assert all(f'href="{p}.html"' in index for p in PARTNERS)
-    assert "YoY is n/a: the data holds no month a year before." in index
+    assert (
+        "Each value of the month. MoM and YoY are n/a: the data holds no month before or "
+        "month a year before." in index
+    )
 
 
 # --------------------------------------------------------------------------- bad feeds

@@ -2059,7 +2059,12 @@ def test_the_index_lead_says_only_what_its_cells_show():
     judged = replace(
         closing,
         rows=[
-            replace(r, figures={k: replace(f, prior_year=1.0) for k, f in r.figures.items()})
+            replace(
+                r,
+                figures={
+                    k: replace(f, prior_month=1.0, prior_year=1.0) for k, f in r.figures.items()
+                },
+            )
             for r in closing.rows
         ],
     )
@@ -2069,28 +2074,34 @@ def test_the_index_lead_says_only_what_its_cells_show():
         "quarter closes this month: met or missed)."
     )
 
-    def first_month(status: str) -> MonthIndex:
+    def months_in(status: str, *, month_before: bool, target: bool = True) -> MonthIndex:
+        changes = {"prior_year": None, "yoy_change": None, "target_status": status}
+        if not month_before:
+            changes |= {"prior_month": None, "mom_change": None}
+        if not target:
+            changes["target"] = None
         rows = [
-            replace(
-                r,
-                figures={
-                    k: replace(f, prior_year=None, yoy_change=None, target_status=status)
-                    for k, f in r.figures.items()
-                },
-            )
+            replace(r, figures={k: replace(f, **changes) for k, f in r.figures.items()})
             for r in judged.rows
         ]
         return replace(judged, rows=rows)
 
-    assert index_lead(first_month("unavailable")) == (
-        "For the regional team: partners side by side. Each value with its change on last "
-        "month. YoY is n/a: the data holds no month a year before. No target is judged in "
-        "FY27-Q2: the quarter's data is not all in."
+    assert index_lead(months_in("unavailable", month_before=False)) == (
+        "For the regional team: partners side by side. Each value of the month. MoM and YoY "
+        "are n/a: the data holds no month before or month a year before. No target is judged "
+        "in FY27-Q2: the quarter's data is not all in."
     )
-    assert index_lead(first_month("no_target")).endswith(
+    assert index_lead(months_in("on_track", month_before=True)) == (
+        "For the regional team: partners side by side. Each value with its change on last "
+        "month, and where it stands against the quarter's target (the quarter closes this "
+        "month: met or missed). YoY is n/a: the data holds no month a year before."
+    )
+    # No target set anywhere: said so, whatever the status of a KPI without a value.
+    assert index_lead(months_in("unavailable", month_before=True, target=False)).endswith(
         "a year before. No targets are set for FY27-Q2."
     )
-    assert "(the quarter closes this month" not in render_index(first_month("unavailable"))
+    first_month = months_in("unavailable", month_before=False)
+    assert "(the quarter closes this month" not in render_index(first_month)
 
 
 def test_attach_cells_without_a_base_say_why_under_their_table():

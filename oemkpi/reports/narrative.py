@@ -150,11 +150,16 @@ def _shipments(facts: Facts) -> Sentence:
         )
     text = f"{facts.partner_name} shipped {compact(figure.value)} PCs in {month_label(facts.month)}"
     if figure.mom_change is None:
-        # The first month of data: neither month compared with is there (YoY n/a too).
-        if figure.yoy_change is None:
-            year_ago = month_label(add_months(facts.month, -12))
-            prior = f"{prior} or {year_ago}"
-        return Sentence(text + f"; there is no {prior} data to compare with.")
+        # No month before to compare with: the year-ago change where there is one, and
+        # which months are missing (both, in the data's first month).
+        if figure.yoy_change is not None and not zero_rel(figure.yoy_change):
+            text += f", {_signed_rel(figure.yoy_change)} on a year ago"
+        missing = [prior] if figure.prior_month is None else []
+        if figure.prior_year is None:
+            missing.append(month_label(add_months(facts.month, -12)))
+        if missing:
+            text += f"; there is no {' or '.join(missing)} data to compare with"
+        return Sentence(text + ".")
     parts = []
     if not zero_rel(figure.mom_change):
         parts.append(f"{_signed_rel(figure.mom_change)} on {prior}")

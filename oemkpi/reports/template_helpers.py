@@ -103,22 +103,41 @@ JUDGED = ("on_track", "behind", "at_risk", "met", "missed")
 
 def index_lead(index: MonthIndex) -> str:
     """The index's line above its partner table, saying only what the cells show: the
-    first months have no year-ago month and a quarter without a target or with a month
-    missing judges nothing (it said "where it stands against the quarter's target (the
-    quarter closes this month: met or missed)" above cells with neither)."""
+    first months have no month before or a year before, and a quarter without targets or
+    with a month missing judges nothing (it said "where it stands against the quarter's
+    target (the quarter closes this month: met or missed)" above cells with neither)."""
     figures = [f for r in index.rows for f in r.figures.values() if f is not None]
-    text = "For the regional team: partners side by side. Each value with its change on last month"
-    if any(f.prior_year is not None for f in figures):
-        text += " and on a year ago"
+    compared = [
+        words
+        for words, field in (("last month", "prior_month"), ("a year ago", "prior_year"))
+        if any(getattr(f, field) is not None for f in figures)
+    ]
+    text = "For the regional team: partners side by side."
+    if compared:
+        text += f" Each value with its change on {' and on '.join(compared)}"
+    else:
+        text += " Each value of the month"
     if any(f.target_status in JUDGED for f in figures):
         text += ", and where it stands against the quarter's target"
         if index.quarter_end:
             text += " (the quarter closes this month: met or missed)"
     text += "."
-    if figures and all(f.prior_year is None for f in figures):
-        text += " YoY is n/a: the data holds no month a year before."
+    missing = [
+        (label, what)
+        for label, field, what in (
+            ("MoM", "prior_month", "month before"),
+            ("YoY", "prior_year", "month a year before"),
+        )
+        if figures and all(getattr(f, field) is None for f in figures)
+    ]
+    if missing:
+        labels = " and ".join(label for label, _ in missing)
+        text += (
+            f" {labels} {'is' if len(missing) == 1 else 'are'} n/a: the data holds no "
+            f"{' or '.join(what for _, what in missing)}."
+        )
     if figures and not any(f.target_status in JUDGED for f in figures):
-        if all(f.target_status == "no_target" for f in figures):
+        if all(f.target is None for f in figures):
             text += f" No targets are set for {index.fiscal_quarter}."
         else:
             text += (
