@@ -502,3 +502,10 @@ def test_the_pack_names_skus_that_left_windows_under_the_floor_and_ranks_wins_by
     assert said in render_region_html(pack)
     alone = RegionPartner(acme, True, {}, [], [], wins, None, False, [], None)
     assert replace(pack, partners=[alone]).below_floor_words == ""
+    # With no table to be beside: neither "also" nor "the table".
+    bare = RegionPartner(acme, True, {}, [], [], [], None, False, [], None, small)
+    assert replace(pack, partners=[bare]).below_floor_words == (
+        "Two SKUs with fewer than 100 units last month left Windows in EMEA countries: Acme S-2 "
+        "(Saudi Arabia commercial, to FreeDOS, 80 units last month); Acme S-1 (Belgium "
+        "consumer, to Linux, 40 units last month)."
+    )

@@ -2128,8 +2128,8 @@ def test_attach_cells_without_a_base_say_why_under_their_table():
     rows = [row("consumer", None), row("commercial", 0.75)]
     table = Table(rows, None, row("Acme total", 0.75, "total"), rows)
     note = (
-        "Server attach and Server sell-thru are n/a for consumer: no Windows Server base "
-        "there this month."
+        "Server attach and Server sell-thru are n/a for consumer: the attach-rate feed has no "
+        "Windows Server base there this month."
     )
     assert without_base(table, "Segment", columns) == [note]
     assert table_notes(table, "Segment", columns) == [note]

@@ -78,6 +78,9 @@ class RegionPartner:
     left_below_floor: list[CompetitiveItem] = field(default_factory=list)
 
 
+#: The SKUs under the assortment's floor a pack names (its JSON lists every one).
+PACK_BELOW_FLOOR = 10
+
 #: The largest wins a regional pack lists (its JSON lists every one).
 PACK_WINS = 10
 
@@ -169,15 +172,20 @@ class RegionPack:
         named = "; ".join(
             f"{p.partner_name} {i.sku} ({i.country_name} {i.segment}, to {os_name(i.to_os)}, "
             f"{num(i.prior_units)} units last month)"
-            for p, i in rows[:PACK_WINS]
+            for p, i in rows[:PACK_BELOW_FLOOR]
         )
+        floor = num(self.min_units)
         text = (
-            f"{capitalize_first(plural(len(rows), 'SKU'))} with fewer than {num(self.min_units)} "
-            f"units last month also left Windows in {self.region} countries (the table counts "
-            f"SKUs of at least {num(self.min_units)}): {named}"
+            f"{capitalize_first(plural(len(rows), 'SKU'))} with fewer than {floor} units last month"
         )
-        if len(rows) > PACK_WINS:
-            text += f"; {len(rows) - PACK_WINS:,} more in {self.file_stem}.json, beside this pack"
+        if self.assortment_rows:  # beside the table, which leaves them out
+            text += f" also left Windows in {self.region} countries (the table counts SKUs of at least {floor})"
+        else:
+            text += f" left Windows in {self.region} countries"
+        text += f": {named}"
+        if len(rows) > PACK_BELOW_FLOOR:
+            more = len(rows) - PACK_BELOW_FLOOR
+            text += f"; {more:,} more in {self.file_stem}.json, beside this pack"
         return text + "."
 
     @property

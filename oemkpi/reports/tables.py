@@ -220,9 +220,10 @@ def without_base(
     table: Table, first: str, columns: Sequence[Sequence[Any]], full: bool = False
 ) -> list[str]:
     """A note for the attach columns a row has no value in because it has no base there,
-    while the total has one: "Server attach and Server sell-thru are n/a for consumer: no
-    Windows Server base there this month." (every update's segment table showed n/a for
-    consumer servers, unexplained)."""
+    while the total has one: "Server attach and Server sell-thru are n/a for consumer: the
+    attach-rate feed has no Windows Server base there this month." (every update's segment
+    table showed n/a for consumer servers, unexplained; a place with no attach rows at all
+    has no base in the feed either)."""
     labels = {c[0]: c[1] for c in columns}
     if first not in _ROW_NOUNS or table.total is None:
         return []
@@ -239,7 +240,8 @@ def without_base(
             said.append(mid_sentence(labels[sell_thru]))
         notes.append(
             f"{join_words(said)} {'is' if len(said) == 1 else 'are'} n/a for "
-            f"{join_words([r.label for r in empty])}: no {base} base there this month."
+            f"{join_words([r.label for r in empty])}: the attach-rate feed has no {base} base "
+            "there this month."
         )
     return notes
 

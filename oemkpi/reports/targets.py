@@ -142,8 +142,17 @@ def target_text(figure: KpiFigure) -> str:
     return text
 
 
+def status_words(figure: KpiFigure) -> str:
+    """A KPI's status against its target in a table: "not judged" where the quarter to
+    date misses a month (its QTD cell says which; "n/a" read as a figure missing)."""
+    return "not judged" if qtd_incomplete(figure) else STATUS_TEXT[figure.target_status]
+
+
 def gap_text(figure: KpiFigure) -> str:
-    """The gap to target (ratios, in points) or the attainment (volumes), exactly."""
+    """The gap to target (ratios, in points) or the attainment (volumes), exactly; a dash
+    where the quarter to date misses a month and nothing is judged."""
+    if qtd_incomplete(figure) and figure.target is not None:
+        return "—"
     if figure.target is None or figure.qtd is None or figure.qtd_months_missing:
         return "n/a"
     if figure.kind == "ratio":

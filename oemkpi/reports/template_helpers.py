@@ -49,6 +49,7 @@ from oemkpi.reports.targets import (
     months_words,
     qtd_incomplete,
     qtd_without,
+    status_words,
     target_text,
 )
 from oemkpi.reports.words import capitalize_first, not_in_words, os_name, rule_name
@@ -597,6 +598,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "quarter_targets": quarter_targets,
     "target_text": target_text,
     "gap_text": gap_text,
+    "status_words": status_words,
     "qtd_incomplete": qtd_incomplete,
     "trend_span": trend_span,
     "quarter_rule": quarter_rule,
