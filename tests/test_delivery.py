@@ -840,38 +840,41 @@ def test_a_pam_with_many_long_partner_ids_gets_an_outbox_file_it_can_write(tmp_p
     assert pam_file_name(["aurora", "delta_systems"]) == "pam-aurora+delta_systems.eml"
 
 
-def test_the_content_hash_takes_the_charts_data_not_their_drawing() -> None:
+def test_the_content_hash_takes_the_charts_data_not_their_drawing(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A plotting library's upgrade, or a change of the charts' style, changed every PNG and
     inline SVG and so every message of a month run again: each PAM got the same figures
     twice. The hash takes what the charts are drawn from."""
     from email.headerregistry import Address
 
-    from oemkpi.delivery.messages import Image, Outgoing
+    from oemkpi.delivery import messages
+    from oemkpi.delivery.deliver import _month_models
+    from oemkpi.reference import load_reference
+    from oemkpi.reports.model import Series
 
-    def message(png: bytes, svg: str, data: str) -> Outgoing:
-        return Outgoing(
-            month=MONTH,
-            kind="pam",
-            key="aurora",
-            file_name="pam-aurora.eml",
-            sender=Address("oemkpi", "oemkpi", "example.com"),
-            recipients=(Address("Maya", "maya", "example.com"),),
-            subject="Aurora Computing — September 2026",
-            text="text",
-            html="html",
-            images=(Image("aurora.windows_share@oemkpi", png, "Windows share", data),),
-            attachments=(
-                (
-                    "aurora.html",
-                    "text/html",
-                    f"<p>Generated 2026-10-01 07:00 UTC</p><svg viewBox='0 0 1 1'>{svg}</svg><p>91.2 %</p>",
-                ),
-            ),
-            charts=data,
-        )
+    sender = Address("oemkpi", "oemkpi", "example.com")
+    with warehouse(home.warehouse, read_only=True) as con:
+        reports, _ = _month_models(con, home, MONTH, load_reference(home.reference), 7)
 
-    first = message(b"\x89PNG one", "<path d='M0 0'/>", "Chart(series=[0.912])")
-    redrawn = message(b"\x89PNG two", "<path d='M1 1'/><text>8pt</text>", "Chart(series=[0.912])")
-    assert redrawn.content_hash == first.content_hash
-    moved = message(b"\x89PNG one", "<path d='M0 0'/>", "Chart(series=[0.915])")
-    assert moved.content_hash != first.content_hash
+    def hashes(reports: list) -> dict[str, str]:
+        return {m.key: m.content_hash for m in messages.pam_messages(home, MONTH, reports, sender)}
+
+    first = hashes(reports)
+    # Redrawn: other PNG bytes, other SVGs in the attached updates, the same figures.
+    monkeypatch.setattr(messages, "chart_png", lambda chart: b"\x89PNG redrawn")
+    for path in home.reports_dir(MONTH).glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("<svg ", '<svg data-style="new" '), encoding="utf-8")
+    assert hashes(reports) == first
+    # One point of one partner's trend moves: that PAM's message alone changes.
+    aurora = next(r for r in reports if r.partner.partner_id == "aurora")
+    chart = aurora.charts["windows_share"]
+    (month, value), *rest = chart.series[0].points
+    moved = dataclasses.replace(
+        chart,
+        series=[Series(chart.series[0].name, [(month, (value or 0) + 0.01), *rest])],
+    )
+    changed = dataclasses.replace(aurora, charts={**aurora.charts, "windows_share": moved})
+    after = hashes([changed if r is aurora else r for r in reports])
+    assert {key for key in first if after[key] != first[key]} == {"aurora+delta_systems"}

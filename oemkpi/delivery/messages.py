@@ -50,11 +50,7 @@ _SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 class Image:
     cid: str  # without angle brackets
     png: bytes
-    alt: str
-    #: The chart's definition (its data and targets) the PNG is drawn from: the content
-    #: hash takes it rather than the bytes, which a plotting library's upgrade or a change
-    #: of the charts' style alters with no figure changed.
-    drawn_from: str = ""
+    alt: str  # the PNG's bytes are not hashed: its chart's data is (Outgoing.charts)
 
 
 @dataclass(frozen=True)
@@ -75,8 +71,10 @@ class Outgoing:
     attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, MIME type, text)
     data_incomplete: bool = False
     partner_ids: tuple[str, ...] = field(default=())
-    #: The definitions of the attached updates' charts, for the content hash in place of
-    #: their drawings (see :attr:`Image.drawn_from`).
+    #: The definitions (data and targets) of every chart of the message's partners, which
+    #: the content hash takes in place of their drawings: the PNG images and the attached
+    #: updates' inline SVGs change with a plotting library's upgrade or a change of chart
+    #: style, with no figure changed.
     charts: str = ""
 
     @property
@@ -97,7 +95,7 @@ class Outgoing:
         ):
             digest.update(part.encode("utf-8") + b"\0")
         for image in self.images:
-            digest.update(image.cid.encode() + b"\0" + image.drawn_from.encode("utf-8") + b"\0")
+            digest.update(image.cid.encode() + b"\0" + image.alt.encode("utf-8") + b"\0")
         for name, _, text in self.attachments:
             stable = _SVG.sub("<svg/>", _GENERATED.sub("Generated", text))
             digest.update(name.encode() + b"\0" + stable.encode("utf-8") + b"\0")
@@ -177,9 +175,7 @@ def _images(report: MonthlyReport) -> list[Image]:
         chart = report.charts.get(key)
         png = chart_png(chart) if chart is not None else None
         if png is not None and chart is not None:
-            out.append(
-                Image(f"{report.partner.partner_id}.{key}@oemkpi", png, chart.title, repr(chart))
-            )
+            out.append(Image(f"{report.partner.partner_id}.{key}@oemkpi", png, chart.title))
     return out
 
 
