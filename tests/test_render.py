@@ -1380,7 +1380,17 @@ def test_index_all_partners_ratios_are_ratios_of_sums_with_mom_and_yoy():
     }
     market = acme.market_by_country, acme.market_by_segment
     data = MonthData(
-        "2026-10", "FY27-Q2", 7, "", None, [], *market, {}, {"select_partner_month_sums": rows}, 100
+        "2026-10",
+        "FY27-Q2",
+        7,
+        "",
+        None,
+        [],
+        *market,
+        {},
+        {"select_partner_month_sums": rows},
+        100,
+        (1.0, 10.0),
     )
 
     totals = all_partners_totals(data, [acme, bolt])

@@ -73,7 +73,7 @@ class MonthData:
     #: The units a SKU needs to count as a win or loss (red_flags.yaml's assortment.min_units).
     assortment_min_units: float
     #: red_flags.yaml's target_gap thresholds: (ratio_gap_pts, volume_gap_pts).
-    target_gap_pts: tuple[float, float] = (1.0, 10.0)
+    target_gap_pts: tuple[float, float]
 
     def rows(self, query: str, partner_id: str) -> list[dict[str, Any]]:
         """``partner_id``'s own rows of a ``select_partner_*`` query; no other partner's."""

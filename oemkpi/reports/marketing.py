@@ -183,9 +183,16 @@ def marketing_caption(section: MarketingSection, month: str) -> str:
             f"{section.fiscal_quarter}: {pct(share, 0)} of the budget spent with "
             f"{pct(section.elapsed_share, 0)} of the quarter gone"
         )
-    if section.as_of != month:
-        text += f" (as delivered for {month_label(section.as_of)})"
+    served = delivered_for(section.as_of, month)
+    if served:
+        text += f" ({served})"
     return text
+
+
+def delivered_for(as_of: str, month: str) -> str:
+    """ "as delivered for July 2026" when an earlier month's marketing delivery serves
+    ``month`` ("" when the month's own does): the update, the index and the pack say it."""
+    return f"as delivered for {month_label(as_of)}" if as_of != month else ""
 
 
 def marketing_rest(section: MarketingSection) -> MarketingActivity | None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from oemkpi.kpis.red_flags import Thresholds
 from oemkpi.reference import Partner
 from oemkpi.reports.marketing import MarketingSection
 
@@ -184,7 +185,8 @@ class FlagGroup:
 
     @property
     def why(self) -> str | None:
-        """The PAM's why for this row: its own, or the whole partner's it points to."""
+        """The row's why: the PAM's own, the whole partner's it points to, or what the
+        pipeline knows of a feed's delivery."""
         return self.cell("why")
 
     @property
@@ -364,7 +366,7 @@ class IndexRow:
     flags: dict[str, list[str]]  # rule -> the scopes it fired for (country names, "whole partner")
     competitive: list[CompetitiveItem]
     commentary_missing: bool  # no commentary file, or nothing under its main headings
-    flags_unexplained: int  # red flags (by rule and scope) without the PAM's why
+    flags_unexplained: int  # red flags whose row has no why (the PAM's, or a feed's known one)
     html: str  # file name of the partner's HTML report, relative to the index
     markdown: str
     json: str
@@ -390,4 +392,7 @@ class MonthIndex:
     #: (region, html, markdown, json) of each regional pack, paths relative to the index
     regions: list[tuple[str, str, str, str]] = field(default_factory=list)
     #: red_flags.yaml's target_gap thresholds (ratio pts, volume pts), for the scoreboard.
-    target_gap_pts: tuple[float, float] = (1.0, 10.0)
+    target_gap_pts: tuple[float, float] = (
+        Thresholds.target_ratio_gap_pts,
+        Thresholds.target_volume_gap_pts,
+    )

@@ -139,8 +139,9 @@ class RegionPack:
     @property
     def assortment_rows(self) -> list[tuple[Partner, AssortmentItem]]:
         """Losses first, then wins, each the largest first, whichever partner they belong
-        to: a loss by the Windows units it had last month, a win by its units this month (a
-        win of 418 units ranked by its 2,001 of last month on another OS)."""
+        to: a loss by the Windows units it had last month, a win by its units this month
+        (not by the larger of the two, which put a win of 418 units first for its 2,001
+        units of last month on another OS)."""
         rows = [(p.partner, a) for p in self.partners for a in p.assortment]
 
         def size(a: AssortmentItem) -> float:

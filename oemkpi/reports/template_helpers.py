@@ -28,6 +28,7 @@ from oemkpi.kpis.quality import RECONCILED_FEEDS
 from oemkpi.months import month_short
 from oemkpi.reports.charts import chart_svg as _chart_svg
 from oemkpi.reports.charts import target_steps
+from oemkpi.reports.marketing import delivered_for
 from oemkpi.reports.model import (
     AssortmentItem,
     Chart,
@@ -614,6 +615,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "os_name": os_name,
     "os_move": os_move,
     "index_lead": index_lead,
+    "delivered_for": delivered_for,
     "scoreboard_note": scoreboard_note,
     "feed_flags_note": feed_flags_note,
     "pct": pct,
