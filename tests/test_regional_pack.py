@@ -52,6 +52,19 @@ def _scalar(home: Home, query: str, month: str, pid: str, countries: list[str]) 
     return value
 
 
+def _left_windows(home: Home, pid: str, countries: list[str]) -> list[tuple[str, str, float]]:
+    """(sku, country, units last month) of the partner's SKUs that went from Windows in PRIOR
+    to another OS family in MONTH in ``countries``, whatever their units: from the feed."""
+    with warehouse(home.warehouse, read_only=True) as con:
+        return con.execute(
+            "select n.sku, n.country, o.units from windows_share n join windows_share o "
+            "using (partner_id, country, segment, sku) where n.partner_id = ? "
+            "and n.month = ? and o.month = ? and n.os_family <> 'windows' "
+            "and o.os_family = 'windows' and list_contains(?, n.country)",
+            [pid, MONTH, PRIOR, countries],
+        ).fetchall()
+
+
 def _marketing(home: Home, pid: str, quarter: str) -> dict[str, object] | None:
     """Budget and spent of the partner's latest marketing delivery up to MONTH within the
     quarter (Jul-Sep 2026), that quarter's rows only, cancelled left out: from the feed."""
@@ -158,14 +171,7 @@ def test_each_partners_kpis_over_the_regions_countries_only(pack_home: Home, reg
         )
         # Every SKU that left Windows in the region's countries is in the pack: the
         # assortment's (100 units or more last month) or the list of those under the floor.
-        with warehouse(pack_home.warehouse, read_only=True) as con:
-            left = con.execute(
-                "select n.sku, n.country, o.units from windows_share n join windows_share o "
-                "using (partner_id, country, segment, sku) where n.partner_id = ? "
-                "and n.month = ? and o.month = ? and n.os_family <> 'windows' "
-                "and o.os_family = 'windows' and list_contains(?, n.country)",
-                [pid, MONTH, PRIOR, countries],
-            ).fetchall()
+        left = _left_windows(pack_home, pid, countries)
         below = sorted((sku, country) for sku, country, units in left if units < 100)
         listed = sorted((i["sku"], i["country"]) for i in p["left_windows_below_floor"])
         assert listed == below, pid
