@@ -562,6 +562,13 @@ def test_first_month_has_every_section_and_no_month_on_month(prepared: Outputs) 
         assert "| — | not judged |" in quarter
         assert "| n/a |" not in quarter
         assert "Last quarter's target" not in html_section(page, "quarter")
+        # No SKU can have moved against a month the data does not hold: it says so, where
+        # it said "No SKU went from Windows to another OS family this month."
+        nothing = "There is no August 2025 Windows share data to compare this month's SKUs with."
+        for anchor in ("competitive", "assortment"):
+            assert nothing in text_of(html_section(page, anchor)), anchor
+            assert f"_{nothing}_" in md_section(markdown, anchor), anchor
+        assert "No SKU went" not in page and "No assortment wins" not in page
         # Both n/a columns are said (the YoY column was left unexplained).
         assert "there is no August 2025 or September 2024 data to compare with" in summary_md
     index = (prepared.home.reports_dir(FIRST) / "index.html").read_text(encoding="utf-8")
@@ -570,6 +577,7 @@ def test_first_month_has_every_section_and_no_month_on_month(prepared: Outputs) 
         "Each value of the month. MoM and YoY are n/a: the data holds no month before or "
         "month a year before." in index
     )
+    assert "There is no August 2025 Windows share data to compare this month" in index
 
 
 # --------------------------------------------------------------------------- bad feeds

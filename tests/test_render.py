@@ -72,13 +72,20 @@ def figure(
     prior_target: float | None = None,
 ) -> KpiFigure:
     attainment = qtd / target if kind == "volume" and qtd is not None and target else None
+
+    def before(change: float | None) -> float | None:
+        """The earlier month's value a change was taken from (None without a change)."""
+        if value is None or change is None:
+            return None
+        return value - change if kind == "ratio" else value / (1 + change)
+
     return KpiFigure(
         kpi=kpi,
         label=label,
         kind=kind,  # type: ignore[arg-type]
         value=value,
-        prior_month=None,
-        prior_year=None,
+        prior_month=before(mom),
+        prior_year=before(yoy),
         mom_change=mom,
         yoy_change=yoy,
         qtd=qtd,

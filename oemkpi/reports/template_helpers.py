@@ -25,7 +25,7 @@ from oemkpi.formats import (
     usd,
 )
 from oemkpi.kpis.quality import RECONCILED_FEEDS
-from oemkpi.months import month_short
+from oemkpi.months import add_months, month_label, month_short
 from oemkpi.reports.charts import chart_svg as _chart_svg
 from oemkpi.reports.charts import target_steps
 from oemkpi.reports.marketing import delivered_for
@@ -146,6 +146,19 @@ def index_lead(index: MonthIndex) -> str:
                 f" No target is judged in {index.fiscal_quarter}: the quarter's data is not all in."
             )
     return text
+
+
+def no_skus_moved(figures: Sequence[KpiFigure | None], month: str, what: str) -> str:
+    """The line where no SKU moved: "No SKU went from Windows to another OS family this
+    month.", or, without last month's Windows share data (the data's first month), that
+    there was nothing to compare with: the first month said no SKU moved, which it could
+    not know. ``figures``: the Windows share figures the line covers (a partner's, or every
+    partner's on the index)."""
+    known = [f for f in figures if f is not None]
+    if known and all(f.prior_month is None for f in known):
+        prior = month_label(add_months(month, -1))
+        return f"There is no {prior} Windows share data to compare this month's SKUs with."
+    return f"No {what} this month."
 
 
 def feed_flags_note(index: MonthIndex) -> str:
@@ -615,6 +628,7 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "os_name": os_name,
     "os_move": os_move,
     "index_lead": index_lead,
+    "no_skus_moved": no_skus_moved,
     "delivered_for": delivered_for,
     "scoreboard_note": scoreboard_note,
     "feed_flags_note": feed_flags_note,
