@@ -2155,3 +2155,34 @@ def test_attach_cells_without_a_base_say_why_under_their_table():
     none = replace(table, total=row("Acme total", None, "total"))
     assert without_base(none, "Segment", columns) == []
     assert without_base(table, "Partner", columns) == []
+
+
+def test_a_quarter_close_with_nothing_judged_says_why_instead_of_a_scoreboard():
+    """The data's first quarter close showed 42 cells of "not judged without October 2023
+    and November 2023", "Met 0 of 0" and a note on what "missed" means."""
+    closing = make_index(quarter_end=True)
+    unjudged = replace(
+        closing,
+        rows=[
+            replace(
+                r,
+                figures={
+                    k: replace(
+                        f, target_status="unavailable", qtd_months_missing=("2026-08", "2026-09")
+                    )
+                    for k, f in r.figures.items()
+                },
+            )
+            for r in closing.rows
+        ],
+    )
+    html = render_index(unjudged)
+    board = html[html.index('<section id="sec-scoreboard">') :]
+    board = board[: board.index("</section>")]
+    assert (
+        "FY27-Q2 closes with no target met or missed: the quarter has no data for August 2026 and September 2026."
+        in text_of(board)
+    )
+    assert "<table" not in board and "Missed:" not in board
+    # A judged quarter keeps its scoreboard.
+    assert '<table class="scoreboard">' in render_index(closing)

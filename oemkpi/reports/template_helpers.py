@@ -142,10 +142,33 @@ def index_lead(index: MonthIndex) -> str:
         if all(f.target is None for f in figures):
             text += f" No targets are set for {index.fiscal_quarter}."
         else:
-            text += (
-                f" No target is judged in {index.fiscal_quarter}: the quarter's data is not all in."
-            )
+            text += f" No target is judged in {index.fiscal_quarter}: {quarter_gap_words(index)}."
     return text
+
+
+def quarter_gap_words(index: MonthIndex) -> str:
+    """Why the quarter's targets are not judged, as the updates say it: "the quarter has no
+    data for October 2023 and November 2023" (or, with no month named, that its data is
+    not all in)."""
+    figures = [f for r in index.rows for f in r.figures.values()]
+    if figures and all(f.target is None for f in figures):
+        return "no targets are set for it"
+    months = {m for f in figures for m in f.qtd_months_missing}
+    if months:
+        return f"the quarter has no data for {months_words(months)}"
+    return "the quarter's data is not all in"
+
+
+def quarter_judged(index: MonthIndex, kpis: Sequence[str]) -> bool:
+    """Whether any partner's target among ``kpis`` (the scoreboard's) was met or missed: a
+    quarter close with none (the data's first quarter) has no scoreboard of 42 "not
+    judged" cells."""
+    return any(
+        r.figures[k].target_status in ("met", "missed")
+        for r in index.rows
+        for k in kpis
+        if k in r.figures
+    )
 
 
 def no_skus_moved(figures: Sequence[KpiFigure | None], month: str, what: str) -> str:
@@ -628,6 +651,8 @@ TEMPLATE_GLOBALS: dict[str, Any] = {
     "os_name": os_name,
     "os_move": os_move,
     "index_lead": index_lead,
+    "quarter_gap_words": quarter_gap_words,
+    "quarter_judged": quarter_judged,
     "no_skus_moved": no_skus_moved,
     "delivered_for": delivered_for,
     "scoreboard_note": scoreboard_note,
