@@ -1158,7 +1158,7 @@ def test_index_lists_partners_with_links(tmp_path: Path):
     for fact in ("152,340", "93.1 %", "+8.8 % YoY", "⚠ At risk", "$1.23M", "⚑ 1 high"):
         assert fact in acme, fact
     assert "Windows share drop: whole partner" in acme and "Forecast miss: Japan" in acme
-    assert "1 flag without why" in acme
+    assert "1 flag without why, correction or owner" in acme
     bolt = text_of(rows[1])
     assert "n/a" in bolt and "none" in bolt and "to be written" in bolt
     assert not re.search(r"\b0\b", bolt)
@@ -2063,8 +2063,9 @@ def test_a_feeds_data_quality_flag_says_what_the_pipeline_knows_and_asks_the_pam
     assert escalations.lstrip().startswith(
         '<p class="empty">None due: no high red flag this month.</p>'
     )
-    # The index counts it as explained too (its "flags without why" reads the same cell).
-    assert rejected.why is not None
+    # The index counts it as written too: it and the message read one count.
+    assert replace(report, flag_groups=[rejected]).flags_to_write == 0
+    assert replace(report, flag_groups=[*report.flag_groups, rejected]).flags_to_write == 2
 
 
 def test_the_index_lead_says_only_what_its_cells_show():

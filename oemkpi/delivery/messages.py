@@ -216,11 +216,7 @@ def still_to_write(report: MonthlyReport) -> str | None:
     escalations"; None when nothing is. (The message is all a PAM may read before
     forwarding it.)"""
     parts = []
-    blank = sum(
-        len(g.flags)
-        for g in report.flag_groups
-        if not all(g.cell(name) for name in ("why", "coe", "owner"))
-    )
+    blank = report.flags_to_write
     if blank:
         parts.append(f"the why, correction of error or owner of {counted(blank, 'red flag')}")
     commentary = report.commentary

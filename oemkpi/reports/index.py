@@ -122,7 +122,7 @@ def build_index(
                 flags=by_rule,
                 competitive=report.competitive_watch,
                 commentary_missing=commentary is None or not commentary.main_written,
-                flags_unexplained=sum(len(g.flags) for g in report.flag_groups if not g.why),
+                flags_unexplained=report.flags_to_write,
                 marketing=report.marketing,
                 na={f.kpi: na_text(report, f.kpi) for f in report.kpis if f.value is None},
                 feed_flags=sum(len(g.flags) for g in report.flag_groups if g.known),

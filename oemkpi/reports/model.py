@@ -348,6 +348,17 @@ class MonthlyReport:
     feed_rows: dict[str, int] = field(default_factory=dict)
 
     @property
+    def flags_to_write(self) -> int:
+        """Red flags whose row still lacks its why, correction of error or owner: what the
+        PAM's message and the index count alike (the index counted rows without a why, and
+        said "written" of updates whose message asked for correction and owner)."""
+        return sum(
+            len(g.flags)
+            for g in self.flag_groups
+            if not all(g.cell(name) for name in ("why", "coe", "owner"))
+        )
+
+    @property
     def escalations_due(self) -> bool:
         """A high red flag of the partner's own and no escalations written: the update
         shows them "to be written" and the message asks for them."""
@@ -366,7 +377,7 @@ class IndexRow:
     flags: dict[str, list[str]]  # rule -> the scopes it fired for (country names, "whole partner")
     competitive: list[CompetitiveItem]
     commentary_missing: bool  # no commentary file, or nothing under its main headings
-    flags_unexplained: int  # red flags whose row has no why (the PAM's, or a feed's known one)
+    flags_unexplained: int  # red flags still without why, correction or owner (flags_to_write)
     html: str  # file name of the partner's HTML report, relative to the index
     markdown: str
     json: str
