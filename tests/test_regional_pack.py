@@ -188,6 +188,8 @@ def test_the_pack_is_self_contained_escaped_and_linked_from_the_index(pack_home:
     )
     assert not re.search(r"""(src|href)=["']?https?://""", html)
     assert "Aurora Computing" in html and "Borealis Systems" in html  # side by side, by design
+    # Nine KPI columns print on landscape pages (portrait shrank the text to ~7 pt).
+    assert "@page { size: A4 landscape; }" in html
     # The count is the assortment's (its floor said), not every SKU that left Windows.
     assert "<dt>Competitive losses of 100+ units</dt>" in html
     assert (
@@ -301,12 +303,14 @@ def test_escalations_are_to_be_written_for_high_flags_and_none_without(pack_home
     assert html_pack.count("None due: no high red flag this month.") == len(
         {"cobalt-pc", "delta_systems"} - high
     )
-    # Feeds and their states in words in the Markdown pack too.
-    data_quality = [line for line in pack.splitlines() if line.startswith("**Data quality.**")]
-    assert data_quality and all("windows_share" not in line for line in data_quality)
-    assert all("✓ loaded; Windows share: " in line for line in data_quality)  # was "loaded;Windows"
+    # Feeds and their states in words in the Markdown pack too, once for the month (each
+    # homed partner repeated the same line).
+    (feeds,) = [line for line in pack.splitlines() if line.startswith("**Feeds of the month.**")]
+    assert "windows_share" not in feeds
+    assert "✓ loaded; Windows share: " in feeds  # was "loaded;Windows"
+    assert "**Data quality.**" not in pack  # every homed partner has rows in every feed
     # Each line is a paragraph of its own (they ran together into one).
-    assert "\n\n**Data quality.**" in pack and ").\n**Data quality.**" not in pack
+    assert "\n\n**Feeds of the month.**" in pack and ".\n**Marketing" not in pack
 
 
 def test_the_packs_wins_and_losses_come_losses_first_largest_first(pack_home: Home) -> None:
@@ -515,3 +519,30 @@ def test_the_pack_names_skus_that_left_windows_under_the_floor_and_ranks_wins_by
         "(Saudi Arabia commercial, to FreeDOS, 80 units last month); Acme S-1 (Belgium "
         "consumer, to Linux, 40 units last month)."
     )
+
+
+def test_a_homed_partner_missing_from_a_feed_says_so_under_the_months_feeds() -> None:
+    """The month's feed states are said once for the pack (each homed partner repeated
+    them); a partner without rows in a delivered feed says so in its own block."""
+    from oemkpi.reference import Partner
+    from oemkpi.reports.model import FeedState
+    from oemkpi.reports.regional import (
+        RegionPack,
+        RegionPartner,
+        render_region_html,
+        render_region_markdown,
+    )
+
+    acme = Partner("acme", "Acme", "EMEA", "Ann Lee", "ann@example.com")
+    bolt = Partner("bolt", "Bolt", "EMEA", "Bo Li", "bo@example.com")
+    feeds = [FeedState("pc_shipments", "loaded", 10, 0, 0, None)]
+    members = [
+        RegionPartner(acme, True, {}, [], [], [], None, False, ["attach_rate"], None),
+        RegionPartner(bolt, True, {}, [], [], [], None, False, [], None),
+    ]
+    pack = RegionPack("EMEA", "EMEA", "2026-08", "August 2026", "FY27-Q1", "", [], members, feeds)
+    html, markdown = render_region_html(pack), render_region_markdown(pack)
+    assert html.count("<strong>Feeds of the month.</strong> PC shipments: ✓ loaded.") == 1
+    assert "<p><strong>Data quality.</strong> No rows for Acme in attach rate.</p>" in html
+    assert html.count("Data quality.") == 1  # Bolt has rows in every feed
+    assert "**Data quality.** No rows for Acme in attach rate." in markdown
