@@ -546,3 +546,58 @@ def test_a_homed_partner_missing_from_a_feed_says_so_under_the_months_feeds() ->
     assert "<p><strong>Data quality.</strong> No rows for Acme in attach rate.</p>" in html
     assert html.count("Data quality.") == 1  # Bolt has rows in every feed
     assert "**Data quality.** No rows for Acme in attach rate." in markdown
+
+
+def test_a_packs_attach_n_a_says_why() -> None:
+    """Ember and Fjordline showed n/a under Server attach in the EMEA pack, where the index
+    and their updates say they have no Windows Server base."""
+    from oemkpi.reference import Partner
+    from oemkpi.reports.model import FeedState
+    from oemkpi.reports.regional import (
+        RegionKpi,
+        RegionPack,
+        RegionPartner,
+        render_region_html,
+        render_region_markdown,
+    )
+
+    def kpis(server: float | None) -> dict[str, RegionKpi]:
+        return {
+            "office_attach": RegionKpi("office_attach", "Office attach", "ratio", 0.5, 0.0, None),
+            "server_attach": RegionKpi(
+                "server_attach", "Server attach", "ratio", server, None, None
+            ),
+        }
+
+    partners = [
+        RegionPartner(
+            Partner(pid, name, "EMEA", "Ann Lee", "a@example.com"),
+            True,
+            k,
+            [],
+            [],
+            [],
+            None,
+            False,
+            [],
+            None,
+        )
+        for pid, name, k in (
+            ("ember", "Ember Devices", kpis(None)),
+            ("fjord", "Fjordline Computers", kpis(None)),
+            ("acme", "Acme", kpis(0.7)),
+            ("idle", "Idle", {}),  # no rows in the region: not in the note
+        )
+    ]
+    feeds = [FeedState("attach_rate", "loaded", 40, 0, 0, None)]
+    pack = RegionPack("EMEA", "EMEA", "2026-08", "August 2026", "FY27-Q1", "", [], partners, feeds)
+    said = (
+        "Server attach is n/a for Ember Devices and Fjordline Computers: the attach-rate feed "
+        "has no Windows Server base for them in EMEA countries this month."
+    )
+    assert pack.no_base_words == [said]
+    assert f'<p class="note">{said}</p>' in render_region_html(pack)
+    assert f"_{said}_" in render_region_markdown(pack)
+    # With the feed not in, the feed line says why; no note blames a base.
+    missing = replace(pack, feeds=[FeedState("attach_rate", "late", 0, 0, 0, None)])
+    assert missing.no_base_words == []

@@ -39,7 +39,7 @@ from oemkpi.reports.model import (
     feed_loaded,
 )
 from oemkpi.reports.render import environment, tidy_markdown
-from oemkpi.reports.words import capitalize_first, os_name, plural
+from oemkpi.reports.words import capitalize_first, join_words, os_name, plural
 from oemkpi.warehouse import sql
 
 SCHEMA_VERSION = 1
@@ -162,6 +162,29 @@ class RegionPack:
         one, and the EMEA pack counted one where the index listed four in its countries."""
         rows = [(p.partner, i) for p in self.partners for i in p.left_below_floor]
         return sorted(rows, key=lambda r: (-(r[1].prior_units or 0), r[0].partner_name, r[1].sku))
+
+    @property
+    def no_base_words(self) -> list[str]:
+        """Why an attach cell is n/a for a partner with rows in the region, while the
+        attach-rate feed is in: "Server attach is n/a for Ember Devices and Fjordline
+        Computers: the attach-rate feed has no Windows Server base for them in EMEA countries
+        this month." (the pack showed n/a where the index and the update say why)."""
+        if not any(f.feed == "attach_rate" and f.rows for f in self.feeds):
+            return []  # the feed is not in: the pack's feed line says so
+        notes = []
+        for kpi, base in (("office_attach", "Office"), ("server_attach", "Windows Server")):
+            names = [
+                p.partner.partner_name
+                for p in self.partners
+                if p.kpis and (p.kpis.get(kpi) is None or p.kpis[kpi].value is None)
+            ]
+            if names:
+                them = "it" if len(names) == 1 else "them"
+                notes.append(
+                    f"{_LABELS[kpi]} is n/a for {join_words(names)}: the attach-rate feed has "
+                    f"no {base} base for {them} in {self.region} countries this month."
+                )
+        return notes
 
     @property
     def below_floor_words(self) -> str:
