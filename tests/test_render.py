@@ -2109,6 +2109,12 @@ def test_the_index_lead_says_only_what_its_cells_show():
         "are n/a: the data holds no month before or month a year before. No target is judged "
         "in FY27-Q2: the quarter's data is not all in."
     )
+    behind = index_lead(months_in("behind", month_before=True))
+    assert (
+        "Slightly behind: short of the target's pace, not by enough for a red flag; at risk: a "
+        "target-gap red flag." in behind
+    )
+    assert "Slightly behind" not in index_lead(months_in("on_track", month_before=True))
     assert index_lead(months_in("on_track", month_before=True)) == (
         "For the regional team: partners side by side. Each value with its change on last "
         "month, and where it stands against the quarter's target (the quarter closes this "

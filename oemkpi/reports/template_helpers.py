@@ -119,11 +119,18 @@ def index_lead(index: MonthIndex) -> str:
         text += f" Each value with its change on {' and on '.join(compared)}"
     else:
         text += " Each value of the month"
-    if any(f.target_status in JUDGED for f in figures):
+    statuses = {f.target_status for f in figures}
+    if statuses & set(JUDGED):
         text += ", and where it stands against the quarter's target"
         if index.quarter_end:
             text += " (the quarter closes this month: met or missed)"
     text += "."
+    if statuses & {"behind", "at_risk"}:
+        # The marks a reader meets in the cells, each once ("◐ Slightly behind" had no key).
+        text += (
+            " Slightly behind: short of the target's pace, not by enough for a red flag; at "
+            "risk: a target-gap red flag."
+        )
     missing = [
         (label, what)
         for label, field, what in (
