@@ -125,7 +125,7 @@ def build_index(
                 flags_unexplained=report.flags_to_write,
                 marketing=report.marketing,
                 na={f.kpi: na_text(report, f.kpi) for f in report.kpis if f.value is None},
-                feed_flags=sum(len(g.flags) for g in report.flag_groups if g.known),
+                feed_flags=sum(f.on_feed for g in report.flag_groups for f in g.flags),
                 **files[report.partner.partner_id],
             )
         )

@@ -213,6 +213,11 @@ class CompetitiveItem:
     units: float | None
     prior_units: float | None
 
+    def under(self, floor: float) -> bool:
+        """Fewer than ``floor`` Windows units last month: under the assortment's floor, so
+        not among its competitive losses (the update's note and the regional pack's list)."""
+        return (self.prior_units or 0) < floor
+
 
 @dataclass(frozen=True)
 class TableRow:

@@ -320,8 +320,7 @@ def build_region_packs(
                     left_below_floor=[
                         i
                         for i in data.competitive_watch(pid)
-                        if i.country in in_region
-                        and (i.prior_units or 0) < data.assortment_min_units
+                        if i.country in in_region and i.under(data.assortment_min_units)
                     ],
                 )
             )

@@ -153,7 +153,7 @@ def gap_text(figure: KpiFigure) -> str:
     where the quarter to date misses a month and nothing is judged."""
     if qtd_incomplete(figure) and figure.target is not None:
         return "—"
-    if figure.target is None or figure.qtd is None or figure.qtd_months_missing:
+    if figure.target is None or figure.qtd is None:
         return "n/a"
     if figure.kind == "ratio":
         return exact_gap(figure.qtd - figure.target)

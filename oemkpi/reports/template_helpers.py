@@ -108,7 +108,7 @@ def index_lead(index: MonthIndex) -> str:
     first months have no month before or a year before, and a quarter without targets or
     with a month missing judges nothing (it said "where it stands against the quarter's
     target (the quarter closes this month: met or missed)" above cells with neither)."""
-    figures = [f for r in index.rows for f in r.figures.values() if f is not None]
+    figures = [f for r in index.rows for f in r.figures.values()]
     compared = [
         words
         for words, field in (("last month", "prior_month"), ("a year ago", "prior_year"))
@@ -145,7 +145,7 @@ def index_lead(index: MonthIndex) -> str:
             f" {labels} {'is' if len(missing) == 1 else 'are'} n/a: the data holds no "
             f"{' or '.join(what for _, what in missing)}."
         )
-    if figures and not any(f.target_status in JUDGED for f in figures):
+    if figures and not statuses & set(JUDGED):
         if all(f.target is None for f in figures):
             text += f" No targets are set for {index.fiscal_quarter}."
         else:
@@ -423,7 +423,7 @@ def competitive_split(
 def under_floor_words(items: Sequence[CompetitiveItem], floor: float) -> str:
     """The competitive watch's SKUs the assortment section leaves out (fewer than its
     ``floor`` units last month), so the two sections' counts are told apart; '' if none."""
-    few = sum((i.prior_units or 0) < floor for i in items)
+    few = sum(i.under(floor) for i in items)
     if not few:
         return ""
     if few == len(items):

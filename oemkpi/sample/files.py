@@ -139,7 +139,7 @@ class Writer:
             self._xlsx(
                 path, frame.with_columns(cs.date().dt.to_string("%Y-%m-%d")), flavour, feed, month
             )
-        _stamp(path, month, list(FEEDS).index(feed) if feed in FEEDS else len(FEEDS), 0)
+        _stamp(path, month, list(FEEDS).index(feed), 0)
 
     def _csv(self, path: Path, frame: pl.DataFrame, flavour: int, plan: Plan) -> None:
         style = (flavour >> 4) % 4
